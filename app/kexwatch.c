@@ -1,0 +1,300 @@
+/*
+ * kexwatch.c: the command line and the run loop.
+ *
+ * Responsible for options, opening inputs and outputs, signals, the exit
+ * status and the end-of-run summary; the only place that may exit the
+ * process. Reads every input in order through one flow table, so
+ * connections continue across rotated capture files.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <openssl/crypto.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "capture.h"
+#include "decode.h"
+#include "err.h"
+#include "flow.h"
+#include "limits.h"
+#include "report.h"
+
+#ifndef KW_VERSION
+#define KW_VERSION "0.0.0"
+#endif
+
+#define KW_MAX_INPUTS 4096
+#define KW_MAX_PORTS 64
+
+static volatile sig_atomic_t kw_stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	kw_stop = 1;
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: kexwatch -r FILE [-r FILE ...] [options]\n"
+		"\n"
+		"Reads SSH handshakes from capture files and writes one record per connection.\n"
+		"\n"
+		"  -r FILE               read a pcap or pcapng file (.gz too; - is stdin);\n"
+		"                        repeat for rotated captures, read in order\n"
+		"  -w FILE               write records to FILE instead of standard output\n"
+		"  --format json|text    json (default when stdout is not a terminal) or a table\n"
+		"  --ssh-ports LIST      ports whose connections are reported even without SSH\n"
+		"                        (unanswered SYNs, refusals), comma separated; default 22\n"
+		"  --limit NAME=VALUE    change a limit (see --list-limits)\n"
+		"  --list-limits         print the limits with their values and exit\n"
+		"  -q, --quiet           no summary on standard error\n"
+		"  -V, --version         print versions and exit\n"
+		"  -h, --help            print this help and exit\n");
+}
+
+/* usage_error prints one line and the usage hint; returns the exit status 2. */
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "kexwatch: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nTry 'kexwatch --help' for more information.\n");
+	return 2;
+}
+
+static int parse_ports(const char *s, uint16_t *ports, uint32_t *n)
+{
+	char *copy = strdup(s), *tok, *save = NULL, *end;
+	int ok = copy != NULL;
+
+	*n = 0;
+	for (tok = ok ? strtok_r(copy, ",", &save) : NULL; tok != NULL && ok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		long v = strtol(tok, &end, 10);
+		if (*end != '\0' || v < 1 || v > 65535 || *n >= KW_MAX_PORTS)
+			ok = 0;
+		else
+			ports[(*n)++] = (uint16_t)v;
+	}
+	free(copy);
+	return ok && *n > 0;
+}
+
+struct run {
+	struct report *report;
+	int output_failed;
+};
+
+static void on_report(void *ctx, const struct flow *f, enum flow_report_why why)
+{
+	struct run *run = ctx;
+
+	if (report_flow(run->report, f, why) == KW_ERR_IO && errno == EPIPE)
+		run->output_failed = 1; /* the reader went away: stop cleanly */
+}
+
+static int link_supported(int link)
+{
+	switch (link) {
+	case KW_LINK_NULL:
+	case KW_LINK_ETHERNET:
+	case KW_LINK_RAW:
+	case KW_LINK_RAW_ALT1:
+	case KW_LINK_RAW_ALT2:
+	case KW_LINK_LOOP:
+	case KW_LINK_SLL:
+	case KW_LINK_IPV4:
+	case KW_LINK_IPV6:
+	case KW_LINK_SLL2:
+		return 1;
+	}
+	return 0;
+}
+
+/* read_input feeds one capture file through the table; 0, or 1 on failure. */
+static int read_input(const char *path, uint32_t index, struct decoder *dec,
+		      struct flow_table *table, struct run *run)
+{
+	struct capture *cap;
+	struct capture_frame fr;
+	struct pkt pkt;
+	char err[512];
+	int r = 0, link;
+
+	if (capture_open_file(&cap, path, err, sizeof(err)) != 0) {
+		fprintf(stderr, "kexwatch: %s: %s\n", path, err);
+		return 1;
+	}
+	link = capture_link(cap);
+	if (!link_supported(link)) {
+		fprintf(stderr, "kexwatch: %s: link type %d is not supported\n", path, link);
+		capture_close(cap);
+		return 1;
+	}
+	while (!kw_stop && !run->output_failed && (r = capture_next(cap, &fr)) == 1) {
+		r = decode_frame(dec, link, fr.data, fr.caplen, fr.wirelen, fr.ts_us, &pkt);
+		if (r == KW_OK && flow_table_packet(table, &pkt, index, 0) == KW_ERR_NOMEM) {
+			fprintf(stderr, "kexwatch: %s: out of memory\n", path);
+			capture_close(cap);
+			return 1;
+		}
+		if (r != KW_OK)
+			flow_table_advance(table, fr.ts_us);
+	}
+	if (!kw_stop && !run->output_failed && r < 0) {
+		fprintf(stderr, "kexwatch: %s: %s\n", path, capture_error(cap));
+		capture_close(cap);
+		return 1;
+	}
+	capture_close(cap);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"format", required_argument, NULL, 'F'},
+		{"ssh-ports", required_argument, NULL, 'P'},
+		{"limit", required_argument, NULL, 'L'},
+		{"list-limits", no_argument, NULL, 'l'},
+		{"quiet", no_argument, NULL, 'q'},
+		{"version", no_argument, NULL, 'V'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	struct kw_limits limits = KW_LIMITS_DEFAULT;
+	static const char *inputs[KW_MAX_INPUTS];
+	uint16_t ports[KW_MAX_PORTS] = {22};
+	uint32_t ninputs = 0, nports = 1;
+	const char *outpath = NULL;
+	int format = -1, quiet = 0, opt, status = 0, stdin_used = 0;
+	struct report_config rcfg;
+	struct flow_config fcfg;
+	struct flow_table *table = NULL;
+	struct decoder *dec = NULL;
+	struct run run = {0};
+	FILE *out = stdout;
+	char buf[4096];
+
+	while ((opt = getopt_long(argc, argv, "r:w:i:qVh", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'r':
+			if (ninputs == KW_MAX_INPUTS)
+				return usage_error("too many -r inputs (at most %d)", KW_MAX_INPUTS);
+			if (strcmp(optarg, "-") == 0 && stdin_used++)
+				return usage_error("standard input given twice");
+			inputs[ninputs++] = optarg;
+			break;
+		case 'w':
+			outpath = optarg;
+			break;
+		case 'i':
+			return usage_error("live capture (-i %s) is not available in this build yet",
+					   optarg);
+		case 'F':
+			if (strcmp(optarg, "json") == 0)
+				format = REPORT_JSON;
+			else if (strcmp(optarg, "text") == 0)
+				format = REPORT_TEXT;
+			else
+				return usage_error("unknown format '%s' (json or text)", optarg);
+			break;
+		case 'P':
+			if (!parse_ports(optarg, ports, &nports))
+				return usage_error("bad port list '%s'", optarg);
+			break;
+		case 'L':
+			if (kw_limits_set(&limits, optarg) != 0)
+				return usage_error("bad limit '%s' (see --list-limits)", optarg);
+			break;
+		case 'l':
+			kw_limits_list(buf, sizeof(buf), &limits);
+			fputs(buf, stdout);
+			return 0;
+		case 'q':
+			quiet = 1;
+			break;
+		case 'V':
+			printf("kexwatch %s\n%s\njansson %s\n%s\n", KW_VERSION, capture_lib_version(),
+			       report_jansson_version(), OpenSSL_version(OPENSSL_VERSION));
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			fprintf(stderr, "Try 'kexwatch --help' for more information.\n");
+			return 2;
+		}
+	}
+	if (optind < argc)
+		return usage_error("unexpected argument '%s'", argv[optind]);
+	if (ninputs == 0)
+		return usage_error("nothing to read: give -r FILE");
+	if (outpath != NULL && (out = fopen(outpath, "a")) == NULL) {
+		fprintf(stderr, "kexwatch: %s: %s\n", outpath, strerror(errno));
+		return 1;
+	}
+	if (format < 0)
+		format = isatty(fileno(out)) ? REPORT_TEXT : REPORT_JSON;
+
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	signal(SIGPIPE, SIG_IGN);
+
+	rcfg = (struct report_config){
+		.format = (enum report_format)format,
+		.out = out,
+		.filenames = inputs,
+		.nfiles = ninputs,
+		.color = format == REPORT_TEXT && isatty(fileno(out)) && getenv("NO_COLOR") == NULL,
+	};
+	run.report = report_new(&rcfg);
+	fcfg = (struct flow_config){
+		.limits = &limits,
+		.ssh_ports = ports,
+		.nssh_ports = nports,
+		.report = on_report,
+		.report_ctx = &run,
+		.seed = ((uint64_t)getpid() << 32) ^ (uint64_t)(uintptr_t)&run,
+	};
+	table = run.report ? flow_table_new(&fcfg) : NULL;
+	dec = table ? decoder_new(&limits) : NULL;
+	if (dec == NULL) {
+		fprintf(stderr, "kexwatch: out of memory\n");
+		flow_table_free(table);
+		report_free(run.report);
+		return 1;
+	}
+	for (uint32_t i = 0; i < ninputs && !kw_stop && !run.output_failed; i++)
+		status |= read_input(inputs[i], i, dec, table, &run);
+
+	flow_table_flush(table);
+	report_end(run.report);
+	if (fflush(out) != 0 && !run.output_failed) {
+		fprintf(stderr, "kexwatch: %s: %s\n", outpath ? outpath : "standard output",
+			strerror(errno));
+		status = 1;
+	}
+	if (run.output_failed)
+		fprintf(stderr, "kexwatch: %s: output closed, stopping\n",
+			outpath ? outpath : "standard output");
+	if (!quiet)
+		report_summary(run.report, stderr, flow_table_stats(table),
+			       decoder_stats(dec)->frames, decoder_stats(dec)->malformed);
+	if (outpath != NULL)
+		fclose(out);
+	flow_table_free(table);
+	decoder_free(dec);
+	report_free(run.report);
+	return status ? 1 : 0;
+}

@@ -1,0 +1,703 @@
+/*
+ * decode.c: link, IP, tunnel, TCP and ICMP decoding (see decode.h).
+ *
+ * Responsible for turning a frame into one struct pkt that points into the
+ * frame, reading every byte through a cursor. Dismisses early what kexwatch
+ * does not follow (UDP other than tunnels, ARP, ...). Not responsible for
+ * flows or streams. Known gaps: MPLS, PPPoE, ERSPAN type III and IPsec are
+ * not decoded; AH is skipped; GRE version 1 (PPTP) is dismissed.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cursor.h"
+#include "decode.h"
+#include "err.h"
+
+#define ETH_IPV4 0x0800
+#define ETH_IPV6 0x86dd
+#define ETH_VLAN 0x8100
+#define ETH_QINQ 0x88a8
+#define ETH_QINQ_OLD 0x9100
+#define ETH_TEB 0x6558 /* transparent Ethernet bridging (GRE, Geneve) */
+#define ETH_ERSPAN2 0x88be
+
+#define IPP_HOPOPTS 0
+#define IPP_ICMP 1
+#define IPP_IPIP 4
+#define IPP_TCP 6
+#define IPP_UDP 17
+#define IPP_IPV6 41
+#define IPP_ROUTING 43
+#define IPP_FRAGMENT 44
+#define IPP_GRE 47
+#define IPP_AH 51
+#define IPP_ICMPV6 58
+#define IPP_NONE 59
+#define IPP_DSTOPTS 60
+
+#define UDP_VXLAN 4789
+#define UDP_GENEVE 6081
+
+/* Tunnels nest at most this deep: bounds recursion on crafted input. */
+#define DECODE_MAX_DEPTH 4
+#define FRAG_MAX_RANGES 64
+#define FRAG_MAX_DATAGRAM 65535
+
+struct frag_range {
+	uint32_t start, end;
+};
+
+struct frag_entry {
+	uint8_t used, family, proto;
+	uint8_t src[16], dst[16];
+	uint32_t id;
+	uint64_t t_first;
+	uint32_t total; /* payload length, known once the last fragment arrived */
+	uint32_t nranges;
+	uint16_t count;
+	uint8_t overlap;
+	struct frag_range range[FRAG_MAX_RANGES];
+	uint8_t *data; /* FRAG_MAX_DATAGRAM bytes */
+};
+
+struct decoder {
+	const struct kw_limits *limits;
+	struct frag_entry *frags;
+	uint32_t nfrags;
+	struct decode_stats stats;
+	uint8_t *reasm; /* the datagram handed out last, valid until the next call */
+};
+
+static int decode_ether(struct decoder *d, struct cursor *c, struct pkt *out, int depth);
+static int decode_ip(struct decoder *d, struct cursor *c, struct pkt *out, int depth);
+
+struct decoder *decoder_new(const struct kw_limits *limits)
+{
+	struct decoder *d = calloc(1, sizeof(*d));
+
+	if (d == NULL)
+		return NULL;
+	d->limits = limits;
+	d->nfrags = limits->frag_max ? limits->frag_max : 1;
+	if ((d->frags = calloc(d->nfrags, sizeof(*d->frags))) == NULL) {
+		free(d);
+		return NULL;
+	}
+	return d;
+}
+
+void decoder_free(struct decoder *d)
+{
+	if (d == NULL)
+		return;
+	for (uint32_t i = 0; i < d->nfrags; i++)
+		free(d->frags[i].data);
+	free(d->frags);
+	free(d->reasm);
+	free(d);
+}
+
+const struct decode_stats *decoder_stats(const struct decoder *d)
+{
+	return &d->stats;
+}
+
+/* TCP options, RFC 9293 section 3.1: kind, length, value; 0 ends, 1 pads. */
+static void decode_tcp_options(struct cursor *c, struct pkt *out)
+{
+	uint8_t kind, len;
+	const uint8_t *v;
+	struct cursor oc;
+	uint16_t mss;
+
+	while (cursor_left(c) > 0) {
+		if (cursor_get_u8(c, &kind) != 0 || kind == 0)
+			return;
+		if (kind == 1)
+			continue;
+		if (cursor_get_u8(c, &len) != 0 || len < 2 || cursor_get_bytes(c, len - 2u, &v) != 0) {
+			out->anomalies |= DEC_ANOM_TCP_OPTIONS;
+			return;
+		}
+		cursor_init(&oc, v, len - 2u);
+		switch (kind) {
+		case 2: /* MSS, RFC 9293 section 3.7.1 */
+			if (len != 4 || cursor_get_u16(&oc, &mss) != 0)
+				out->anomalies |= DEC_ANOM_TCP_OPTIONS;
+			else
+				out->mss = mss ? mss : 1;
+			break;
+		case 3: /* window scale, RFC 7323 section 2.2 */
+			if (len != 3 || cursor_get_u8(&oc, &out->wscale) != 0)
+				out->anomalies |= DEC_ANOM_TCP_OPTIONS;
+			break;
+		case 4: /* SACK permitted, RFC 2018 */
+			out->sack_ok = 1;
+			break;
+		case 8: /* timestamps, RFC 7323 section 3.2 */
+			out->has_ts = 1;
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+/* TCP header, RFC 9293 section 3.1. c covers the IP payload. */
+static int decode_tcp(struct cursor *c, uint32_t wire_len, struct pkt *out)
+{
+	uint16_t sport, dport, win, urp, csum;
+	uint32_t seq, ack;
+	uint8_t off, flags;
+	struct cursor opt;
+	const uint8_t *p;
+	size_t hlen;
+
+	if (cursor_get_u16(c, &sport) != 0 || cursor_get_u16(c, &dport) != 0 ||
+	    cursor_get_u32(c, &seq) != 0 || cursor_get_u32(c, &ack) != 0 ||
+	    cursor_get_u8(c, &off) != 0 || cursor_get_u8(c, &flags) != 0 ||
+	    cursor_get_u16(c, &win) != 0 || cursor_get_u16(c, &csum) != 0 ||
+	    cursor_get_u16(c, &urp) != 0) {
+		out->anomalies |= DEC_ANOM_TRUNCATED;
+		return KW_ERR_MALFORMED;
+	}
+	hlen = (size_t)(off >> 4) * 4;
+	if (hlen < 20) {
+		out->anomalies |= DEC_ANOM_TCP_HEADER;
+		return KW_ERR_MALFORMED;
+	}
+	out->wscale = 0xff;
+	if (cursor_get_bytes(c, hlen - 20, &p) != 0) {
+		/* Options cut by the snap length, or an offset past the segment. */
+		out->anomalies |= hlen > wire_len ? DEC_ANOM_TCP_HEADER : DEC_ANOM_TRUNCATED;
+		return KW_ERR_MALFORMED;
+	}
+	cursor_init(&opt, p, hlen - 20);
+	decode_tcp_options(&opt, out);
+	out->kind = PKT_TCP;
+	out->a.sport = sport;
+	out->a.dport = dport;
+	out->seq = seq;
+	out->ack = ack;
+	out->flags = flags;
+	out->window = win;
+	out->payload = cursor_ptr(c);
+	out->payload_len = (uint32_t)cursor_left(c);
+	out->wire_payload_len = wire_len > hlen ? (uint32_t)(wire_len - hlen) : 0;
+	if (out->wire_payload_len < out->payload_len)
+		out->wire_payload_len = out->payload_len;
+	return KW_OK;
+}
+
+/* The quoted datagram inside an ICMP error: IP header and 8 bytes of TCP. */
+static int decode_quoted(struct cursor *c, int v6, struct pkt *out)
+{
+	uint8_t vihl, proto = 0, nh, hlen8;
+	const uint8_t *src, *dst;
+	uint16_t sport, dport;
+	uint32_t seq;
+
+	if (cursor_peek_u8(c, 0, &vihl) != 0)
+		return KW_ERR_MALFORMED;
+	if (!v6 && vihl >> 4 == 4) {
+		size_t ihl = (size_t)(vihl & 15) * 4;
+		if (ihl < 20 || cursor_skip(c, 9) != 0 || cursor_get_u8(c, &proto) != 0 ||
+		    cursor_skip(c, 2) != 0 || cursor_get_bytes(c, 4, &src) != 0 ||
+		    cursor_get_bytes(c, 4, &dst) != 0 || cursor_skip(c, ihl - 20) != 0)
+			return KW_ERR_MALFORMED;
+		out->a.family = 4;
+		memcpy(out->a.src, src, 4);
+		memcpy(out->a.dst, dst, 4);
+	} else if (v6 && vihl >> 4 == 6) {
+		if (cursor_skip(c, 6) != 0 || cursor_get_u8(c, &nh) != 0 || cursor_skip(c, 1) != 0 ||
+		    cursor_get_bytes(c, 16, &src) != 0 || cursor_get_bytes(c, 16, &dst) != 0)
+			return KW_ERR_MALFORMED;
+		/* Extension headers in the quote (RFC 8200 section 4). */
+		for (int i = 0; i < 8 && nh != IPP_TCP; i++) {
+			if (nh != IPP_HOPOPTS && nh != IPP_ROUTING && nh != IPP_DSTOPTS &&
+			    nh != IPP_FRAGMENT)
+				return KW_ERR_MALFORMED;
+			if (cursor_get_u8(c, &proto) != 0 || cursor_get_u8(c, &hlen8) != 0 ||
+			    cursor_skip(c, nh == IPP_FRAGMENT ? 6 : (size_t)hlen8 * 8 + 6) != 0)
+				return KW_ERR_MALFORMED;
+			nh = proto;
+		}
+		proto = nh;
+		out->a.family = 6;
+		memcpy(out->a.src, src, 16);
+		memcpy(out->a.dst, dst, 16);
+	} else {
+		return KW_ERR_MALFORMED;
+	}
+	if (proto != IPP_TCP || cursor_get_u16(c, &sport) != 0 || cursor_get_u16(c, &dport) != 0 ||
+	    cursor_get_u32(c, &seq) != 0)
+		return KW_ERR_MALFORMED;
+	out->a.sport = sport;
+	out->a.dport = dport;
+	out->icmp_seq = seq;
+	out->kind = PKT_ICMP_ERROR;
+	return KW_OK;
+}
+
+/* ICMP (RFC 792, RFC 1191) and ICMPv6 (RFC 4443) errors that quote TCP. */
+static int decode_icmp(struct cursor *c, int v6, struct pkt *out)
+{
+	uint8_t type, code;
+	uint16_t csum, w1, w2;
+	uint32_t mtu = 0;
+
+	if (cursor_get_u8(c, &type) != 0 || cursor_get_u8(c, &code) != 0 ||
+	    cursor_get_u16(c, &csum) != 0 || cursor_get_u16(c, &w1) != 0 ||
+	    cursor_get_u16(c, &w2) != 0)
+		return KW_ERR_MALFORMED;
+	if (!v6) {
+		if (type != 3 && type != 11 && type != 12)
+			return KW_ERR_MALFORMED;
+		if (type == 3 && code == 4)
+			mtu = w2; /* next-hop MTU, RFC 1191 section 4 */
+	} else {
+		if (type < 1 || type > 4)
+			return KW_ERR_MALFORMED;
+		if (type == 2)
+			mtu = (uint32_t)w1 << 16 | w2; /* packet too big, RFC 4443 3.2 */
+	}
+	out->icmp_v6 = (uint8_t)v6;
+	out->icmp_type = type;
+	out->icmp_code = code;
+	out->icmp_mtu = mtu;
+	return decode_quoted(c, v6, out);
+}
+
+/* VXLAN, RFC 7348 section 5: 8 bytes, then an Ethernet frame. */
+static int decode_vxlan(struct decoder *d, struct cursor *c, struct pkt *out, int depth)
+{
+	uint8_t flags;
+
+	if (cursor_get_u8(c, &flags) != 0 || !(flags & 0x08) || cursor_skip(c, 7) != 0)
+		return KW_ERR_MALFORMED;
+	return decode_ether(d, c, out, depth + 1);
+}
+
+/* Geneve, RFC 8926 section 3.4: options, then the protocol type's payload. */
+static int decode_geneve(struct decoder *d, struct cursor *c, struct pkt *out, int depth)
+{
+	uint8_t veropt, flags;
+	uint16_t proto;
+
+	if (cursor_get_u8(c, &veropt) != 0 || (veropt >> 6) != 0 || cursor_get_u8(c, &flags) != 0 ||
+	    cursor_get_u16(c, &proto) != 0 || cursor_skip(c, 4) != 0 ||
+	    cursor_skip(c, (size_t)(veropt & 0x3f) * 4) != 0)
+		return KW_ERR_MALFORMED;
+	if (proto == ETH_TEB)
+		return decode_ether(d, c, out, depth + 1);
+	if (proto == ETH_IPV4 || proto == ETH_IPV6)
+		return decode_ip(d, c, out, depth + 1);
+	return KW_ERR_MALFORMED;
+}
+
+/* GRE, RFC 2784 and RFC 2890 (key, sequence); ERSPAN type II. */
+static int decode_gre(struct decoder *d, struct cursor *c, struct pkt *out, int depth)
+{
+	uint16_t fl, proto;
+	size_t skip = 0;
+
+	if (cursor_get_u16(c, &fl) != 0 || cursor_get_u16(c, &proto) != 0 || (fl & 7) != 0)
+		return KW_ERR_MALFORMED;
+	skip += (fl & 0x8000) ? 4 : 0; /* checksum and reserved1 */
+	skip += (fl & 0x2000) ? 4 : 0; /* key */
+	skip += (fl & 0x1000) ? 4 : 0; /* sequence number */
+	if (cursor_skip(c, skip) != 0)
+		return KW_ERR_MALFORMED;
+	switch (proto) {
+	case ETH_IPV4:
+	case ETH_IPV6:
+		return decode_ip(d, c, out, depth + 1);
+	case ETH_TEB:
+		return decode_ether(d, c, out, depth + 1);
+	case ETH_ERSPAN2:
+		if (cursor_skip(c, 8) != 0)
+			return KW_ERR_MALFORMED;
+		return decode_ether(d, c, out, depth + 1);
+	}
+	return KW_ERR_MALFORMED;
+}
+
+static int decode_l4(struct decoder *d, struct cursor *c, int proto, int v6, uint32_t wire_len,
+		     struct pkt *out, int depth)
+{
+	uint16_t sport, dport, ulen, csum;
+
+	switch (proto) {
+	case IPP_TCP:
+		return decode_tcp(c, wire_len, out);
+	case IPP_ICMP:
+		return v6 ? KW_ERR_MALFORMED : decode_icmp(c, 0, out);
+	case IPP_ICMPV6:
+		return v6 ? decode_icmp(c, 1, out) : KW_ERR_MALFORMED;
+	case IPP_IPIP:
+	case IPP_IPV6:
+		return decode_ip(d, c, out, depth + 1);
+	case IPP_GRE:
+		return decode_gre(d, c, out, depth);
+	case IPP_UDP:
+		if (cursor_get_u16(c, &sport) != 0 || cursor_get_u16(c, &dport) != 0 ||
+		    cursor_get_u16(c, &ulen) != 0 || cursor_get_u16(c, &csum) != 0)
+			return KW_ERR_MALFORMED;
+		if (dport == UDP_VXLAN)
+			return decode_vxlan(d, c, out, depth);
+		if (dport == UDP_GENEVE)
+			return decode_geneve(d, c, out, depth);
+		return KW_ERR_MALFORMED;
+	}
+	return KW_ERR_MALFORMED;
+}
+
+static void frag_release(struct frag_entry *e)
+{
+	uint8_t *data = e->data;
+
+	memset(e, 0, sizeof(*e));
+	e->data = data; /* keep the buffer for the next datagram */
+}
+
+/*
+ * frag_add stores one fragment (RFC 791 section 3.2, RFC 8200 section 4.5).
+ * Returns KW_OK with the whole datagram in d->reasm when complete,
+ * KW_ERR_MORE when more are needed, KW_ERR_MALFORMED when dropped.
+ */
+static int frag_add(struct decoder *d, struct pkt *out, int proto, uint32_t id, uint32_t offset,
+		    int more, const uint8_t *p, uint32_t n, uint32_t *total)
+{
+	struct frag_entry *e = NULL, *freeslot = NULL, *oldest = NULL;
+	uint32_t end = offset + n, covered = 0;
+
+	d->stats.fragments++;
+	if (offset > FRAG_MAX_DATAGRAM || n > FRAG_MAX_DATAGRAM - offset) {
+		d->stats.frag_dropped++;
+		return KW_ERR_MALFORMED;
+	}
+	for (uint32_t i = 0; i < d->nfrags; i++) {
+		struct frag_entry *f = &d->frags[i];
+		if (!f->used) {
+			if (freeslot == NULL)
+				freeslot = f;
+			continue;
+		}
+		if (out->ts_us - f->t_first > (uint64_t)d->limits->frag_timeout_ms * 1000 &&
+		    out->ts_us > f->t_first) {
+			d->stats.frag_dropped++;
+			frag_release(f);
+			if (freeslot == NULL)
+				freeslot = f;
+			continue;
+		}
+		if (f->id == id && f->proto == proto && f->family == out->a.family &&
+		    memcmp(f->src, out->a.src, 16) == 0 && memcmp(f->dst, out->a.dst, 16) == 0) {
+			e = f;
+			break;
+		}
+		if (oldest == NULL || f->t_first < oldest->t_first)
+			oldest = f;
+	}
+	if (e == NULL) {
+		if (freeslot == NULL) { /* table full: the oldest datagram is lost */
+			d->stats.frag_dropped++;
+			frag_release(oldest);
+			freeslot = oldest;
+		}
+		e = freeslot;
+		if (e->data == NULL && (e->data = malloc(FRAG_MAX_DATAGRAM)) == NULL)
+			return KW_ERR_MALFORMED;
+		e->used = 1;
+		e->family = out->a.family;
+		e->proto = (uint8_t)proto;
+		memcpy(e->src, out->a.src, 16);
+		memcpy(e->dst, out->a.dst, 16);
+		e->id = id;
+		e->t_first = out->ts_us;
+	}
+	e->count++;
+	if (!more)
+		e->total = end;
+	/* Overlapping fragments are an anomaly; the first bytes received win. */
+	for (uint32_t i = 0; i < e->nranges; i++)
+		if (offset < e->range[i].end && end > e->range[i].start)
+			e->overlap = 1;
+	if (e->nranges == FRAG_MAX_RANGES) {
+		d->stats.frag_dropped++;
+		frag_release(e);
+		return KW_ERR_MALFORMED;
+	}
+	if (!e->overlap)
+		memcpy(e->data + offset, p, n);
+	e->range[e->nranges].start = offset;
+	e->range[e->nranges].end = end;
+	e->nranges++;
+	if (e->total == 0)
+		return KW_ERR_MORE;
+	/* Complete when the ranges cover [0, total) without a hole. */
+	for (;;) {
+		uint32_t before = covered;
+		for (uint32_t i = 0; i < e->nranges; i++)
+			if (e->range[i].start <= covered && e->range[i].end > covered)
+				covered = e->range[i].end;
+		if (covered >= e->total || covered == before)
+			break;
+	}
+	if (covered < e->total)
+		return KW_ERR_MORE;
+	if (d->reasm == NULL && (d->reasm = malloc(FRAG_MAX_DATAGRAM)) == NULL)
+		return KW_ERR_MALFORMED;
+	memcpy(d->reasm, e->data, e->total);
+	*total = e->total;
+	out->reassembled = 1;
+	out->frag_count = e->count;
+	if (e->overlap)
+		out->anomalies |= DEC_ANOM_FRAG_OVERLAP;
+	d->stats.reassembled++;
+	frag_release(e);
+	return KW_OK;
+}
+
+/* IPv4, RFC 791 section 3.1. */
+static int decode_ipv4(struct decoder *d, struct cursor *c, struct pkt *out, int depth)
+{
+	uint8_t vihl, tos, ttl, proto;
+	uint16_t total, id, fragw, csum;
+	const uint8_t *src, *dst;
+	size_t ihl, plen;
+	struct cursor pc;
+	uint32_t wire_payload;
+
+	if (cursor_get_u8(c, &vihl) != 0 || cursor_get_u8(c, &tos) != 0 ||
+	    cursor_get_u16(c, &total) != 0 || cursor_get_u16(c, &id) != 0 ||
+	    cursor_get_u16(c, &fragw) != 0 || cursor_get_u8(c, &ttl) != 0 ||
+	    cursor_get_u8(c, &proto) != 0 || cursor_get_u16(c, &csum) != 0 ||
+	    cursor_get_bytes(c, 4, &src) != 0 || cursor_get_bytes(c, 4, &dst) != 0) {
+		out->anomalies |= DEC_ANOM_TRUNCATED;
+		return KW_ERR_MALFORMED;
+	}
+	ihl = (size_t)(vihl & 15) * 4;
+	if (ihl < 20 || total < ihl) {
+		out->anomalies |= DEC_ANOM_IP_HEADER;
+		return KW_ERR_MALFORMED;
+	}
+	if (cursor_skip(c, ihl - 20) != 0) {
+		out->anomalies |= DEC_ANOM_TRUNCATED;
+		return KW_ERR_MALFORMED;
+	}
+	out->a.family = 4;
+	memset(out->a.src, 0, 16);
+	memset(out->a.dst, 0, 16);
+	memcpy(out->a.src, src, 4);
+	memcpy(out->a.dst, dst, 4);
+	out->df = (fragw & 0x4000) != 0;
+	out->ip_len = total;
+	/* Trim link padding; a short capture keeps what it has. */
+	wire_payload = (uint32_t)(total - ihl);
+	plen = cursor_left(c) < wire_payload ? cursor_left(c) : wire_payload;
+	cursor_init(&pc, cursor_ptr(c), plen);
+	if (fragw & 0x3fff) {
+		uint32_t whole;
+		int r;
+		if (plen < wire_payload) {
+			out->anomalies |= DEC_ANOM_TRUNCATED;
+			d->stats.frag_dropped++;
+			return KW_ERR_MALFORMED;
+		}
+		r = frag_add(d, out, proto, id, (uint32_t)(fragw & 0x1fff) * 8,
+			     (fragw & 0x2000) != 0, cursor_ptr(&pc), (uint32_t)plen, &whole);
+		if (r != KW_OK)
+			return r;
+		cursor_init(&pc, d->reasm, whole);
+		wire_payload = whole;
+	}
+	return decode_l4(d, &pc, proto, 0, wire_payload, out, depth);
+}
+
+/* IPv6, RFC 8200 sections 3 and 4. */
+static int decode_ipv6(struct decoder *d, struct cursor *c, struct pkt *out, int depth)
+{
+	uint32_t vtcfl, wire_payload;
+	uint16_t plen16;
+	uint8_t nh, hlim, hnh, hlen8;
+	const uint8_t *src, *dst;
+	struct cursor pc;
+	size_t plen;
+
+	if (cursor_get_u32(c, &vtcfl) != 0 || cursor_get_u16(c, &plen16) != 0 ||
+	    cursor_get_u8(c, &nh) != 0 || cursor_get_u8(c, &hlim) != 0 ||
+	    cursor_get_bytes(c, 16, &src) != 0 || cursor_get_bytes(c, 16, &dst) != 0) {
+		out->anomalies |= DEC_ANOM_TRUNCATED;
+		return KW_ERR_MALFORMED;
+	}
+	out->a.family = 6;
+	memcpy(out->a.src, src, 16);
+	memcpy(out->a.dst, dst, 16);
+	out->df = 1; /* IPv6 routers never fragment (RFC 8200 section 5) */
+	out->ip_len = (uint16_t)(plen16 + 40 > 0xffff ? 0xffff : plen16 + 40);
+	wire_payload = plen16;
+	plen = cursor_left(c) < wire_payload ? cursor_left(c) : wire_payload;
+	cursor_init(&pc, cursor_ptr(c), plen);
+	for (int i = 0; i < 8; i++) {
+		uint16_t offw;
+		uint32_t id, whole;
+		size_t before;
+		int r;
+
+		switch (nh) {
+		case IPP_HOPOPTS:
+		case IPP_ROUTING:
+		case IPP_DSTOPTS:
+		case IPP_AH:
+			before = pc.off;
+			if (cursor_get_u8(&pc, &hnh) != 0 || cursor_get_u8(&pc, &hlen8) != 0 ||
+			    cursor_skip(&pc, nh == IPP_AH ? (size_t)hlen8 * 4 + 6
+							  : (size_t)hlen8 * 8 + 6) != 0) {
+				out->anomalies |= DEC_ANOM_TRUNCATED;
+				return KW_ERR_MALFORMED;
+			}
+			wire_payload -= (uint32_t)(pc.off - before) <= wire_payload
+						? (uint32_t)(pc.off - before)
+						: wire_payload;
+			nh = hnh;
+			continue;
+		case IPP_FRAGMENT:
+			if (cursor_get_u8(&pc, &hnh) != 0 || cursor_skip(&pc, 1) != 0 ||
+			    cursor_get_u16(&pc, &offw) != 0 || cursor_get_u32(&pc, &id) != 0) {
+				out->anomalies |= DEC_ANOM_TRUNCATED;
+				return KW_ERR_MALFORMED;
+			}
+			if (plen < plen16) {
+				out->anomalies |= DEC_ANOM_TRUNCATED;
+				d->stats.frag_dropped++;
+				return KW_ERR_MALFORMED;
+			}
+			if ((offw & 0xfff9) == 0) { /* atomic fragment, RFC 6946 */
+				nh = hnh;
+				wire_payload = (uint32_t)cursor_left(&pc);
+				continue;
+			}
+			r = frag_add(d, out, hnh, id, (uint32_t)(offw & 0xfff8), offw & 1,
+				     cursor_ptr(&pc), (uint32_t)cursor_left(&pc), &whole);
+			if (r != KW_OK)
+				return r;
+			cursor_init(&pc, d->reasm, whole);
+			return decode_l4(d, &pc, hnh, 1, whole, out, depth);
+		case IPP_NONE:
+			return KW_ERR_MALFORMED;
+		default:
+			return decode_l4(d, &pc, nh, 1, wire_payload, out, depth);
+		}
+	}
+	return KW_ERR_MALFORMED;
+}
+
+static int decode_ip(struct decoder *d, struct cursor *c, struct pkt *out, int depth)
+{
+	uint8_t v;
+
+	if (depth > DECODE_MAX_DEPTH || cursor_peek_u8(c, 0, &v) != 0)
+		return KW_ERR_MALFORMED;
+	/* The outermost addresses are overwritten by inner ones in tunnels. */
+	switch (v >> 4) {
+	case 4:
+		return decode_ipv4(d, c, out, depth);
+	case 6:
+		return decode_ipv6(d, c, out, depth);
+	}
+	out->anomalies |= DEC_ANOM_IP_HEADER;
+	return KW_ERR_MALFORMED;
+}
+
+static int decode_ethertype(struct decoder *d, struct cursor *c, uint16_t type, struct pkt *out,
+			    int depth)
+{
+	uint16_t tci;
+
+	/* 802.1Q and 802.1ad tags, any depth within the frame. */
+	while (type == ETH_VLAN || type == ETH_QINQ || type == ETH_QINQ_OLD) {
+		if (cursor_get_u16(c, &tci) != 0 || cursor_get_u16(c, &type) != 0)
+			return KW_ERR_MALFORMED;
+		if (out->nvlan < 2)
+			out->vlan[out->nvlan++] = tci & 0x0fff;
+	}
+	if (type == ETH_IPV4 || type == ETH_IPV6)
+		return decode_ip(d, c, out, depth);
+	return KW_ERR_MALFORMED;
+}
+
+static int decode_ether(struct decoder *d, struct cursor *c, struct pkt *out, int depth)
+{
+	uint16_t type;
+
+	if (depth > DECODE_MAX_DEPTH || cursor_skip(c, 12) != 0 || cursor_get_u16(c, &type) != 0)
+		return KW_ERR_MALFORMED;
+	return decode_ethertype(d, c, type, out, depth);
+}
+
+int decode_frame(struct decoder *d, int link, const uint8_t *frame, uint32_t caplen,
+		 uint32_t wirelen, uint64_t ts_us, struct pkt *out)
+{
+	struct cursor c;
+	uint16_t type;
+	uint8_t b[4];
+	uint32_t fam;
+	int r;
+
+	(void)wirelen;
+	memset(out, 0, sizeof(*out));
+	out->ts_us = ts_us;
+	cursor_init(&c, frame, caplen);
+	d->stats.frames++;
+
+	switch (link) {
+	case KW_LINK_ETHERNET:
+		r = decode_ether(d, &c, out, 0);
+		break;
+	case KW_LINK_SLL: /* Linux cooked v1: 16 bytes, protocol last */
+		r = cursor_skip(&c, 14) || cursor_get_u16(&c, &type)
+			    ? KW_ERR_MALFORMED
+			    : decode_ethertype(d, &c, type, out, 0);
+		break;
+	case KW_LINK_SLL2: /* Linux cooked v2: 20 bytes, protocol first */
+		r = cursor_get_u16(&c, &type) || cursor_skip(&c, 18)
+			    ? KW_ERR_MALFORMED
+			    : decode_ethertype(d, &c, type, out, 0);
+		break;
+	case KW_LINK_NULL:
+	case KW_LINK_LOOP:
+		/* BSD loopback: a 4-byte address family, host order for NULL. */
+		r = KW_ERR_MALFORMED;
+		if (cursor_get_u8(&c, &b[0]) || cursor_get_u8(&c, &b[1]) ||
+		    cursor_get_u8(&c, &b[2]) || cursor_get_u8(&c, &b[3]))
+			break;
+		fam = (b[0] != 0 && link == KW_LINK_NULL) ? b[0] : b[3];
+		if (fam == 2 || fam == 24 || fam == 28 || fam == 30)
+			r = decode_ip(d, &c, out, 0);
+		break;
+	case KW_LINK_RAW:
+	case KW_LINK_RAW_ALT1:
+	case KW_LINK_RAW_ALT2:
+	case KW_LINK_IPV4:
+	case KW_LINK_IPV6:
+		r = decode_ip(d, &c, out, 0);
+		break;
+	default:
+		r = KW_ERR_MALFORMED;
+	}
+	if (r == KW_OK) {
+		if (out->kind == PKT_TCP)
+			d->stats.tcp++;
+		else
+			d->stats.icmp_errors++;
+	} else if (r == KW_ERR_MORE) {
+		/* a fragment held for reassembly */
+	} else if (out->anomalies) {
+		d->stats.malformed++;
+	} else {
+		d->stats.other++;
+	}
+	return r;
+}

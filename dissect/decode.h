@@ -1,0 +1,106 @@
+/*
+ * decode.h: from a captured frame to the facts of one TCP segment or one
+ * ICMP error, without copies.
+ *
+ * Handles the link types kexwatch reads (Ethernet with 802.1Q/QinQ, Linux
+ * cooked v1 and v2, raw IP, BSD loopback), IPv4 and IPv6 (extension headers),
+ * the tunnels real captures contain (GRE, VXLAN, Geneve, IP in IP), IP
+ * fragment reassembly (bounded), TCP with its options, and ICMP/ICMPv6 errors
+ * with the headers they quote. Everything else is dismissed early. Payload
+ * pointers point into the caller's frame, or into the decoder's reassembly
+ * buffer for a reassembled datagram; they are valid until the next call.
+ * Not responsible for flows (flow.c) or streams (tcp.c).
+ */
+#ifndef KW_DECODE_H
+#define KW_DECODE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "limits.h"
+
+/* Link types (the LINKTYPE_ values of pcap files; dissect/ never includes pcap.h). */
+#define KW_LINK_NULL 0      /* BSD loopback, host-order address family */
+#define KW_LINK_ETHERNET 1
+#define KW_LINK_RAW 101     /* raw IPv4 or IPv6 */
+#define KW_LINK_RAW_ALT1 12 /* DLT_RAW on most systems */
+#define KW_LINK_RAW_ALT2 14 /* DLT_RAW on OpenBSD */
+#define KW_LINK_LOOP 108    /* OpenBSD loopback, network-order family */
+#define KW_LINK_SLL 113
+#define KW_LINK_IPV4 228
+#define KW_LINK_IPV6 229
+#define KW_LINK_SLL2 276
+
+#define TCP_FIN 0x01
+#define TCP_SYN 0x02
+#define TCP_RST 0x04
+#define TCP_PSH 0x08
+#define TCP_ACK 0x10
+
+/* Decode anomalies (bits of pkt.anomalies). */
+#define DEC_ANOM_TRUNCATED 0x01u    /* caplen shorter than the headers say */
+#define DEC_ANOM_TCP_OPTIONS 0x02u  /* an option with a bad length (RFC 9293 3.1) */
+#define DEC_ANOM_IP_HEADER 0x04u    /* bad IHL, total length or version */
+#define DEC_ANOM_FRAG_OVERLAP 0x08u /* fragments overlap (RFC 5722) */
+#define DEC_ANOM_TCP_HEADER 0x10u   /* data offset below 5 or past the segment */
+
+struct addr_pair {
+	uint8_t family; /* 4 or 6 */
+	uint8_t src[16], dst[16];
+	uint16_t sport, dport;
+};
+
+enum pkt_kind {
+	PKT_TCP = 1,
+	PKT_ICMP_ERROR, /* an ICMP/ICMPv6 error quoting a TCP segment */
+};
+
+struct pkt {
+	enum pkt_kind kind;
+	uint64_t ts_us;
+	struct addr_pair a; /* for PKT_ICMP_ERROR: the quoted segment's addresses */
+	uint16_t vlan[2];
+	uint8_t nvlan;
+	uint8_t df;             /* IPv4 don't-fragment bit (IPv6: always 1) */
+	uint8_t reassembled;    /* came from IP fragments */
+	uint16_t frag_count;    /* how many fragments it came from */
+	uint16_t ip_len;        /* IP total length on the wire */
+	/* TCP */
+	uint8_t flags;
+	uint32_t seq, ack;
+	uint16_t window;
+	uint16_t mss;           /* 0: no option */
+	uint8_t wscale;         /* 0xff: no option */
+	uint8_t sack_ok, has_ts;
+	const uint8_t *payload; /* captured payload bytes */
+	uint32_t payload_len;   /* captured */
+	uint32_t wire_payload_len; /* on the wire (>= payload_len when snapped) */
+	/* ICMP error */
+	uint8_t icmp_v6, icmp_type, icmp_code;
+	uint32_t icmp_mtu;      /* next-hop MTU of frag-needed / packet-too-big, else 0 */
+	uint32_t icmp_seq;      /* the quoted TCP sequence number */
+	uint32_t anomalies;     /* DEC_ANOM_* */
+};
+
+struct decoder;
+
+/* decoder_new allocates the fragment table; NULL on allocation failure. */
+struct decoder *decoder_new(const struct kw_limits *limits);
+void decoder_free(struct decoder *d);
+
+/*
+ * decode_frame decodes one frame of link type link. Returns KW_OK with *out
+ * filled for a TCP segment or a quoted ICMP error; KW_ERR_MORE when the
+ * frame was a fragment held for reassembly; KW_ERR_MALFORMED when it is not
+ * something kexwatch follows (other protocols, damage: see out->anomalies).
+ */
+int decode_frame(struct decoder *d, int link, const uint8_t *frame, uint32_t caplen,
+		 uint32_t wirelen, uint64_t ts_us, struct pkt *out);
+
+struct decode_stats {
+	uint64_t frames, tcp, icmp_errors, other, malformed, fragments, reassembled,
+		frag_dropped;
+};
+const struct decode_stats *decoder_stats(const struct decoder *d);
+
+#endif

@@ -1,0 +1,524 @@
+/*
+ * flow.c: the flow table (see flow.h).
+ *
+ * Responsible for finding the flow of each packet in O(1) (a chained hash
+ * table over a symmetric hash of the address pair, seeded at random), for
+ * the least-recently-active order used to evict beyond max_flows, and for
+ * the timeouts, which run on capture time through a timer wheel of one-second
+ * slots, so a replayed capture gives the same records every time. Each flow
+ * is reported at most once and freed in one place, flow_destroy. Not
+ * responsible for TCP details (tcp.c) or SSH (ssh.c).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+#include "flow.h"
+#include "tcp.h"
+
+#define TW_SLOTS 4096u /* one-second slots: a wheel turn is 68 minutes */
+#define US_PER_MS 1000u
+#define US_PER_S 1000000u
+
+struct flow_table {
+	struct flow_config cfg;
+	const struct kw_limits *limits;
+	struct flow **bucket;
+	uint32_t mask;
+	struct flow *lru_head, *lru_tail; /* head: most recently active */
+	struct flow *tw[TW_SLOTS];
+	uint64_t tw_sec; /* last wheel second processed */
+	uint8_t clock_started;
+	uint64_t now_us;
+	uint64_t next_id;
+	struct flow_stats stats;
+};
+
+int flow_src_dir(const struct flow *f)
+{
+	/* Without SYN or SYN-ACK, the SSH client is taken as the initiator. */
+	if (!f->initiator_known && f->ssh.client_dir >= 0 &&
+	    f->ssh.role_source != SSH_ROLE_ASSUMED)
+		return f->ssh.client_dir;
+	return 0;
+}
+
+static uint64_t mix64(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ULL;
+	x ^= x >> 33;
+	return x;
+}
+
+static uint64_t endpoint_hash(const uint8_t addr[16], uint16_t port, uint64_t seed)
+{
+	uint64_t a, b;
+
+	memcpy(&a, addr, 8);
+	memcpy(&b, addr + 8, 8);
+	return mix64(a ^ seed) ^ mix64(b + port + seed * 3);
+}
+
+/* Symmetric: both directions of a connection land in the same bucket. */
+static uint32_t pair_hash(const struct addr_pair *k, uint64_t seed)
+{
+	uint64_t h = endpoint_hash(k->src, k->sport, seed) + endpoint_hash(k->dst, k->dport, seed);
+	return (uint32_t)(mix64(h + k->family) >> 32);
+}
+
+/* pair_match returns 0 (same orientation), 1 (reversed) or -1 (other pair). */
+static int pair_match(const struct addr_pair *fk, const struct addr_pair *k)
+{
+	if (fk->family != k->family)
+		return -1;
+	if (fk->sport == k->sport && fk->dport == k->dport && memcmp(fk->src, k->src, 16) == 0 &&
+	    memcmp(fk->dst, k->dst, 16) == 0)
+		return 0;
+	if (fk->sport == k->dport && fk->dport == k->sport && memcmp(fk->src, k->dst, 16) == 0 &&
+	    memcmp(fk->dst, k->src, 16) == 0)
+		return 1;
+	return -1;
+}
+
+struct flow_table *flow_table_new(const struct flow_config *cfg)
+{
+	struct flow_table *t = calloc(1, sizeof(*t));
+	uint32_t n = 1024;
+
+	if (t == NULL)
+		return NULL;
+	t->cfg = *cfg;
+	t->limits = cfg->limits;
+	while (n < cfg->limits->max_flows && n < (1u << 30))
+		n <<= 1;
+	if ((t->bucket = calloc(n, sizeof(*t->bucket))) == NULL) {
+		free(t);
+		return NULL;
+	}
+	t->mask = n - 1;
+	t->next_id = 1;
+	return t;
+}
+
+static void lru_unlink(struct flow_table *t, struct flow *f)
+{
+	if (f->lru_prev)
+		f->lru_prev->lru_next = f->lru_next;
+	else
+		t->lru_head = f->lru_next;
+	if (f->lru_next)
+		f->lru_next->lru_prev = f->lru_prev;
+	else
+		t->lru_tail = f->lru_prev;
+	f->lru_prev = f->lru_next = NULL;
+}
+
+static void lru_push_head(struct flow_table *t, struct flow *f)
+{
+	f->lru_prev = NULL;
+	f->lru_next = t->lru_head;
+	if (t->lru_head)
+		t->lru_head->lru_prev = f;
+	t->lru_head = f;
+	if (t->lru_tail == NULL)
+		t->lru_tail = f;
+}
+
+static void tw_unlink(struct flow_table *t, struct flow *f)
+{
+	if (f->tw_prev)
+		f->tw_prev->tw_next = f->tw_next;
+	else if (t->tw[f->tw_slot] == f)
+		t->tw[f->tw_slot] = f->tw_next;
+	if (f->tw_next)
+		f->tw_next->tw_prev = f->tw_prev;
+	f->tw_prev = f->tw_next = NULL;
+}
+
+static void tw_link(struct flow_table *t, struct flow *f)
+{
+	uint64_t sec = f->deadline_us / US_PER_S;
+
+	if (sec <= t->tw_sec)
+		sec = t->tw_sec + 1;
+	f->tw_slot = (uint32_t)(sec % TW_SLOTS);
+	f->tw_prev = NULL;
+	f->tw_next = t->tw[f->tw_slot];
+	if (f->tw_next)
+		f->tw_next->tw_prev = f;
+	t->tw[f->tw_slot] = f;
+}
+
+static int flow_established(const struct flow *f)
+{
+	return f->ssh.dir[0].t_newkeys != 0 && f->ssh.dir[1].t_newkeys != 0;
+}
+
+static uint64_t flow_deadline(const struct flow_table *t, const struct flow *f)
+{
+	const struct kw_limits *l = t->limits;
+	uint64_t idle = f->t_last + (uint64_t)l->idle_timeout_ms * US_PER_MS;
+	uint64_t due;
+
+	switch (f->state) {
+	case FLOW_CLOSING:
+		return f->t_last + (uint64_t)l->close_linger_ms * US_PER_MS;
+	case FLOW_REPORTED:
+		return idle;
+	case FLOW_ACTIVE:
+		break;
+	}
+	if (f->dir[1].packets == 0 && f->dir[0].syn)
+		return f->t_last + (uint64_t)l->syn_timeout_ms * US_PER_MS;
+	if (flow_established(f)) {
+		uint64_t nk = f->ssh.dir[0].t_newkeys > f->ssh.dir[1].t_newkeys
+				      ? f->ssh.dir[0].t_newkeys
+				      : f->ssh.dir[1].t_newkeys;
+		due = nk + (uint64_t)l->established_report_ms * US_PER_MS;
+		return due < idle ? due : idle;
+	}
+	if (!f->feeding)
+		return idle;
+	return f->t_last + (uint64_t)l->handshake_timeout_ms * US_PER_MS;
+}
+
+static void flow_reschedule(struct flow_table *t, struct flow *f)
+{
+	uint64_t d = flow_deadline(t, f);
+
+	if (d == f->deadline_us)
+		return;
+	tw_unlink(t, f);
+	f->deadline_us = d;
+	tw_link(t, f);
+}
+
+static int flow_reportable(const struct flow *f)
+{
+	return ssh_conn_is_ssh(&f->ssh) || f->candidate;
+}
+
+/* flow_destroy is the one place a flow is freed. */
+static void flow_destroy(struct flow_table *t, struct flow *f)
+{
+	struct flow **pp = &t->bucket[f->hash & t->mask];
+
+	while (*pp != NULL && *pp != f)
+		pp = &(*pp)->hnext;
+	if (*pp == f)
+		*pp = f->hnext;
+	lru_unlink(t, f);
+	tw_unlink(t, f);
+	tcp_dir_release(&f->dir[0]);
+	tcp_dir_release(&f->dir[1]);
+	ssh_conn_free(&f->ssh);
+	free(f);
+	t->stats.open--;
+}
+
+static void flow_report(struct flow_table *t, struct flow *f, enum flow_report_why why)
+{
+	if (f->state == FLOW_REPORTED)
+		return;
+	tcp_finish(f);
+	if (f->close_kind == FLOW_CLOSE_NONE && why == FLOW_WHY_TIMEOUT)
+		f->close_kind = FLOW_CLOSE_TIMEOUT;
+	if (f->close_kind == FLOW_CLOSE_NONE && why == FLOW_WHY_CAPTURE_END)
+		f->close_kind = FLOW_CLOSE_CAPTURE_END;
+	if (why == FLOW_WHY_EVICTED)
+		f->anomalies |= FLOW_ANOM_EVICTED;
+	if (f->dir[0].packets == 0 || f->dir[1].packets == 0)
+		f->anomalies |= FLOW_ANOM_ONE_SIDED;
+	if (flow_reportable(f)) {
+		t->stats.reported++;
+		t->cfg.report(t->cfg.report_ctx, f, why);
+	} else if (!ssh_conn_is_ssh(&f->ssh) && (f->dir[0].bytes || f->dir[1].bytes)) {
+		t->stats.not_ssh++;
+	}
+	f->state = FLOW_REPORTED;
+}
+
+/* flow_expire handles a flow whose deadline has passed. */
+static void flow_expire(struct flow_table *t, struct flow *f)
+{
+	if (f->state == FLOW_ACTIVE && flow_established(f) && f->close_kind == FLOW_CLOSE_NONE &&
+	    f->t_last + (uint64_t)t->limits->idle_timeout_ms * US_PER_MS > t->now_us) {
+		/* Handshake final, session still going: report now, keep counting. */
+		flow_report(t, f, FLOW_WHY_ESTABLISHED);
+		f->feeding = 0;
+		flow_reschedule(t, f);
+		return;
+	}
+	if (f->state == FLOW_ACTIVE) {
+		t->stats.timeouts++;
+		flow_report(t, f, FLOW_WHY_TIMEOUT);
+	} else if (f->state == FLOW_CLOSING) {
+		flow_report(t, f, FLOW_WHY_CLOSED);
+	}
+	flow_destroy(t, f);
+}
+
+void flow_table_advance(struct flow_table *t, uint64_t now_us)
+{
+	uint64_t now_sec = now_us / US_PER_S;
+	uint32_t steps = 0;
+
+	if (!t->clock_started) {
+		t->clock_started = 1;
+		t->now_us = now_us;
+		t->tw_sec = now_sec;
+		return;
+	}
+	if (now_us <= t->now_us)
+		return; /* the capture clock never goes backwards */
+	t->now_us = now_us;
+	while (t->tw_sec < now_sec) {
+		struct flow *f, *next;
+		uint32_t slot;
+
+		if (++steps > TW_SLOTS) { /* a jump longer than the wheel: each slot seen once */
+			t->tw_sec = now_sec;
+			break;
+		}
+		t->tw_sec++;
+		slot = (uint32_t)(t->tw_sec % TW_SLOTS);
+		f = t->tw[slot];
+		t->tw[slot] = NULL;
+		for (; f != NULL; f = next) {
+			next = f->tw_next;
+			f->tw_prev = f->tw_next = NULL;
+			if (f->deadline_us <= now_us) {
+				f->tw_slot = slot;
+				flow_expire(t, f);
+			} else {
+				tw_link(t, f);
+			}
+		}
+	}
+}
+
+static int port_listed(const struct flow_table *t, uint16_t port)
+{
+	for (uint32_t i = 0; i < t->cfg.nssh_ports; i++)
+		if (t->cfg.ssh_ports[i] == port)
+			return 1;
+	return 0;
+}
+
+static struct flow *flow_create(struct flow_table *t, const struct pkt *p, uint32_t hash,
+				uint32_t file_index, uint32_t iface_index)
+{
+	struct flow *f;
+
+	if (t->stats.open >= t->limits->max_flows && t->lru_tail != NULL) {
+		struct flow *old = t->lru_tail;
+		t->stats.evicted++;
+		flow_report(t, old, FLOW_WHY_EVICTED);
+		flow_destroy(t, old);
+	}
+	if ((f = calloc(1, sizeof(*f))) == NULL)
+		return NULL;
+	f->id = t->next_id++;
+	f->hash = hash;
+	f->key = p->a;
+	if ((p->flags & (TCP_SYN | TCP_ACK)) == (TCP_SYN | TCP_ACK)) {
+		/* The SYN was missed: the SYN-ACK's receiver opened the connection. */
+		memcpy(f->key.src, p->a.dst, 16);
+		memcpy(f->key.dst, p->a.src, 16);
+		f->key.sport = p->a.dport;
+		f->key.dport = p->a.sport;
+		f->initiator_known = 1;
+	} else if (p->flags & TCP_SYN) {
+		f->initiator_known = 1;
+	}
+	f->candidate = f->initiator_known ? port_listed(t, f->key.dport)
+					  : port_listed(t, f->key.dport) || port_listed(t, f->key.sport);
+	f->feeding = 1;
+	f->close_dir = -1;
+	f->t_first = p->ts_us;
+	f->file_index = file_index;
+	f->iface_index = iface_index;
+	f->nvlan = p->nvlan;
+	memcpy(f->vlan, p->vlan, sizeof(f->vlan));
+	ssh_conn_init(&f->ssh, t->limits);
+	f->hnext = t->bucket[hash & t->mask];
+	t->bucket[hash & t->mask] = f;
+	lru_push_head(t, f);
+	f->deadline_us = p->ts_us;
+	tw_link(t, f);
+	t->stats.flows++;
+	t->stats.open++;
+	return f;
+}
+
+static struct flow *flow_find(struct flow_table *t, const struct addr_pair *k, uint32_t hash,
+			      int *dir)
+{
+	for (struct flow *f = t->bucket[hash & t->mask]; f != NULL; f = f->hnext) {
+		if (f->hash == hash && (*dir = pair_match(&f->key, k)) >= 0)
+			return f;
+	}
+	return NULL;
+}
+
+static void flow_icmp(struct flow_table *t, const struct pkt *p)
+{
+	uint32_t hash = pair_hash(&p->a, t->cfg.seed);
+	struct flow *f;
+	int dir;
+
+	if ((f = flow_find(t, &p->a, hash, &dir)) == NULL) {
+		t->stats.icmp_unmatched++;
+		return;
+	}
+	t->stats.icmp_matched++;
+	if (f->nicmp < FLOW_MAX_ICMP) {
+		struct flow_icmp *ic = &f->icmp[f->nicmp];
+		ic->v6 = p->icmp_v6;
+		ic->type = p->icmp_type;
+		ic->code = p->icmp_code;
+		ic->mtu = p->icmp_mtu;
+		ic->ts_us = p->ts_us;
+	}
+	f->nicmp++;
+}
+
+/* A SYN with a new ISN on a finished flow opens a new connection. */
+static int flow_is_reused(const struct flow *f, int dir, const struct pkt *p)
+{
+	const struct tcp_dir *td = &f->dir[dir];
+
+	if ((p->flags & (TCP_SYN | TCP_ACK)) != TCP_SYN || !td->syn || p->seq == td->isn)
+		return 0;
+	return f->state != FLOW_ACTIVE || td->fin || td->rst || f->dir[!dir].fin ||
+	       f->dir[!dir].rst;
+}
+
+static void flow_note_close(struct flow_table *t, struct flow *f, int dir, const struct pkt *p)
+{
+	if (!(p->flags & (TCP_FIN | TCP_RST)))
+		return;
+	if (f->close_kind == FLOW_CLOSE_NONE) {
+		f->close_dir = (int8_t)dir;
+		f->close_kind = (p->flags & TCP_RST) ? FLOW_CLOSE_RST : FLOW_CLOSE_FIN;
+		f->t_close = p->ts_us;
+		f->close_phase_newkeys = (uint8_t)flow_established(f);
+	}
+	if (f->state == FLOW_ACTIVE &&
+	    ((p->flags & TCP_RST) || (f->dir[0].fin && f->dir[1].fin)))
+		f->state = FLOW_CLOSING;
+	(void)t;
+}
+
+int flow_table_packet(struct flow_table *t, const struct pkt *p, uint32_t file_index,
+		      uint32_t iface_index)
+{
+	uint32_t hash;
+	struct flow *f;
+	int dir = 0;
+
+	flow_table_advance(t, p->ts_us);
+	t->stats.packets++;
+	if (p->kind == PKT_ICMP_ERROR) {
+		flow_icmp(t, p);
+		return KW_OK;
+	}
+	t->stats.bytes += p->wire_payload_len;
+	hash = pair_hash(&p->a, t->cfg.seed);
+	f = flow_find(t, &p->a, hash, &dir);
+	if (f != NULL && flow_is_reused(f, dir, p)) {
+		t->stats.reused++;
+		flow_report(t, f, FLOW_WHY_REUSED);
+		flow_destroy(t, f);
+		f = NULL;
+	}
+	if (f == NULL) {
+		if ((f = flow_create(t, p, hash, file_index, iface_index)) == NULL)
+			return KW_ERR_NOMEM;
+		dir = pair_match(&f->key, &p->a);
+	}
+	if (f->t_first > p->ts_us)
+		f->t_first = p->ts_us;
+	f->t_last = p->ts_us;
+	if (f != t->lru_head) {
+		lru_unlink(t, f);
+		lru_push_head(t, f);
+	}
+	f->decode_anomalies |= p->anomalies;
+	if (p->reassembled) {
+		f->ip_fragments += p->frag_count;
+		if (p->ip_len > f->frag_max_size)
+			f->frag_max_size = p->ip_len;
+	}
+	/* The handshake, as seen at the capture point. */
+	if ((p->flags & (TCP_SYN | TCP_ACK)) == TCP_SYN && dir == 0 && f->t_syn == 0)
+		f->t_syn = p->ts_us;
+	if ((p->flags & (TCP_SYN | TCP_ACK)) == (TCP_SYN | TCP_ACK) && dir == 1 && f->t_synack == 0)
+		f->t_synack = p->ts_us;
+	if ((p->flags & (TCP_SYN | TCP_ACK)) == TCP_ACK && dir == 0 && f->t_synack != 0 &&
+	    f->t_ack == 0 && p->ack == f->dir[1].isn + 1)
+		f->t_ack = p->ts_us;
+
+	tcp_track(f, dir, p, t->limits);
+	if (f->feeding &&
+	    (f->ssh.dir[0].state == SSH_ST_NOT_SSH || f->ssh.dir[1].state == SSH_ST_NOT_SSH))
+		f->feeding = 0; /* not SSH: count, no more parsing */
+	flow_note_close(t, f, dir, p);
+	flow_reschedule(t, f);
+	return KW_OK;
+}
+
+static int flow_cmp_id(const void *a, const void *b)
+{
+	const struct flow *fa = *(const struct flow *const *)a;
+	const struct flow *fb = *(const struct flow *const *)b;
+
+	return fa->id < fb->id ? -1 : fa->id > fb->id;
+}
+
+void flow_table_flush(struct flow_table *t)
+{
+	struct flow **all;
+	uint64_t n = 0;
+
+	/* Report in flow_id order, so records read like the capture. */
+	all = malloc((t->stats.open + 1) * sizeof(*all));
+	for (struct flow *f = t->lru_head; f != NULL; f = f->lru_next)
+		if (all)
+			all[n++] = f;
+	if (all == NULL) { /* no memory to sort: report in activity order */
+		while (t->lru_tail != NULL) {
+			struct flow *f = t->lru_tail;
+			flow_report(t, f, FLOW_WHY_CAPTURE_END);
+			flow_destroy(t, f);
+		}
+		return;
+	}
+	qsort(all, n, sizeof(*all), flow_cmp_id);
+	for (uint64_t i = 0; i < n; i++) {
+		if (all[i]->state == FLOW_ACTIVE || all[i]->state == FLOW_CLOSING)
+			flow_report(t, all[i],
+				    all[i]->state == FLOW_CLOSING ? FLOW_WHY_CLOSED
+								  : FLOW_WHY_CAPTURE_END);
+		flow_destroy(t, all[i]);
+	}
+	free(all);
+}
+
+void flow_table_free(struct flow_table *t)
+{
+	if (t == NULL)
+		return;
+	while (t->lru_tail != NULL)
+		flow_destroy(t, t->lru_tail);
+	free(t->bucket);
+	free(t);
+}
+
+const struct flow_stats *flow_table_stats(const struct flow_table *t)
+{
+	return &t->stats;
+}

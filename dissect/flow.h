@@ -1,0 +1,168 @@
+/*
+ * flow.h: the bidirectional flow table and per-direction TCP tracking.
+ *
+ * The table owns every flow. It follows TCP per direction (handshake, MSS,
+ * retransmissions, out-of-order segments, overlaps, gaps, FIN, RST), hands
+ * the ordered bytes of each direction to the SSH parser, runs the timeouts on
+ * capture time, evicts the least recently active flow beyond max_flows, and
+ * calls the report callback exactly once for each flow worth a record, just
+ * before it frees it (or, for a long established session, when its handshake
+ * is final; the flow then lives on silently until it ends). Direction 0 is
+ * the TCP initiator (the SYN sender; without a SYN, the first sender until
+ * the SSH exchange says otherwise, see flow_src_dir). Not responsible for
+ * what the facts mean (report/).
+ */
+#ifndef KW_FLOW_H
+#define KW_FLOW_H
+
+#include <stdint.h>
+
+#include "decode.h"
+#include "limits.h"
+#include "ssh.h"
+
+struct tcp_seg; /* an out-of-order segment held for reassembly (tcp.c) */
+
+struct tcp_dir {
+	uint32_t isn, next_seq, fin_seq;
+	uint8_t seq_known, syn, fin, rst;
+	uint8_t wscale, sack_ok, has_ts;
+	uint16_t mss; /* 0: none announced */
+	uint32_t packets, data_packets;
+	uint64_t bytes;        /* TCP payload bytes on the wire */
+	uint32_t retransmits;  /* data segments wholly seen before */
+	uint32_t retrans_max;  /* largest retransmitted segment */
+	uint32_t out_of_order; /* segments that arrived ahead of a hole */
+	uint32_t overlaps;     /* segments partly seen before */
+	uint32_t gaps;         /* holes never filled: bytes lost to the capture */
+	uint32_t max_segment;  /* largest payload */
+	uint32_t df_set, df_clear; /* packets with and without DF */
+	uint32_t syns, rsts, fins;
+	uint32_t ack;          /* last acknowledgement sent */
+	uint8_t ack_valid;
+	uint64_t t_first, t_last, t_syn, t_fin, t_rst;
+	struct tcp_seg *ooo; /* sorted by seq */
+	uint32_t ooo_count, ooo_bytes;
+};
+
+enum flow_close_kind {
+	FLOW_CLOSE_NONE,
+	FLOW_CLOSE_FIN,
+	FLOW_CLOSE_RST,
+	FLOW_CLOSE_TIMEOUT,
+	FLOW_CLOSE_CAPTURE_END,
+};
+
+/* Why a flow is being reported (the report callback's reason). */
+enum flow_report_why {
+	FLOW_WHY_CLOSED,      /* FIN/RST and the linger time passed */
+	FLOW_WHY_TIMEOUT,     /* idle too long */
+	FLOW_WHY_ESTABLISHED, /* handshake final, session goes on */
+	FLOW_WHY_CAPTURE_END, /* input ended (or a signal) */
+	FLOW_WHY_EVICTED,     /* the table was full */
+	FLOW_WHY_REUSED,      /* a new connection reused the addresses */
+};
+
+/* Flow anomalies (bits of flow.anomalies); decode anomalies are kept apart. */
+#define FLOW_ANOM_MIDSTREAM 0x01u    /* capture started after the handshake */
+#define FLOW_ANOM_ONE_SIDED 0x02u    /* a direction was never seen */
+#define FLOW_ANOM_OOO_LIMIT 0x04u    /* out-of-order limit hit: bytes given up */
+#define FLOW_ANOM_SEQ_JUMP 0x08u     /* a segment far outside the window */
+#define FLOW_ANOM_EVICTED 0x10u      /* reported early: table full */
+#define FLOW_ANOM_SNAPPED 0x20u      /* segments cut by the snap length */
+#define FLOW_ANOM_DATA_BEFORE_HS 0x40u /* data in a SYN */
+
+#define FLOW_MAX_ICMP 4
+
+struct flow_icmp {
+	uint8_t v6, type, code;
+	uint32_t mtu;
+	uint64_t ts_us;
+};
+
+enum flow_state {
+	FLOW_ACTIVE,
+	FLOW_CLOSING,  /* both FINs or a RST seen: lingering for stragglers */
+	FLOW_REPORTED, /* record written; kept to swallow the rest silently */
+};
+
+struct flow {
+	/* Table links (private to flow.c). */
+	struct flow *hnext;
+	struct flow *lru_prev, *lru_next;
+	struct flow *tw_prev, *tw_next;
+	uint64_t deadline_us;
+	uint32_t hash;
+	uint32_t tw_slot;
+
+	uint64_t id;            /* flow_id, in order of creation, unique in a run */
+	struct addr_pair key;   /* src = direction 0's sender */
+	enum flow_state state;
+	uint8_t initiator_known; /* a SYN or SYN-ACK told who opened */
+	uint8_t candidate;       /* responder port is an SSH port: report even without SSH */
+	uint8_t feeding;         /* bytes still go to the SSH parser */
+	uint64_t t_first, t_last;
+	uint64_t t_syn, t_synack, t_ack; /* handshake: first SYN, SYN-ACK, ACK of it */
+	struct tcp_dir dir[2];
+	struct ssh_conn ssh;
+	uint16_t vlan[2];
+	uint8_t nvlan;
+	uint32_t ip_fragments;  /* fragments its packets arrived in */
+	uint32_t frag_max_size; /* largest reassembled datagram */
+	struct flow_icmp icmp[FLOW_MAX_ICMP];
+	uint32_t nicmp;         /* all seen; the first FLOW_MAX_ICMP are kept */
+	uint32_t anomalies;     /* FLOW_ANOM_* */
+	uint32_t decode_anomalies; /* DEC_ANOM_* of its packets */
+	int8_t close_dir;       /* direction that closed first, -1 none */
+	enum flow_close_kind close_kind;
+	uint64_t t_close;
+	uint8_t close_phase_newkeys; /* both NEWKEYS seen when it closed */
+	uint32_t file_index;    /* input file where the flow began */
+	uint32_t iface_index;   /* live interface */
+};
+
+/* flow_src_dir: the direction reported as src_* (see DESIGN.md section 1). */
+int flow_src_dir(const struct flow *f);
+
+typedef void (*flow_report_fn)(void *ctx, const struct flow *f, enum flow_report_why why);
+
+struct flow_stats {
+	uint64_t packets, bytes, flows, reported, evicted, timeouts, reused, not_ssh, icmp_matched,
+		icmp_unmatched, anomalies;
+	uint64_t open; /* flows in the table now */
+};
+
+struct flow_config {
+	const struct kw_limits *limits; /* borrowed for the table's life */
+	const uint16_t *ssh_ports;      /* ports whose flows are reported without SSH */
+	uint32_t nssh_ports;
+	flow_report_fn report;
+	void *report_ctx;
+	uint64_t seed;                  /* hash seed: random in production */
+};
+
+struct flow_table;
+
+/* flow_table_new: NULL on allocation failure. cfg is copied. */
+struct flow_table *flow_table_new(const struct flow_config *cfg);
+/* flow_table_free frees every flow without reporting (call flush first). */
+void flow_table_free(struct flow_table *t);
+
+/*
+ * flow_table_packet accounts one decoded packet: it finds or creates the
+ * flow, tracks TCP, feeds the SSH parser, advances the capture clock and runs
+ * due timeouts (reports may be written during the call). file_index and
+ * iface_index are copied into new flows. Returns 0 or KW_ERR_NOMEM.
+ */
+int flow_table_packet(struct flow_table *t, const struct pkt *p, uint32_t file_index,
+		      uint32_t iface_index);
+
+/* flow_table_advance moves the clock to now_us (never backwards) and runs timeouts. */
+void flow_table_advance(struct flow_table *t, uint64_t now_us);
+
+/* flow_table_flush reports every open flow (capture end, signal) and frees it. */
+void flow_table_flush(struct flow_table *t);
+
+const struct flow_stats *flow_table_stats(const struct flow_table *t);
+
+#endif

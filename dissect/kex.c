@@ -1,0 +1,672 @@
+/*
+ * kex.c: the algorithm side of an SSH handshake (see kex.h).
+ *
+ * Responsible for: parsing a complete SSH_MSG_KEXINIT payload (RFC 4253
+ * section 7.1), negotiating the algorithms both sides would agree on with
+ * OpenSSH's rules (kex.c kex_choose_conf, match.c match_list), HASSH and
+ * HASSHServer (salesforce/hassh), and decoding public host-key blobs into
+ * type, size and the fingerprint OpenSSH prints.
+ *
+ * Not responsible for: finding packets in a byte stream (ssh.c), deciding
+ * which side is the client (ssh.c), or judging algorithms (report/policy).
+ * Every read of wire bytes goes through struct cursor.
+ *
+ * Known gaps, on purpose:
+ *  - RFC 4253 section 7.1 also asks that the chosen kex method be compatible
+ *    with a host-key algorithm both sides support; OpenSSH does not check
+ *    this (all its methods need a signature-capable key and all its key
+ *    types are), so neither do we.
+ *  - Certificates are parsed for their structure, not verified.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "cursor.h"
+#include "err.h"
+#include "kex.h"
+
+/* Longest host-key type we accept (RFC 4251 section 6: names are <= 64). */
+#define KEX_CERT_SUFFIX "-cert-v01@openssh.com"
+
+/*
+ * kex_name_is_valid: one element of a name-list (RFC 4251 section 5 and 6):
+ * non-empty, at most 64 characters, printable US-ASCII without comma or
+ * whitespace.
+ */
+static int kex_name_is_valid(const uint8_t *p, size_t n)
+{
+	struct cursor c;
+	uint8_t ch;
+
+	if (n == 0 || n > KEX_NAME_MAX)
+		return 0;
+	cursor_init(&c, p, n);
+	while (cursor_get_u8(&c, &ch) == 0) {
+		if (ch <= 0x20 || ch >= 0x7f || ch == ',')
+			return 0;
+	}
+	return 1;
+}
+
+/* kex_namelist_is_valid checks every element of a name-list (RFC 4251 5). */
+static int kex_namelist_is_valid(const uint8_t *p, size_t n)
+{
+	struct cursor c;
+	size_t start = 0;
+	uint8_t ch;
+
+	/* An empty name-list is legal: it has no elements (RFC 4251 5). */
+	if (n == 0)
+		return 1;
+	cursor_init(&c, p, n);
+	while (cursor_get_u8(&c, &ch) == 0) {
+		if (ch != ',')
+			continue;
+		if (!kex_name_is_valid(p + start, c.off - 1 - start))
+			return 0;
+		start = c.off;
+	}
+	return kex_name_is_valid(p + start, n - start);
+}
+
+void kex_init_free(struct kex_init *k)
+{
+	int i;
+
+	if (k == NULL)
+		return;
+	for (i = 0; i < KEX_NLISTS; i++)
+		free(k->list[i]);
+	memset(k, 0, sizeof(*k));
+}
+
+int kex_init_parse(const uint8_t *p, size_t n, uint32_t namelist_max, struct kex_init *out)
+{
+	struct cursor c;
+	const uint8_t *cookie, *s;
+	uint32_t slen;
+	uint8_t msg, follows;
+	int i, r;
+
+	memset(out, 0, sizeof(*out));
+	cursor_init(&c, p, n);
+	if ((r = cursor_get_u8(&c, &msg)) != 0 || (r = cursor_get_bytes(&c, 16, &cookie)) != 0)
+		goto out;
+	/* RFC 4253 7.1: the message starts with byte SSH_MSG_KEXINIT (20). */
+	if (msg != 20) {
+		r = KW_ERR_MALFORMED;
+		goto out;
+	}
+	memcpy(out->cookie, cookie, 16);
+	/* RFC 4253 7.1: ten name-lists, each an RFC 4251 section 5 string. */
+	for (i = 0; i < KEX_NLISTS; i++) {
+		if ((r = cursor_get_string(&c, namelist_max, &s, &slen)) != 0)
+			goto out;
+		if ((out->list[i] = malloc((size_t)slen + 1)) == NULL) {
+			r = KW_ERR_NOMEM;
+			goto out;
+		}
+		if (slen > 0)
+			memcpy(out->list[i], s, slen);
+		out->list[i][slen] = '\0';
+		out->list_len[i] = slen;
+		if (!kex_namelist_is_valid(s, slen))
+			out->anomalies |= KEX_ANOM_BAD_NAME;
+	}
+	/* RFC 4253 7.1: boolean first_kex_packet_follows, uint32 reserved. */
+	if ((r = cursor_get_u8(&c, &follows)) != 0 ||
+	    (r = cursor_get_u32(&c, &out->reserved)) != 0)
+		goto out;
+	/* RFC 4251 5: any non-zero boolean is TRUE. */
+	out->first_kex_follows = follows != 0;
+	/* RFC 4253 7.1: reserved "for future extension", sent as 0. */
+	if (out->reserved != 0)
+		out->anomalies |= KEX_ANOM_RESERVED_NONZERO;
+	if (cursor_left(&c) != 0)
+		out->anomalies |= KEX_ANOM_TRAILING;
+	r = KW_OK;
+out:
+	/* Running out of bytes inside a complete payload is malformed. */
+	if (r == KW_ERR_MORE)
+		r = KW_ERR_MALFORMED;
+	if (r != KW_OK)
+		kex_init_free(out);
+	return r;
+}
+
+/*
+ * kex_list_next borrows the next comma-separated element of a list into
+ * (*e, *elen) and advances *pos. Returns 0 at the end of the list.
+ */
+static int kex_list_next(const char *list, size_t *pos, const char **e, size_t *elen)
+{
+	const char *start, *comma;
+
+	if (list == NULL || list[*pos] == '\0')
+		return 0;
+	start = list + *pos;
+	comma = strchr(start, ',');
+	*e = start;
+	if (comma == NULL) {
+		*elen = strlen(start);
+		*pos += *elen;
+	} else {
+		*elen = (size_t)(comma - start);
+		*pos += *elen + 1;
+	}
+	return 1;
+}
+
+static int kex_list_has_n(const char *list, const char *alg, size_t alen)
+{
+	const char *e;
+	size_t pos = 0, elen;
+
+	while (kex_list_next(list, &pos, &e, &elen)) {
+		if (elen == alen && memcmp(e, alg, alen) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+int kex_list_has(const char *list, const char *alg)
+{
+	if (list == NULL || alg == NULL)
+		return 0;
+	return kex_list_has_n(list, alg, strlen(alg));
+}
+
+/*
+ * kex_name_is_pseudo: names that signal a capability inside the kex list
+ * (RFC 8308 section 2.1 ext-info-c/-s; OpenSSH PROTOCOL 1.10 kex-strict)
+ * and are never chosen as an algorithm.
+ */
+static int kex_name_is_pseudo(const char *e, size_t elen)
+{
+	static const char *const pseudo[] = {
+		"ext-info-c",
+		"ext-info-s",
+		"kex-strict-c-v00@openssh.com",
+		"kex-strict-s-v00@openssh.com",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(pseudo) / sizeof(pseudo[0]); i++) {
+		if (strlen(pseudo[i]) == elen && memcmp(pseudo[i], e, elen) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * kex_match_list: OpenSSH match_list(client, server): the first element of
+ * the client's list that the server's list also holds (RFC 4253 7.1).
+ * Copies it into out (KEX_NAME_MAX + 1 bytes) and returns 1, or returns 0.
+ */
+static int kex_match_list(const char *client, const char *server, char *out)
+{
+	const char *e;
+	size_t pos = 0, elen;
+
+	out[0] = '\0';
+	while (kex_list_next(client, &pos, &e, &elen)) {
+		if (elen == 0 || elen > KEX_NAME_MAX || kex_name_is_pseudo(e, elen))
+			continue;
+		if (kex_list_has_n(server, e, elen)) {
+			memcpy(out, e, elen);
+			out[elen] = '\0';
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* kex_first_equal compares the first elements of two lists (OpenSSH proposals_match). */
+static int kex_first_equal(const char *a, const char *b)
+{
+	const char *ea = "", *eb = "";
+	size_t pa = 0, pb = 0, la = 0, lb = 0;
+
+	kex_list_next(a, &pa, &ea, &la);
+	kex_list_next(b, &pb, &eb, &lb);
+	return la == lb && memcmp(ea, eb, la) == 0;
+}
+
+void kex_negotiate(const struct kex_init *client, const struct kex_init *server,
+		   struct kex_negotiated *out)
+{
+	static const int cat_list[KEX_NCATS] = {
+		[KEX_CAT_KEX] = KEX_ALGS,	  [KEX_CAT_HOSTKEY] = KEX_HOSTKEY,
+		[KEX_CAT_ENC_C2S] = KEX_ENC_C2S,   [KEX_CAT_ENC_S2C] = KEX_ENC_S2C,
+		[KEX_CAT_MAC_C2S] = KEX_MAC_C2S,   [KEX_CAT_MAC_S2C] = KEX_MAC_S2C,
+		[KEX_CAT_COMP_C2S] = KEX_COMP_C2S, [KEX_CAT_COMP_S2C] = KEX_COMP_S2C,
+	};
+	int cat, l;
+
+	memset(out, 0, sizeof(*out));
+	out->failed_cat = -1;
+	for (cat = 0; cat < KEX_NCATS; cat++) {
+		l = cat_list[cat];
+		/*
+		 * OpenSSH kex_choose_conf: an AEAD cipher authenticates by
+		 * itself, so no MAC is negotiated for that direction and
+		 * ssh -v prints "<implicit>".
+		 */
+		if ((cat == KEX_CAT_MAC_C2S && kex_cipher_is_aead(out->alg[KEX_CAT_ENC_C2S])) ||
+		    (cat == KEX_CAT_MAC_S2C && kex_cipher_is_aead(out->alg[KEX_CAT_ENC_S2C]))) {
+			strcpy(out->alg[cat], "<implicit>");
+			continue;
+		}
+		if (!kex_match_list(client->list[l], server->list[l], out->alg[cat]) &&
+		    out->failed_cat < 0)
+			out->failed_cat = cat;
+	}
+	/* OpenSSH PROTOCOL section 1.10: strict KEX needs both markers. */
+	out->strict_kex = kex_list_has(client->list[KEX_ALGS], "kex-strict-c-v00@openssh.com") &&
+			  kex_list_has(server->list[KEX_ALGS], "kex-strict-s-v00@openssh.com");
+	/* RFC 8308 section 2.1. */
+	out->ext_info_c = kex_list_has(client->list[KEX_ALGS], "ext-info-c");
+	out->ext_info_s = kex_list_has(server->list[KEX_ALGS], "ext-info-s");
+	/*
+	 * RFC 4253 section 7: a guessed packet is wrong when the preferred
+	 * kex or host-key algorithms differ (OpenSSH proposals_match).
+	 */
+	out->guess_wrong =
+		client->first_kex_follows &&
+		(!kex_first_equal(client->list[KEX_ALGS], server->list[KEX_ALGS]) ||
+		 !kex_first_equal(client->list[KEX_HOSTKEY], server->list[KEX_HOSTKEY]));
+}
+
+const char *kex_cat_name(int cat)
+{
+	static const char *const names[KEX_NCATS] = {
+		"kex",	      "host_key", "cipher_c2s",	     "cipher_s2c",
+		"mac_c2s",    "mac_s2c",  "compression_c2s", "compression_s2c",
+	};
+
+	if (cat < 0 || cat >= KEX_NCATS)
+		return "unknown";
+	return names[cat];
+}
+
+int kex_cipher_is_aead(const char *cipher)
+{
+	static const char *const aead[] = {
+		"chacha20-poly1305@openssh.com", "aes128-gcm@openssh.com", "aes256-gcm@openssh.com",
+		"AEAD_AES_128_GCM",		 "AEAD_AES_256_GCM",
+	};
+	size_t i;
+
+	if (cipher == NULL)
+		return 0;
+	for (i = 0; i < sizeof(aead) / sizeof(aead[0]); i++) {
+		if (strcmp(cipher, aead[i]) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+int kex_is_gex(const char *kex)
+{
+	static const char prefix[] = "diffie-hellman-group-exchange-";
+
+	return kex != NULL && strncmp(kex, prefix, sizeof(prefix) - 1) == 0;
+}
+
+void kex_md5_hex(const char *s, size_t n, char hash[33])
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0, i;
+
+	hash[0] = '\0';
+	if (EVP_Digest(s, n, md, &mdlen, EVP_md5(), NULL) != 1 || mdlen != 16)
+		return;
+	for (i = 0; i < 16; i++) {
+		hash[2 * i] = hex[md[i] >> 4];
+		hash[2 * i + 1] = hex[md[i] & 0x0f];
+	}
+	hash[32] = '\0';
+}
+
+int kex_hassh(const struct kex_init *k, int server, char hash[33], char **str)
+{
+	/* salesforce/hassh: kex;enc;mac;cmp of the sender's direction. */
+	const int idx[4] = {
+		KEX_ALGS,
+		server ? KEX_ENC_S2C : KEX_ENC_C2S,
+		server ? KEX_MAC_S2C : KEX_MAC_C2S,
+		server ? KEX_COMP_S2C : KEX_COMP_C2S,
+	};
+	size_t len = 0, off = 0;
+	char *s;
+	int i;
+
+	hash[0] = '\0';
+	*str = NULL;
+	for (i = 0; i < 4; i++)
+		len += (size_t)k->list_len[idx[i]] + 1;
+	if ((s = malloc(len)) == NULL)
+		return KW_ERR_NOMEM;
+	for (i = 0; i < 4; i++) {
+		if (k->list_len[idx[i]] > 0)
+			memcpy(s + off, k->list[idx[i]], k->list_len[idx[i]]);
+		off += k->list_len[idx[i]];
+		s[off++] = i < 3 ? ';' : '\0';
+	}
+	kex_md5_hex(s, off - 1, hash);
+	if (hash[0] == '\0') {
+		free(s);
+		return KW_ERR_BUG;
+	}
+	*str = s;
+	return KW_OK;
+}
+
+uint32_t kex_mpint_bits(const uint8_t *p, size_t n)
+{
+	struct cursor c;
+	uint8_t b = 0;
+	uint32_t bits;
+
+	cursor_init(&c, p, n);
+	/* RFC 4251 5: leading zero bytes carry no value. */
+	while (cursor_get_u8(&c, &b) == 0 && b == 0)
+		;
+	if (b == 0)
+		return 0;
+	bits = (uint32_t)cursor_left(&c) * 8;
+	while (b != 0) {
+		bits++;
+		b >>= 1;
+	}
+	return bits;
+}
+
+/*
+ * kex_fingerprint: "SHA256:" + unpadded base64 of the SHA-256 of the
+ * concatenated parts (OpenSSH sshkey_fingerprint, SSH_FP_DEFAULT).
+ */
+static int kex_fingerprint(const void *const parts[], const size_t lens[], int nparts,
+			   char out[7 + 44])
+{
+	unsigned char md[EVP_MAX_MD_SIZE], b64[45];
+	unsigned int mdlen = 0;
+	EVP_MD_CTX *ctx;
+	int i, len, r = KW_ERR_BUG;
+
+	out[0] = '\0';
+	if ((ctx = EVP_MD_CTX_new()) == NULL)
+		return KW_ERR_NOMEM;
+	if (EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
+		goto out;
+	for (i = 0; i < nparts; i++) {
+		if (EVP_DigestUpdate(ctx, parts[i], lens[i]) != 1)
+			goto out;
+	}
+	if (EVP_DigestFinal_ex(ctx, md, &mdlen) != 1 || mdlen != 32)
+		goto out;
+	/* 32 bytes encode to 44 characters, the last one '=' padding. */
+	if ((len = EVP_EncodeBlock(b64, md, 32)) != 44)
+		goto out;
+	while (len > 0 && b64[len - 1] == '=')
+		len--;
+	memcpy(out, "SHA256:", 7);
+	memcpy(out + 7, b64, (size_t)len);
+	out[7 + len] = '\0';
+	r = KW_OK;
+out:
+	EVP_MD_CTX_free(ctx);
+	return r;
+}
+
+static int kex_get_mpint_bits(struct cursor *c, uint32_t *bits)
+{
+	const uint8_t *p;
+	uint32_t n;
+	int r;
+
+	/* An mpint is a string (RFC 4251 5); the cursor bounds its length. */
+	if ((r = cursor_get_string(c, UINT32_MAX, &p, &n)) != 0)
+		return r;
+	if (bits != NULL)
+		*bits = kex_mpint_bits(p, n);
+	return KW_OK;
+}
+
+static int kex_skip_string(struct cursor *c)
+{
+	const uint8_t *p;
+	uint32_t n;
+
+	return cursor_get_string(c, UINT32_MAX, &p, &n);
+}
+
+/*
+ * kex_key_fields reads the public fields of a plain key type from c and sets
+ * *bits. Returns KW_ERR_MALFORMED for an unknown type (the caller decides),
+ * KW_ERR_MORE when the blob ends early.
+ */
+static int kex_key_fields(struct cursor *c, const char *type, uint32_t *bits)
+{
+	const uint8_t *curve;
+	uint32_t clen;
+	int r;
+
+	*bits = 0;
+	if (strcmp(type, "ssh-rsa") == 0) {
+		/* RFC 4253 6.6: mpint e, mpint n; size is that of n. */
+		if ((r = kex_get_mpint_bits(c, NULL)) != 0 || (r = kex_get_mpint_bits(c, bits)) != 0)
+			return r;
+		return KW_OK;
+	}
+	if (strcmp(type, "ssh-dss") == 0) {
+		/* RFC 4253 6.6: mpint p, q, g, y; size is that of p. */
+		if ((r = kex_get_mpint_bits(c, bits)) != 0 || (r = kex_get_mpint_bits(c, NULL)) != 0 ||
+		    (r = kex_get_mpint_bits(c, NULL)) != 0 || (r = kex_get_mpint_bits(c, NULL)) != 0)
+			return r;
+		return KW_OK;
+	}
+	if (strncmp(type, "ecdsa-sha2-", 11) == 0 ||
+	    strncmp(type, "sk-ecdsa-sha2-", 14) == 0) {
+		const char *id = type + (type[0] == 's' ? 14 : 11);
+		size_t idlen = strcspn(id, "@");
+
+		/* RFC 5656 3.1: string identifier, string Q. */
+		if ((r = cursor_get_string(c, KEX_NAME_MAX, &curve, &clen)) != 0 ||
+		    (r = kex_skip_string(c)) != 0)
+			return r;
+		/* RFC 5656 3.1: the identifier repeats the curve of the type. */
+		if (clen != idlen || memcmp(curve, id, idlen) != 0)
+			return KW_ERR_MALFORMED;
+		if (idlen == 8 && memcmp(id, "nistp256", 8) == 0)
+			*bits = 256;
+		else if (idlen == 8 && memcmp(id, "nistp384", 8) == 0)
+			*bits = 384;
+		else if (idlen == 8 && memcmp(id, "nistp521", 8) == 0)
+			*bits = 521;
+		/* OpenSSH PROTOCOL.u2f: sk keys add string application. */
+		if (type[0] == 's' && (r = kex_skip_string(c)) != 0)
+			return r;
+		return KW_OK;
+	}
+	if (strcmp(type, "ssh-ed25519") == 0 || strcmp(type, "sk-ssh-ed25519@openssh.com") == 0) {
+		/* RFC 8709 4: string key (32 bytes); sk adds application. */
+		if ((r = cursor_get_string(c, 32, &curve, &clen)) != 0)
+			return r == KW_ERR_LIMIT ? KW_ERR_MALFORMED : r;
+		if (clen != 32)
+			return KW_ERR_MALFORMED;
+		if (type[0] == 's' && (r = kex_skip_string(c)) != 0)
+			return r;
+		*bits = 256;
+		return KW_OK;
+	}
+	if (strcmp(type, "ssh-ed448") == 0) {
+		/* RFC 8709 4: string key (57 bytes). */
+		if ((r = cursor_get_string(c, 57, &curve, &clen)) != 0)
+			return r == KW_ERR_LIMIT ? KW_ERR_MALFORMED : r;
+		if (clen != 57)
+			return KW_ERR_MALFORMED;
+		*bits = 456;
+		return KW_OK;
+	}
+	return KW_ERR_MALFORMED;
+}
+
+/* kex_type_is_known: a plain key type kex_key_fields decodes. */
+static int kex_type_is_known(const char *type)
+{
+	static const char *const known[] = {
+		"ssh-rsa",
+		"ssh-dss",
+		"ecdsa-sha2-nistp256",
+		"ecdsa-sha2-nistp384",
+		"ecdsa-sha2-nistp521",
+		"sk-ecdsa-sha2-nistp256@openssh.com",
+		"ssh-ed25519",
+		"sk-ssh-ed25519@openssh.com",
+		"ssh-ed448",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
+		if (strcmp(type, known[i]) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * kex_cert_base maps a certificate type to its plain type (OpenSSH
+ * PROTOCOL.certkeys): "X-cert-v01@openssh.com" -> "X", and the sk types
+ * "sk-X-cert-v01@openssh.com" -> "sk-X@openssh.com". Returns 0 when type is
+ * not a certificate type.
+ */
+static int kex_cert_base(const char *type, char base[KEX_NAME_MAX + 1])
+{
+	size_t tlen = strlen(type), slen = strlen(KEX_CERT_SUFFIX), blen;
+
+	if (tlen <= slen || strcmp(type + tlen - slen, KEX_CERT_SUFFIX) != 0)
+		return 0;
+	blen = tlen - slen;
+	memcpy(base, type, blen);
+	base[blen] = '\0';
+	if (strncmp(base, "sk-", 3) == 0) {
+		if (blen + strlen("@openssh.com") > KEX_NAME_MAX)
+			return 0;
+		strcat(base, "@openssh.com");
+	}
+	return 1;
+}
+
+/*
+ * kex_cert_rest reads the certificate fields after the key (OpenSSH
+ * PROTOCOL.certkeys): serial, type, key id, principals, validity, options,
+ * extensions, reserved, signature key, signature.
+ */
+static int kex_cert_rest(struct cursor *c)
+{
+	uint32_t u32;
+	int r;
+
+	if ((r = cursor_skip(c, 8)) != 0 ||     /* uint64 serial */
+	    (r = cursor_get_u32(c, &u32)) != 0 || /* uint32 type */
+	    (r = kex_skip_string(c)) != 0 ||     /* key id */
+	    (r = kex_skip_string(c)) != 0 ||     /* valid principals */
+	    (r = cursor_skip(c, 16)) != 0 ||     /* valid after, valid before */
+	    (r = kex_skip_string(c)) != 0 ||     /* critical options */
+	    (r = kex_skip_string(c)) != 0 ||     /* extensions */
+	    (r = kex_skip_string(c)) != 0 ||     /* reserved */
+	    (r = kex_skip_string(c)) != 0 ||     /* signature key */
+	    (r = kex_skip_string(c)) != 0)       /* signature */
+		return r;
+	/* PROTOCOL.certkeys: type is 1 (user) or 2 (host). */
+	if (u32 != 1 && u32 != 2)
+		return KW_ERR_MALFORMED;
+	return KW_OK;
+}
+
+int kex_hostkey_parse(const uint8_t *blob, size_t n, struct kex_hostkey *out)
+{
+	struct cursor c;
+	char base[KEX_NAME_MAX + 1];
+	const uint8_t *type, *key_start;
+	uint32_t tlen;
+	const void *parts[3];
+	size_t key_len, blen, lens[3];
+	uint8_t hdr[4];
+	int r, is_cert;
+
+	memset(out, 0, sizeof(*out));
+	/* A plain key's fingerprint is the hash of its whole blob. */
+	parts[0] = blob;
+	lens[0] = n;
+	if ((r = kex_fingerprint(parts, lens, 1, out->fingerprint)) != 0)
+		return r;
+	cursor_init(&c, blob, n);
+	/* RFC 4253 6.6: string certificate or public key format identifier. */
+	if ((r = cursor_get_string(&c, KEX_NAME_MAX, &type, &tlen)) != 0)
+		goto out;
+	if (!kex_name_is_valid(type, tlen)) {
+		r = KW_ERR_MALFORMED;
+		goto out;
+	}
+	memcpy(out->type, type, tlen);
+	out->type[tlen] = '\0';
+
+	is_cert = kex_cert_base(out->type, base);
+	if (!is_cert) {
+		if (!kex_type_is_known(out->type)) {
+			/* A well-formed name we do not know: size unknown. */
+			r = KW_OK;
+			goto out;
+		}
+		if ((r = kex_key_fields(&c, out->type, &out->bits)) != 0)
+			goto out;
+		/* OpenSSH sshkey_from_blob: nothing may follow the key. */
+		r = cursor_left(&c) != 0 ? KW_ERR_MALFORMED : KW_OK;
+		goto out;
+	}
+	/* PROTOCOL.certkeys: string nonce, then the key fields of the base type. */
+	if ((r = kex_skip_string(&c)) != 0)
+		goto out;
+	if (!kex_type_is_known(base)) {
+		r = KW_OK;
+		goto out;
+	}
+	key_start = cursor_ptr(&c);
+	if ((r = kex_key_fields(&c, base, &out->bits)) != 0)
+		goto out;
+	key_len = (size_t)(cursor_ptr(&c) - key_start);
+	if ((r = kex_cert_rest(&c)) != 0)
+		goto out;
+	if (cursor_left(&c) != 0) {
+		r = KW_ERR_MALFORMED;
+		goto out;
+	}
+	/*
+	 * ssh-keygen -l and ssh -v print the fingerprint of the certified
+	 * key, not of the certificate (OpenSSH sshkey_fingerprint_raw
+	 * serializes "force_plain"): string base type, then the key fields.
+	 */
+	blen = strlen(base);
+	hdr[0] = (uint8_t)(blen >> 24);
+	hdr[1] = (uint8_t)(blen >> 16);
+	hdr[2] = (uint8_t)(blen >> 8);
+	hdr[3] = (uint8_t)blen;
+	parts[0] = hdr;
+	lens[0] = 4;
+	parts[1] = base;
+	lens[1] = blen;
+	parts[2] = key_start;
+	lens[2] = key_len;
+	r = kex_fingerprint(parts, lens, 3, out->fingerprint);
+out:
+	if (r == KW_ERR_MORE || r == KW_ERR_LIMIT)
+		r = KW_ERR_MALFORMED;
+	if (r != KW_OK)
+		out->bits = 0;
+	return r;
+}

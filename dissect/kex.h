@@ -1,0 +1,141 @@
+/*
+ * kex.h: the algorithm side of an SSH handshake.
+ *
+ * Parses KEXINIT payloads (RFC 4253 section 7.1), negotiates as OpenSSH does
+ * (kex.c: the first client algorithm the server also offers, per category and
+ * direction; pseudo-algorithms never chosen; MAC "<implicit>" under an AEAD
+ * cipher), computes HASSH and HASSHServer (salesforce/hassh: MD5 of
+ * "kex;enc;mac;cmp", lower-case hex), and decodes host-key blobs into type,
+ * bits and the SHA256 fingerprint ssh-keygen -l prints. Not responsible for
+ * framing (ssh.c) or for judging algorithms (report/policy).
+ */
+#ifndef KW_KEX_H
+#define KW_KEX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* The ten name-lists of SSH_MSG_KEXINIT, in wire order (RFC 4253 7.1). */
+enum kex_list {
+	KEX_ALGS,
+	KEX_HOSTKEY,
+	KEX_ENC_C2S,
+	KEX_ENC_S2C,
+	KEX_MAC_C2S,
+	KEX_MAC_S2C,
+	KEX_COMP_C2S,
+	KEX_COMP_S2C,
+	KEX_LANG_C2S,
+	KEX_LANG_S2C,
+	KEX_NLISTS
+};
+
+/* Algorithm names are at most 64 characters (RFC 4251 section 6). */
+#define KEX_NAME_MAX 64
+
+struct kex_init {
+	uint8_t cookie[16];
+	char *list[KEX_NLISTS];  /* NUL-terminated copies, owned; "" when empty */
+	uint32_t list_len[KEX_NLISTS];
+	uint8_t first_kex_follows;
+	uint32_t reserved;       /* the trailing uint32, should be 0 */
+	uint32_t packet_len;     /* packet_length of the carrying packet */
+	uint32_t anomalies;      /* KEX_ANOM_* */
+};
+
+#define KEX_ANOM_RESERVED_NONZERO 0x01u /* reserved field is not 0 */
+#define KEX_ANOM_BAD_NAME 0x02u         /* empty name, over-long name, control byte */
+#define KEX_ANOM_TRAILING 0x04u         /* bytes after the reserved field */
+
+/*
+ * kex_init_parse parses a KEXINIT payload: p points at the message number
+ * byte (20), n bytes long (padding excluded). Name-lists longer than
+ * namelist_max give KW_ERR_LIMIT. On success *out owns its copies: release
+ * them with kex_init_free. On failure *out is zeroed and owns nothing.
+ * Returns 0, KW_ERR_MALFORMED, KW_ERR_LIMIT or KW_ERR_NOMEM.
+ */
+int kex_init_parse(const uint8_t *p, size_t n, uint32_t namelist_max, struct kex_init *out);
+void kex_init_free(struct kex_init *k);
+
+/*
+ * kex_list_has reports whether a comma-separated list names exactly alg
+ * (whole elements only: "aes128-ctr" is not in "aes128-ctr2"). NULL list or
+ * alg: 0.
+ */
+int kex_list_has(const char *list, const char *alg);
+
+/* Categories negotiated, in the order reported when none match. */
+enum kex_cat {
+	KEX_CAT_KEX,
+	KEX_CAT_HOSTKEY,
+	KEX_CAT_ENC_C2S,
+	KEX_CAT_ENC_S2C,
+	KEX_CAT_MAC_C2S,
+	KEX_CAT_MAC_S2C,
+	KEX_CAT_COMP_C2S,
+	KEX_CAT_COMP_S2C,
+	KEX_NCATS
+};
+
+struct kex_negotiated {
+	char alg[KEX_NCATS][KEX_NAME_MAX + 1]; /* "" where nothing matched */
+	int failed_cat;      /* first category with no match, or -1 */
+	uint8_t strict_kex;  /* kex-strict-c-v00 and kex-strict-s-v00 both offered */
+	uint8_t ext_info_c;  /* client offered ext-info-c */
+	uint8_t ext_info_s;  /* server offered ext-info-s */
+	uint8_t guess_wrong; /* a first_kex_packet_follows guess that must be ignored */
+};
+
+/*
+ * kex_negotiate computes what both sides agree on, following OpenSSH's
+ * kex_choose_conf. Never fails: categories without a match are "" and
+ * failed_cat names the first one.
+ */
+void kex_negotiate(const struct kex_init *client, const struct kex_init *server,
+		   struct kex_negotiated *out);
+
+/* kex_cat_name gives "kex", "host_key", "cipher_c2s", ... for a category. */
+const char *kex_cat_name(int cat);
+/* kex_cipher_is_aead: chacha20-poly1305@openssh.com and the AES-GCM ciphers. */
+int kex_cipher_is_aead(const char *cipher);
+/* kex_is_gex: a diffie-hellman-group-exchange-* method. */
+int kex_is_gex(const char *kex);
+
+/*
+ * kex_hassh computes HASSH (server == 0, from the client's lists) or
+ * HASSHServer (server == 1). hash gets 32 lower-case hex digits and a NUL.
+ * *str gets the malloc'd algorithm string the hash is taken over (caller
+ * frees). Returns 0 or KW_ERR_NOMEM (or KW_ERR_BUG if libcrypto cannot
+ * compute MD5, e.g. a FIPS-only provider); on error *str is NULL and hash "".
+ */
+int kex_hassh(const struct kex_init *k, int server, char hash[33], char **str);
+/*
+ * kex_md5_hex hashes n bytes of s directly (the HASSH test vectors): 32
+ * lower-case hex digits and a NUL, or "" if libcrypto fails.
+ */
+void kex_md5_hex(const char *s, size_t n, char hash[33]);
+
+struct kex_hostkey {
+	char type[KEX_NAME_MAX + 1]; /* the blob's own type string */
+	uint32_t bits;               /* 0 when unknown */
+	char fingerprint[7 + 44];    /* "SHA256:" + base64 without padding */
+};
+
+/*
+ * kex_hostkey_parse decodes a public host-key blob (RFC 4253 6.6; RFC 5656;
+ * RFC 8709; OpenSSH PROTOCOL.certkeys, PROTOCOL.u2f). The fingerprint is the
+ * one ssh-keygen -l and ssh -v print: for a plain key, SHA-256 of the whole
+ * blob; for a *-cert-v01@openssh.com certificate, SHA-256 of the certified
+ * plain key (string base type + key fields), as OpenSSH fingerprints
+ * certificates (sshkey_fingerprint_raw serializes them "force_plain").
+ * A well-formed blob of a type not known here gives its type, bits 0 and
+ * returns 0. Returns 0, or KW_ERR_MALFORMED when the blob cannot be a key
+ * (the fingerprint of the whole blob is still filled in, and type when it
+ * could be read), or KW_ERR_NOMEM/KW_ERR_BUG when libcrypto fails.
+ */
+int kex_hostkey_parse(const uint8_t *blob, size_t n, struct kex_hostkey *out);
+
+/* kex_mpint_bits counts the significant bits of an RFC 4251 mpint body. */
+uint32_t kex_mpint_bits(const uint8_t *p, size_t n);
+
+#endif

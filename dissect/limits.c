@@ -1,0 +1,78 @@
+/*
+ * limits.c: setting limits by name from the command line (see limits.h).
+ */
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+#include "limits.h"
+
+struct limit_desc {
+	const char *name;
+	size_t off;
+	const char *what;
+};
+
+#define L(field, what) {#field, offsetof(struct kw_limits, field), what}
+static const struct limit_desc limit_descs[] = {
+	L(max_flows, "flows tracked at once; the least active is evicted beyond"),
+	L(stream_buf, "bytes of one unfinished SSH line or packet, per direction"),
+	L(ooo_segments, "out-of-order segments kept per direction"),
+	L(ooo_bytes, "bytes of out-of-order segments kept per direction"),
+	L(banner_max, "longest identification or pre-banner line"),
+	L(prebanner_lines, "lines a server may send before its identification line"),
+	L(max_packet, "largest clear-text SSH packet_length"),
+	L(namelist_max, "longest KEXINIT name-list"),
+	L(syn_timeout_ms, "an unanswered SYN is reported after this (ms)"),
+	L(handshake_timeout_ms, "idle time before NEWKEYS after which a flow is reported (ms)"),
+	L(idle_timeout_ms, "idle time after NEWKEYS after which a flow is forgotten (ms)"),
+	L(close_linger_ms, "time kept after FIN/RST for stragglers (ms)"),
+	L(established_report_ms, "an established session is reported this long after NEWKEYS (ms)"),
+	L(frag_max, "IP datagrams in reassembly at once"),
+	L(frag_timeout_ms, "an incomplete IP datagram is dropped after this (ms)"),
+};
+#undef L
+
+int kw_limits_set(struct kw_limits *l, const char *assignment)
+{
+	const char *eq = strchr(assignment, '=');
+	unsigned long long v;
+	char *end;
+
+	if (eq == NULL)
+		return KW_ERR_MALFORMED;
+	for (size_t i = 0; i < sizeof(limit_descs) / sizeof(limit_descs[0]); i++) {
+		const struct limit_desc *d = &limit_descs[i];
+		if (strlen(d->name) != (size_t)(eq - assignment) ||
+		    strncmp(d->name, assignment, (size_t)(eq - assignment)) != 0)
+			continue;
+		errno = 0;
+		v = strtoull(eq + 1, &end, 10);
+		if (errno != 0 || end == eq + 1 || *end != '\0' || v == 0 || v > UINT32_MAX ||
+		    eq[1] == '-')
+			return KW_ERR_MALFORMED;
+		*(uint32_t *)((char *)l + d->off) = (uint32_t)v;
+		return KW_OK;
+	}
+	return KW_ERR_MALFORMED;
+}
+
+void kw_limits_list(char *buf, unsigned long size, const struct kw_limits *l)
+{
+	size_t used = 0;
+
+	if (size == 0)
+		return;
+	buf[0] = '\0';
+	for (size_t i = 0; i < sizeof(limit_descs) / sizeof(limit_descs[0]) && used < size; i++) {
+		const struct limit_desc *d = &limit_descs[i];
+		int n = snprintf(buf + used, size - used, "  %-22s %10u  %s\n", d->name,
+				 *(const uint32_t *)((const char *)l + d->off), d->what);
+		if (n < 0)
+			break;
+		used += (size_t)n;
+	}
+}

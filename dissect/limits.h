@@ -1,0 +1,68 @@
+/*
+ * limits.h: every tunable limit of kexwatch, in one place (p0f's config.h).
+ *
+ * Each limit has its default, the reason for it and what it costs. All of
+ * them are settable on the command line (app/kexwatch.c, --limit NAME=VALUE).
+ * Memory per flow: about 1.2 KiB of fixed state (struct flow), plus, only
+ * while a handshake is in clear text, up to stream_buf bytes per direction
+ * for an SSH packet that spans segments and up to ooo_bytes per direction of
+ * out-of-order segments. Once both sides sent NEWKEYS the buffers are freed.
+ * Worst case per flow: 1.2 KiB + 2 * (stream_buf + ooo_bytes).
+ */
+#ifndef KW_LIMITS_H
+#define KW_LIMITS_H
+
+#include <stdint.h>
+
+struct kw_limits {
+	/* Flows tracked at once; the least recently active is evicted (and
+	 * reported) beyond it. 1.2 KiB each when idle: 65536 flows = 80 MiB. */
+	uint32_t max_flows;
+	/* Bytes of one unfinished SSH record buffered per direction. OpenSSH
+	 * accepts packets up to 256 KiB (PACKET_MAX_SIZE); a KEXINIT is usually
+	 * 1-2 KiB and a KEX reply with certificates a few KiB. */
+	uint32_t stream_buf;
+	/* Out-of-order segments kept per direction, and their bytes. */
+	uint32_t ooo_segments;
+	uint32_t ooo_bytes;
+	/* Identification line length. RFC 4253 4.2 allows 255 bytes; OpenSSH
+	 * reads up to 8 KiB, so longer is an anomaly and parsing stops. */
+	uint32_t banner_max;
+	/* Lines a server may send before its identification line (RFC 4253
+	 * 4.2); OpenSSH's client gives up after 1024. */
+	uint32_t prebanner_lines;
+	/* Largest SSH packet_length accepted in clear text (RFC 4253 6.1
+	 * requires 35000; OpenSSH allows 256 KiB). */
+	uint32_t max_packet;
+	/* Longest name-list kept (RFC 4251 5); longer is an anomaly. */
+	uint32_t namelist_max;
+	/* Capture-time timeouts, in milliseconds. */
+	uint32_t syn_timeout_ms;      /* unanswered SYN (Linux gives up at ~127 s) */
+	uint32_t handshake_timeout_ms; /* idle before NEWKEYS */
+	uint32_t idle_timeout_ms;      /* idle after NEWKEYS */
+	uint32_t close_linger_ms;      /* after FIN/RST, for retransmissions */
+	uint32_t established_report_ms; /* report this long after NEWKEYS */
+	/* IP fragment reassembly: datagrams in progress and their timeout. */
+	uint32_t frag_max;
+	uint32_t frag_timeout_ms;
+};
+
+#define KW_LIMITS_DEFAULT                                                                          \
+	{                                                                                          \
+		.max_flows = 65536, .stream_buf = 262144 + 64, .ooo_segments = 64,                 \
+		.ooo_bytes = 262144, .banner_max = 8192, .prebanner_lines = 1024,                  \
+		.max_packet = 262144, .namelist_max = 65536, .syn_timeout_ms = 130000,             \
+		.handshake_timeout_ms = 300000, .idle_timeout_ms = 600000,                         \
+		.close_linger_ms = 5000, .established_report_ms = 60000, .frag_max = 1024,         \
+		.frag_timeout_ms = 30000,                                                          \
+	}
+
+/*
+ * kw_limits_set parses "NAME=VALUE" and sets that limit. Returns 0, or
+ * KW_ERR_MALFORMED for an unknown name or a value that is not a positive
+ * integer. kw_limits_describe writes the names, defaults and reasons.
+ */
+int kw_limits_set(struct kw_limits *l, const char *assignment);
+void kw_limits_list(char *buf, unsigned long size, const struct kw_limits *l);
+
+#endif

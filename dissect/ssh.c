@@ -1,0 +1,889 @@
+/*
+ * ssh.c: the SSH stream parser (see ssh.h).
+ *
+ * Responsible for: cutting each direction's ordered bytes into
+ * identification lines (RFC 4253 section 4.2) and clear-text binary packets
+ * (section 6), reading the messages of the first key exchange (KEXINIT,
+ * 30..34, NEWKEYS, DISCONNECT), telling the SSH roles from the protocol, and
+ * recording what was seen as facts and anomaly bits. After NEWKEYS it only
+ * counts bytes.
+ *
+ * Not responsible for: TCP reassembly (tcp.c), KEXINIT contents and host-key
+ * blobs (kex.c), or what the facts mean (report/).
+ *
+ * Segmentation never matters. Records are parsed straight from the caller's
+ * bytes; only the unfinished tail of a line or packet is copied, and every
+ * decision is taken on a prefix of the record that does not depend on how
+ * much has arrived: a line is at most min(banner_max + 2, stream_buf) bytes,
+ * and a packet's length is judged as soon as its 4-byte length is in.
+ *
+ * Known gaps, on purpose:
+ *  - Only the TCP responder (direction 1) may send lines before its
+ *    identification line; a TCP initiator whose first bytes are not "SSH-"
+ *    is taken as not SSH, even in a reverse connection.
+ *  - Pre-banner text is kept up to banner_max bytes in total; further lines
+ *    are counted, not kept.
+ *  - An SSH-1.99 side is taken to speak SSH-1 only when its peer's SSH-1.x
+ *    banner arrived before its own packets (real servers wait for it).
+ *  - RFC 4253 section 6 asks that a packet be a multiple of 8 bytes; not
+ *    checked, as some implementations do not honour it in clear text.
+ *  - A first_kex_packet_follows guess is honoured for the client only
+ *    (RFC 4253 section 7: servers do not send the first KEX packet).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cursor.h"
+#include "err.h"
+#include "ssh.h"
+
+/* Bytes kept from the start of each direction (banner_invalid evidence). */
+#define SSH_FIRST_BYTES 64
+/* Bytes kept of a DISCONNECT description (the reporter escapes them). */
+#define SSH_DISCONNECT_DESC_MAX 1024
+
+static int ssh_dir_is_parsing(const struct ssh_dir *d)
+{
+	return d->state == SSH_ST_LINES || d->state == SSH_ST_PACKETS;
+}
+
+/*
+ * ssh_dir_stop leaves the parsing states. It never frees the buffer, which
+ * may be what is being parsed; ssh_stream_push frees it afterwards.
+ */
+static void ssh_dir_stop(struct ssh_dir *d, enum ssh_state st, uint32_t anomalies)
+{
+	d->anomalies |= anomalies;
+	d->state = st;
+}
+
+static void ssh_dir_free_buf(struct ssh_dir *d)
+{
+	free(d->buf);
+	d->buf = NULL;
+	d->buf_len = 0;
+	d->buf_cap = 0;
+}
+
+/* ssh_find borrows the position of the first ch within max bytes of c. */
+static int ssh_find(const struct cursor *c, size_t max, uint8_t ch, size_t *at)
+{
+	const uint8_t *hit;
+	size_t left = cursor_left(c);
+
+	if (max > left)
+		max = left;
+	if (max == 0 || (hit = memchr(cursor_ptr(c), ch, max)) == NULL)
+		return 0;
+	*at = (size_t)(hit - cursor_ptr(c));
+	return 1;
+}
+
+/* ssh_has_prefix: the bytes at c start with the NUL-terminated s. */
+static int ssh_has_prefix(const struct cursor *c, const char *s)
+{
+	size_t i, n = strlen(s);
+	uint8_t b;
+
+	for (i = 0; i < n; i++) {
+		if (cursor_peek_u8(c, i, &b) != 0 || b != (uint8_t)s[i])
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * ssh_line_cap: the most bytes one line may take, terminator included.
+ * Lines are capped by banner_max (RFC 4253 4.2 allows 255 bytes; OpenSSH
+ * reads 8 KiB) and, when it is smaller, by the buffer.
+ */
+static uint64_t ssh_line_cap(const struct kw_limits *l)
+{
+	uint64_t cap = (uint64_t)l->banner_max + 2;
+
+	if (cap > l->stream_buf)
+		cap = l->stream_buf;
+	return cap > 0 ? cap : 1;
+}
+
+/* ssh_banner_proto borrows the protoversion of an identification line. */
+static int ssh_banner_proto(const uint8_t *b, size_t n, struct cursor *ver)
+{
+	struct cursor c;
+	size_t dash;
+
+	cursor_init(&c, b, n);
+	if (cursor_skip(&c, 4) != 0 || !ssh_find(&c, cursor_left(&c), '-', &dash))
+		return 0;
+	cursor_init(ver, cursor_ptr(&c), dash);
+	return 1;
+}
+
+/* ssh_banner_is_v1: SSH-1.x other than 1.99, a peer that speaks SSH-1 only. */
+static int ssh_banner_is_v1(const struct ssh_dir *d, int *compat)
+{
+	struct cursor ver;
+
+	*compat = 0;
+	if (d->banner == NULL || !ssh_banner_proto(d->banner, d->banner_len, &ver))
+		return 0;
+	/* RFC 4253 5.1: "1.99" announces SSH-2 with SSH-1 compatibility. */
+	if (cursor_left(&ver) == 4 && ssh_has_prefix(&ver, "1.99")) {
+		*compat = 1;
+		return 0;
+	}
+	return ssh_has_prefix(&ver, "1.");
+}
+
+/*
+ * ssh_conn_check_v1: once one side announced SSH-1 only, an SSH-1.99 peer
+ * speaks SSH-1 too (RFC 4253 5.1), so neither side sends SSH-2 packets:
+ * stop without an anomaly, the banners tell the story.
+ */
+static void ssh_conn_check_v1(struct ssh_conn *conn, int current)
+{
+	int i, v1 = 0, compat[2];
+
+	for (i = 0; i < 2; i++)
+		v1 |= ssh_banner_is_v1(&conn->dir[i], &compat[i]);
+	if (!v1)
+		return;
+	for (i = 0; i < 2; i++) {
+		struct ssh_dir *d = &conn->dir[i];
+
+		if (compat[i] && d->state == SSH_ST_PACKETS && d->clear_packets == 0) {
+			ssh_dir_stop(d, SSH_ST_STOPPED, 0);
+			if (i != current)
+				ssh_dir_free_buf(d);
+		}
+	}
+}
+
+/* ssh_banner_set takes the identification line (RFC 4253 4.2). */
+static void ssh_banner_set(struct ssh_conn *conn, int dir, struct cursor *line, uint64_t ts)
+{
+	struct ssh_dir *d = &conn->dir[dir];
+	struct cursor ver;
+	size_t n = cursor_left(line);
+	uint8_t b;
+	int compat;
+
+	if ((d->banner = malloc(n > 0 ? n : 1)) == NULL) {
+		ssh_dir_stop(d, SSH_ST_STOPPED, SSH_ANOM_NOMEM);
+		return;
+	}
+	memcpy(d->banner, cursor_ptr(line), n);
+	d->banner_len = (uint32_t)n;
+	d->t_banner = ts;
+	/* RFC 4253 4.2: printable US-ASCII (NUL is reported on its own). */
+	while (cursor_get_u8(line, &b) == 0) {
+		if (b != 0 && (b < 0x20 || b >= 0x7f))
+			d->anomalies |= SSH_ANOM_BANNER_CHARS;
+	}
+	/* RFC 4253 4.2: "SSH-protoversion-softwareversion". */
+	if (!ssh_banner_proto(d->banner, n, &ver) || cursor_left(&ver) == 0)
+		d->anomalies |= SSH_ANOM_BANNER_INVALID;
+	d->state = SSH_ST_PACKETS;
+	if (ssh_banner_is_v1(d, &compat))
+		ssh_dir_stop(d, SSH_ST_STOPPED, 0);
+	ssh_conn_check_v1(conn, dir);
+}
+
+/* ssh_prebanner_add keeps a line sent before the identification line. */
+static void ssh_prebanner_add(struct ssh_conn *conn, struct ssh_dir *d, struct cursor *line)
+{
+	size_t n = cursor_left(line);
+	uint8_t *p;
+
+	d->lines++;
+	d->pre_lines++;
+	/* RFC 4253 4.2 allows such lines; OpenSSH gives up after 1024. */
+	if (d->pre_lines > conn->limits->prebanner_lines) {
+		ssh_dir_stop(d, SSH_ST_NOT_SSH, SSH_ANOM_PREBANNER_MANY | SSH_ANOM_BANNER_INVALID);
+		return;
+	}
+	if ((uint64_t)d->pre_len + n + 1 > conn->limits->banner_max)
+		return;
+	if ((p = realloc(d->pre, d->pre_len + n + 1)) == NULL) {
+		ssh_dir_stop(d, SSH_ST_STOPPED, SSH_ANOM_NOMEM);
+		return;
+	}
+	d->pre = p;
+	memcpy(d->pre + d->pre_len, cursor_ptr(line), n);
+	d->pre_len += (uint32_t)n;
+	d->pre[d->pre_len++] = '\n';
+}
+
+/*
+ * ssh_line_prefix_is_ok: the TCP initiator must start with "SSH-" (RFC 4253
+ * 4.2: only the server may send other lines first). Decided on the bytes
+ * present, so any split decides alike.
+ */
+static int ssh_line_prefix_is_ok(const struct ssh_dir *d, int dir, const struct cursor *c)
+{
+	static const char id[] = "SSH-";
+	size_t i;
+	uint8_t b;
+
+	if (dir != 0 || d->banner != NULL || d->lines != 0)
+		return 1;
+	for (i = 0; i < 4; i++) {
+		if (cursor_peek_u8(c, i, &b) != 0)
+			break;
+		if (b != (uint8_t)id[i])
+			return 0;
+	}
+	return 1;
+}
+
+/* ssh_line_overflow: no line end within the cap. */
+static void ssh_line_overflow(struct ssh_conn *conn, struct ssh_dir *d, const struct cursor *c)
+{
+	if ((uint64_t)conn->limits->banner_max + 2 > conn->limits->stream_buf) {
+		ssh_dir_stop(d, SSH_ST_STOPPED, SSH_ANOM_BUFFER);
+		return;
+	}
+	/* RFC 4253 4.2: 255 bytes at most; over banner_max even OpenSSH stops. */
+	if (ssh_has_prefix(c, "SSH-"))
+		ssh_dir_stop(d, SSH_ST_STOPPED, SSH_ANOM_BANNER_LONG);
+	else
+		ssh_dir_stop(d, SSH_ST_NOT_SSH, SSH_ANOM_BANNER_LONG | SSH_ANOM_BANNER_INVALID);
+}
+
+/* ssh_line_next reads one line; KW_ERR_MORE leaves c where it was. */
+static int ssh_line_next(struct ssh_conn *conn, int dir, struct cursor *c, uint64_t ts)
+{
+	struct ssh_dir *d = &conn->dir[dir];
+	struct cursor line;
+	const uint8_t *p;
+	size_t lf, n;
+	uint64_t cap = ssh_line_cap(conn->limits);
+	uint8_t b;
+
+	if (!ssh_line_prefix_is_ok(d, dir, c)) {
+		ssh_dir_stop(d, SSH_ST_NOT_SSH, SSH_ANOM_BANNER_INVALID);
+		return KW_OK;
+	}
+	if (!ssh_find(c, cap, '\n', &lf)) {
+		if (cursor_left(c) < cap)
+			return KW_ERR_MORE;
+		ssh_line_overflow(conn, d, c);
+		return KW_OK;
+	}
+	if (cursor_get_bytes(c, lf + 1, &p) != 0)
+		return KW_ERR_BUG;
+	n = lf;
+	/* RFC 4253 4.2: lines end in CR LF; LF alone is accepted (OpenSSH). */
+	cursor_init(&line, p, n);
+	if (n > 0 && cursor_peek_u8(&line, n - 1, &b) == 0 && b == '\r')
+		n--;
+	else
+		d->anomalies |= SSH_ANOM_BANNER_NO_CR;
+	cursor_init(&line, p, n);
+	if (n > conn->limits->banner_max) {
+		ssh_line_overflow(conn, d, &line);
+		return KW_OK;
+	}
+	/* RFC 4253 4.2: no NUL in the lines (OpenSSH refuses them). */
+	if (ssh_find(&line, n, '\0', &lf))
+		d->anomalies |= SSH_ANOM_BANNER_NUL;
+	if (ssh_has_prefix(&line, "SSH-"))
+		ssh_banner_set(conn, dir, &line, ts);
+	else
+		ssh_prebanner_add(conn, d, &line);
+	return KW_OK;
+}
+
+static int ssh_role_strength(int source)
+{
+	switch (source) {
+	case SSH_ROLE_KEX_MESSAGES:
+		return 3;
+	case SSH_ROLE_KEXINIT:
+		return 2;
+	case SSH_ROLE_ASSUMED:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/*
+ * ssh_conn_refresh recomputes what depends on the roles: each side's HASSH
+ * or HASSHServer, and the negotiation once both KEXINITs are in.
+ */
+static void ssh_conn_refresh(struct ssh_conn *conn)
+{
+	struct ssh_dir *cl, *sv;
+	int i, r;
+
+	if (conn->role_source == SSH_ROLE_UNKNOWN) {
+		/* Nothing told the roles yet: the TCP initiator is the client. */
+		conn->client_dir = 0;
+		conn->role_source = SSH_ROLE_ASSUMED;
+	}
+	for (i = 0; i < 2; i++) {
+		struct ssh_dir *d = &conn->dir[i];
+
+		if (d->kexinit == NULL)
+			continue;
+		free(d->hassh_str);
+		d->hassh_str = NULL;
+		if ((r = kex_hassh(d->kexinit, i != conn->client_dir, d->hassh, &d->hassh_str)) != 0)
+			ssh_dir_stop(d, SSH_ST_STOPPED, SSH_ANOM_NOMEM);
+	}
+	cl = &conn->dir[conn->client_dir];
+	sv = &conn->dir[1 - conn->client_dir];
+	if (cl->kexinit != NULL && sv->kexinit != NULL) {
+		kex_negotiate(cl->kexinit, sv->kexinit, &conn->neg);
+		conn->negotiated_ok = 1;
+	}
+}
+
+/* ssh_role_set records who the client is if source is stronger than what told us so far. */
+static int ssh_role_set(struct ssh_conn *conn, int client_dir, int source)
+{
+	if (ssh_role_strength(source) <= ssh_role_strength(conn->role_source))
+		return 0;
+	conn->client_dir = client_dir;
+	conn->role_source = source;
+	return 1;
+}
+
+static void ssh_msg_kexinit(struct ssh_conn *conn, int dir, const uint8_t *p, size_t n,
+			    uint32_t plen, uint64_t ts)
+{
+	struct ssh_dir *d = &conn->dir[dir];
+	struct kex_init *k;
+	const char *algs;
+	int r;
+
+	/* RFC 4253 7.1: one KEXINIT per key exchange; a second is ignored. */
+	if (d->kexinit != NULL) {
+		d->anomalies |= SSH_ANOM_KEXINIT_REPEAT;
+		return;
+	}
+	if ((k = calloc(1, sizeof(*k))) == NULL) {
+		ssh_dir_stop(d, SSH_ST_STOPPED, SSH_ANOM_NOMEM);
+		return;
+	}
+	if ((r = kex_init_parse(p, n, conn->limits->namelist_max, k)) != 0) {
+		free(k);
+		if (r == KW_ERR_NOMEM)
+			ssh_dir_stop(d, SSH_ST_STOPPED, SSH_ANOM_NOMEM);
+		else if (r == KW_ERR_LIMIT)
+			d->anomalies |= SSH_ANOM_KEXINIT_LIMIT;
+		else
+			d->anomalies |= SSH_ANOM_KEXINIT;
+		return;
+	}
+	k->packet_len = plen;
+	d->kexinit = k;
+	d->t_kexinit = ts;
+	/*
+	 * RFC 8308 2.1 and OpenSSH PROTOCOL 1.10: the "-c" markers are sent
+	 * by the client only, the "-s" markers by the server only.
+	 */
+	algs = k->list[KEX_ALGS];
+	if (kex_list_has(algs, "ext-info-c") || kex_list_has(algs, "kex-strict-c-v00@openssh.com"))
+		ssh_role_set(conn, dir, SSH_ROLE_KEXINIT);
+	else if (kex_list_has(algs, "ext-info-s") ||
+		 kex_list_has(algs, "kex-strict-s-v00@openssh.com"))
+		ssh_role_set(conn, 1 - dir, SSH_ROLE_KEXINIT);
+	ssh_conn_refresh(conn);
+}
+
+/* ssh_hostkey_take reads string K_S (RFC 4253 8, RFC 5656 4, RFC 4419 3). */
+static int ssh_hostkey_take(struct ssh_conn *conn, struct ssh_dir *d, struct cursor *mc,
+			    uint8_t msg)
+{
+	struct kex_hostkey key;
+	const uint8_t *blob;
+	uint32_t n;
+	int r;
+
+	if (cursor_get_string(mc, UINT32_MAX, &blob, &n) != 0)
+		return KW_ERR_MALFORMED;
+	if ((r = kex_hostkey_parse(blob, n, &key)) != 0) {
+		if (r == KW_ERR_NOMEM)
+			ssh_dir_stop(d, SSH_ST_STOPPED, SSH_ANOM_NOMEM);
+		return r;
+	}
+	if (!conn->hostkey.present) {
+		conn->hostkey.present = 1;
+		conn->hostkey.from_msg = msg;
+		conn->hostkey.key = key;
+	}
+	return KW_OK;
+}
+
+/* ssh_gex_group reads SSH_MSG_KEX_DH_GEX_GROUP: mpint p, mpint g (RFC 4419 3). */
+static int ssh_gex_group(struct ssh_conn *conn, struct cursor *mc)
+{
+	const uint8_t *p, *g;
+	uint32_t pn, gn;
+	int r;
+
+	if ((r = cursor_get_string(mc, UINT32_MAX, &p, &pn)) != 0 ||
+	    (r = cursor_get_string(mc, UINT32_MAX, &g, &gn)) != 0)
+		return KW_ERR_MALFORMED;
+	conn->gex.present = 1;
+	if (conn->gex.p_bits == 0)
+		conn->gex.p_bits = kex_mpint_bits(p, pn);
+	return KW_OK;
+}
+
+static void ssh_kexmsg_len(struct ssh_dir *d, uint32_t plen)
+{
+	if (d->kexmsg_len == 0)
+		d->kexmsg_len = plen;
+}
+
+/*
+ * ssh_msg_kex handles messages 30..34. Their meaning depends on the
+ * negotiated method: RFC 4253 8 and RFC 5656 4 (30 init, 31 reply with
+ * K_S), RFC 4419 3 (34 request, 30 request-old, 31 group, 32 init, 33 reply
+ * with K_S); the hybrid PQ methods use 30/31 like ECDH.
+ */
+static void ssh_msg_kex(struct ssh_conn *conn, int dir, uint8_t msg, struct cursor *mc,
+			uint32_t plen, uint8_t prev, uint64_t ts)
+{
+	struct ssh_dir *d = &conn->dir[dir];
+	const char *kex = NULL;
+	uint32_t u32;
+	int cdir, gex, r = KW_OK;
+
+	d->kexmsg_mask |= 1u << (msg - SSH_MSG_KEX_30);
+	if (d->t_kexmsg == 0)
+		d->t_kexmsg = ts;
+	/* 30, 32 and 34 are sent by the client, 31 and 33 by the server. */
+	cdir = (msg == SSH_MSG_KEX_31 || msg == SSH_MSG_KEX_DH_GEX_REPLY) ? 1 - dir : dir;
+	if (conn->role_source == SSH_ROLE_KEX_MESSAGES && conn->client_dir != cdir) {
+		/* Both sides sent client (or server) messages: not SSH as we know it. */
+		d->anomalies |= SSH_ANOM_UNEXPECTED_MSG;
+		return;
+	}
+	if (ssh_role_set(conn, cdir, SSH_ROLE_KEX_MESSAGES))
+		ssh_conn_refresh(conn);
+	/*
+	 * RFC 4253 7: when the client's first_kex_packet_follows guess was
+	 * wrong, the packet right after its KEXINIT is silently ignored.
+	 */
+	if (prev == SSH_MSG_KEXINIT && dir == conn->client_dir && conn->negotiated_ok &&
+	    conn->neg.guess_wrong)
+		return;
+	if (conn->negotiated_ok && conn->neg.alg[KEX_CAT_KEX][0] != '\0')
+		kex = conn->neg.alg[KEX_CAT_KEX];
+	gex = kex == NULL ? -1 : kex_is_gex(kex);
+
+	switch (msg) {
+	case SSH_MSG_KEX_30:
+		/* RFC 4419 3: GEX_REQUEST_OLD is uint32 n alone. */
+		if (gex == 1 || (gex == -1 && cursor_left(mc) == 4)) {
+			if ((r = cursor_get_u32(mc, &u32)) == 0) {
+				conn->gex.present = 1;
+				conn->gex.n = u32;
+			}
+		} else {
+			ssh_kexmsg_len(d, plen);
+		}
+		break;
+	case SSH_MSG_KEX_31:
+		if (gex == 1) {
+			r = ssh_gex_group(conn, mc);
+		} else if (gex == 0) {
+			ssh_kexmsg_len(d, plen);
+			r = ssh_hostkey_take(conn, d, mc, msg);
+		} else {
+			/* Method unknown: a reply if K_S parses as a key, else a group. */
+			struct cursor probe = *mc;
+
+			if (ssh_hostkey_take(conn, d, &probe, msg) == 0)
+				ssh_kexmsg_len(d, plen);
+			else
+				r = ssh_gex_group(conn, mc);
+		}
+		break;
+	case SSH_MSG_KEX_DH_GEX_INIT:
+		ssh_kexmsg_len(d, plen);
+		break;
+	case SSH_MSG_KEX_DH_GEX_REPLY:
+		if (gex != 0) {
+			ssh_kexmsg_len(d, plen);
+			r = ssh_hostkey_take(conn, d, mc, msg);
+		}
+		break;
+	case SSH_MSG_KEX_DH_GEX_REQUEST:
+		/* RFC 4419 3: uint32 min, n, max. */
+		if (gex != 0) {
+			uint32_t min, n, max;
+
+			if ((r = cursor_get_u32(mc, &min)) == 0 && (r = cursor_get_u32(mc, &n)) == 0 &&
+			    (r = cursor_get_u32(mc, &max)) == 0) {
+				conn->gex.present = 1;
+				conn->gex.min = min;
+				conn->gex.n = n;
+				conn->gex.max = max;
+			}
+		}
+		break;
+	default:
+		break;
+	}
+	if (r != KW_OK && r != KW_ERR_NOMEM)
+		d->anomalies |= SSH_ANOM_KEX_MSG;
+}
+
+/* ssh_msg_disconnect: uint32 reason, string description, string language (RFC 4253 11.1). */
+static void ssh_msg_disconnect(struct ssh_dir *d, struct cursor *mc)
+{
+	const uint8_t *desc, *lang;
+	uint32_t reason, dn, ln;
+	size_t keep;
+
+	if (d->disconnect_seen)
+		return;
+	d->disconnect_seen = 1;
+	if (cursor_get_u32(mc, &reason) != 0) {
+		d->anomalies |= SSH_ANOM_MSG_MALFORMED;
+		return;
+	}
+	d->disconnect_reason = reason;
+	if (cursor_get_string(mc, UINT32_MAX, &desc, &dn) != 0) {
+		d->anomalies |= SSH_ANOM_MSG_MALFORMED;
+		return;
+	}
+	keep = dn < SSH_DISCONNECT_DESC_MAX ? dn : SSH_DISCONNECT_DESC_MAX;
+	if ((d->disconnect_desc = malloc(keep > 0 ? keep : 1)) == NULL) {
+		ssh_dir_stop(d, SSH_ST_STOPPED, SSH_ANOM_NOMEM);
+		return;
+	}
+	memcpy(d->disconnect_desc, desc, keep);
+	d->disconnect_desc_len = (uint32_t)keep;
+	if (cursor_get_string(mc, UINT32_MAX, &lang, &ln) != 0)
+		d->anomalies |= SSH_ANOM_MSG_MALFORMED;
+}
+
+static void ssh_msg_dispatch(struct ssh_conn *conn, int dir, const uint8_t *p, size_t n,
+			     uint32_t plen, uint64_t ts)
+{
+	struct ssh_dir *d = &conn->dir[dir];
+	struct cursor mc;
+	uint8_t msg, prev;
+
+	cursor_init(&mc, p, n);
+	if (cursor_get_u8(&mc, &msg) != 0)
+		return;
+	prev = d->last_msg;
+	d->last_msg = msg;
+	switch (msg) {
+	case SSH_MSG_DISCONNECT:
+		ssh_msg_disconnect(d, &mc);
+		break;
+	case SSH_MSG_IGNORE:
+	case SSH_MSG_UNIMPLEMENTED:
+	case SSH_MSG_DEBUG:
+	case SSH_MSG_EXT_INFO:
+		/* RFC 4253 11.2-11.4, RFC 8308 2.3: allowed at any time. */
+		break;
+	case SSH_MSG_KEXINIT:
+		ssh_msg_kexinit(conn, dir, p, n, plen, ts);
+		break;
+	case SSH_MSG_NEWKEYS:
+		/* RFC 4253 7.3: everything after NEWKEYS uses the new keys. */
+		d->t_newkeys = ts;
+		ssh_dir_stop(d, SSH_ST_ENCRYPTED, 0);
+		break;
+	case SSH_MSG_KEX_30:
+	case SSH_MSG_KEX_31:
+	case SSH_MSG_KEX_DH_GEX_INIT:
+	case SSH_MSG_KEX_DH_GEX_REPLY:
+	case SSH_MSG_KEX_DH_GEX_REQUEST:
+		ssh_msg_kex(conn, dir, msg, &mc, plen, prev, ts);
+		break;
+	default:
+		/* RFC 4253 7.1: only transport messages before NEWKEYS. */
+		d->anomalies |= SSH_ANOM_UNEXPECTED_MSG;
+		break;
+	}
+}
+
+/* ssh_packet_next reads one binary packet (RFC 4253 6); KW_ERR_MORE leaves c. */
+static int ssh_packet_next(struct ssh_conn *conn, int dir, struct cursor *c, uint64_t ts)
+{
+	struct ssh_dir *d = &conn->dir[dir];
+	struct cursor pc;
+	const uint8_t *body, *payload;
+	size_t start = c->off;
+	uint32_t plen;
+	uint8_t pad;
+	int r;
+
+	if ((r = cursor_get_u32(c, &plen)) != 0)
+		return r;
+	/*
+	 * RFC 4253 6: padding_length byte plus at least 4 bytes of padding;
+	 * RFC 4253 6.1: a maximum the implementation chooses (max_packet).
+	 * Judged before the body arrives, so a lost sync stops at once.
+	 */
+	if (plen < 5 || plen > conn->limits->max_packet) {
+		ssh_dir_stop(d, SSH_ST_STOPPED, SSH_ANOM_PACKET_LENGTH);
+		return KW_OK;
+	}
+	if ((uint64_t)plen + 4 > conn->limits->stream_buf) {
+		ssh_dir_stop(d, SSH_ST_STOPPED, SSH_ANOM_BUFFER);
+		return KW_OK;
+	}
+	if ((r = cursor_get_bytes(c, plen, &body)) != 0) {
+		c->off = start;
+		return r;
+	}
+	d->clear_packets++;
+	cursor_init(&pc, body, plen);
+	if ((r = cursor_get_u8(&pc, &pad)) != 0)
+		return KW_ERR_BUG;
+	/* RFC 4253 6: random padding is at least four bytes. */
+	if (pad < 4)
+		d->anomalies |= SSH_ANOM_PADDING;
+	/* RFC 4253 6: padding inside the packet, leaving a message number. */
+	if (pad >= plen - 1) {
+		d->anomalies |= SSH_ANOM_PADDING;
+		return KW_OK;
+	}
+	if ((r = cursor_get_bytes(&pc, plen - 1 - pad, &payload)) != 0)
+		return KW_ERR_BUG;
+	ssh_msg_dispatch(conn, dir, payload, plen - 1 - pad, plen, ts);
+	return KW_OK;
+}
+
+/* ssh_dir_parse reads whole records from c until it needs more or stops parsing. */
+static void ssh_dir_parse(struct ssh_conn *conn, int dir, struct cursor *c, uint64_t ts)
+{
+	struct ssh_dir *d = &conn->dir[dir];
+	int r;
+
+	while (ssh_dir_is_parsing(d) && cursor_left(c) > 0) {
+		if (d->state == SSH_ST_LINES)
+			r = ssh_line_next(conn, dir, c, ts);
+		else
+			r = ssh_packet_next(conn, dir, c, ts);
+		if (r == KW_ERR_MORE)
+			break;
+		if (r != KW_OK) {
+			/* Our bug, not the peer's: stop rather than loop. */
+			ssh_dir_stop(d, SSH_ST_STOPPED, 0);
+			break;
+		}
+	}
+}
+
+/* ssh_dir_keep appends n bytes of an unfinished record to the buffer. */
+static int ssh_dir_keep(struct ssh_conn *conn, struct ssh_dir *d, const uint8_t *p, size_t n)
+{
+	uint64_t need = (uint64_t)d->buf_len + n;
+	uint32_t cap;
+	uint8_t *nb;
+
+	if (need > conn->limits->stream_buf) {
+		ssh_dir_stop(d, SSH_ST_STOPPED, SSH_ANOM_BUFFER);
+		return KW_ERR_LIMIT;
+	}
+	if (need > d->buf_cap) {
+		cap = d->buf_cap > 0 ? d->buf_cap : 256;
+		while (cap < need && cap < conn->limits->stream_buf)
+			cap = cap > UINT32_MAX / 2 ? UINT32_MAX : cap * 2;
+		if (cap > conn->limits->stream_buf)
+			cap = conn->limits->stream_buf;
+		if (cap < need)
+			cap = (uint32_t)need;
+		if ((nb = realloc(d->buf, cap)) == NULL) {
+			ssh_dir_stop(d, SSH_ST_STOPPED, SSH_ANOM_NOMEM);
+			return KW_ERR_NOMEM;
+		}
+		d->buf = nb;
+		d->buf_cap = cap;
+	}
+	memcpy(d->buf + d->buf_len, p, n);
+	d->buf_len += (uint32_t)n;
+	return KW_OK;
+}
+
+/*
+ * ssh_dir_need: how many of the n new bytes belong to the buffered
+ * unfinished record, and whether they finish it (or the part of it the
+ * parser must judge at once: a packet's length, a line at its cap).
+ */
+static size_t ssh_dir_need(struct ssh_conn *conn, struct ssh_dir *d, const uint8_t *p, size_t n,
+			   int *complete)
+{
+	struct cursor c;
+	uint64_t cap, room, total;
+	size_t lf, take;
+	uint32_t plen;
+
+	*complete = 0;
+	cursor_init(&c, p, n);
+	if (d->state == SSH_ST_LINES) {
+		cap = ssh_line_cap(conn->limits);
+		room = cap > d->buf_len ? cap - d->buf_len : 0;
+		if (ssh_find(&c, room, '\n', &lf)) {
+			*complete = 1;
+			return lf + 1;
+		}
+		take = n < room ? n : (size_t)room;
+		*complete = (uint64_t)d->buf_len + take >= cap;
+		return take;
+	}
+	if (d->buf_len < 4) {
+		take = n < 4 - d->buf_len ? n : 4 - d->buf_len;
+		*complete = d->buf_len + take == 4;
+		return take;
+	}
+	cursor_init(&c, d->buf, d->buf_len);
+	if (cursor_get_u32(&c, &plen) != 0)
+		return 0;
+	total = (uint64_t)plen + 4;
+	room = total > d->buf_len ? total - d->buf_len : 0;
+	take = n < room ? n : (size_t)room;
+	*complete = (uint64_t)d->buf_len + take >= total;
+	return take;
+}
+
+int ssh_stream_push(struct ssh_conn *conn, int dir, const uint8_t *p, size_t n, uint64_t ts_us)
+{
+	struct ssh_dir *d;
+	struct cursor c;
+	size_t take, keep;
+	int complete;
+
+	if (conn == NULL || conn->limits == NULL || dir < 0 || dir > 1 || (p == NULL && n > 0))
+		return KW_ERR_BUG;
+	if (n == 0)
+		return KW_OK;
+	d = &conn->dir[dir];
+	if (d->t_first == 0)
+		d->t_first = ts_us;
+	d->bytes += n;
+	if (d->first_len < SSH_FIRST_BYTES) {
+		if (d->first_bytes == NULL && (d->first_bytes = malloc(SSH_FIRST_BYTES)) == NULL) {
+			ssh_dir_stop(d, SSH_ST_STOPPED, SSH_ANOM_NOMEM);
+		} else {
+			keep = SSH_FIRST_BYTES - d->first_len;
+			keep = n < keep ? n : keep;
+			memcpy(d->first_bytes + d->first_len, p, keep);
+			d->first_len += (uint32_t)keep;
+		}
+	}
+	while (n > 0 && ssh_dir_is_parsing(d)) {
+		if (d->buf_len == 0) {
+			/* Nothing pending: parse the caller's bytes in place. */
+			cursor_init(&c, p, n);
+			ssh_dir_parse(conn, dir, &c, ts_us);
+			p += c.off;
+			n -= c.off;
+			if (n > 0 && ssh_dir_is_parsing(d) && ssh_dir_keep(conn, d, p, n) == 0)
+				n = 0;
+			break;
+		}
+		/* Finish the pending record first, copying only its bytes. */
+		take = ssh_dir_need(conn, d, p, n, &complete);
+		if (take == 0) {
+			ssh_dir_stop(d, SSH_ST_STOPPED, 0);
+			break;
+		}
+		if (ssh_dir_keep(conn, d, p, take) != 0)
+			break;
+		p += take;
+		n -= take;
+		cursor_init(&c, d->buf, d->buf_len);
+		if (complete) {
+			ssh_dir_parse(conn, dir, &c, ts_us);
+			if (c.off == d->buf_len)
+				d->buf_len = 0;
+		} else if (d->state == SSH_ST_LINES && !ssh_line_prefix_is_ok(d, dir, &c)) {
+			ssh_dir_stop(d, SSH_ST_NOT_SSH, SSH_ANOM_BANNER_INVALID);
+		}
+	}
+	/* RFC 4253 7.3: what follows NEWKEYS is encrypted; count it. */
+	if (d->state == SSH_ST_ENCRYPTED)
+		d->enc_bytes += n;
+	if (!ssh_dir_is_parsing(d))
+		ssh_dir_free_buf(d);
+	return KW_OK;
+}
+
+void ssh_stream_gap(struct ssh_conn *conn, int dir)
+{
+	struct ssh_dir *d;
+
+	if (conn == NULL || dir < 0 || dir > 1)
+		return;
+	d = &conn->dir[dir];
+	/* Lost bytes before NEWKEYS: framing is lost with them. */
+	if (ssh_dir_is_parsing(d))
+		ssh_dir_stop(d, SSH_ST_STOPPED, SSH_ANOM_GAP);
+	ssh_dir_free_buf(d);
+}
+
+int ssh_dir_wants_bytes(const struct ssh_conn *conn, int dir)
+{
+	if (conn == NULL || dir < 0 || dir > 1)
+		return 0;
+	return ssh_dir_is_parsing(&conn->dir[dir]);
+}
+
+void ssh_stream_count(struct ssh_conn *conn, int dir, size_t n)
+{
+	struct ssh_dir *d;
+
+	if (conn == NULL || dir < 0 || dir > 1)
+		return;
+	d = &conn->dir[dir];
+	/* Bytes counted but not parsed while the parser wanted them are lost to it. */
+	if (n > 0 && ssh_dir_is_parsing(d))
+		ssh_dir_stop(d, SSH_ST_STOPPED, SSH_ANOM_GAP);
+	d->bytes += n;
+	if (d->state == SSH_ST_ENCRYPTED)
+		d->enc_bytes += n;
+	ssh_dir_free_buf(d);
+}
+
+int ssh_conn_is_ssh(const struct ssh_conn *conn)
+{
+	return conn != NULL && (conn->dir[0].banner != NULL || conn->dir[1].banner != NULL);
+}
+
+void ssh_conn_init(struct ssh_conn *conn, const struct kw_limits *limits)
+{
+	memset(conn, 0, sizeof(*conn));
+	conn->limits = limits;
+	conn->client_dir = -1;
+	conn->role_source = SSH_ROLE_UNKNOWN;
+	conn->neg.failed_cat = -1;
+	conn->dir[0].state = SSH_ST_LINES;
+	conn->dir[1].state = SSH_ST_LINES;
+}
+
+void ssh_conn_free(struct ssh_conn *conn)
+{
+	int i;
+
+	if (conn == NULL)
+		return;
+	for (i = 0; i < 2; i++) {
+		struct ssh_dir *d = &conn->dir[i];
+
+		free(d->buf);
+		free(d->banner);
+		free(d->pre);
+		free(d->first_bytes);
+		if (d->kexinit != NULL) {
+			kex_init_free(d->kexinit);
+			free(d->kexinit);
+		}
+		free(d->hassh_str);
+		free(d->disconnect_desc);
+	}
+	memset(conn, 0, sizeof(*conn));
+	conn->client_dir = -1;
+}

@@ -1,0 +1,80 @@
+/*
+ * judge.c: how far a connection got and how it ended, from its facts.
+ *
+ * Responsible for ssh.outcome and ssh.phase (DESIGN.md section 2). Not
+ * responsible for diagnoses (why it failed) or for writing anything.
+ */
+#include "report.h"
+
+static int both_newkeys(const struct flow *f)
+{
+	return f->ssh.dir[0].t_newkeys != 0 && f->ssh.dir[1].t_newkeys != 0;
+}
+
+enum report_outcome report_outcome(const struct flow *f)
+{
+	const struct ssh_conn *s = &f->ssh;
+
+	if (both_newkeys(f))
+		return OUTCOME_ESTABLISHED;
+	if (!ssh_conn_is_ssh(s) &&
+	    (s->dir[0].state == SSH_ST_NOT_SSH || s->dir[1].state == SSH_ST_NOT_SSH))
+		return OUTCOME_NOT_SSH;
+	/* A handshake that ended, or was given up on, before NEWKEYS failed;
+	 * one the capture stopped watching is incomplete. */
+	if (f->close_kind == FLOW_CLOSE_FIN || f->close_kind == FLOW_CLOSE_RST ||
+	    f->close_kind == FLOW_CLOSE_TIMEOUT)
+		return (f->anomalies & FLOW_ANOM_MIDSTREAM) && !ssh_conn_is_ssh(s)
+			       ? OUTCOME_INCOMPLETE
+			       : OUTCOME_FAILED;
+	return OUTCOME_INCOMPLETE;
+}
+
+static int seen_by(uint64_t t, uint64_t at)
+{
+	return t != 0 && t <= at;
+}
+
+enum report_phase report_phase_at(const struct flow *f, uint64_t at)
+{
+	const struct ssh_conn *s = &f->ssh;
+	int c = s->client_dir >= 0 ? s->client_dir : flow_src_dir(f);
+	const struct ssh_dir *cd = &s->dir[c], *sd = &s->dir[!c];
+	enum report_phase p = PHASE_NONE;
+
+	if (seen_by(f->t_syn, at) || seen_by(f->t_synack, at))
+		p = PHASE_SYN;
+	if (seen_by(f->t_synack, at) ||
+	    (seen_by(f->dir[0].t_first, at) && seen_by(f->dir[1].t_first, at) && !f->t_syn))
+		p = PHASE_TCP_ESTABLISHED;
+	if (seen_by(cd->t_banner, at))
+		p = PHASE_CLIENT_BANNER;
+	if (seen_by(sd->t_banner, at))
+		p = PHASE_SERVER_BANNER;
+	if (seen_by(cd->t_kexinit, at) || seen_by(sd->t_kexinit, at))
+		p = PHASE_KEXINIT;
+	if (seen_by(sd->t_kexmsg, at) && (s->hostkey.present || (sd->kexmsg_mask & (1u << 3))))
+		p = PHASE_KEX_REPLY;
+	if (seen_by(cd->t_newkeys, at) || seen_by(sd->t_newkeys, at))
+		p = PHASE_NEWKEYS;
+	if (seen_by(cd->t_newkeys, at) && seen_by(sd->t_newkeys, at) &&
+	    (cd->enc_bytes > 0 || sd->enc_bytes > 0))
+		p = PHASE_ENCRYPTED;
+	return p;
+}
+
+const char *report_outcome_name(enum report_outcome o)
+{
+	static const char *const names[] = {"established", "failed", "incomplete", "not_ssh"};
+
+	return (unsigned)o < OUTCOME_COUNT ? names[o] : "incomplete";
+}
+
+const char *report_phase_name(enum report_phase p)
+{
+	static const char *const names[] = {"none",          "syn",           "tcp_established",
+					    "client_banner", "server_banner", "kexinit",
+					    "kex_reply",     "newkeys",       "encrypted"};
+
+	return (unsigned)p <= PHASE_ENCRYPTED ? names[p] : "none";
+}

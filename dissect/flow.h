@@ -23,6 +23,9 @@
 
 struct tcp_seg; /* an out-of-order segment held for reassembly (tcp.c) */
 
+/* Unacknowledged clear-text segments remembered per direction. */
+#define TCP_INFLIGHT 8
+
 struct tcp_dir {
 	uint32_t isn, next_seq, fin_seq;
 	uint8_t seq_known, syn, fin, rst;
@@ -40,6 +43,11 @@ struct tcp_dir {
 	uint32_t syns, rsts, fins;
 	uint32_t ack;          /* last acknowledgement sent */
 	uint8_t ack_valid;
+	/* Segments sent in clear text and not yet acknowledged by the peer, to
+	 * tell a stalled key exchange (and which sizes got through) apart. */
+	uint32_t inflight_seq[TCP_INFLIGHT], inflight_len[TCP_INFLIGHT];
+	uint8_t ninflight;
+	uint32_t acked_max;    /* largest segment the peer acknowledged */
 	uint64_t t_first, t_last, t_syn, t_fin, t_rst;
 	struct tcp_seg *ooo; /* sorted by seq */
 	uint32_t ooo_count, ooo_bytes;

@@ -111,6 +111,39 @@ static void tcp_queue(struct flow *f, int d, uint32_t seq, const uint8_t *p, uin
 	td->ooo_bytes += n;
 }
 
+/* tcp_inflight_add remembers a new clear-text segment until it is acknowledged. */
+static void tcp_inflight_add(struct tcp_dir *td, uint32_t seq, uint32_t len)
+{
+	if (td->ninflight == TCP_INFLIGHT) { /* forget the oldest */
+		memmove(td->inflight_seq, td->inflight_seq + 1,
+			sizeof(td->inflight_seq[0]) * (TCP_INFLIGHT - 1));
+		memmove(td->inflight_len, td->inflight_len + 1,
+			sizeof(td->inflight_len[0]) * (TCP_INFLIGHT - 1));
+		td->ninflight--;
+	}
+	td->inflight_seq[td->ninflight] = seq;
+	td->inflight_len[td->ninflight] = len;
+	td->ninflight++;
+}
+
+/* tcp_inflight_ack drops what ack covers, keeping the largest size that got through. */
+static void tcp_inflight_ack(struct tcp_dir *td, uint32_t ack)
+{
+	uint8_t kept = 0;
+
+	for (uint8_t i = 0; i < td->ninflight; i++) {
+		if ((int32_t)(ack - (td->inflight_seq[i] + td->inflight_len[i])) >= 0) {
+			if (td->inflight_len[i] > td->acked_max)
+				td->acked_max = td->inflight_len[i];
+			continue;
+		}
+		td->inflight_seq[kept] = td->inflight_seq[i];
+		td->inflight_len[kept] = td->inflight_len[i];
+		kept++;
+	}
+	td->ninflight = kept;
+}
+
 static void tcp_data(struct flow *f, int d, uint32_t seq, const struct pkt *p,
 		     const struct kw_limits *limits)
 {
@@ -164,6 +197,7 @@ static void tcp_data(struct flow *f, int d, uint32_t seq, const struct pkt *p,
 	}
 	if (cap < len)
 		f->anomalies |= FLOW_ANOM_SNAPPED;
+	tcp_inflight_add(td, seq, len);
 	if (diff > 0) {
 		tcp_queue(f, d, seq, data, cap, limits, p->ts_us);
 		return;
@@ -227,6 +261,8 @@ void tcp_track(struct flow *f, int d, const struct pkt *p, const struct kw_limit
 	if (p->flags & TCP_ACK) {
 		td->ack = p->ack;
 		td->ack_valid = 1;
+		if (f->dir[!d].ninflight)
+			tcp_inflight_ack(&f->dir[!d], p->ack);
 		tcp_check_ack(f, d, p->ack, p->ts_us);
 	}
 	if (p->flags & TCP_RST) {

@@ -20,6 +20,9 @@ enum report_outcome report_outcome(const struct flow *f)
 	if (!ssh_conn_is_ssh(s) &&
 	    (s->dir[0].state == SSH_ST_NOT_SSH || s->dir[1].state == SSH_ST_NOT_SSH))
 		return OUTCOME_NOT_SSH;
+	/* No common algorithm: the handshake cannot succeed, seen closing or not. */
+	if (s->negotiated_ok && s->neg.failed_cat >= 0)
+		return OUTCOME_FAILED;
 	/* A handshake that ended, or was given up on, before NEWKEYS failed;
 	 * one the capture stopped watching is incomplete. */
 	if (f->close_kind == FLOW_CLOSE_FIN || f->close_kind == FLOW_CLOSE_RST ||

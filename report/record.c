@@ -13,6 +13,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "diagnose.h"
+#include "policy.h"
 #include "record.h"
 #include "report.h"
 
@@ -419,7 +421,10 @@ json_t *record_build(const struct flow *f, const struct report_config *cfg,
 			    s->dir[d].disconnect_desc_len);
 		json_object_set_new(ssh, "disconnect", o);
 	}
-	json_object_set_new(ssh, "diagnoses", json_array());
+	o = json_array();
+	diagnose_flow(f, j, o);
+	json_object_set_new(ssh, "diagnoses", o);
+	json_object_set_new(ssh, "policy_version", json_string(POLICY_VERSION));
 	json_object_set_new(ssh, "anomalies", anomalies_array(f, c));
 	json_object_set_new(rec, "ssh", ssh);
 	return rec;

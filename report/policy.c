@@ -1,0 +1,98 @@
+/*
+ * policy.c: which negotiated algorithms kexwatch calls weak, and why.
+ *
+ * Responsible for the verdict table, versioned as POLICY_VERSION (records
+ * carry it, so a SIEM can tell which table judged them). Each entry cites
+ * its source: RFC 9142 (key exchange), RFC 8758 (RC4), RFC 8332 and OpenSSH
+ * release notes (SHA-1 signatures, DSA), and ssh-audit's algorithm database
+ * (ssh_audit/ssh2_kexdb.py) for ciphers and MACs. Not responsible for
+ * deciding which diagnosis to raise (diagnose.c).
+ */
+#include <string.h>
+
+#include "policy.h"
+
+#define RFC9142 "RFC 9142 section 4 (key exchange method updates)"
+#define RFC8758 "RFC 8758 (deprecating RC4 in SSH)"
+#define AUDIT "ssh-audit algorithm database (ssh2_kexdb.py)"
+#define OSSH88 "OpenSSH 8.8 release notes: ssh-rsa (RSA/SHA-1) disabled by default"
+#define OSSH70 "OpenSSH 7.0 release notes: ssh-dss disabled by default"
+
+static const struct policy_verdict weak_table[] = {
+	{"diffie-hellman-group1-sha1", "kex", "1024-bit group and SHA-1 (MUST NOT)", RFC9142},
+	{"diffie-hellman-group14-sha1", "kex", "SHA-1 exchange hash (SHOULD NOT)", RFC9142},
+	{"diffie-hellman-group-exchange-sha1", "kex", "SHA-1 exchange hash (SHOULD NOT)",
+	 RFC9142},
+	{"gss-group1-sha1-*", "kex", "1024-bit group and SHA-1 (MUST NOT)", RFC9142},
+	{"rsa1024-sha1", "kex", "1024-bit RSA and SHA-1 (MUST NOT)", RFC9142},
+	{"ssh-rsa", "host_key", "RSA signatures with SHA-1", OSSH88},
+	{"ssh-rsa-cert-v01@openssh.com", "host_key", "RSA signatures with SHA-1", OSSH88},
+	{"ssh-dss", "host_key", "DSA: 1024-bit keys and SHA-1", OSSH70},
+	{"ssh-dss-cert-v01@openssh.com", "host_key", "DSA: 1024-bit keys and SHA-1", OSSH70},
+	{"3des-cbc", "cipher", "64-bit block cipher (Sweet32) in CBC mode", AUDIT},
+	{"blowfish-cbc", "cipher", "64-bit block cipher in CBC mode", AUDIT},
+	{"cast128-cbc", "cipher", "64-bit block cipher in CBC mode", AUDIT},
+	{"arcfour", "cipher", "RC4 (MUST NOT)", RFC8758},
+	{"arcfour128", "cipher", "RC4 (MUST NOT)", RFC8758},
+	{"arcfour256", "cipher", "RC4 (MUST NOT)", RFC8758},
+	{"none", "cipher", "no encryption", "RFC 4253 section 6.3"},
+	{"des-cbc", "cipher", "56-bit key", AUDIT},
+	{"rijndael-cbc@lysator.liu.se", "cipher", "CBC mode, non-standard alias", AUDIT},
+	{"hmac-md5", "mac", "MD5, encrypt-and-MAC", AUDIT},
+	{"hmac-md5-96", "mac", "MD5 truncated to 96 bits", AUDIT},
+	{"hmac-md5-etm@openssh.com", "mac", "MD5", AUDIT},
+	{"hmac-md5-96-etm@openssh.com", "mac", "MD5 truncated to 96 bits", AUDIT},
+	{"hmac-sha1-96", "mac", "SHA-1 truncated to 96 bits", AUDIT},
+	{"hmac-sha1-96-etm@openssh.com", "mac", "SHA-1 truncated to 96 bits", AUDIT},
+	{"hmac-ripemd160", "mac", "RIPEMD-160, encrypt-and-MAC, unmaintained", AUDIT},
+	{"hmac-ripemd160@openssh.com", "mac", "RIPEMD-160, encrypt-and-MAC, unmaintained", AUDIT},
+	{"umac-32@openssh.com", "mac", "32-bit tag", AUDIT},
+	{"none", "mac", "no integrity protection", "RFC 4253 section 6.4"},
+};
+
+static const char *const pq_kex[] = {
+	"sntrup761x25519-sha512@openssh.com", /* OpenSSH 8.5, default in 9.0 */
+	"sntrup761x25519-sha512",             /* the same, IANA name (OpenSSH 9.9) */
+	"mlkem768x25519-sha256",              /* OpenSSH 9.9, default in 10.0 */
+	"mlkem768nistp256-sha256",
+	"mlkem1024nistp384-sha384",
+};
+
+static int name_matches(const char *pattern, const char *name)
+{
+	size_t n = strlen(pattern);
+
+	if (n > 0 && pattern[n - 1] == '*')
+		return strncmp(pattern, name, n - 1) == 0;
+	return strcmp(pattern, name) == 0;
+}
+
+const struct policy_verdict *policy_weak(const char *category, const char *algorithm)
+{
+	for (size_t i = 0; i < sizeof(weak_table) / sizeof(weak_table[0]); i++)
+		if (strcmp(weak_table[i].category, category) == 0 &&
+		    name_matches(weak_table[i].algorithm, algorithm))
+			return &weak_table[i];
+	return NULL;
+}
+
+int policy_is_pq_kex(const char *kex)
+{
+	for (size_t i = 0; i < sizeof(pq_kex) / sizeof(pq_kex[0]); i++)
+		if (strcmp(pq_kex[i], kex) == 0)
+			return 1;
+	return 0;
+}
+
+int policy_is_cbc(const char *cipher)
+{
+	size_t n = strlen(cipher);
+
+	return (n > 4 && strcmp(cipher + n - 4, "-cbc") == 0) ||
+	       strcmp(cipher, "rijndael-cbc@lysator.liu.se") == 0;
+}
+
+int policy_is_etm(const char *mac)
+{
+	return strstr(mac, "-etm@openssh.com") != NULL;
+}

@@ -1,0 +1,261 @@
+/*
+ * test_flow.c: unit.flow — the flow table and TCP tracking, fed decoded
+ * packets directly: in-order, reversed and overlapping delivery give the
+ * same stream; retransmissions, gaps, eviction, capture-time timeouts,
+ * port reuse and mid-stream pickup are counted and reported exactly once.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "flow.h"
+#include "tap.h"
+
+#define MAX_SEEN 16
+
+struct seen {
+	int n;
+	uint64_t id[MAX_SEEN];
+	enum flow_report_why why[MAX_SEEN];
+	char client_banner[MAX_SEEN][64];
+	char server_banner[MAX_SEEN][64];
+	uint32_t retransmits[MAX_SEEN], gaps[MAX_SEEN], ooo[MAX_SEEN], overlaps[MAX_SEEN];
+	uint32_t anomalies[MAX_SEEN], ssh_anom[MAX_SEEN];
+	int close_dir[MAX_SEEN], close_kind[MAX_SEEN];
+};
+
+static void on_report(void *ctx, const struct flow *f, enum flow_report_why why)
+{
+	struct seen *s = ctx;
+	int i = s->n++;
+
+	if (i >= MAX_SEEN)
+		return;
+	s->id[i] = f->id;
+	s->why[i] = why;
+	snprintf(s->client_banner[i], 64, "%.*s", (int)f->ssh.dir[0].banner_len,
+		 f->ssh.dir[0].banner ? (const char *)f->ssh.dir[0].banner : "");
+	snprintf(s->server_banner[i], 64, "%.*s", (int)f->ssh.dir[1].banner_len,
+		 f->ssh.dir[1].banner ? (const char *)f->ssh.dir[1].banner : "");
+	s->retransmits[i] = f->dir[0].retransmits + f->dir[1].retransmits;
+	s->gaps[i] = f->dir[0].gaps + f->dir[1].gaps;
+	s->ooo[i] = f->dir[0].out_of_order + f->dir[1].out_of_order;
+	s->overlaps[i] = f->dir[0].overlaps + f->dir[1].overlaps;
+	s->anomalies[i] = f->anomalies;
+	s->ssh_anom[i] = f->ssh.dir[0].anomalies | f->ssh.dir[1].anomalies;
+	s->close_dir[i] = f->close_dir;
+	s->close_kind[i] = f->close_kind;
+}
+
+static struct kw_limits limits = KW_LIMITS_DEFAULT;
+static const uint16_t ssh_port[] = {22};
+
+static struct flow_table *table(struct seen *s, uint32_t max_flows)
+{
+	struct flow_config cfg = {.limits = &limits,
+				  .ssh_ports = ssh_port,
+				  .nssh_ports = 1,
+				  .report = on_report,
+				  .report_ctx = s,
+				  .seed = 12345};
+	memset(s, 0, sizeof(*s));
+	limits.max_flows = max_flows;
+	return flow_table_new(&cfg);
+}
+
+/* seg builds a packet from client (dir 0) or server (dir 1) of connection n. */
+static struct pkt seg(int n, int from_server, uint8_t flags, uint32_t seq, uint32_t ack,
+		      const char *data, size_t len, uint64_t ts)
+{
+	struct pkt p;
+
+	memset(&p, 0, sizeof(p));
+	p.kind = PKT_TCP;
+	p.ts_us = ts;
+	p.a.family = 4;
+	uint8_t c[4] = {198, 18, 0, (uint8_t)(10 + n)}, s[4] = {198, 18, 1, 1};
+	memcpy(from_server ? p.a.dst : p.a.src, c, 4);
+	memcpy(from_server ? p.a.src : p.a.dst, s, 4);
+	p.a.sport = from_server ? 22 : (uint16_t)(40000 + n);
+	p.a.dport = from_server ? (uint16_t)(40000 + n) : 22;
+	p.flags = flags;
+	p.seq = seq;
+	p.ack = ack;
+	p.df = 1;
+	p.wscale = 0xff;
+	p.payload = (const uint8_t *)data;
+	p.payload_len = p.wire_payload_len = (uint32_t)len;
+	return p;
+}
+
+#define CB "SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n"
+#define SB "SSH-2.0-OpenSSH_9.6\r\n"
+enum { CISN = 1000, SISN = 5000 };
+
+static void handshake(struct flow_table *t, int n, uint64_t ts)
+{
+	struct pkt p = seg(n, 0, TCP_SYN, CISN, 0, NULL, 0, ts);
+	flow_table_packet(t, &p, 0, 0);
+	p = seg(n, 1, TCP_SYN | TCP_ACK, SISN, CISN + 1, NULL, 0, ts + 100);
+	flow_table_packet(t, &p, 0, 0);
+	p = seg(n, 0, TCP_ACK, CISN + 1, SISN + 1, NULL, 0, ts + 200);
+	flow_table_packet(t, &p, 0, 0);
+}
+
+static void close_both(struct flow_table *t, int n, uint32_t cseq, uint32_t sseq, uint64_t ts)
+{
+	struct pkt p = seg(n, 0, TCP_FIN | TCP_ACK, cseq, sseq, NULL, 0, ts);
+	flow_table_packet(t, &p, 0, 0);
+	p = seg(n, 1, TCP_FIN | TCP_ACK, sseq, cseq + 1, NULL, 0, ts + 10);
+	flow_table_packet(t, &p, 0, 0);
+}
+
+/* The client banner delivered in pieces, in a given order of pieces. */
+static void test_orders(void)
+{
+	static const int orders[][4] = {{0, 1, 2, 3}, {3, 2, 1, 0}, {1, 0, 3, 2}, {2, 3, 0, 1}};
+	const size_t len = strlen(CB), piece = len / 4;
+
+	for (size_t o = 0; o < sizeof(orders) / sizeof(orders[0]); o++) {
+		struct seen s;
+		struct flow_table *t = table(&s, 100);
+		struct pkt p;
+
+		handshake(t, 1, 1000000);
+		for (int k = 0; k < 4; k++) {
+			size_t i = (size_t)orders[o][k], off = i * piece;
+			size_t n = i == 3 ? len - off : piece;
+			p = seg(1, 0, TCP_ACK | TCP_PSH, CISN + 1 + (uint32_t)off, SISN + 1, CB + off, n,
+				1001000 + (uint64_t)k);
+			flow_table_packet(t, &p, 0, 0);
+		}
+		p = seg(1, 1, TCP_ACK, SISN + 1, CISN + 1 + (uint32_t)len, SB, strlen(SB), 1002000);
+		flow_table_packet(t, &p, 0, 0);
+		close_both(t, 1, CISN + 1 + (uint32_t)len, SISN + 1 + (uint32_t)strlen(SB), 1003000);
+		flow_table_flush(t);
+		CHECK_EQ_INT(s.n, 1);
+		CHECK_EQ_STR(s.client_banner[0], "SSH-2.0-OpenSSH_9.2p1 Debian-2");
+		CHECK_EQ_STR(s.server_banner[0], "SSH-2.0-OpenSSH_9.6");
+		CHECK_EQ_INT(s.gaps[0], 0);
+		CHECK(o == 0 ? s.ooo[0] == 0 : s.ooo[0] > 0, "order %zu: out-of-order counted", o);
+		CHECK_EQ_INT(s.close_dir[0], 0);
+		CHECK_EQ_INT(s.close_kind[0], FLOW_CLOSE_FIN);
+		flow_table_free(t);
+	}
+}
+
+/* Retransmission, overlap with new bytes, and a hole the ACKs prove lost. */
+static void test_retransmit_overlap_gap(void)
+{
+	struct seen s;
+	struct flow_table *t = table(&s, 100);
+	struct pkt p;
+
+	handshake(t, 2, 1000000);
+	p = seg(2, 0, TCP_ACK, CISN + 1, SISN + 1, CB, 10, 1001000);
+	flow_table_packet(t, &p, 0, 0);
+	flow_table_packet(t, &p, 0, 0); /* the same segment again */
+	p = seg(2, 0, TCP_ACK, CISN + 1 + 5, SISN + 1, CB + 5, strlen(CB) - 5, 1001100);
+	flow_table_packet(t, &p, 0, 0); /* overlaps 5 bytes, brings the rest */
+	/* server: its banner segment is missed, the client's ACK shows it was sent */
+	p = seg(2, 0, TCP_ACK, CISN + 1 + (uint32_t)strlen(CB), SISN + 1 + (uint32_t)strlen(SB),
+		NULL, 0, 1002000);
+	flow_table_packet(t, &p, 0, 0);
+	flow_table_flush(t);
+	CHECK_EQ_INT(s.n, 1);
+	CHECK_EQ_STR(s.client_banner[0], "SSH-2.0-OpenSSH_9.2p1 Debian-2");
+	CHECK_EQ_INT(s.retransmits[0], 1);
+	CHECK_EQ_INT(s.overlaps[0], 1);
+	CHECK_EQ_INT(s.gaps[0], 1);
+	CHECK_EQ_INT(s.why[0], FLOW_WHY_CAPTURE_END);
+	flow_table_free(t);
+}
+
+/* A full table evicts the least recently active flow, reporting it first. */
+static void test_eviction(void)
+{
+	struct seen s;
+	struct flow_table *t = table(&s, 2);
+
+	handshake(t, 1, 1000000);
+	handshake(t, 2, 1100000);
+	handshake(t, 1, 1200000); /* retransmitted handshake: flow 1 is recent again */
+	handshake(t, 3, 1300000);
+	CHECK_EQ_INT(s.n, 1);
+	CHECK_EQ_INT(s.id[0], 2);
+	CHECK_EQ_INT(s.why[0], FLOW_WHY_EVICTED);
+	CHECK(s.anomalies[0] & FLOW_ANOM_EVICTED, "evicted flow is marked");
+	CHECK_EQ_INT(flow_table_stats(t)->evicted, 1);
+	flow_table_flush(t);
+	CHECK_EQ_INT(s.n, 3);
+	flow_table_free(t);
+}
+
+/* Timeouts run on capture time: an unanswered SYN to port 22 is reported
+ * when later traffic moves the clock past syn_timeout; one to another port
+ * is not reported at all. */
+static void test_timeouts(void)
+{
+	struct seen s;
+	struct flow_table *t = table(&s, 100);
+	struct pkt p = seg(1, 0, TCP_SYN, CISN, 0, NULL, 0, 1000000);
+
+	flow_table_packet(t, &p, 0, 0);
+	p.a.dport = 80;
+	flow_table_packet(t, &p, 0, 0);
+	flow_table_advance(t, 1000000 + (uint64_t)limits.syn_timeout_ms * 1000 - 2000000);
+	CHECK_EQ_INT(s.n, 0);
+	flow_table_advance(t, 1000000 + (uint64_t)limits.syn_timeout_ms * 1000 + 2000000);
+	CHECK_EQ_INT(s.n, 1);
+	CHECK_EQ_INT(s.why[0], FLOW_WHY_TIMEOUT);
+	CHECK_EQ_INT(s.close_kind[0], FLOW_CLOSE_TIMEOUT);
+	CHECK_EQ_INT(flow_table_stats(t)->open, 0);
+	flow_table_flush(t);
+	CHECK_EQ_INT(s.n, 1);
+	flow_table_free(t);
+}
+
+/* A new SYN with another ISN after a close is a new connection. */
+static void test_reuse(void)
+{
+	struct seen s;
+	struct flow_table *t = table(&s, 100);
+	struct pkt p;
+
+	handshake(t, 1, 1000000);
+	close_both(t, 1, CISN + 1, SISN + 1, 1001000);
+	p = seg(1, 0, TCP_SYN, CISN + 99999, 0, NULL, 0, 1002000);
+	flow_table_packet(t, &p, 0, 0);
+	CHECK_EQ_INT(s.n, 1);
+	CHECK_EQ_INT(s.why[0], FLOW_WHY_REUSED);
+	flow_table_flush(t);
+	CHECK_EQ_INT(s.n, 2);
+	CHECK(s.id[1] != s.id[0], "two flow ids");
+	flow_table_free(t);
+}
+
+/* Mid-stream pickup: bytes that do not open an SSH line are not parsed. */
+static void test_midstream(void)
+{
+	struct seen s;
+	struct flow_table *t = table(&s, 100);
+	struct pkt p = seg(1, 1, TCP_ACK, 777, 888, "\x00\x00\x01\x0c\x0a\x14garbage", 13, 1000000);
+
+	flow_table_packet(t, &p, 0, 0);
+	flow_table_flush(t);
+	CHECK_EQ_INT(s.n, 1); /* port 22: still reported */
+	CHECK(s.anomalies[0] & FLOW_ANOM_MIDSTREAM, "midstream marked");
+	CHECK_EQ_STR(s.server_banner[0], "");
+	flow_table_free(t);
+}
+
+int main(void)
+{
+	test_orders();
+	test_retransmit_overlap_gap();
+	test_eviction();
+	test_timeouts();
+	test_reuse();
+	test_midstream();
+	return tap_done();
+}

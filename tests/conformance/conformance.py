@@ -55,6 +55,7 @@ import argparse
 import ipaddress
 import json
 import os
+import signal
 import subprocess
 import sys
 
@@ -292,6 +293,7 @@ class Check:
         self.pcap, self.conn, self.field = pcap, conn, field
         self.expected, self.got, self.ok, self.line = expected, got, ok, line
         self.allowed_by = None
+        self.caveats = []  # the row's caveats, printed under its first disagreement
 
     def text(self):
         return "pcap=%s conn=%s field=%s expected=%s got=%s (expected.jsonl line %s)" % (
@@ -348,7 +350,7 @@ def judge_row(row, line, records, args, notes):
             skipped.append((pcap, key, reason))
 
     if row["granularity"] == "file":
-        return judge_file_row(row, line, records, rules), skipped
+        return with_caveats(judge_file_row(row, line, records, rules), row), skipped
     if row["granularity"] != "connection":
         raise HarnessError("line %d: unknown granularity %r" % (line, row["granularity"]))
 
@@ -367,7 +369,7 @@ def judge_row(row, line, records, args, notes):
                  for rec in found if ssh_evidence(rec)]
         checks.append(Check(pcap, conn, "no_ssh", "no SSH handshake",
                             "; ".join(shows) if shows else "none", not shows, line))
-        return checks, skipped
+        return with_caveats(checks, row), skipped
 
     # Pick the record that agrees with most asserted values.
     record = None
@@ -395,7 +397,13 @@ def judge_row(row, line, records, args, notes):
     if "negotiation_failed" in rules:
         got = NO_RECORD if record is None else dig(record, "ssh.outcome")
         checks.append(Check(pcap, conn, "outcome", "failed", got, got == "failed", line))
-    return checks, skipped
+    return with_caveats(checks, row), skipped
+
+
+def with_caveats(checks, row):
+    for check in checks:
+        check.caveats = row.get("caveats") or []
+    return checks
 
 
 def judge_file_row(row, line, records, rules):
@@ -420,6 +428,15 @@ def judge_file_row(row, line, records, rules):
 # ---------------------------------------------------------------- running kexwatch
 
 
+def describe_status(returncode):
+    if returncode < 0:
+        try:
+            return "killed by %s" % signal.Signals(-returncode).name
+        except ValueError:
+            return "killed by signal %d" % -returncode
+    return "exit status %d" % returncode
+
+
 def run_kexwatch(kexwatch, capture, timeout):
     """Run kexwatch on one capture: (records, problems)."""
     cmd = [kexwatch, "-r", capture, "--format", "json"]
@@ -433,8 +450,8 @@ def run_kexwatch(kexwatch, capture, timeout):
     problems, records = [], []
     if proc.returncode != 0:
         stderr = proc.stderr.decode("utf-8", "replace").strip().splitlines()
-        problems.append("exit status %d%s" % (proc.returncode,
-                                              (": " + stderr[-1]) if stderr else ""))
+        problems.append("%s%s" % (describe_status(proc.returncode),
+                                  (": " + stderr[-1]) if stderr else ""))
     try:
         text = proc.stdout.decode("utf-8")
     except UnicodeDecodeError as err:
@@ -526,7 +543,8 @@ def main(argv):
     ap.add_argument("--known", default=os.path.join(here, "known-differences.json"),
                     help="allow-list of explained differences (default: %(default)s)")
     ap.add_argument("--verbose", action="store_true",
-                    help="also print agreements, skipped values and notes")
+                    help="also print agreements, skipped values, notes and the caveats "
+                         "of rows that disagree")
     ap.add_argument("--xref", action="store_true",
                     help="also compare the corelight/hassh cross-reference HASSH values")
     ap.add_argument("--timeout", type=float, default=300, help="seconds per capture")
@@ -564,6 +582,7 @@ def main(argv):
                 skipped += row_skipped
 
     agree = allowed_count = 0
+    caveats_shown = set()
     for check in checks:
         if check.ok:
             agree += 1
@@ -576,6 +595,10 @@ def main(argv):
             print("KNOWN   %s -- %s" % (check.text(), check.allowed_by["reason"]))
         else:
             print("DIFFER  " + check.text())
+            if args.verbose and check.line not in caveats_shown:
+                caveats_shown.add(check.line)
+                for caveat in check.caveats:
+                    print("        caveat: " + caveat)
     if args.verbose:
         for pcap, key, reason in skipped:
             print("skipped %s %s: %s" % (pcap, key, reason))

@@ -2,7 +2,7 @@
 # Regenerate the golden expected records: the ONE way to write
 # tests/pcaps/<case>.expected.jsonl.
 #
-#   tests/golden/regen.sh [BUILD_DIR]        (default BUILD_DIR: build)
+#   tests/golden/regen.sh [BUILD_DIR]        (default BUILD_DIR: build/ in the checkout)
 #
 # For every tests/pcaps/*.pcap, *.pcap.gz and *.pcapng it runs BUILD_DIR/kexwatch
 # through tests/golden/run_golden.py --write, i.e. exactly as the golden.<case> tests
@@ -19,14 +19,13 @@ set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
-build=${1:-build}
-case $build in /*) ;; *) build="$root/$build" ;; esac
-kexwatch="$build/kexwatch"
+build=${1:-$root/build}                  # a relative BUILD_DIR is relative to where you are
+kexwatch="$(cd "$build" 2>/dev/null && pwd || echo "$build")/kexwatch"
 pcaps="$root/tests/pcaps"
 python=${PYTHON:-python3}
 
 if [ ! -x "$kexwatch" ]; then
-    echo "regen: $kexwatch not found; build first (cmake --build $build)" >&2
+    echo "regen: $kexwatch not found; build it first (cmake --build $build)" >&2
     exit 2
 fi
 

@@ -22,6 +22,7 @@ prints anything on stdout that is not one JSON object per line. Exit 2: bad usag
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -49,8 +50,15 @@ def run_kexwatch(kexwatch, pcap_dir, capture, timeout):
         raise RunError("cannot run %s: %s" % (kexwatch, err))
     sys.stderr.write(proc.stderr.decode("utf-8", "replace"))
     if proc.returncode != 0:
-        raise RunError("kexwatch exited with status %d on %s (command: %s, in %s)" % (
-            proc.returncode, capture, " ".join(cmd), pcap_dir))
+        if proc.returncode < 0:
+            try:
+                how = "was killed by " + signal.Signals(-proc.returncode).name
+            except ValueError:
+                how = "was killed by signal %d" % -proc.returncode
+        else:
+            how = "exited with status %d" % proc.returncode
+        raise RunError("kexwatch %s on %s (command: %s, in %s)" % (
+            how, capture, " ".join(cmd), pcap_dir))
     try:
         parse_jsonl(proc.stdout, "kexwatch stdout for " + capture)
     except JsonlError as err:
@@ -92,6 +100,8 @@ def main(argv):
         out = run_kexwatch(args.kexwatch, args.pcap_dir, args.capture, args.timeout)
     except RunError as err:
         print("FAIL: %s" % err)
+        if args.output and os.path.exists(args.output):
+            os.unlink(args.output)  # never leave an earlier run's output looking current
         return 1
 
     if args.write:

@@ -123,9 +123,9 @@ start_bg() {
 # Stop one process we started: signal $2 (default TERM), wait at most 5 s,
 # then SIGKILL.
 stop_pid() {
-    local pid=$1 sig=${2:-TERM} i
+    local pid=$1 sig=${2:-TERM}
     kill -"$sig" "$pid" 2>/dev/null || true
-    for i in $(seq 1 50); do
+    for _ in $(seq 1 50); do
         kill -0 "$pid" 2>/dev/null || break
         sleep 0.1
     done
@@ -156,10 +156,8 @@ ip -n "$NSC" -6 addr add "$C6/64" dev veth-c nodad
 ip -n "$NSS" -6 addr add "$S6/64" dev veth-s nodad
 # No segmentation/receive offloads: the capture then shows wire-sized
 # segments, as a sniffer on a gateway would see them.
-for pair in "$NSC veth-c" "$NSS veth-s"; do
-    set -- $pair
-    ip netns exec "$1" ethtool -K "$2" tso off gso off gro off >/dev/null 2>&1 || true
-done
+ip netns exec "$NSC" ethtool -K veth-c tso off gso off gro off >/dev/null 2>&1 || true
+ip netns exec "$NSS" ethtool -K veth-s tso off gso off gro off >/dev/null 2>&1 || true
 ip -n "$NSC" link set veth-c up
 ip -n "$NSS" link set veth-s up
 link_up=0
@@ -201,7 +199,7 @@ SSHD_PUBS=("$K/ssh_host_ed25519_key.pub" "$K/ssh_host_ecdsa_key.pub" "$K/ssh_hos
     echo "paramiko: $("$PY" -c 'import paramiko; print(paramiko.__version__)')"
     echo "python: $("$PY" -c 'import sys; print(sys.version.split()[0])')"
     echo "tcpdump: $(tcpdump --version 2>&1 | head -1)"
-    echo "$(tcpdump --version 2>&1 | sed -n 2p)"
+    tcpdump --version 2>&1 | sed -n 2p
     echo "tshark: $(tshark -v 2>/dev/null | head -1)"
     echo "kernel: $(uname -sr)"
     echo "os: $(. /etc/os-release && echo "$PRETTY_NAME")"
@@ -215,8 +213,7 @@ SRV_PID=""
 SRV_PUBS=()
 
 wait_listen() {   # port pid
-    local i
-    for i in $(seq 1 100); do
+    for _ in $(seq 1 100); do
         kill -0 "$2" 2>/dev/null || return 1
         [ -n "$(ip netns exec "$NSS" ss -Hltn "sport = :$1")" ] && return 0
         sleep 0.1
@@ -270,11 +267,11 @@ stop_server() {
 # ---------------------------------------------------------------- capture
 CAP_PID=""
 start_capture() { # case
-    local c=$1 i
+    local c=$1
     start_bg "$WORK/logs/$c.tcpdump.log" \
         ip netns exec "$NSS" tcpdump -Z root --immediate-mode -i veth-s -s 0 -U -w "$WORK/caps/$c.pcap"
     CAP_PID=$BGPID
-    for i in $(seq 1 100); do
+    for _ in $(seq 1 100); do
         grep -q "listening on" "$WORK/logs/$c.tcpdump.log" && return 0
         kill -0 "$CAP_PID" 2>/dev/null || break
         sleep 0.1
@@ -425,6 +422,7 @@ log "demo: merged ${demo_sorted[*]}"
 # Each capture must hold what its case claims: for a handshake that got to
 # NEWKEYS, both banners, both KEXINITs and both NEWKEYS; for the no-KEX
 # failure, both banners and KEXINITs; for the refused port, a RST. And < 1 MB.
+# shellcheck disable=SC2054  # tshark syntax, not array separators
 DECODE=(-d tcp.port==2222,ssh -d tcp.port==2022,ssh)
 fail=0
 for c in "${CASES[@]}"; do

@@ -104,6 +104,11 @@ def key_matches(truth, rec, swapped=False):
             and (truth.get("server_port") is None or truth["server_port"] == server[1]))
 
 
+def truth_outcome_without_banner(rec):
+    """A connection that failed before any identification line was sent."""
+    return dig(rec, "ssh.outcome") == "failed" and dig(rec, "ssh.phase") in ("syn", "tcp_established")
+
+
 def check_value(key, wanted, rec):
     """(ok, got) for one truth value."""
     path = TRUTH_FIELDS[key]
@@ -113,6 +118,11 @@ def check_value(key, wanted, rec):
         # case; an exact version ("OpenSSH_9.2p1", or with the comments) also matches.
         version = dig(rec, path + ".software_version")
         comments = dig(rec, path + ".comments")
+        if version is None and dig(rec, path + ".banner") is None and \
+                truth_outcome_without_banner(rec):
+            # The software never reached its identification line (a refused or
+            # unanswered connection): nothing on the wire can name it.
+            return True, None
         full = version if not comments else "%s %s" % (version, comments)
         if not isinstance(version, str) or not isinstance(wanted, str):
             return False, full

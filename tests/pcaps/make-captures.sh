@@ -397,8 +397,8 @@ run_case paramiko-to-openssh-v4 sshd paramiko 4 22
 run_case paramiko-to-dropbear-v4 dropbear paramiko 4 2022
 # Failure: no common KEX ("no matching key exchange method found").
 run_case openssh-nokex-v4 sshd openssh 4 22 -o KexAlgorithms=diffie-hellman-group1-sha1
-# Failure: nothing listens on the port (SYN answered by RST, "Connection refused").
-run_case openssh-refused-v4 none openssh 4 23
+# Failure: sshd is down, nothing listens on port 22 (SYN answered by RST, "Connection refused").
+run_case openssh-refused-v4 none openssh 4 22
 # Handshake completes but public-key authentication fails ("Permission denied").
 CLIENT_KEY=$K/client_unauthorized run_case openssh-authfail-v4 sshd openssh 4 22
 

@@ -48,3 +48,56 @@ foreach(capture_path ${KW_GOLDEN_CAPTURES})
     set_tests_properties(golden.${case}.truth PROPERTIES TIMEOUT 300)
   endif()
 endforeach()
+
+# Crafted captures (tests/crafted/, written by tests/tools/make-crafted.sh with the
+# libnet tool tests/tools/kw-craft.c): golden.crafted.<name> compares the records as
+# the golden tests do; robustness.crafted.<name> asserts the scenario's own fact
+# (tests/robustness/check_crafted.py). See tests/crafted/README.md.
+find_library(KW_LIBNET_LIBRARY net)
+find_path(KW_LIBNET_INCLUDE_DIR libnet.h)
+if(KW_LIBNET_LIBRARY AND KW_LIBNET_INCLUDE_DIR)
+  add_executable(kw-craft ${KW_TESTS_DIR}/tools/kw-craft.c)
+  target_include_directories(kw-craft PRIVATE ${KW_LIBNET_INCLUDE_DIR})
+  target_link_libraries(kw-craft PRIVATE ${KW_LIBNET_LIBRARY})
+  set_target_properties(kw-craft PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR})
+else()
+  message(STATUS "libnet not found: kw-craft (crafted captures, robustness.memory) not built")
+endif()
+set(KW_CRAFTED_DIR ${KW_TESTS_DIR}/crafted)
+file(GLOB KW_CRAFTED_CAPTURES CONFIGURE_DEPENDS ${KW_CRAFTED_DIR}/*.pcap ${KW_CRAFTED_DIR}/*.pcap.gz)
+file(GLOB KW_CRAFTED_SIDECARS CONFIGURE_DEPENDS ${KW_CRAFTED_DIR}/*.expected.jsonl)
+foreach(capture_path ${KW_CRAFTED_CAPTURES})
+  get_filename_component(capture ${capture_path} NAME)
+  string(REGEX REPLACE "\\.(pcap|pcap\\.gz)$" "" case ${capture})
+  if(EXISTS ${KW_CRAFTED_DIR}/${case}.expected.jsonl)
+    add_test(NAME golden.crafted.${case}
+             COMMAND ${Python3_EXECUTABLE} ${KW_TESTS_DIR}/golden/run_golden.py
+                     --kexwatch $<TARGET_FILE:kexwatch> --pcap-dir ${KW_CRAFTED_DIR}
+                     --capture ${capture} --expected ${KW_CRAFTED_DIR}/${case}.expected.jsonl
+                     --output ${KW_GOLDEN_OUT}/crafted.${case}.actual.jsonl)
+    set_tests_properties(golden.crafted.${case} PROPERTIES TIMEOUT 300)
+  endif()
+  add_test(NAME robustness.crafted.${case}
+           COMMAND ${Python3_EXECUTABLE} ${KW_TESTS_DIR}/robustness/check_crafted.py
+                   --kexwatch $<TARGET_FILE:kexwatch> --crafted ${KW_CRAFTED_DIR} --case ${case})
+  set_tests_properties(robustness.crafted.${case} PROPERTIES TIMEOUT 300)
+endforeach()
+
+# Bounded memory (1,000,000 SYNs, 10,000 endless banners) and damaged inputs/outputs.
+add_test(NAME robustness.memory
+         COMMAND ${KW_TESTS_DIR}/robustness/memory.sh $<TARGET_FILE:kexwatch> ${CMAKE_BINARY_DIR}
+                 ${CMAKE_SOURCE_DIR})
+set_tests_properties(robustness.memory PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 600 RUN_SERIAL ON)
+add_test(NAME robustness.malformed
+         COMMAND ${KW_TESTS_DIR}/robustness/malformed.sh $<TARGET_FILE:kexwatch> ${KW_CRAFTED_DIR})
+set_tests_properties(robustness.malformed PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300)
+
+# schema.records: every record of the golden captures validates against the
+# JSON Schema in docs/ (python3-jsonschema from Debian).
+file(GLOB KW_SCHEMA_PCAPS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/pcaps/*.pcap)
+add_test(NAME schema.records
+         COMMAND /usr/bin/python3 ${CMAKE_SOURCE_DIR}/tests/schema/validate.py
+                 --kexwatch $<TARGET_FILE:kexwatch>
+                 --schema ${CMAKE_SOURCE_DIR}/docs/schema/ssh-record.schema.json
+                 ${KW_SCHEMA_PCAPS})
+set_tests_properties(schema.records PROPERTIES TIMEOUT 300)

@@ -116,8 +116,7 @@ int kex_init_parse(const uint8_t *p, size_t n, uint32_t namelist_max, struct kex
 			out->anomalies |= KEX_ANOM_BAD_NAME;
 	}
 	/* RFC 4253 7.1: boolean first_kex_packet_follows, uint32 reserved. */
-	if ((r = cursor_get_u8(&c, &follows)) != 0 ||
-	    (r = cursor_get_u32(&c, &out->reserved)) != 0)
+	if ((r = cursor_get_u8(&c, &follows)) != 0 || (r = cursor_get_u32(&c, &out->reserved)) != 0)
 		goto out;
 	/* RFC 4251 5: any non-zero boolean is TRUE. */
 	out->first_kex_follows = follows != 0;
@@ -186,10 +185,10 @@ int kex_list_has(const char *list, const char *alg)
 static int kex_name_is_pseudo(const char *e, size_t elen)
 {
 	static const char *const pseudo[] = {
-		"ext-info-c",
-		"ext-info-s",
-		"kex-strict-c-v00@openssh.com",
-		"kex-strict-s-v00@openssh.com",
+	    "ext-info-c",
+	    "ext-info-s",
+	    "kex-strict-c-v00@openssh.com",
+	    "kex-strict-s-v00@openssh.com",
 	};
 	size_t i;
 
@@ -235,13 +234,13 @@ static int kex_first_equal(const char *a, const char *b)
 }
 
 void kex_negotiate(const struct kex_init *client, const struct kex_init *server,
-		   struct kex_negotiated *out)
+                   struct kex_negotiated *out)
 {
 	static const int cat_list[KEX_NCATS] = {
-		[KEX_CAT_KEX] = KEX_ALGS,	  [KEX_CAT_HOSTKEY] = KEX_HOSTKEY,
-		[KEX_CAT_ENC_C2S] = KEX_ENC_C2S,   [KEX_CAT_ENC_S2C] = KEX_ENC_S2C,
-		[KEX_CAT_MAC_C2S] = KEX_MAC_C2S,   [KEX_CAT_MAC_S2C] = KEX_MAC_S2C,
-		[KEX_CAT_COMP_C2S] = KEX_COMP_C2S, [KEX_CAT_COMP_S2C] = KEX_COMP_S2C,
+	    [KEX_CAT_KEX] = KEX_ALGS,          [KEX_CAT_HOSTKEY] = KEX_HOSTKEY,
+	    [KEX_CAT_ENC_C2S] = KEX_ENC_C2S,   [KEX_CAT_ENC_S2C] = KEX_ENC_S2C,
+	    [KEX_CAT_MAC_C2S] = KEX_MAC_C2S,   [KEX_CAT_MAC_S2C] = KEX_MAC_S2C,
+	    [KEX_CAT_COMP_C2S] = KEX_COMP_C2S, [KEX_CAT_COMP_S2C] = KEX_COMP_S2C,
 	};
 	int cat, l;
 
@@ -265,7 +264,7 @@ void kex_negotiate(const struct kex_init *client, const struct kex_init *server,
 	}
 	/* OpenSSH PROTOCOL section 1.10: strict KEX needs both markers. */
 	out->strict_kex = kex_list_has(client->list[KEX_ALGS], "kex-strict-c-v00@openssh.com") &&
-			  kex_list_has(server->list[KEX_ALGS], "kex-strict-s-v00@openssh.com");
+	                  kex_list_has(server->list[KEX_ALGS], "kex-strict-s-v00@openssh.com");
 	/* RFC 8308 section 2.1. */
 	out->ext_info_c = kex_list_has(client->list[KEX_ALGS], "ext-info-c");
 	out->ext_info_s = kex_list_has(server->list[KEX_ALGS], "ext-info-s");
@@ -273,17 +272,16 @@ void kex_negotiate(const struct kex_init *client, const struct kex_init *server,
 	 * RFC 4253 section 7: a guessed packet is wrong when the preferred
 	 * kex or host-key algorithms differ (OpenSSH proposals_match).
 	 */
-	out->guess_wrong =
-		client->first_kex_follows &&
-		(!kex_first_equal(client->list[KEX_ALGS], server->list[KEX_ALGS]) ||
-		 !kex_first_equal(client->list[KEX_HOSTKEY], server->list[KEX_HOSTKEY]));
+	out->guess_wrong = client->first_kex_follows &&
+	                   (!kex_first_equal(client->list[KEX_ALGS], server->list[KEX_ALGS]) ||
+	                    !kex_first_equal(client->list[KEX_HOSTKEY], server->list[KEX_HOSTKEY]));
 }
 
 const char *kex_cat_name(int cat)
 {
 	static const char *const names[KEX_NCATS] = {
-		"kex",	      "host_key", "cipher_c2s",	     "cipher_s2c",
-		"mac_c2s",    "mac_s2c",  "compression_c2s", "compression_s2c",
+	    "kex",     "host_key", "cipher_c2s",      "cipher_s2c",
+	    "mac_c2s", "mac_s2c",  "compression_c2s", "compression_s2c",
 	};
 
 	if (cat < 0 || cat >= KEX_NCATS)
@@ -294,8 +292,11 @@ const char *kex_cat_name(int cat)
 int kex_cipher_is_aead(const char *cipher)
 {
 	static const char *const aead[] = {
-		"chacha20-poly1305@openssh.com", "aes128-gcm@openssh.com", "aes256-gcm@openssh.com",
-		"AEAD_AES_128_GCM",		 "AEAD_AES_256_GCM",
+	    "chacha20-poly1305@openssh.com",
+	    "aes128-gcm@openssh.com",
+	    "aes256-gcm@openssh.com",
+	    "AEAD_AES_128_GCM",
+	    "AEAD_AES_256_GCM",
 	};
 	size_t i;
 
@@ -335,10 +336,10 @@ int kex_hassh(const struct kex_init *k, int server, char hash[33], char **str)
 {
 	/* salesforce/hassh: kex;enc;mac;cmp of the sender's direction. */
 	const int idx[4] = {
-		KEX_ALGS,
-		server ? KEX_ENC_S2C : KEX_ENC_C2S,
-		server ? KEX_MAC_S2C : KEX_MAC_C2S,
-		server ? KEX_COMP_S2C : KEX_COMP_C2S,
+	    KEX_ALGS,
+	    server ? KEX_ENC_S2C : KEX_ENC_C2S,
+	    server ? KEX_MAC_S2C : KEX_MAC_C2S,
+	    server ? KEX_COMP_S2C : KEX_COMP_C2S,
 	};
 	size_t len = 0, off = 0;
 	char *s;
@@ -390,7 +391,7 @@ uint32_t kex_mpint_bits(const uint8_t *p, size_t n)
  * concatenated parts (OpenSSH sshkey_fingerprint, SSH_FP_DEFAULT).
  */
 static int kex_fingerprint(const void *const parts[], const size_t lens[], int nparts,
-			   char out[7 + 44])
+                           char out[7 + 44])
 {
 	unsigned char md[EVP_MAX_MD_SIZE], b64[45];
 	unsigned int mdlen = 0;
@@ -453,25 +454,27 @@ static int kex_key_fields(struct cursor *c, const char *type, uint32_t *bits)
 {
 	const uint8_t *curve;
 	uint32_t clen;
-	int r;
+	int r, sk = strncmp(type, "sk-", 3) == 0;
 
 	*bits = 0;
 	if (strcmp(type, "ssh-rsa") == 0) {
 		/* RFC 4253 6.6: mpint e, mpint n; size is that of n. */
-		if ((r = kex_get_mpint_bits(c, NULL)) != 0 || (r = kex_get_mpint_bits(c, bits)) != 0)
+		if ((r = kex_get_mpint_bits(c, NULL)) != 0 ||
+		    (r = kex_get_mpint_bits(c, bits)) != 0)
 			return r;
 		return KW_OK;
 	}
 	if (strcmp(type, "ssh-dss") == 0) {
 		/* RFC 4253 6.6: mpint p, q, g, y; size is that of p. */
-		if ((r = kex_get_mpint_bits(c, bits)) != 0 || (r = kex_get_mpint_bits(c, NULL)) != 0 ||
-		    (r = kex_get_mpint_bits(c, NULL)) != 0 || (r = kex_get_mpint_bits(c, NULL)) != 0)
+		if ((r = kex_get_mpint_bits(c, bits)) != 0 ||
+		    (r = kex_get_mpint_bits(c, NULL)) != 0 ||
+		    (r = kex_get_mpint_bits(c, NULL)) != 0 ||
+		    (r = kex_get_mpint_bits(c, NULL)) != 0)
 			return r;
 		return KW_OK;
 	}
-	if (strncmp(type, "ecdsa-sha2-", 11) == 0 ||
-	    strncmp(type, "sk-ecdsa-sha2-", 14) == 0) {
-		const char *id = type + (type[0] == 's' ? 14 : 11);
+	if (strncmp(type, "ecdsa-sha2-", 11) == 0 || strncmp(type, "sk-ecdsa-sha2-", 14) == 0) {
+		const char *id = type + (sk ? 14 : 11);
 		size_t idlen = strcspn(id, "@");
 
 		/* RFC 5656 3.1: string identifier, string Q. */
@@ -488,7 +491,7 @@ static int kex_key_fields(struct cursor *c, const char *type, uint32_t *bits)
 		else if (idlen == 8 && memcmp(id, "nistp521", 8) == 0)
 			*bits = 521;
 		/* OpenSSH PROTOCOL.u2f: sk keys add string application. */
-		if (type[0] == 's' && (r = kex_skip_string(c)) != 0)
+		if (sk && (r = kex_skip_string(c)) != 0)
 			return r;
 		return KW_OK;
 	}
@@ -498,7 +501,7 @@ static int kex_key_fields(struct cursor *c, const char *type, uint32_t *bits)
 			return r == KW_ERR_LIMIT ? KW_ERR_MALFORMED : r;
 		if (clen != 32)
 			return KW_ERR_MALFORMED;
-		if (type[0] == 's' && (r = kex_skip_string(c)) != 0)
+		if (sk && (r = kex_skip_string(c)) != 0)
 			return r;
 		*bits = 256;
 		return KW_OK;
@@ -519,15 +522,15 @@ static int kex_key_fields(struct cursor *c, const char *type, uint32_t *bits)
 static int kex_type_is_known(const char *type)
 {
 	static const char *const known[] = {
-		"ssh-rsa",
-		"ssh-dss",
-		"ecdsa-sha2-nistp256",
-		"ecdsa-sha2-nistp384",
-		"ecdsa-sha2-nistp521",
-		"sk-ecdsa-sha2-nistp256@openssh.com",
-		"ssh-ed25519",
-		"sk-ssh-ed25519@openssh.com",
-		"ssh-ed448",
+	    "ssh-rsa",
+	    "ssh-dss",
+	    "ecdsa-sha2-nistp256",
+	    "ecdsa-sha2-nistp384",
+	    "ecdsa-sha2-nistp521",
+	    "sk-ecdsa-sha2-nistp256@openssh.com",
+	    "ssh-ed25519",
+	    "sk-ssh-ed25519@openssh.com",
+	    "ssh-ed448",
 	};
 	size_t i;
 
@@ -571,16 +574,16 @@ static int kex_cert_rest(struct cursor *c)
 	uint32_t u32;
 	int r;
 
-	if ((r = cursor_skip(c, 8)) != 0 ||     /* uint64 serial */
+	if ((r = cursor_skip(c, 8)) != 0 ||       /* uint64 serial */
 	    (r = cursor_get_u32(c, &u32)) != 0 || /* uint32 type */
-	    (r = kex_skip_string(c)) != 0 ||     /* key id */
-	    (r = kex_skip_string(c)) != 0 ||     /* valid principals */
-	    (r = cursor_skip(c, 16)) != 0 ||     /* valid after, valid before */
-	    (r = kex_skip_string(c)) != 0 ||     /* critical options */
-	    (r = kex_skip_string(c)) != 0 ||     /* extensions */
-	    (r = kex_skip_string(c)) != 0 ||     /* reserved */
-	    (r = kex_skip_string(c)) != 0 ||     /* signature key */
-	    (r = kex_skip_string(c)) != 0)       /* signature */
+	    (r = kex_skip_string(c)) != 0 ||      /* key id */
+	    (r = kex_skip_string(c)) != 0 ||      /* valid principals */
+	    (r = cursor_skip(c, 16)) != 0 ||      /* valid after, valid before */
+	    (r = kex_skip_string(c)) != 0 ||      /* critical options */
+	    (r = kex_skip_string(c)) != 0 ||      /* extensions */
+	    (r = kex_skip_string(c)) != 0 ||      /* reserved */
+	    (r = kex_skip_string(c)) != 0 ||      /* signature key */
+	    (r = kex_skip_string(c)) != 0)        /* signature */
 		return r;
 	/* PROTOCOL.certkeys: type is 1 (user) or 2 (host). */
 	if (u32 != 1 && u32 != 2)

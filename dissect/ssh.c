@@ -329,7 +329,8 @@ static void ssh_conn_refresh(struct ssh_conn *conn)
 			continue;
 		free(d->hassh_str);
 		d->hassh_str = NULL;
-		if ((r = kex_hassh(d->kexinit, i != conn->client_dir, d->hassh, &d->hassh_str)) != 0)
+		if ((r = kex_hassh(d->kexinit, i != conn->client_dir, d->hassh, &d->hassh_str)) !=
+		    0)
 			ssh_dir_stop(d, SSH_ST_STOPPED, SSH_ANOM_NOMEM);
 	}
 	cl = &conn->dir[conn->client_dir];
@@ -351,7 +352,7 @@ static int ssh_role_set(struct ssh_conn *conn, int client_dir, int source)
 }
 
 static void ssh_msg_kexinit(struct ssh_conn *conn, int dir, const uint8_t *p, size_t n,
-			    uint32_t plen, uint64_t ts)
+                            uint32_t plen, uint64_t ts)
 {
 	struct ssh_dir *d = &conn->dir[dir];
 	struct kex_init *k;
@@ -388,14 +389,14 @@ static void ssh_msg_kexinit(struct ssh_conn *conn, int dir, const uint8_t *p, si
 	if (kex_list_has(algs, "ext-info-c") || kex_list_has(algs, "kex-strict-c-v00@openssh.com"))
 		ssh_role_set(conn, dir, SSH_ROLE_KEXINIT);
 	else if (kex_list_has(algs, "ext-info-s") ||
-		 kex_list_has(algs, "kex-strict-s-v00@openssh.com"))
+	         kex_list_has(algs, "kex-strict-s-v00@openssh.com"))
 		ssh_role_set(conn, 1 - dir, SSH_ROLE_KEXINIT);
 	ssh_conn_refresh(conn);
 }
 
 /* ssh_hostkey_take reads string K_S (RFC 4253 8, RFC 5656 4, RFC 4419 3). */
 static int ssh_hostkey_take(struct ssh_conn *conn, struct ssh_dir *d, struct cursor *mc,
-			    uint8_t msg)
+                            uint8_t msg)
 {
 	struct kex_hostkey key;
 	const uint8_t *blob;
@@ -446,7 +447,7 @@ static void ssh_kexmsg_len(struct ssh_dir *d, uint32_t plen)
  * with K_S); the hybrid PQ methods use 30/31 like ECDH.
  */
 static void ssh_msg_kex(struct ssh_conn *conn, int dir, uint8_t msg, struct cursor *mc,
-			uint32_t plen, uint8_t prev, uint64_t ts)
+                        uint32_t plen, uint8_t prev, uint64_t ts)
 {
 	struct ssh_dir *d = &conn->dir[dir];
 	const char *kex = NULL;
@@ -518,7 +519,8 @@ static void ssh_msg_kex(struct ssh_conn *conn, int dir, uint8_t msg, struct curs
 		if (gex != 0) {
 			uint32_t min, n, max;
 
-			if ((r = cursor_get_u32(mc, &min)) == 0 && (r = cursor_get_u32(mc, &n)) == 0 &&
+			if ((r = cursor_get_u32(mc, &min)) == 0 &&
+			    (r = cursor_get_u32(mc, &n)) == 0 &&
 			    (r = cursor_get_u32(mc, &max)) == 0) {
 				conn->gex.present = 1;
 				conn->gex.min = min;
@@ -565,7 +567,7 @@ static void ssh_msg_disconnect(struct ssh_dir *d, struct cursor *mc)
 }
 
 static void ssh_msg_dispatch(struct ssh_conn *conn, int dir, const uint8_t *p, size_t n,
-			     uint32_t plen, uint64_t ts)
+                             uint32_t plen, uint64_t ts)
 {
 	struct ssh_dir *d = &conn->dir[dir];
 	struct cursor mc;
@@ -714,7 +716,7 @@ static int ssh_dir_keep(struct ssh_conn *conn, struct ssh_dir *d, const uint8_t 
  * parser must judge at once: a packet's length, a line at its cap).
  */
 static size_t ssh_dir_need(struct ssh_conn *conn, struct ssh_dir *d, const uint8_t *p, size_t n,
-			   int *complete)
+                           int *complete)
 {
 	struct cursor c;
 	uint64_t cap, room, total;
@@ -839,9 +841,13 @@ void ssh_stream_count(struct ssh_conn *conn, int dir, size_t n)
 	if (conn == NULL || dir < 0 || dir > 1)
 		return;
 	d = &conn->dir[dir];
-	/* Bytes counted but not parsed while the parser wanted them are lost to it. */
+	/*
+	 * The TCP layer also counts instead of feeding when it chose not to
+	 * parse (mid-stream start, the other side not SSH): not a capture gap,
+	 * so no anomaly, but the parser has lost its place and stops.
+	 */
 	if (n > 0 && ssh_dir_is_parsing(d))
-		ssh_dir_stop(d, SSH_ST_STOPPED, SSH_ANOM_GAP);
+		ssh_dir_stop(d, SSH_ST_STOPPED, 0);
 	d->bytes += n;
 	if (d->state == SSH_ST_ENCRYPTED)
 		d->enc_bytes += n;

@@ -143,7 +143,8 @@ void ssh_stream_gap(struct ssh_conn *conn, int dir);
 /*
  * ssh_dir_wants_bytes: false once dir only counts (encrypted, not SSH,
  * stopped), so the TCP layer may skip reassembly and just add byte counts
- * with ssh_stream_count.
+ * with ssh_stream_count. Counting bytes of a direction that still wanted
+ * them (the caller chose not to parse) stops its parser without an anomaly.
  */
 int ssh_dir_wants_bytes(const struct ssh_conn *conn, int dir);
 void ssh_stream_count(struct ssh_conn *conn, int dir, size_t n);

@@ -273,6 +273,7 @@ static const struct anomaly_name ssh_anomaly_names[] = {
 	{SSH_ANOM_KEXINIT_REPEAT, "kexinit_repeated"},
 	{SSH_ANOM_BANNER_CHARS, "banner_nonprintable"},
 	{SSH_ANOM_NOMEM, "out_of_memory"},
+	{SSH_ANOM_MSG_MALFORMED, "message_malformed"},
 };
 
 static const struct anomaly_name flow_anomaly_names[] = {

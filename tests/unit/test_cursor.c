@@ -13,7 +13,7 @@
 #include "tap.h"
 
 static const uint8_t bytes[12] = {0x01, 0x82, 0x03, 0x84, 0x05, 0x86,
-				  0x07, 0x88, 0x09, 0x8a, 0x0b, 0x8c};
+                                  0x07, 0x88, 0x09, 0x8a, 0x0b, 0x8c};
 
 static void test_fixed_getters(void)
 {
@@ -60,8 +60,8 @@ static void test_fixed_getters(void)
 			u32 = 0xeeeeeeee;
 			if (left >= 4) {
 				uint32_t want = (uint32_t)bytes[off] << 24 |
-						(uint32_t)bytes[off + 1] << 16 |
-						(uint32_t)bytes[off + 2] << 8 | bytes[off + 3];
+				                (uint32_t)bytes[off + 1] << 16 |
+				                (uint32_t)bytes[off + 2] << 8 | bytes[off + 3];
 
 				CHECK_EQ_INT(cursor_get_u32(&c, &u32), KW_OK);
 				CHECK_EQ_INT(u32, want);
@@ -169,7 +169,9 @@ static void test_strings(void)
 	/* The string getter works from a non-zero offset and restores it. */
 	cursor_init(&c, s, sizeof(s));
 	CHECK_EQ_INT(cursor_skip(&c, 1), KW_OK);
-	CHECK_EQ_INT(cursor_get_string(&c, 100, &p, &n), KW_ERR_MORE);
+	/* From offset 1 the length reads 0x00000561: over 100, then short. */
+	CHECK_EQ_INT(cursor_get_string(&c, 100, &p, &n), KW_ERR_LIMIT);
+	CHECK_EQ_INT(cursor_get_string(&c, UINT32_MAX, &p, &n), KW_ERR_MORE);
 	CHECK_EQ_INT(c.off, 1);
 }
 

@@ -1,0 +1,1236 @@
+/*
+ * test_kex.c: unit tests for dissect/kex.c.
+ *
+ * Covers KEXINIT parsing (real records from rusticata ssh-parser, every
+ * truncation, crafted anomalies), list matching, negotiation (a table with
+ * no match in each category, AEAD, pseudo-algorithms, strict KEX, ext-info,
+ * guesses), HASSH against the 52 salesforce/hassh vectors, and host-key
+ * blobs against ssh-keygen -l output recorded once in
+ * tests/unit/data/hostkeys/. Not responsible for stream framing
+ * (test_ssh.c). Parts that need ../shared/conformance are skipped with a
+ * message when it is absent.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <openssl/evp.h>
+
+#include "cursor.h"
+#include "err.h"
+#include "kex.h"
+#include "tap.h"
+
+#define ASSETS KW_SHARED_DIR "/conformance/rusticata-ssh-parser/assets/"
+#define HOSTKEYS KW_TESTS_DIR "/unit/data/hostkeys/"
+
+/* One binary packet of an asset file (RFC 4253 6), payload borrowed. */
+struct tpacket {
+	const uint8_t *payload;
+	size_t payload_len;
+	uint32_t packet_len;
+	uint8_t msg;
+};
+
+/*
+ * asset_packets reads a rusticata record file: an optional identification
+ * line, then whole packets with their length prefix. Returns the number of
+ * packets framed (up to max), or -1 when the file is absent.
+ */
+static int asset_packets(const char *rel, uint8_t **file, struct tpacket *pk, int max)
+{
+	char path[512];
+	struct cursor c;
+	size_t len;
+	int n = 0;
+
+	snprintf(path, sizeof(path), "%s%s", ASSETS, rel);
+	if ((*file = tap_read_file(path, &len)) == NULL)
+		return -1;
+	cursor_init(&c, *file, len);
+	if (len >= 4 && memcmp(*file, "SSH-", 4) == 0) {
+		const uint8_t *lf = memchr(*file, '\n', len);
+
+		if (lf != NULL)
+			c.off = (size_t)(lf - *file) + 1;
+	}
+	while (n < max && cursor_left(&c) >= 5) {
+		uint32_t plen;
+		uint8_t pad;
+		const uint8_t *body;
+
+		if (cursor_get_u32(&c, &plen) != 0 || plen > cursor_left(&c) || plen < 6 ||
+		    cursor_get_bytes(&c, plen, &body) != 0)
+			break;
+		pad = body[0];
+		if (pad >= plen - 1)
+			break;
+		pk[n].payload = body + 1;
+		pk[n].payload_len = plen - 1 - pad;
+		pk[n].packet_len = plen;
+		pk[n].msg = body[1];
+		n++;
+	}
+	return n;
+}
+
+static int have_shared(void)
+{
+	uint8_t *f;
+	struct tpacket pk[1];
+	int n = asset_packets("new_keys.raw", &f, pk, 1);
+
+	free(f);
+	return n >= 0;
+}
+
+/* ---- KEXINIT parsing ---- */
+
+static void test_kexinit_assets(void)
+{
+	static const struct {
+		const char *file;
+		const char *kex_first; /* first name of the kex list */
+		const char *hostkey_list_has;
+		int n_packets;
+		uint32_t anomalies;
+	} cases[] = {
+	    {"client_init.raw", "curve25519-sha256@libssh.org", "ssh-rsa-cert-v01@openssh.com", 1,
+	     0},
+	    {"server_compat.raw", "diffie-hellman-group-exchange-sha1", "ssh-dss", 4, 0},
+	    {"kex/dh/client_kex_init.raw", "diffie-hellman-group18-sha512",
+	     "ssh-ed25519-cert-v01@openssh.com", 1, 0},
+	    {"kex/dh/server_kex_init.raw", "curve25519-sha256", "ssh-ed25519", 1, 0},
+	    {"kex/dh-kex-gex/client_kex_init.raw", "diffie-hellman-group-exchange-sha256",
+	     "rsa-sha2-512", 1, 0},
+	    {"kex/dh-kex-gex/server_kex_init.raw", "curve25519-sha256", "rsa-sha2-256", 1, 0},
+	    {"kex/ecdh/client_kex_init.raw", "sntrup761x25519-sha512@openssh.com", "ssh-ed25519", 1,
+	     0},
+	    {"kex/ecdh/server_kex_init.raw", "curve25519-sha256", "ecdsa-sha2-nistp256", 1, 0},
+	    {"kex/kex-hybrid/ecdh-nistp256-kyber-512r3-sha256-d00/client_kex_init.raw",
+	     "ecdh-nistp256-kyber-512r3-sha256-d00@openquantumsafe.org", "ssh-ed25519", 1, 0},
+	    /* OQS names like ecdh-nistp521-classic-mceliece-6960119fr4-sha512@
+	     * openquantumsafe.org exceed 64 characters (RFC 4251 6). */
+	    {"kex/kex-hybrid/ecdh-nistp256-kyber-512r3-sha256-d00/server_kex_init.raw",
+	     "curve25519-sha256", "ssh-ed25519", 1, KEX_ANOM_BAD_NAME},
+	    {"kex/kex-hybrid/ecdh-nistp384-kyber-768r3-sha384-d00/client_kex_init.raw",
+	     "ecdh-nistp384-kyber-768r3-sha384-d00@openquantumsafe.org", "ssh-ed25519", 1, 0},
+	    {"kex/kex-hybrid/ecdh-nistp521-kyber-1024r3-sha512-d00/client_kex_init.raw",
+	     "ecdh-nistp521-kyber-1024r3-sha512-d00@openquantumsafe.org", "ssh-ed25519", 1, 0},
+	};
+	size_t i, cut;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct tpacket pk[8];
+		struct kex_init k;
+		uint8_t *f, *copy;
+		int n = asset_packets(cases[i].file, &f, pk, 8);
+		size_t first_len;
+
+		CHECK(n >= cases[i].n_packets, "%s: framed %d packets", cases[i].file, n);
+		if (n < 1) {
+			free(f);
+			continue;
+		}
+		CHECK_EQ_INT(pk[0].msg, 20);
+		CHECK_EQ_INT(kex_init_parse(pk[0].payload, pk[0].payload_len, 65536, &k), KW_OK);
+		first_len = strcspn(k.list[KEX_ALGS], ",");
+		CHECK(first_len == strlen(cases[i].kex_first) &&
+		          memcmp(k.list[KEX_ALGS], cases[i].kex_first, first_len) == 0,
+		      "%s: kex list starts with %s", cases[i].file, cases[i].kex_first);
+		CHECK(kex_list_has(k.list[KEX_HOSTKEY], cases[i].hostkey_list_has),
+		      "%s: host-key list has %s", cases[i].file, cases[i].hostkey_list_has);
+		CHECK(k.anomalies == cases[i].anomalies, "%s: anomalies %#x", cases[i].file,
+		      k.anomalies);
+		CHECK_EQ_INT(k.first_kex_follows, 0);
+		CHECK_EQ_INT(k.reserved, 0);
+		CHECK_EQ_STR(k.list[KEX_LANG_C2S], "");
+		CHECK_EQ_INT(k.list_len[KEX_LANG_S2C], 0);
+		for (int l = 0; l < KEX_NLISTS; l++)
+			CHECK_EQ_INT(strlen(k.list[l]), k.list_len[l]);
+		kex_init_free(&k);
+		CHECK(k.list[0] == NULL, "kex_init_free zeroes");
+
+		/* Every truncation of a valid payload is malformed, never a crash. */
+		for (cut = 0; cut < pk[0].payload_len; cut++) {
+			/* A copy of exactly cut bytes, so ASan sees any over-read. */
+			copy = malloc(cut > 0 ? cut : 1);
+			memcpy(copy, pk[0].payload, cut);
+			CHECK_EQ_INT(kex_init_parse(copy, cut, 65536, &k), KW_ERR_MALFORMED);
+			CHECK(k.list[0] == NULL && k.list[9] == NULL, "failure owns nothing");
+			free(copy);
+		}
+		/* One byte more is trailing data. */
+		copy = malloc(pk[0].payload_len + 1);
+		memcpy(copy, pk[0].payload, pk[0].payload_len);
+		copy[pk[0].payload_len] = 0;
+		CHECK_EQ_INT(kex_init_parse(copy, pk[0].payload_len + 1, 65536, &k), KW_OK);
+		CHECK_EQ_INT(k.anomalies, KEX_ANOM_TRAILING | cases[i].anomalies);
+		kex_init_free(&k);
+		free(copy);
+		/* A name-list limit below the longest list: KW_ERR_LIMIT. */
+		CHECK_EQ_INT(kex_init_parse(pk[0].payload, pk[0].payload_len, 16, &k),
+		             KW_ERR_LIMIT);
+		CHECK(k.list[0] == NULL, "limit failure owns nothing");
+		free(f);
+	}
+}
+
+/* The full lists of one record, checked name for name. */
+static void test_kexinit_full_lists(void)
+{
+	static const char *const want[KEX_NLISTS] = {
+	    "curve25519-sha256,curve25519-sha256@libssh.org,ecdh-sha2-nistp256,ecdh-sha2-"
+	    "nistp384,ecdh-sha2-nistp521,diffie-hellman-group-exchange-sha256,diffie-hellman-"
+	    "group16-sha512,diffie-hellman-group18-sha512,diffie-hellman-group14-sha256",
+	    "rsa-sha2-512,rsa-sha2-256,ssh-rsa,ecdsa-sha2-nistp256,ssh-ed25519",
+	    "aes128-ctr,aes192-ctr,aes256-ctr",
+	    "aes128-ctr,aes192-ctr,aes256-ctr",
+	    "hmac-sha2-256,hmac-sha2-512",
+	    "hmac-sha2-256,hmac-sha2-512",
+	    "none,zlib@openssh.com",
+	    "none,zlib@openssh.com",
+	    "",
+	    "",
+	};
+	struct tpacket pk[1];
+	struct kex_init k;
+	uint8_t *f;
+	int l;
+
+	if (asset_packets("kex/dh/server_kex_init.raw", &f, pk, 1) != 1) {
+		CHECK(0, "kex/dh/server_kex_init.raw frames");
+		free(f);
+		return;
+	}
+	CHECK_EQ_INT(kex_init_parse(pk[0].payload, pk[0].payload_len, 65536, &k), KW_OK);
+	for (l = 0; l < KEX_NLISTS; l++)
+		CHECK_EQ_STR(k.list[l], want[l]);
+	/* The cookie is the 16 bytes after the message number. */
+	CHECK(memcmp(k.cookie, pk[0].payload + 1, 16) == 0, "cookie copied");
+	CHECK_EQ_INT(k.cookie[0], 0xae);
+	kex_init_free(&k);
+	free(f);
+}
+
+/* kexinit_build writes a KEXINIT payload; returns its length. */
+static size_t kexinit_build(uint8_t *out, size_t cap, uint8_t msg, const char *const lists[10],
+                            uint8_t follows, uint32_t reserved)
+{
+	size_t off = 0;
+	int i;
+
+	out[off++] = msg;
+	for (i = 0; i < 16; i++)
+		out[off++] = (uint8_t)(0xc0 + i);
+	for (i = 0; i < 10; i++) {
+		size_t n = strlen(lists[i]);
+
+		if (off + 4 + n + 5 > cap)
+			return 0;
+		out[off++] = (uint8_t)(n >> 24);
+		out[off++] = (uint8_t)(n >> 16);
+		out[off++] = (uint8_t)(n >> 8);
+		out[off++] = (uint8_t)n;
+		memcpy(out + off, lists[i], n);
+		off += n;
+	}
+	out[off++] = follows;
+	out[off++] = (uint8_t)(reserved >> 24);
+	out[off++] = (uint8_t)(reserved >> 16);
+	out[off++] = (uint8_t)(reserved >> 8);
+	out[off++] = (uint8_t)reserved;
+	return off;
+}
+
+static void test_kexinit_crafted(void)
+{
+	const char *good[10] = {"curve25519-sha256,ext-info-c",
+	                        "ssh-ed25519",
+	                        "aes128-ctr",
+	                        "aes128-ctr",
+	                        "hmac-sha2-256",
+	                        "hmac-sha2-256",
+	                        "none",
+	                        "none",
+	                        "",
+	                        ""};
+	const char *lists[10];
+	static const char *const bad_names[] = {
+	    "a,,b",        /* empty element */
+	    ",a",          /* leading comma */
+	    "a,",          /* trailing comma */
+	    "aes 128-ctr", /* space */
+	    "aes\t128",    /* control */
+	    "caf\xc3\xa9", /* not US-ASCII */
+	    /* 65 characters */
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+	};
+	uint8_t buf[4096];
+	struct kex_init k;
+	size_t n, i;
+
+	n = kexinit_build(buf, sizeof(buf), 20, good, 0, 0);
+	CHECK_EQ_INT(kex_init_parse(buf, n, 65536, &k), KW_OK);
+	CHECK_EQ_INT(k.anomalies, 0);
+	CHECK_EQ_STR(k.list[KEX_ALGS], "curve25519-sha256,ext-info-c");
+	kex_init_free(&k);
+
+	/* A 64-character name is still fine (RFC 4251 6). */
+	memcpy(lists, good, sizeof(lists));
+	lists[KEX_MAC_C2S] = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+	n = kexinit_build(buf, sizeof(buf), 20, lists, 0, 0);
+	CHECK_EQ_INT(kex_init_parse(buf, n, 65536, &k), KW_OK);
+	CHECK_EQ_INT(k.anomalies, 0);
+	kex_init_free(&k);
+
+	for (i = 0; i < sizeof(bad_names) / sizeof(bad_names[0]); i++) {
+		memcpy(lists, good, sizeof(lists));
+		lists[KEX_ENC_S2C] = bad_names[i];
+		n = kexinit_build(buf, sizeof(buf), 20, lists, 0, 0);
+		CHECK_EQ_INT(kex_init_parse(buf, n, 65536, &k), KW_OK);
+		CHECK(k.anomalies == KEX_ANOM_BAD_NAME, "bad name %zu flagged (%#x)", i,
+		      k.anomalies);
+		kex_init_free(&k);
+	}
+
+	/* A NUL inside a list: kept with its true length, flagged. */
+	memcpy(lists, good, sizeof(lists));
+	n = kexinit_build(buf, sizeof(buf), 20, lists, 0, 0);
+	buf[1 + 16 + 4 + 3] = '\0'; /* inside "curve25519..." */
+	CHECK_EQ_INT(kex_init_parse(buf, n, 65536, &k), KW_OK);
+	CHECK_EQ_INT(k.anomalies, KEX_ANOM_BAD_NAME);
+	CHECK_EQ_INT(k.list_len[KEX_ALGS], strlen(good[0]));
+	kex_init_free(&k);
+
+	/* Reserved non-zero; boolean 7 is TRUE (RFC 4251 5). */
+	n = kexinit_build(buf, sizeof(buf), 20, good, 7, 0x01020304);
+	CHECK_EQ_INT(kex_init_parse(buf, n, 65536, &k), KW_OK);
+	CHECK_EQ_INT(k.anomalies, KEX_ANOM_RESERVED_NONZERO);
+	CHECK_EQ_INT(k.first_kex_follows, 1);
+	CHECK_EQ_INT(k.reserved, 0x01020304);
+	kex_init_free(&k);
+
+	/* Not message 20. */
+	n = kexinit_build(buf, sizeof(buf), 21, good, 0, 0);
+	CHECK_EQ_INT(kex_init_parse(buf, n, 65536, &k), KW_ERR_MALFORMED);
+	CHECK_EQ_INT(kex_init_parse(buf, 0, 65536, &k), KW_ERR_MALFORMED);
+
+	/* A name-list length beyond the payload is malformed, not a wait. */
+	n = kexinit_build(buf, sizeof(buf), 20, good, 0, 0);
+	buf[17] = 0x00;
+	buf[18] = 0x00;
+	buf[19] = 0x10;
+	buf[20] = 0x00;
+	CHECK_EQ_INT(kex_init_parse(buf, n, 65536, &k), KW_ERR_MALFORMED);
+	CHECK(k.list[0] == NULL, "nothing owned after failure");
+}
+
+/* ---- list matching ---- */
+
+static void test_list_has(void)
+{
+	CHECK(kex_list_has("aes128-ctr,aes192-ctr", "aes128-ctr"), "first element");
+	CHECK(kex_list_has("aes128-ctr,aes192-ctr", "aes192-ctr"), "last element");
+	CHECK(kex_list_has("a,aes192-ctr,b", "aes192-ctr"), "middle element");
+	CHECK(kex_list_has("aes128-ctr", "aes128-ctr"), "single element");
+	CHECK(!kex_list_has("aes128-ctr2", "aes128-ctr"), "prefix is not a match");
+	CHECK(!kex_list_has("xaes128-ctr", "aes128-ctr"), "suffix is not a match");
+	CHECK(!kex_list_has("aes128-ctr", "aes128-ctr2"), "longer is not a match");
+	CHECK(!kex_list_has("aes128", "aes128-ctr"), "shorter list element");
+	CHECK(!kex_list_has("", "aes128-ctr"), "empty list");
+	CHECK(!kex_list_has("a,b", ""), "empty name is not an element of a,b");
+	CHECK(kex_list_has("a,,b", ""), "empty element matches empty name");
+	CHECK(!kex_list_has(NULL, "a"), "NULL list");
+	CHECK(!kex_list_has("a", NULL), "NULL name");
+	CHECK(!kex_list_has("AES128-CTR", "aes128-ctr"), "case matters");
+}
+
+/* ---- negotiation ---- */
+
+struct neg_case {
+	const char *name;
+	const char *c[8]; /* client: kex hk enc_c2s enc_s2c mac_c2s mac_s2c comp_c2s comp_s2c */
+	const char *s[8];
+	uint8_t c_follows;
+	const char *want[8];
+	int failed;
+	uint8_t strict, ext_c, ext_s, guess_wrong;
+};
+
+#define STD_C                                                                                      \
+	{                                                                                          \
+		"curve25519-sha256,ext-info-c,kex-strict-c-v00@openssh.com",                       \
+		    "ssh-ed25519,rsa-sha2-512", "aes128-ctr,aes256-ctr", "aes128-ctr,aes256-ctr",  \
+		    "hmac-sha2-256,hmac-sha1", "hmac-sha2-256,hmac-sha1", "none,zlib@openssh.com", \
+		    "none,zlib@openssh.com"                                                        \
+	}
+#define STD_S                                                                                      \
+	{                                                                                          \
+		"curve25519-sha256,ext-info-s,kex-strict-s-v00@openssh.com",                       \
+		    "ssh-ed25519,rsa-sha2-512", "aes128-ctr,aes256-ctr", "aes128-ctr,aes256-ctr",  \
+		    "hmac-sha2-256,hmac-sha1", "hmac-sha2-256,hmac-sha1", "none,zlib@openssh.com", \
+		    "none,zlib@openssh.com"                                                        \
+	}
+#define STD_WANT                                                                                   \
+	{                                                                                          \
+		"curve25519-sha256", "ssh-ed25519", "aes128-ctr", "aes128-ctr", "hmac-sha2-256",   \
+		    "hmac-sha2-256", "none", "none"                                                \
+	}
+
+static const struct neg_case neg_cases[] = {
+    {"all match", STD_C, STD_S, 0, STD_WANT, -1, 1, 1, 1, 0},
+    {"client preference wins",
+     {"b,a", "k2,k1", "c2,c1", "c1,c2", "m2,m1", "m1,m2", "z2,z1", "z1,z2"},
+     {"a,b", "k1,k2", "c1,c2", "c2,c1", "m1,m2", "m2,m1", "z1,z2", "z2,z1"},
+     0,
+     {"b", "k2", "c2", "c1", "m2", "m1", "z2", "z1"},
+     -1,
+     0,
+     0,
+     0,
+     0},
+    {"no kex",
+     {"x", "k", "c", "c", "m", "m", "z", "z"},
+     {"y", "k", "c", "c", "m", "m", "z", "z"},
+     0,
+     {"", "k", "c", "c", "m", "m", "z", "z"},
+     KEX_CAT_KEX,
+     0,
+     0,
+     0,
+     0},
+    {"no host key",
+     {"a", "ssh-ed25519", "c", "c", "m", "m", "z", "z"},
+     {"a", "ssh-rsa", "c", "c", "m", "m", "z", "z"},
+     0,
+     {"a", "", "c", "c", "m", "m", "z", "z"},
+     KEX_CAT_HOSTKEY,
+     0,
+     0,
+     0,
+     0},
+    {"no cipher c2s",
+     {"a", "k", "aes128-ctr", "c", "m", "m", "z", "z"},
+     {"a", "k", "3des-cbc", "c", "m", "m", "z", "z"},
+     0,
+     {"a", "k", "", "c", "m", "m", "z", "z"},
+     KEX_CAT_ENC_C2S,
+     0,
+     0,
+     0,
+     0},
+    {"no cipher s2c",
+     {"a", "k", "c", "aes128-ctr", "m", "m", "z", "z"},
+     {"a", "k", "c", "3des-cbc", "m", "m", "z", "z"},
+     0,
+     {"a", "k", "c", "", "m", "m", "z", "z"},
+     KEX_CAT_ENC_S2C,
+     0,
+     0,
+     0,
+     0},
+    {"no mac c2s",
+     {"a", "k", "c", "c", "hmac-sha2-256", "m", "z", "z"},
+     {"a", "k", "c", "c", "hmac-md5", "m", "z", "z"},
+     0,
+     {"a", "k", "c", "c", "", "m", "z", "z"},
+     KEX_CAT_MAC_C2S,
+     0,
+     0,
+     0,
+     0},
+    {"no mac s2c",
+     {"a", "k", "c", "c", "m", "hmac-sha2-256", "z", "z"},
+     {"a", "k", "c", "c", "m", "hmac-md5", "z", "z"},
+     0,
+     {"a", "k", "c", "c", "m", "", "z", "z"},
+     KEX_CAT_MAC_S2C,
+     0,
+     0,
+     0,
+     0},
+    {"no compression c2s",
+     {"a", "k", "c", "c", "m", "m", "zlib@openssh.com", "z"},
+     {"a", "k", "c", "c", "m", "m", "none", "z"},
+     0,
+     {"a", "k", "c", "c", "m", "m", "", "z"},
+     KEX_CAT_COMP_C2S,
+     0,
+     0,
+     0,
+     0},
+    {"no compression s2c",
+     {"a", "k", "c", "c", "m", "m", "z", "zlib@openssh.com"},
+     {"a", "k", "c", "c", "m", "m", "z", "none"},
+     0,
+     {"a", "k", "c", "c", "m", "m", "z", ""},
+     KEX_CAT_COMP_S2C,
+     0,
+     0,
+     0,
+     0},
+    {"first failure reported, later ones still computed",
+     {"a", "k", "x", "c", "m", "y", "z", "z"},
+     {"a", "k", "c", "c", "m", "m", "z", "z"},
+     0,
+     {"a", "k", "", "c", "m", "", "z", "z"},
+     KEX_CAT_ENC_C2S,
+     0,
+     0,
+     0,
+     0},
+    {"empty lists never match",
+     {"", "", "", "", "", "", "", ""},
+     {"", "", "", "", "", "", "", ""},
+     0,
+     {"", "", "", "", "", "", "", ""},
+     KEX_CAT_KEX,
+     0,
+     0,
+     0,
+     0},
+    {"AEAD both ways: MAC implicit even without a common MAC",
+     {"a", "k", "chacha20-poly1305@openssh.com,aes128-ctr", "aes256-gcm@openssh.com",
+      "hmac-sha2-256", "hmac-sha2-256", "z", "z"},
+     {"a", "k", "aes128-ctr,chacha20-poly1305@openssh.com", "aes256-gcm@openssh.com", "hmac-md5",
+      "hmac-md5", "z", "z"},
+     0,
+     {"a", "k", "chacha20-poly1305@openssh.com", "aes256-gcm@openssh.com", "<implicit>",
+      "<implicit>", "z", "z"},
+     -1,
+     0,
+     0,
+     0,
+     0},
+    {"AEAD one way only",
+     {"a", "k", "aes128-gcm@openssh.com", "aes128-ctr", "hmac-sha2-256", "hmac-sha2-256", "z", "z"},
+     {"a", "k", "aes128-gcm@openssh.com", "aes128-ctr", "hmac-sha1", "hmac-sha1", "z", "z"},
+     0,
+     {"a", "k", "aes128-gcm@openssh.com", "aes128-ctr", "<implicit>", "", "z", "z"},
+     KEX_CAT_MAC_S2C,
+     0,
+     0,
+     0,
+     0},
+    {"RFC 5647 AEAD names",
+     {"a", "k", "AEAD_AES_128_GCM", "AEAD_AES_256_GCM", "hmac-sha1", "hmac-sha1", "z", "z"},
+     {"a", "k", "AEAD_AES_128_GCM", "AEAD_AES_256_GCM", "hmac-sha1", "hmac-sha1", "z", "z"},
+     0,
+     {"a", "k", "AEAD_AES_128_GCM", "AEAD_AES_256_GCM", "<implicit>", "<implicit>", "z", "z"},
+     -1,
+     0,
+     0,
+     0,
+     0},
+    {"pseudo-algorithms never chosen",
+     {"ext-info-c,kex-strict-c-v00@openssh.com,ext-info-s,kex-strict-s-v00@openssh.com,"
+      "curve25519-sha256",
+      "k", "c", "c", "m", "m", "z", "z"},
+     {"ext-info-c,kex-strict-c-v00@openssh.com,ext-info-s,kex-strict-s-v00@openssh.com,"
+      "curve25519-sha256",
+      "k", "c", "c", "m", "m", "z", "z"},
+     0,
+     {"curve25519-sha256", "k", "c", "c", "m", "m", "z", "z"},
+     -1,
+     1,
+     1,
+     1,
+     0},
+    {"only pseudo-algorithms in common: no kex",
+     {"ext-info-c,kex-strict-c-v00@openssh.com", "k", "c", "c", "m", "m", "z", "z"},
+     {"ext-info-c,kex-strict-c-v00@openssh.com,sntrup", "k", "c", "c", "m", "m", "z", "z"},
+     0,
+     {"", "k", "c", "c", "m", "m", "z", "z"},
+     KEX_CAT_KEX,
+     0,
+     1,
+     0,
+     0},
+    {"strict kex needs the server marker",
+     {"a,kex-strict-c-v00@openssh.com", "k", "c", "c", "m", "m", "z", "z"},
+     {"a,ext-info-s", "k", "c", "c", "m", "m", "z", "z"},
+     0,
+     {"a", "k", "c", "c", "m", "m", "z", "z"},
+     -1,
+     0,
+     0,
+     1,
+     0},
+    {"strict kex needs the client marker",
+     {"a,ext-info-c", "k", "c", "c", "m", "m", "z", "z"},
+     {"a,kex-strict-s-v00@openssh.com", "k", "c", "c", "m", "m", "z", "z"},
+     0,
+     {"a", "k", "c", "c", "m", "m", "z", "z"},
+     -1,
+     0,
+     1,
+     0,
+     0},
+    {"markers on the wrong side count for nothing",
+     {"a,ext-info-s,kex-strict-s-v00@openssh.com", "k", "c", "c", "m", "m", "z", "z"},
+     {"a,ext-info-c,kex-strict-c-v00@openssh.com", "k", "c", "c", "m", "m", "z", "z"},
+     0,
+     {"a", "k", "c", "c", "m", "m", "z", "z"},
+     -1,
+     0,
+     0,
+     0,
+     0},
+    {"guess right",
+     {"a,b", "k1,k2", "c", "c", "m", "m", "z", "z"},
+     {"a,c", "k1", "c", "c", "m", "m", "z", "z"},
+     1,
+     {"a", "k1", "c", "c", "m", "m", "z", "z"},
+     -1,
+     0,
+     0,
+     0,
+     0},
+    {"guess wrong: kex differs",
+     {"a,b", "k1", "c", "c", "m", "m", "z", "z"},
+     {"b,a", "k1", "c", "c", "m", "m", "z", "z"},
+     1,
+     {"a", "k1", "c", "c", "m", "m", "z", "z"},
+     -1,
+     0,
+     0,
+     0,
+     1},
+    {"guess wrong: host key differs",
+     {"a", "k1,k2", "c", "c", "m", "m", "z", "z"},
+     {"a", "k2,k1", "c", "c", "m", "m", "z", "z"},
+     1,
+     {"a", "k1", "c", "c", "m", "m", "z", "z"},
+     -1,
+     0,
+     0,
+     0,
+     1},
+    {"no guess, preferences differ",
+     {"a,b", "k1,k2", "c", "c", "m", "m", "z", "z"},
+     {"b,a", "k2,k1", "c", "c", "m", "m", "z", "z"},
+     0,
+     {"a", "k1", "c", "c", "m", "m", "z", "z"},
+     -1,
+     0,
+     0,
+     0,
+     0},
+};
+
+/* kex_init_fake points a kex_init at literal lists (never freed). */
+static void kex_init_fake(struct kex_init *k, const char *const l8[8], uint8_t follows)
+{
+	int i;
+
+	memset(k, 0, sizeof(*k));
+	for (i = 0; i < 8; i++) {
+		k->list[i] = (char *)l8[i];
+		k->list_len[i] = (uint32_t)strlen(l8[i]);
+	}
+	k->list[KEX_LANG_C2S] = (char *)"";
+	k->list[KEX_LANG_S2C] = (char *)"";
+	k->first_kex_follows = follows;
+}
+
+static void test_negotiate_table(void)
+{
+	size_t i;
+	int cat;
+
+	for (i = 0; i < sizeof(neg_cases) / sizeof(neg_cases[0]); i++) {
+		const struct neg_case *t = &neg_cases[i];
+		struct kex_init c, s;
+		struct kex_negotiated neg;
+
+		kex_init_fake(&c, t->c, t->c_follows);
+		kex_init_fake(&s, t->s, 0);
+		memset(&neg, 0x5a, sizeof(neg));
+		kex_negotiate(&c, &s, &neg);
+		for (cat = 0; cat < KEX_NCATS; cat++) {
+			CHECK(strcmp(neg.alg[cat], t->want[cat]) == 0,
+			      "%s: %s = \"%s\", want \"%s\"", t->name, kex_cat_name(cat),
+			      neg.alg[cat], t->want[cat]);
+		}
+		CHECK(neg.failed_cat == t->failed, "%s: failed_cat %d want %d", t->name,
+		      neg.failed_cat, t->failed);
+		CHECK(neg.strict_kex == t->strict, "%s: strict_kex", t->name);
+		CHECK(neg.ext_info_c == t->ext_c, "%s: ext_info_c", t->name);
+		CHECK(neg.ext_info_s == t->ext_s, "%s: ext_info_s", t->name);
+		CHECK(neg.guess_wrong == t->guess_wrong, "%s: guess_wrong", t->name);
+	}
+}
+
+/* Every category, on its own, fails and is the one reported. */
+static void test_negotiate_each_category(void)
+{
+	const char *base[8] = {"a", "k", "c", "c", "m", "m", "z", "z"};
+	int cat;
+
+	for (cat = 0; cat < KEX_NCATS; cat++) {
+		const char *cl[8], *sv[8];
+		struct kex_init c, s;
+		struct kex_negotiated neg;
+
+		memcpy(cl, base, sizeof(cl));
+		memcpy(sv, base, sizeof(sv));
+		cl[cat] = "only-client";
+		sv[cat] = "only-server";
+		kex_init_fake(&c, cl, 0);
+		kex_init_fake(&s, sv, 0);
+		kex_negotiate(&c, &s, &neg);
+		CHECK(neg.failed_cat == cat, "category %s fails alone (got %d)", kex_cat_name(cat),
+		      neg.failed_cat);
+		CHECK_EQ_STR(neg.alg[cat], "");
+	}
+}
+
+/* Negotiation of real client/server KEXINIT pairs (values computed by hand-checked script). */
+static void test_negotiate_assets(void)
+{
+	static const struct {
+		const char *client, *server;
+		const char *want[8];
+		uint8_t strict, ext_c, ext_s;
+	} cases[] = {
+	    {"kex/dh/client_kex_init.raw",
+	     "kex/dh/server_kex_init.raw",
+	     {"diffie-hellman-group18-sha512", "ssh-ed25519", "aes128-ctr", "aes128-ctr",
+	      "hmac-sha2-256", "hmac-sha2-256", "none", "none"},
+	     0,
+	     1,
+	     0},
+	    {"kex/ecdh/client_kex_init.raw",
+	     "kex/ecdh/server_kex_init.raw",
+	     {"curve25519-sha256", "ssh-ed25519", "aes128-ctr", "aes128-ctr", "hmac-sha2-256",
+	      "hmac-sha2-256", "none", "none"},
+	     0,
+	     1,
+	     0},
+	    {"kex/dh-kex-gex/client_kex_init.raw",
+	     "kex/dh-kex-gex/server_kex_init.raw",
+	     {"diffie-hellman-group-exchange-sha256", "ssh-ed25519", "aes128-ctr", "aes128-ctr",
+	      "hmac-sha2-256", "hmac-sha2-256", "none", "none"},
+	     0,
+	     1,
+	     0},
+	    {"kex/kex-hybrid/ecdh-nistp256-kyber-512r3-sha256-d00/client_kex_init.raw",
+	     "kex/kex-hybrid/ecdh-nistp256-kyber-512r3-sha256-d00/server_kex_init.raw",
+	     {"ecdh-nistp256-kyber-512r3-sha256-d00@openquantumsafe.org", "ssh-ed25519",
+	      "chacha20-poly1305@openssh.com", "chacha20-poly1305@openssh.com", "<implicit>",
+	      "<implicit>", "none", "none"},
+	     0,
+	     1,
+	     0},
+	    {"client_init.raw",
+	     "server_compat.raw",
+	     {"diffie-hellman-group-exchange-sha1", "ssh-rsa", "aes128-cbc", "aes128-cbc",
+	      "hmac-sha1", "hmac-sha1", "none", "none"},
+	     0,
+	     1,
+	     0},
+	};
+	size_t i;
+	int cat;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct tpacket pc[4], ps[4];
+		struct kex_init c, s;
+		struct kex_negotiated neg;
+		uint8_t *fc, *fs;
+
+		if (asset_packets(cases[i].client, &fc, pc, 4) < 1 ||
+		    asset_packets(cases[i].server, &fs, ps, 4) < 1) {
+			CHECK(0, "%s frames", cases[i].client);
+			free(fc);
+			free(fs);
+			continue;
+		}
+		CHECK_EQ_INT(kex_init_parse(pc[0].payload, pc[0].payload_len, 65536, &c), KW_OK);
+		CHECK_EQ_INT(kex_init_parse(ps[0].payload, ps[0].payload_len, 65536, &s), KW_OK);
+		kex_negotiate(&c, &s, &neg);
+		for (cat = 0; cat < KEX_NCATS; cat++)
+			CHECK(strcmp(neg.alg[cat], cases[i].want[cat]) == 0, "%s: %s = %s",
+			      cases[i].client, kex_cat_name(cat), neg.alg[cat]);
+		CHECK_EQ_INT(neg.failed_cat, -1);
+		CHECK_EQ_INT(neg.strict_kex, cases[i].strict);
+		CHECK_EQ_INT(neg.ext_info_c, cases[i].ext_c);
+		CHECK_EQ_INT(neg.ext_info_s, cases[i].ext_s);
+		CHECK_EQ_INT(neg.guess_wrong, 0);
+		/* Swapped roles give a different answer for dh (server prefers curve25519). */
+		if (i == 0) {
+			kex_negotiate(&s, &c, &neg);
+			CHECK_EQ_STR(neg.alg[KEX_CAT_KEX], "diffie-hellman-group18-sha512");
+			CHECK_EQ_STR(neg.alg[KEX_CAT_HOSTKEY], "rsa-sha2-512");
+			CHECK_EQ_INT(neg.ext_info_c, 0);
+		}
+		kex_init_free(&c);
+		kex_init_free(&s);
+		free(fc);
+		free(fs);
+	}
+}
+
+static void test_names(void)
+{
+	CHECK_EQ_STR(kex_cat_name(KEX_CAT_KEX), "kex");
+	CHECK_EQ_STR(kex_cat_name(KEX_CAT_HOSTKEY), "host_key");
+	CHECK_EQ_STR(kex_cat_name(KEX_CAT_ENC_C2S), "cipher_c2s");
+	CHECK_EQ_STR(kex_cat_name(KEX_CAT_ENC_S2C), "cipher_s2c");
+	CHECK_EQ_STR(kex_cat_name(KEX_CAT_MAC_C2S), "mac_c2s");
+	CHECK_EQ_STR(kex_cat_name(KEX_CAT_MAC_S2C), "mac_s2c");
+	CHECK_EQ_STR(kex_cat_name(KEX_CAT_COMP_C2S), "compression_c2s");
+	CHECK_EQ_STR(kex_cat_name(KEX_CAT_COMP_S2C), "compression_s2c");
+	CHECK_EQ_STR(kex_cat_name(-1), "unknown");
+	CHECK_EQ_STR(kex_cat_name(KEX_NCATS), "unknown");
+
+	CHECK(kex_cipher_is_aead("chacha20-poly1305@openssh.com"), "chacha20 is AEAD");
+	CHECK(kex_cipher_is_aead("aes128-gcm@openssh.com"), "aes128-gcm is AEAD");
+	CHECK(kex_cipher_is_aead("aes256-gcm@openssh.com"), "aes256-gcm is AEAD");
+	CHECK(kex_cipher_is_aead("AEAD_AES_128_GCM"), "AEAD_AES_128_GCM");
+	CHECK(kex_cipher_is_aead("AEAD_AES_256_GCM"), "AEAD_AES_256_GCM");
+	CHECK(!kex_cipher_is_aead("aes128-ctr"), "ctr is not AEAD");
+	CHECK(!kex_cipher_is_aead("aes192-gcm@openssh.com"), "no such cipher");
+	CHECK(!kex_cipher_is_aead(""), "empty");
+	CHECK(!kex_cipher_is_aead(NULL), "NULL");
+
+	CHECK(kex_is_gex("diffie-hellman-group-exchange-sha256"), "gex sha256");
+	CHECK(kex_is_gex("diffie-hellman-group-exchange-sha1"), "gex sha1");
+	CHECK(!kex_is_gex("diffie-hellman-group14-sha256"), "group14 is not gex");
+	CHECK(!kex_is_gex("curve25519-sha256"), "curve25519 is not gex");
+	CHECK(!kex_is_gex(NULL), "NULL");
+}
+
+/* ---- HASSH ---- */
+
+static void test_hassh_vectors(void)
+{
+	char path[512], hash[33], *str, *line, *save = NULL;
+	size_t len;
+	uint8_t *file;
+	int total = 0, agree = 0, built = 0;
+
+	snprintf(path, sizeof(path), "%s/conformance/hassh_string_vectors.jsonl", KW_SHARED_DIR);
+	if ((file = tap_read_file(path, &len)) == NULL) {
+		printf("# skip: %s absent, HASSH vectors not checked\n", path);
+		return;
+	}
+	for (line = strtok_r((char *)file, "\n", &save); line != NULL;
+	     line = strtok_r(NULL, "\n", &save)) {
+		json_error_t err;
+		json_t *o = json_loads(line, 0, &err);
+		const char *type, *algs, *expected;
+		char *parts[4], *copy, *p;
+		struct kex_init k;
+		int server, i;
+
+		CHECK(o != NULL, "vector %d parses: %s", total + 1, o ? "" : err.text);
+		if (o == NULL)
+			continue;
+		total++;
+		type = json_string_value(json_object_get(o, "type"));
+		algs = json_string_value(json_object_get(o, "algorithms"));
+		expected = json_string_value(json_object_get(o, "expected"));
+		if (type == NULL || algs == NULL || expected == NULL) {
+			CHECK(0, "vector %d has type, algorithms, expected", total);
+			json_decref(o);
+			continue;
+		}
+		kex_md5_hex(algs, strlen(algs), hash);
+		if (strcmp(hash, expected) == 0)
+			agree++;
+		else
+			CHECK(0, "vector %d: md5 %s want %s", total, hash, expected);
+
+		/* Through kex_hassh: the four fields land in the right lists. */
+		server = strcmp(type, "hasshServer") == 0;
+		CHECK(server || strcmp(type, "hassh") == 0, "vector %d type %s", total, type);
+		copy = strdup(algs);
+		p = copy;
+		for (i = 0; i < 4; i++) {
+			parts[i] = p;
+			p = p != NULL ? strchr(p, ';') : NULL;
+			if (p != NULL)
+				*p++ = '\0';
+		}
+		CHECK(parts[3] != NULL && p == NULL, "vector %d has four fields", total);
+		if (parts[3] != NULL) {
+			memset(&k, 0, sizeof(k));
+			for (i = 0; i < KEX_NLISTS; i++)
+				k.list[i] = (char *)"decoy";
+			k.list[KEX_ALGS] = parts[0];
+			k.list[server ? KEX_ENC_S2C : KEX_ENC_C2S] = parts[1];
+			k.list[server ? KEX_MAC_S2C : KEX_MAC_C2S] = parts[2];
+			k.list[server ? KEX_COMP_S2C : KEX_COMP_C2S] = parts[3];
+			for (i = 0; i < KEX_NLISTS; i++)
+				k.list_len[i] = (uint32_t)strlen(k.list[i]);
+			CHECK_EQ_INT(kex_hassh(&k, server, hash, &str), KW_OK);
+			CHECK_EQ_STR(hash, expected);
+			CHECK_EQ_STR(str, algs);
+			free(str);
+			built++;
+		}
+		free(copy);
+		json_decref(o);
+	}
+	free(file);
+	printf("# %d/%d vectors agree (%d through kex_hassh)\n", agree, total, built);
+	CHECK_EQ_INT(total, 52);
+	CHECK_EQ_INT(agree, 52);
+	CHECK_EQ_INT(built, 52);
+}
+
+static void test_hassh_record(void)
+{
+	struct tpacket pk[1];
+	struct kex_init k;
+	uint8_t *f;
+	char hash[33], want[33], *str, *joined;
+	size_t n;
+
+	if (asset_packets("client_init.raw", &f, pk, 1) != 1) {
+		CHECK(0, "client_init.raw frames");
+		free(f);
+		return;
+	}
+	CHECK_EQ_INT(kex_init_parse(pk[0].payload, pk[0].payload_len, 65536, &k), KW_OK);
+	n = strlen(k.list[KEX_ALGS]) + strlen(k.list[KEX_ENC_C2S]) + strlen(k.list[KEX_MAC_C2S]) +
+	    strlen(k.list[KEX_COMP_C2S]) + 4;
+	joined = malloc(n);
+	snprintf(joined, n, "%s;%s;%s;%s", k.list[KEX_ALGS], k.list[KEX_ENC_C2S],
+	         k.list[KEX_MAC_C2S], k.list[KEX_COMP_C2S]);
+	kex_md5_hex(joined, strlen(joined), want);
+	CHECK_EQ_INT(kex_hassh(&k, 0, hash, &str), KW_OK);
+	CHECK_EQ_STR(str, joined);
+	CHECK_EQ_STR(hash, want);
+	CHECK_EQ_INT(strspn(hash, "0123456789abcdef"), 32);
+	free(str);
+	/* The server variant of the same record reads the s2c lists. */
+	k.list[KEX_COMP_S2C][0] = 'N';
+	CHECK_EQ_INT(kex_hassh(&k, 1, hash, &str), KW_OK);
+	CHECK(strstr(str, ";None,") != NULL, "server string uses s2c compression: %s", str);
+	CHECK(strcmp(hash, want) != 0, "HASSHServer differs when s2c lists differ");
+	free(str);
+	free(joined);
+	kex_init_free(&k);
+	free(f);
+
+	/* Known MD5 values. */
+	kex_md5_hex("", 0, hash);
+	CHECK_EQ_STR(hash, "d41d8cd98f00b204e9800998ecf8427e");
+	kex_md5_hex("abc", 3, hash);
+	CHECK_EQ_STR(hash, "900150983cd24fb0d6963f7d28e17f72");
+}
+
+/* ---- host keys ---- */
+
+static void test_mpint_bits(void)
+{
+	static const uint8_t zero1[] = {0}, one[] = {1}, b80[] = {0, 0x80}, ff[] = {0xff},
+	                     b100[] = {1, 0}, lead[] = {0, 0, 0, 0x7f, 0xff};
+
+	CHECK_EQ_INT(kex_mpint_bits(NULL, 0), 0);
+	CHECK_EQ_INT(kex_mpint_bits(zero1, 1), 0);
+	CHECK_EQ_INT(kex_mpint_bits(one, 1), 1);
+	CHECK_EQ_INT(kex_mpint_bits(b80, 2), 8);
+	CHECK_EQ_INT(kex_mpint_bits(ff, 1), 8);
+	CHECK_EQ_INT(kex_mpint_bits(b100, 2), 9);
+	CHECK_EQ_INT(kex_mpint_bits(lead, 5), 15);
+}
+
+/* b64_decode decodes the key field of an OpenSSH .pub line. */
+static uint8_t *b64_decode(const char *s, size_t slen, size_t *out_len)
+{
+	uint8_t *out = malloc(slen / 4 * 3 + 3);
+	int n, pad = 0;
+
+	*out_len = 0;
+	if (out == NULL || slen % 4 != 0)
+		goto fail;
+	if ((n = EVP_DecodeBlock(out, (const unsigned char *)s, (int)slen)) < 0)
+		goto fail;
+	if (slen >= 1 && s[slen - 1] == '=')
+		pad++;
+	if (slen >= 2 && s[slen - 2] == '=')
+		pad++;
+	*out_len = (size_t)n - (size_t)pad;
+	return out;
+fail:
+	free(out);
+	return NULL;
+}
+
+/* pub_blob reads tests/unit/data/hostkeys/<name> and decodes its blob. */
+static uint8_t *pub_blob(const char *name, size_t *len)
+{
+	char path[512];
+	uint8_t *file, *blob;
+	const char *b64, *end;
+	size_t flen;
+
+	*len = 0;
+	snprintf(path, sizeof(path), "%s%s", HOSTKEYS, name);
+	if ((file = tap_read_file(path, &flen)) == NULL)
+		return NULL;
+	b64 = strchr((char *)file, ' ');
+	if (b64 == NULL) {
+		free(file);
+		return NULL;
+	}
+	b64++;
+	end = b64 + strcspn(b64, " \n");
+	blob = b64_decode(b64, (size_t)(end - b64), len);
+	free(file);
+	return blob;
+}
+
+static void test_hostkey_truncations(const char *name, const uint8_t *blob, size_t len)
+{
+	struct kex_hostkey key;
+	uint8_t *copy;
+	size_t cut;
+
+	for (cut = 0; cut < len; cut++) {
+		copy = malloc(cut > 0 ? cut : 1);
+		memcpy(copy, blob, cut);
+		CHECK(kex_hostkey_parse(copy, cut, &key) == KW_ERR_MALFORMED,
+		      "%s cut at %zu is malformed", name, cut);
+		CHECK(strncmp(key.fingerprint, "SHA256:", 7) == 0 && strlen(key.fingerprint) == 50,
+		      "%s cut at %zu still has a fingerprint", name, cut);
+		CHECK_EQ_INT(key.bits, 0);
+		free(copy);
+	}
+	copy = malloc(len + 1);
+	memcpy(copy, blob, len);
+	copy[len] = 0;
+	CHECK(kex_hostkey_parse(copy, len + 1, &key) == KW_ERR_MALFORMED,
+	      "%s with a trailing byte is malformed", name);
+	free(copy);
+}
+
+static void test_hostkey_fixtures(void)
+{
+	static const struct {
+		const char *file, *type, *keygen_type;
+	} keys[] = {
+	    {"rsa3072.pub", "ssh-rsa", "(RSA)"},
+	    {"dsa1024.pub", "ssh-dss", "(DSA)"},
+	    {"ecdsa256.pub", "ecdsa-sha2-nistp256", "(ECDSA)"},
+	    {"ecdsa384.pub", "ecdsa-sha2-nistp384", "(ECDSA)"},
+	    {"ecdsa521.pub", "ecdsa-sha2-nistp521", "(ECDSA)"},
+	    {"ed25519.pub", "ssh-ed25519", "(ED25519)"},
+	    {"ed25519-cert.pub", "ssh-ed25519-cert-v01@openssh.com", "(ED25519-CERT)"},
+	    {"rsa3072-cert.pub", "ssh-rsa-cert-v01@openssh.com", "(RSA-CERT)"},
+	};
+	char path[512];
+	uint8_t *expected;
+	size_t elen, i;
+	int checked = 0;
+
+	snprintf(path, sizeof(path), "%sssh-keygen-l.txt", HOSTKEYS);
+	expected = tap_read_file(path, &elen);
+	CHECK(expected != NULL, "%s readable", path);
+	if (expected == NULL)
+		return;
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		struct kex_hostkey key;
+		char line_key[600], fp[64], typ[32];
+		const char *line;
+		unsigned bits = 0;
+		uint8_t *blob;
+		size_t blen;
+
+		/* Lines read "<file> <bits> <fingerprint> <comment> (<TYPE>)". */
+		snprintf(line_key, sizeof(line_key), "%s ", keys[i].file);
+		line = strstr((char *)expected, line_key);
+		CHECK(line != NULL, "expected output names %s", keys[i].file);
+		if (line == NULL)
+			continue;
+		CHECK(sscanf(line + strlen(line_key), "%u %63s", &bits, fp) == 2,
+		      "expected line for %s parses", keys[i].file);
+		{
+			const char *eol = strchr(line, '\n');
+			const char *open = eol ? eol : line + strlen(line);
+
+			while (open > line && *open != '(')
+				open--;
+			snprintf(typ, sizeof(typ), "%.*s", (int)strcspn(open, "\n"), open);
+		}
+		CHECK_EQ_STR(typ, keys[i].keygen_type);
+		blob = pub_blob(keys[i].file, &blen);
+		CHECK(blob != NULL && blen > 0, "%s decodes", keys[i].file);
+		if (blob == NULL)
+			continue;
+		CHECK_EQ_INT(kex_hostkey_parse(blob, blen, &key), KW_OK);
+		CHECK_EQ_STR(key.type, keys[i].type);
+		CHECK(key.bits == bits, "%s: bits %u, ssh-keygen says %u", keys[i].file, key.bits,
+		      bits);
+		CHECK(strcmp(key.fingerprint, fp) == 0, "%s: %s, ssh-keygen says %s", keys[i].file,
+		      key.fingerprint, fp);
+		test_hostkey_truncations(keys[i].file, blob, blen);
+		free(blob);
+		checked++;
+	}
+	CHECK_EQ_INT(checked, 8);
+	free(expected);
+}
+
+/* Host keys in the KEX reply records (fingerprints checked with ssh-keygen -l). */
+static void test_hostkey_assets(void)
+{
+	static const struct {
+		const char *file;
+		int msg;
+		const char *type, *fp;
+		uint32_t bits;
+	} cases[] = {
+	    {"kex/dh/reply.raw", 31, "ssh-ed25519",
+	     "SHA256:SxDvIbGTm1vnJunN7TEzNveFmpf3N3Fmm7PmTDhLhcg", 256},
+	    {"kex/ecdh/reply.raw", 31, "ssh-ed25519",
+	     "SHA256:SxDvIbGTm1vnJunN7TEzNveFmpf3N3Fmm7PmTDhLhcg", 256},
+	    {"kex/dh-kex-gex/reply.raw", 33, "ssh-ed25519",
+	     "SHA256:SxDvIbGTm1vnJunN7TEzNveFmpf3N3Fmm7PmTDhLhcg", 256},
+	    {"kex/kex-hybrid/ecdh-nistp256-kyber-512r3-sha256-d00/reply.raw", 31, "ssh-ed25519",
+	     "SHA256:+dVJ7SGPEJqGBCoGTg3tWVUUFrbWhdW5KX2HxUtTsUQ", 256},
+	    {"kex/kex-hybrid/ecdh-nistp384-kyber-768r3-sha384-d00/reply.raw", 31, "ssh-ed25519",
+	     "SHA256:+dVJ7SGPEJqGBCoGTg3tWVUUFrbWhdW5KX2HxUtTsUQ", 256},
+	    {"kex/kex-hybrid/ecdh-nistp521-kyber-1024r3-sha512-d00/reply.raw", 31, "ssh-ed25519",
+	     "SHA256:+dVJ7SGPEJqGBCoGTg3tWVUUFrbWhdW5KX2HxUtTsUQ", 256},
+	    /* OpenSSH 3.1's GEX reply, after its GEX group, in one file. */
+	    {"server_compat.raw", 33, "ssh-rsa",
+	     "SHA256:uBYqruQMTBP9p69Sqq9z5wFvMBG/M9+uu5Ienk47spY", 1024},
+	};
+	size_t i;
+	int j;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct tpacket pk[8];
+		struct kex_hostkey key;
+		struct cursor c;
+		const uint8_t *blob;
+		uint32_t blen;
+		uint8_t *f, msg;
+		int n = asset_packets(cases[i].file, &f, pk, 8), found = 0;
+
+		for (j = 0; j < n; j++) {
+			if (pk[j].msg != cases[i].msg)
+				continue;
+			cursor_init(&c, pk[j].payload, pk[j].payload_len);
+			CHECK(cursor_get_u8(&c, &msg) == 0 &&
+			          cursor_get_string(&c, 65536, &blob, &blen) == 0,
+			      "%s: K_S string", cases[i].file);
+			CHECK_EQ_INT(kex_hostkey_parse(blob, blen, &key), KW_OK);
+			CHECK_EQ_STR(key.type, cases[i].type);
+			CHECK_EQ_STR(key.fingerprint, cases[i].fp);
+			CHECK_EQ_INT(key.bits, cases[i].bits);
+			found = 1;
+			break;
+		}
+		CHECK(found, "%s: message %d found", cases[i].file, cases[i].msg);
+		free(f);
+	}
+}
+
+/* blob_build writes an SSH blob from (string|raw) fields. */
+static size_t blob_put_string(uint8_t *b, size_t off, const void *s, size_t n)
+{
+	b[off] = (uint8_t)(n >> 24);
+	b[off + 1] = (uint8_t)(n >> 16);
+	b[off + 2] = (uint8_t)(n >> 8);
+	b[off + 3] = (uint8_t)n;
+	memcpy(b + off + 4, s, n);
+	return off + 4 + n;
+}
+
+static void test_hostkey_crafted(void)
+{
+	uint8_t b[512], pk[57];
+	struct kex_hostkey key;
+	size_t n;
+
+	memset(pk, 0x42, sizeof(pk));
+
+	/* sk-ssh-ed25519: pk, application (PROTOCOL.u2f). */
+	n = blob_put_string(b, 0, "sk-ssh-ed25519@openssh.com", 26);
+	n = blob_put_string(b, n, pk, 32);
+	n = blob_put_string(b, n, "ssh:", 4);
+	CHECK_EQ_INT(kex_hostkey_parse(b, n, &key), KW_OK);
+	CHECK_EQ_INT(key.bits, 256);
+	CHECK_EQ_STR(key.type, "sk-ssh-ed25519@openssh.com");
+	test_hostkey_truncations("sk-ed25519", b, n);
+
+	/* sk-ecdsa-sha2-nistp256: curve, Q, application. */
+	n = blob_put_string(b, 0, "sk-ecdsa-sha2-nistp256@openssh.com", 34);
+	n = blob_put_string(b, n, "nistp256", 8);
+	n = blob_put_string(b, n, pk, 57);
+	n = blob_put_string(b, n, "ssh:", 4);
+	CHECK_EQ_INT(kex_hostkey_parse(b, n, &key), KW_OK);
+	CHECK_EQ_INT(key.bits, 256);
+	test_hostkey_truncations("sk-ecdsa", b, n);
+
+	/* ecdsa with a curve identifier that contradicts its type (RFC 5656 3.1). */
+	n = blob_put_string(b, 0, "ecdsa-sha2-nistp384", 19);
+	n = blob_put_string(b, n, "nistp256", 8);
+	n = blob_put_string(b, n, pk, 57);
+	CHECK_EQ_INT(kex_hostkey_parse(b, n, &key), KW_ERR_MALFORMED);
+
+	/* ssh-ed448: 57-byte key, 456 bits. */
+	n = blob_put_string(b, 0, "ssh-ed448", 9);
+	n = blob_put_string(b, n, pk, 57);
+	CHECK_EQ_INT(kex_hostkey_parse(b, n, &key), KW_OK);
+	CHECK_EQ_INT(key.bits, 456);
+
+	/* ssh-ed25519 with a key of the wrong size. */
+	n = blob_put_string(b, 0, "ssh-ed25519", 11);
+	n = blob_put_string(b, n, pk, 31);
+	CHECK_EQ_INT(kex_hostkey_parse(b, n, &key), KW_ERR_MALFORMED);
+
+	/* An unknown but well-formed type: fingerprint, no size. */
+	n = blob_put_string(b, 0, "x509v3-ssh-rsa", 14);
+	n = blob_put_string(b, n, pk, 20);
+	CHECK_EQ_INT(kex_hostkey_parse(b, n, &key), KW_OK);
+	CHECK_EQ_STR(key.type, "x509v3-ssh-rsa");
+	CHECK_EQ_INT(key.bits, 0);
+	CHECK_EQ_INT(strlen(key.fingerprint), 50);
+
+	/* Type names that cannot be key types. */
+	n = blob_put_string(b, 0, "", 0);
+	CHECK_EQ_INT(kex_hostkey_parse(b, n, &key), KW_ERR_MALFORMED);
+	n = blob_put_string(b, 0, "ssh rsa", 7);
+	CHECK_EQ_INT(kex_hostkey_parse(b, n, &key), KW_ERR_MALFORMED);
+	n = blob_put_string(b, 0, pk, 57); /* 'B' x 57 is a fine name */
+	CHECK_EQ_INT(kex_hostkey_parse(b, n, &key), KW_OK);
+	memset(b, 0, 4);
+	b[3] = 65;
+	memset(b + 4, 'a', 65);
+	CHECK_EQ_INT(kex_hostkey_parse(b, 69, &key), KW_ERR_MALFORMED);
+
+	/* The empty blob still gets the SHA-256 of nothing. */
+	CHECK_EQ_INT(kex_hostkey_parse(NULL, 0, &key), KW_ERR_MALFORMED);
+	CHECK_EQ_STR(key.fingerprint, "SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU");
+}
+
+int main(void)
+{
+	test_list_has();
+	test_names();
+	test_kexinit_crafted();
+	test_negotiate_table();
+	test_negotiate_each_category();
+	test_mpint_bits();
+	test_hassh_vectors();
+	test_hostkey_fixtures();
+	test_hostkey_crafted();
+	if (have_shared()) {
+		test_kexinit_assets();
+		test_kexinit_full_lists();
+		test_negotiate_assets();
+		test_hassh_record();
+		test_hostkey_assets();
+	} else {
+		printf("# skip: %s absent, rusticata records not checked\n", ASSETS);
+	}
+	return tap_done();
+}

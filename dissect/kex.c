@@ -665,6 +665,7 @@ int kex_hostkey_parse(const uint8_t *blob, size_t n, struct kex_hostkey *out)
 	lens[1] = blen;
 	parts[2] = key_start;
 	lens[2] = key_len;
+	memcpy(out->cert_fingerprint, out->fingerprint, sizeof(out->cert_fingerprint));
 	r = kex_fingerprint(parts, lens, 3, out->fingerprint);
 out:
 	if (r == KW_ERR_MORE || r == KW_ERR_LIMIT)
@@ -672,4 +673,24 @@ out:
 	if (r != KW_OK)
 		out->bits = 0;
 	return r;
+}
+
+int kex_hostkey_v1(const uint8_t *e, size_t elen, const uint8_t *n, size_t nlen,
+		   struct kex_hostkey *out)
+{
+	const void *parts[2];
+	size_t lens[2];
+
+	memset(out, 0, sizeof(*out));
+	while (elen > 0 && *e == 0)
+		e++, elen--;
+	while (nlen > 0 && *n == 0)
+		n++, nlen--;
+	parts[0] = n;
+	lens[0] = nlen;
+	parts[1] = e;
+	lens[1] = elen;
+	memcpy(out->type, "rsa1", 5);
+	out->bits = kex_mpint_bits(n, nlen);
+	return kex_fingerprint(parts, lens, 2, out->fingerprint);
 }

@@ -119,6 +119,9 @@ struct kex_hostkey {
 	char type[KEX_NAME_MAX + 1]; /* the blob's own type string */
 	uint32_t bits;               /* 0 when unknown */
 	char fingerprint[7 + 44];    /* "SHA256:" + base64 without padding */
+	/* For a certificate, the hash of the whole certificate blob (what Zeek
+	 * logs); "" for a plain key, whose fingerprint already is that. */
+	char cert_fingerprint[7 + 44];
 };
 
 /*
@@ -134,6 +137,15 @@ struct kex_hostkey {
  * could be read), or KW_ERR_NOMEM/KW_ERR_BUG when libcrypto fails.
  */
 int kex_hostkey_parse(const uint8_t *blob, size_t n, struct kex_hostkey *out);
+
+/*
+ * kex_hostkey_v1 fingerprints an SSH-1 RSA host key (SMSG_PUBLIC_KEY) as
+ * OpenSSH did for "rsa1" keys: SHA-256 of the modulus bytes then the
+ * exponent bytes, without leading zeros. Type "rsa1", bits of the modulus.
+ * Returns 0 or KW_ERR_BUG when libcrypto fails.
+ */
+int kex_hostkey_v1(const uint8_t *e, size_t elen, const uint8_t *n, size_t nlen,
+		   struct kex_hostkey *out);
 
 /* kex_mpint_bits counts the significant bits of an RFC 4251 mpint body. */
 uint32_t kex_mpint_bits(const uint8_t *p, size_t n);

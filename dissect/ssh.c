@@ -23,6 +23,9 @@
  *    is taken as not SSH, even in a reverse connection.
  *  - Pre-banner text is kept up to banner_max bytes in total; further lines
  *    are counted, not kept.
+ *  - SSH-1 (a 1.x banner, or 1.99 facing one): only the first packet of each
+ *    side is read, for the server's host key (SMSG_PUBLIC_KEY) and the
+ *    roles; what follows the client's session key is encrypted.
  *  - An SSH-1.99 side is taken to speak SSH-1 only when its peer's SSH-1.x
  *    banner arrived before its own packets (real servers wait for it).
  *  - RFC 4253 section 6 asks that a packet be a multiple of 8 bytes; not
@@ -44,7 +47,7 @@
 
 static int ssh_dir_is_parsing(const struct ssh_dir *d)
 {
-	return d->state == SSH_ST_LINES || d->state == SSH_ST_PACKETS;
+	return d->state == SSH_ST_LINES || d->state == SSH_ST_PACKETS || d->state == SSH_ST_V1;
 }
 
 /*
@@ -151,11 +154,9 @@ static void ssh_conn_check_v1(struct ssh_conn *conn, int current)
 	for (i = 0; i < 2; i++) {
 		struct ssh_dir *d = &conn->dir[i];
 
-		if (compat[i] && d->state == SSH_ST_PACKETS && d->clear_packets == 0) {
-			ssh_dir_stop(d, SSH_ST_STOPPED, 0);
-			if (i != current)
-				ssh_dir_free_buf(d);
-		}
+		if (compat[i] && d->state == SSH_ST_PACKETS && d->clear_packets == 0)
+			d->state = SSH_ST_V1;
+		(void)current;
 	}
 }
 
@@ -185,7 +186,7 @@ static void ssh_banner_set(struct ssh_conn *conn, int dir, struct cursor *line, 
 		d->anomalies |= SSH_ANOM_BANNER_INVALID;
 	d->state = SSH_ST_PACKETS;
 	if (ssh_banner_is_v1(d, &compat))
-		ssh_dir_stop(d, SSH_ST_STOPPED, 0);
+		d->state = SSH_ST_V1;
 	ssh_conn_check_v1(conn, dir);
 }
 
@@ -658,6 +659,89 @@ static int ssh_packet_next(struct ssh_conn *conn, int dir, struct cursor *c, uin
 	return KW_OK;
 }
 
+/* SSH-1 binary packet: uint32 length, 8 - length % 8 bytes of padding, then
+ * type, data and a CRC-32, which the length counts (SSH 1.5 protocol draft,
+ * "The Binary Packet Protocol"). */
+#define SSH1_SMSG_PUBLIC_KEY 2
+#define SSH1_CMSG_SESSION_KEY 3
+
+static uint64_t ssh_v1_total(uint32_t plen)
+{
+	return 4 + (uint64_t)(8 - plen % 8) + plen;
+}
+
+/* ssh_v1_mpint reads an SSH-1 multiple-precision integer: uint16 bits, then bytes. */
+static int ssh_v1_mpint(struct cursor *c, const uint8_t **p, size_t *n)
+{
+	uint16_t bits;
+	int r;
+
+	if ((r = cursor_get_u16(c, &bits)) != 0)
+		return r;
+	*n = ((size_t)bits + 7) / 8;
+	return cursor_get_bytes(c, *n, p);
+}
+
+/* SMSG_PUBLIC_KEY: cookie, server key (bits, e, n), host key (bits, e, n), flags. */
+static void ssh_v1_public_key(struct ssh_conn *conn, int dir, struct cursor *m)
+{
+	const uint8_t *se, *sn, *he, *hn;
+	size_t sel, snl, hel, hnl;
+	uint32_t bits;
+	struct kex_hostkey key;
+
+	if (cursor_skip(m, 8) != 0 || cursor_get_u32(m, &bits) != 0 ||
+	    ssh_v1_mpint(m, &se, &sel) != 0 || ssh_v1_mpint(m, &sn, &snl) != 0 ||
+	    cursor_get_u32(m, &bits) != 0 || ssh_v1_mpint(m, &he, &hel) != 0 ||
+	    ssh_v1_mpint(m, &hn, &hnl) != 0) {
+		conn->dir[dir].anomalies |= SSH_ANOM_KEX_MSG;
+		return;
+	}
+	if (kex_hostkey_v1(he, hel, hn, hnl, &key) == 0 && !conn->hostkey.present) {
+		conn->hostkey.present = 1;
+		conn->hostkey.from_msg = SSH1_SMSG_PUBLIC_KEY;
+		conn->hostkey.key = key;
+	}
+}
+
+/* ssh_v1_packet_next reads one SSH-1 packet; the direction then only counts. */
+static int ssh_v1_packet_next(struct ssh_conn *conn, int dir, struct cursor *c, uint64_t ts)
+{
+	struct ssh_dir *d = &conn->dir[dir];
+	size_t start = c->off;
+	const uint8_t *body;
+	struct cursor m;
+	uint32_t plen;
+	uint8_t type;
+	int r;
+
+	if ((r = cursor_get_u32(c, &plen)) != 0)
+		return r;
+	if (plen < 5 || plen > conn->limits->max_packet) {
+		ssh_dir_stop(d, SSH_ST_STOPPED, SSH_ANOM_PACKET_LENGTH);
+		return KW_OK;
+	}
+	if ((r = cursor_skip(c, 8 - plen % 8)) != 0 || (r = cursor_get_bytes(c, plen, &body)) != 0) {
+		c->off = start;
+		return r;
+	}
+	d->clear_packets++;
+	cursor_init(&m, body, plen - 4); /* the CRC-32 is not checked */
+	if (cursor_get_u8(&m, &type) == 0) {
+		d->last_msg = type;
+		if (type == SSH1_SMSG_PUBLIC_KEY) {
+			ssh_role_set(conn, 1 - dir, SSH_ROLE_KEX_MESSAGES);
+			d->t_kexmsg = ts;
+			ssh_v1_public_key(conn, dir, &m);
+		} else if (type == SSH1_CMSG_SESSION_KEY) {
+			ssh_role_set(conn, dir, SSH_ROLE_KEX_MESSAGES);
+			d->t_kexmsg = ts;
+		}
+	}
+	ssh_dir_stop(d, SSH_ST_STOPPED, 0);
+	return KW_OK;
+}
+
 /* ssh_dir_parse reads whole records from c until it needs more or stops parsing. */
 static void ssh_dir_parse(struct ssh_conn *conn, int dir, struct cursor *c, uint64_t ts)
 {
@@ -667,6 +751,8 @@ static void ssh_dir_parse(struct ssh_conn *conn, int dir, struct cursor *c, uint
 	while (ssh_dir_is_parsing(d) && cursor_left(c) > 0) {
 		if (d->state == SSH_ST_LINES)
 			r = ssh_line_next(conn, dir, c, ts);
+		else if (d->state == SSH_ST_V1)
+			r = ssh_v1_packet_next(conn, dir, c, ts);
 		else
 			r = ssh_packet_next(conn, dir, c, ts);
 		if (r == KW_ERR_MORE)
@@ -744,7 +830,7 @@ static size_t ssh_dir_need(struct ssh_conn *conn, struct ssh_dir *d, const uint8
 	cursor_init(&c, d->buf, d->buf_len);
 	if (cursor_get_u32(&c, &plen) != 0)
 		return 0;
-	total = (uint64_t)plen + 4;
+	total = d->state == SSH_ST_V1 ? ssh_v1_total(plen) : (uint64_t)plen + 4;
 	room = total > d->buf_len ? total - d->buf_len : 0;
 	take = n < room ? n : (size_t)room;
 	*complete = (uint64_t)d->buf_len + take >= total;

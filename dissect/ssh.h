@@ -59,6 +59,7 @@
 enum ssh_state {
 	SSH_ST_LINES,     /* reading lines until "SSH-" */
 	SSH_ST_PACKETS,   /* binary packets in clear text */
+	SSH_ST_V1,        /* SSH-1 packets: the first one is read (host key, roles) */
 	SSH_ST_ENCRYPTED, /* after NEWKEYS: counting only */
 	SSH_ST_NOT_SSH,   /* first line was not SSH: counting only */
 	SSH_ST_STOPPED,   /* lost sync (gap, limit, malformed): counting only */

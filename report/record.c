@@ -371,6 +371,9 @@ json_t *record_build(const struct flow *f, const struct report_config *cfg,
 		o = json_object();
 		json_object_set_new(o, "type", json_string(s->hostkey.key.type));
 		json_object_set_new(o, "fingerprint", json_string(s->hostkey.key.fingerprint));
+		if (s->hostkey.key.cert_fingerprint[0] != '\0')
+			json_object_set_new(o, "certificate_fingerprint",
+					    json_string(s->hostkey.key.cert_fingerprint));
 		if (s->hostkey.key.bits)
 			json_object_set_new(o, "bits", json_integer(s->hostkey.key.bits));
 		json_object_set_new(ssh, "host_key", o);

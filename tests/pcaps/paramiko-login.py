@@ -5,7 +5,11 @@ paramiko itself negotiated, as JSON.
 Used by make-captures.sh for the paramiko client cases. Run it with Debian's
 /usr/bin/python3 (python3-paramiko), not another interpreter on PATH.
 
-usage: paramiko-login.py HOST PORT USER KEYFILE COMMAND OUT.json
+usage: paramiko-login.py HOST PORT USER KEYFILE COMMAND OUT.json [CONNECT_JSON]
+
+CONNECT_JSON (optional, used by make-failures.sh): a JSON object of extra
+SSHClient.connect() keyword arguments, e.g. '{"compress": true,
+"disabled_algorithms": {"compression": ["none"]}}' to offer zlib only.
 
 OUT.json holds paramiko's own view of the connection: the banners
 (transport.local_version / remote_version), the negotiated algorithms
@@ -35,10 +39,11 @@ class ListHandler(logging.Handler):
 
 
 def main():
-    if len(sys.argv) != 7:
+    if len(sys.argv) not in (7, 8):
         sys.stderr.write(__doc__)
         return 2
-    host, port, user, keyfile, command, out = sys.argv[1:]
+    host, port, user, keyfile, command, out = sys.argv[1:7]
+    extra = json.loads(sys.argv[7]) if len(sys.argv) == 8 else {}
     port = int(port)
 
     handler = ListHandler()
@@ -68,6 +73,7 @@ def main():
             timeout=10,
             banner_timeout=10,
             auth_timeout=10,
+            **extra,
         )
         transport = client.get_transport()
         _, stdout, _ = client.exec_command(command, timeout=10)

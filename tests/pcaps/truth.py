@@ -7,6 +7,8 @@ states it; when two sources state the same field they must agree, or this
 script fails):
   --ssh-log        OpenSSH client `ssh -vv` stderr
   --paramiko-json  output of paramiko-login.py (paramiko's own attributes/log)
+  --helper-json    output of fail-helpers.py client (make-failures.sh): the
+                   banners it sent and saw, and the error line it printed
   --sshd-log       OpenSSH server stderr (sshd -D -e, LogLevel DEBUG1); used
                    for the cases whose client tells nothing (dbclient)
   --hostkey-pub    the server's public host key files: `ssh-keygen -lf` gives
@@ -167,6 +169,17 @@ def parse_paramiko(truth, path):
     }
 
 
+def parse_helper(truth, path):
+    """fail-helpers.py client: a raw socket client of make-failures.sh."""
+    src = "fail-helpers.py client"
+    with open(path) as f:
+        h = json.load(f)
+    truth.put("client_banner", h.get("client_banner"), src)
+    truth.put("server_banner", h.get("server_banner"), src)
+    return {"newkeys": bool(h.get("newkeys")), "auth": None,
+            "error": h.get("error")}
+
+
 def keygen_l(pub):
     out = subprocess.run(["ssh-keygen", "-lf", pub], check=True,
                          capture_output=True, text=True).stdout.strip()
@@ -207,6 +220,7 @@ def main():
     ap.add_argument("--server-ip", required=True)
     ap.add_argument("--ssh-log")
     ap.add_argument("--paramiko-json")
+    ap.add_argument("--helper-json")
     ap.add_argument("--sshd-log")
     ap.add_argument("--hostkey-pub", action="append", default=[])
     ap.add_argument("--client-rc", type=int, required=True)
@@ -219,6 +233,8 @@ def main():
         facts.append(parse_openssh(truth, a.ssh_log, "client"))
     if a.paramiko_json:
         facts.append(parse_paramiko(truth, a.paramiko_json))
+    if a.helper_json:
+        facts.append(parse_helper(truth, a.helper_json))
     if a.sshd_log:
         facts.append(parse_openssh(truth, a.sshd_log, "server"))
 

@@ -4,7 +4,8 @@
  * Responsible for options, opening inputs and outputs, signals, the exit
  * status and the end-of-run summary; the only place that may exit the
  * process. Reads every input in order through one flow table, so
- * connections continue across rotated capture files.
+ * connections continue across rotated capture files. Live capture (-i) is
+ * run by live.c.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -16,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "app.h"
 #include "capture.h"
 #include "decode.h"
 #include "err.h"
@@ -29,6 +31,12 @@
 
 #define KW_MAX_INPUTS 4096
 #define KW_MAX_PORTS 64
+#define KW_MAX_IFACES 64
+#define KW_MAX_SYSLOG 8
+#define KW_DEFAULT_SNAPLEN 262144   /* whole frames: a KEXINIT must not be cut */
+#define KW_DEFAULT_BUFFER_KIB 8192  /* kernel ring per interface */
+#define KW_DEFAULT_STATS_S 60
+#define KW_DEFAULT_EVIDENCE_MB 100
 
 static volatile sig_atomic_t kw_stop;
 
@@ -42,12 +50,31 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: kexwatch -r FILE [-r FILE ...] [options]\n"
+		"       kexwatch -i IFACE [-i IFACE ...] [options]\n"
 		"\n"
-		"Reads SSH handshakes from capture files and writes one record per connection.\n"
+		"Reads SSH handshakes from capture files or interfaces and writes one record per\n"
+		"connection.\n"
 		"\n"
 		"  -r FILE               read a pcap or pcapng file (.gz too; - is stdin);\n"
 		"                        repeat for rotated captures, read in order\n"
+		"  -i IFACE              capture live on IFACE (repeat for several; \"any\": all)\n"
+		"  -f EXPR               BPF filter (default: all TCP, ICMP errors, tunnels;\n"
+		"                        see docs/operations.md)\n"
+		"  -s SNAPLEN            live: bytes kept per frame (default 262144)\n"
+		"  -B KIB                live: kernel buffer per interface in KiB (default 8192)\n"
+		"  --no-promisc          live: do not put interfaces in promiscuous mode\n"
+		"  -Z USER               live: run as USER once the captures are open\n"
+		"  --stats-interval S    live: a statistics record every S seconds (default 60,\n"
+		"                        0: only on SIGUSR1 and at exit)\n"
 		"  -w FILE               write records to FILE instead of standard output\n"
+		"                        (appended; reopened on SIGHUP; - is standard output)\n"
+		"  --syslog TARGET       send records to syslog (RFC 5424): /dev/log, unix:PATH,\n"
+		"                        udp://HOST:PORT or tcp://HOST:PORT; repeatable; with it,\n"
+		"                        standard output is used only if -w - is given\n"
+		"  --syslog-facility F   syslog facility (default local0)\n"
+		"  --evidence-pcap FILE  live: write the frames of connections with an error\n"
+		"                        diagnosis to FILE (pcapng), rotated to FILE.1\n"
+		"  --evidence-max-mb N   size at which the evidence file rotates (default 100)\n"
 		"  --format json|text    json (default when stdout is not a terminal) or a table\n"
 		"  --ssh-ports LIST      ports whose connections are reported even without SSH\n"
 		"                        (unanswered SYNs, refusals), comma separated; default 22\n"
@@ -72,6 +99,22 @@ static int usage_error(const char *fmt, ...)
 	return 2;
 }
 
+/* parse_uint parses a decimal integer in [min, max]; 1 if it is one. */
+static int parse_uint(const char *s, unsigned long min, unsigned long max, unsigned long *out)
+{
+	char *end;
+	unsigned long v;
+
+	if (*s < '0' || *s > '9')
+		return 0;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v < min || v > max)
+		return 0;
+	*out = v;
+	return 1;
+}
+
 static int parse_ports(const char *s, uint16_t *ports, uint32_t *n)
 {
 	char *copy = strdup(s), *tok, *save = NULL, *end;
@@ -92,6 +135,7 @@ static int parse_ports(const char *s, uint16_t *ports, uint32_t *n)
 
 struct run {
 	struct report *report;
+	const char *filter; /* -f, applied to every file */
 	int output_failed;
 };
 
@@ -136,6 +180,11 @@ static int read_input(const char *path, uint32_t index, struct decoder *dec,
 		return 1;
 	}
 	link = capture_link(cap);
+	if (run->filter != NULL && capture_set_filter(cap, run->filter, err, sizeof(err)) != 0) {
+		fprintf(stderr, "kexwatch: %s: %s\n", path, err);
+		capture_close(cap);
+		return 1;
+	}
 	if (!link_supported(link)) {
 		fprintf(stderr, "kexwatch: %s: link type %d is not supported\n", path, link);
 		capture_close(cap);
@@ -170,8 +219,29 @@ int main(int argc, char **argv)
 		{"quiet", no_argument, NULL, 'q'},
 		{"version", no_argument, NULL, 'V'},
 		{"help", no_argument, NULL, 'h'},
+		{"no-promisc", no_argument, NULL, 'p'},
+		{"stats-interval", required_argument, NULL, 'S'},
+		{"syslog", required_argument, NULL, 'Y'},
+		{"syslog-facility", required_argument, NULL, 'y'},
+		{"evidence-pcap", required_argument, NULL, 'E'},
+		{"evidence-max-mb", required_argument, NULL, 'M'},
 		{NULL, 0, NULL, 0},
 	};
+	static const char *ifaces[KW_MAX_IFACES], *syslog_targets[KW_MAX_SYSLOG];
+	struct live_opts lo = {
+		.ifaces = ifaces,
+		.syslog = syslog_targets,
+		.snaplen = KW_DEFAULT_SNAPLEN,
+		.buffer_kib = KW_DEFAULT_BUFFER_KIB,
+		.promisc = 1,
+		.stats_interval_s = KW_DEFAULT_STATS_S,
+		.facility = 16, /* local0 */
+		.evidence_max_bytes = (uint64_t)KW_DEFAULT_EVIDENCE_MB << 20,
+	};
+	const char *live_only = NULL, *filter = NULL;
+	struct sink *sinks[1 + KW_MAX_SYSLOG];
+	uint32_t nsinks = 0;
+	unsigned long v;
 	struct kw_limits limits = KW_LIMITS_DEFAULT;
 	static const char *inputs[KW_MAX_INPUTS];
 	uint16_t ports[KW_MAX_PORTS] = {22};
@@ -186,7 +256,7 @@ int main(int argc, char **argv)
 	FILE *out = stdout;
 	char buf[4096];
 
-	while ((opt = getopt_long(argc, argv, "r:w:i:qVh", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "r:w:i:f:s:B:Z:qVh", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'r':
 			if (ninputs == KW_MAX_INPUTS)
@@ -199,8 +269,61 @@ int main(int argc, char **argv)
 			outpath = optarg;
 			break;
 		case 'i':
-			return usage_error("live capture (-i %s) is not available in this build yet",
-					   optarg);
+			if (lo.nifaces == KW_MAX_IFACES)
+				return usage_error("too many -i interfaces (at most %d)", KW_MAX_IFACES);
+			for (uint32_t i = 0; i < lo.nifaces; i++)
+				if (strcmp(ifaces[i], optarg) == 0)
+					return usage_error("interface %s given twice", optarg);
+			ifaces[lo.nifaces++] = optarg;
+			break;
+		case 'f':
+			filter = optarg;
+			break;
+		case 's':
+			if (!parse_uint(optarg, 64, 262144, &v))
+				return usage_error("bad snap length '%s' (64 to 262144)", optarg);
+			lo.snaplen = (int)v;
+			live_only = "-s";
+			break;
+		case 'B':
+			if (!parse_uint(optarg, 64, 4u << 20, &v))
+				return usage_error("bad buffer size '%s' (KiB, 64 to 4194304)", optarg);
+			lo.buffer_kib = (int)v;
+			live_only = "-B";
+			break;
+		case 'p':
+			lo.promisc = 0;
+			live_only = "--no-promisc";
+			break;
+		case 'Z':
+			lo.user = optarg;
+			live_only = "-Z";
+			break;
+		case 'S':
+			if (!parse_uint(optarg, 0, 86400 * 7, &v))
+				return usage_error("bad statistics interval '%s' (seconds)", optarg);
+			lo.stats_interval_s = (uint32_t)v;
+			live_only = "--stats-interval";
+			break;
+		case 'Y':
+			if (lo.nsyslog == KW_MAX_SYSLOG)
+				return usage_error("too many --syslog targets (at most %d)",
+						   KW_MAX_SYSLOG);
+			syslog_targets[lo.nsyslog++] = optarg;
+			break;
+		case 'y':
+			if ((lo.facility = sink_facility(optarg)) < 0)
+				return usage_error("unknown syslog facility '%s'", optarg);
+			break;
+		case 'E':
+			lo.evidence_path = optarg;
+			live_only = "--evidence-pcap";
+			break;
+		case 'M':
+			if (!parse_uint(optarg, 1, 1u << 20, &v))
+				return usage_error("bad evidence size '%s' (MiB)", optarg);
+			lo.evidence_max_bytes = (uint64_t)v << 20;
+			break;
 		case 'F':
 			if (strcmp(optarg, "json") == 0)
 				format = REPORT_JSON;
@@ -238,9 +361,34 @@ int main(int argc, char **argv)
 	}
 	if (optind < argc)
 		return usage_error("unexpected argument '%s'", argv[optind]);
-	if (ninputs == 0)
-		return usage_error("nothing to read: give -r FILE");
-	if (outpath != NULL && (out = fopen(outpath, "a")) == NULL) {
+	if (ninputs > 0 && lo.nifaces > 0)
+		return usage_error("-r (read files) and -i (live capture) cannot be mixed");
+	if (ninputs == 0 && lo.nifaces == 0)
+		return usage_error("nothing to read: give -r FILE or -i IFACE");
+	if (lo.nifaces > 0) {
+		lo.filter = filter;
+		lo.outpath = outpath;
+		lo.use_stdout = (outpath == NULL && lo.nsyslog == 0) ||
+				(outpath != NULL && strcmp(outpath, "-") == 0);
+		lo.format = format;
+		lo.quiet = quiet;
+		lo.limits = &limits;
+		lo.ports = ports;
+		lo.nports = nports;
+		return live_run(&lo);
+	}
+	if (live_only != NULL)
+		return usage_error("%s applies to live capture (-i) only", live_only);
+	run.filter = filter;
+	if (lo.nsyslog > 0) {
+		/* Offline to syslog: records go to the sinks; standard output
+		 * only when asked for with -w -. */
+		if (open_sinks(sinks, &nsinks, outpath != NULL && strcmp(outpath, "-") == 0, outpath,
+			       syslog_targets, lo.nsyslog, lo.facility) != 0)
+			return 1;
+		outpath = NULL;
+	}
+	if (outpath != NULL && strcmp(outpath, "-") != 0 && (out = fopen(outpath, "a")) == NULL) {
 		fprintf(stderr, "kexwatch: %s: %s\n", outpath, strerror(errno));
 		return 1;
 	}
@@ -254,6 +402,8 @@ int main(int argc, char **argv)
 	rcfg = (struct report_config){
 		.format = (enum report_format)format,
 		.out = out,
+		.sinks = sinks,
+		.nsinks = nsinks,
 		.filenames = inputs,
 		.nfiles = ninputs,
 		.color = format == REPORT_TEXT && isatty(fileno(out)) && getenv("NO_COLOR") == NULL,
@@ -291,8 +441,10 @@ int main(int argc, char **argv)
 	if (!quiet)
 		report_summary(run.report, stderr, flow_table_stats(table),
 			       decoder_stats(dec)->frames, decoder_stats(dec)->malformed);
-	if (outpath != NULL)
+	if (out != stdout)
 		fclose(out);
+	for (uint32_t i = 0; i < nsinks; i++)
+		sink_close(sinks[i]);
 	flow_table_free(table);
 	decoder_free(dec);
 	report_free(run.report);

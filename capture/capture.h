@@ -2,8 +2,11 @@
  * capture.h: packet sources. The only module that talks to libpcap.
  *
  * Opens capture files (pcap, pcapng, gzip-compressed either way, "-" for
- * standard input) and hands out frames with their capture timestamp in
- * microseconds. Not responsible for decoding (dissect/).
+ * standard input) and live interfaces (libpcap's memory-mapped ring,
+ * nonblocking, one selectable descriptor each), and hands out frames with
+ * their capture timestamp in microseconds. Also writes the evidence capture
+ * (pcapng, see capture_writer_open). Not responsible for decoding (dissect/)
+ * or for deciding what to keep (app/).
  */
 #ifndef KW_CAPTURE_H
 #define KW_CAPTURE_H
@@ -26,12 +29,67 @@ struct capture;
  */
 int capture_open_file(struct capture **out, const char *path, char *err, size_t errlen);
 
+/* Options of a live capture (capture_open_live). */
+struct capture_live_opts {
+	const char *iface;  /* interface name, or "any" (Linux cooked v2 frames) */
+	const char *filter; /* BPF expression; NULL: capture_default_filter */
+	int snaplen;        /* bytes kept per frame (> 0) */
+	int buffer_kib;     /* kernel ring size in KiB; 0: libpcap's default */
+	int promisc;        /* promiscuous mode */
+	int timeout_ms;     /* longest a frame waits in the ring before poll wakes */
+};
+
+/*
+ * capture_open_live opens and activates a live capture in nonblocking mode
+ * (needs root or CAP_NET_RAW; a kernel buffer above the system maximum needs
+ * CAP_NET_ADMIN). Returns 0 with *out set, or KW_ERR_IO with a one-line
+ * reason in err (the interface is not named; the caller names it). A
+ * libpcap warning (e.g. promiscuous mode refused) is not an error: it is put
+ * in err with 0 returned, err[0] otherwise '\0'.
+ */
+int capture_open_live(struct capture **out, const struct capture_live_opts *o, char *err,
+		      size_t errlen);
+
+/*
+ * capture_set_filter compiles expr for the capture's link type and installs
+ * it (files too). Returns 0, or KW_ERR_MALFORMED with libpcap's reason in err.
+ */
+int capture_set_filter(struct capture *c, const char *expr, char *err, size_t errlen);
+
+/*
+ * capture_default_filter: the filter used without -f, for link type link.
+ * All TCP (SSH is told by its identification line, on any port, so no port
+ * can be filtered), the ICMP/ICMPv6 errors the diagnoses quote (destination
+ * unreachable, time exceeded, packet too big), IPv6 fragments, and the
+ * tunnels decode.c opens (IP in IP, GRE, VXLAN, Geneve), also inside one or
+ * two 802.1Q tags where the link has them. A static string.
+ */
+const char *capture_default_filter(int link);
+
 /*
  * capture_next gives the next frame: 1 with *f filled, 0 at the end of the
- * input, KW_ERR_IO when the input is damaged or unreadable (capture_error
- * says why; frames already returned stay valid facts).
+ * input (live: no frame is waiting now; poll capture_fd), KW_ERR_IO when
+ * the input is damaged or unreadable, or the interface went away
+ * (capture_error says why; frames already returned stay valid facts).
  */
 int capture_next(struct capture *c, struct capture_frame *f);
+
+/* capture_fd: the descriptor to poll for a live capture (-1 for a file). */
+int capture_fd(const struct capture *c);
+
+/* libpcap's counters of a live capture, kept in 64 bits across wrap-around. */
+struct capture_counters {
+	uint64_t recv;   /* ps_recv: frames that passed the filter */
+	uint64_t drop;   /* ps_drop: dropped by the kernel (ring full) */
+	uint64_t ifdrop; /* ps_ifdrop: dropped by the interface */
+};
+
+/*
+ * capture_counters refreshes and copies the counters since the capture was
+ * opened. Call it at least every few minutes on a busy link: libpcap's
+ * counters are 32 bits wide. Returns 0, or KW_ERR_IO (files have none).
+ */
+int capture_counters(struct capture *c, struct capture_counters *out);
 
 /* capture_link: the link type (LINKTYPE_ value) of the frames. */
 int capture_link(const struct capture *c);
@@ -43,5 +101,46 @@ void capture_close(struct capture *c);
 
 /* capture_lib_version: libpcap's version string. */
 const char *capture_lib_version(void);
+
+/*
+ * The evidence writer: frames of chosen connections, as pcapng (one
+ * interface block per capture interface, so frames keep their link type and
+ * interface name; Wireshark, tshark, tcpdump and kexwatch -r read it).
+ */
+struct capture_writer;
+
+struct capture_writer_iface {
+	const char *name; /* borrowed for the writer's life */
+	int link;         /* LINKTYPE_ value */
+	uint32_t snaplen;
+};
+
+/*
+ * capture_writer_open creates path (an existing non-empty file is first
+ * renamed to path.1) and writes the section and interface blocks. The
+ * writer keeps the file below max_bytes by renaming it to path.1 (replacing
+ * the previous one) and starting a new one, never in the middle of a group
+ * of frames (capture_writer_reserve). Returns 0 with *out set, or KW_ERR_IO
+ * with a one-line reason in err.
+ */
+int capture_writer_open(struct capture_writer **out, const char *path,
+			const struct capture_writer_iface *ifaces, uint32_t nifaces,
+			uint64_t max_bytes, char *err, size_t errlen);
+
+/*
+ * capture_writer_reserve announces a group of frames of about bytes bytes
+ * (data and headers), rotating first when the group would not fit.
+ * capture_writer_put writes one frame; capture_writer_flush ends a group
+ * (the file is then complete on disk). Each returns 0 or KW_ERR_IO (errno
+ * set); a failed writer retries with the next group.
+ */
+int capture_writer_reserve(struct capture_writer *w, uint64_t bytes);
+int capture_writer_put(struct capture_writer *w, uint32_t iface, uint64_t ts_us,
+		       const uint8_t *data, uint32_t caplen, uint32_t wirelen);
+int capture_writer_flush(struct capture_writer *w);
+/* capture_writer_frame_cost: the bytes capture_writer_put adds for caplen bytes. */
+uint64_t capture_writer_frame_cost(uint32_t caplen);
+/* capture_writer_close flushes and closes; NULL is allowed. */
+void capture_writer_close(struct capture_writer *w);
 
 #endif

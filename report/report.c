@@ -3,23 +3,28 @@
  *
  * Responsible for the output stream: one whole line per record (a record is
  * formatted in memory, then written with one call, so a reader never sees
- * half of one), the text table, and the end-of-run summary. Not responsible
- * for the record's fields (record.c) or for opening the sink (app/).
+ * half of one), to the borrowed stream or to every sink, the text table,
+ * the statistics records, and the end-of-run summary. Not responsible for
+ * the record's fields (record.c), for the sinks' transports (sink*.c) or
+ * for choosing the sinks (app/).
  */
 #include <errno.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "err.h"
 #include "record.h"
 #include "report.h"
+#include "sink.h"
 
 struct report {
 	struct report_config cfg;
 	uint64_t by_outcome[OUTCOME_COUNT];
 	uint64_t written, failed_writes, anomalous;
 	int header_done;
+	int last_has_error;
 };
 
 struct report *report_new(const struct report_config *cfg)
@@ -52,8 +57,31 @@ static void judge(const struct flow *f, struct record_judgment *j)
 	j->close_phase = report_phase_at(f, j->t_close);
 }
 
+/* write_sinks hands one record to every sink; KW_ERR_IO if one failed. */
+static int write_sinks(struct report *r, const char *line, size_t n, int severity,
+		       const char *msgid)
+{
+	int failed = 0, e = 0;
+
+	for (uint32_t i = 0; i < r->cfg.nsinks; i++)
+		if (sink_write(r->cfg.sinks[i], line, n, severity, msgid) != 0) {
+			failed = 1;
+			e = errno;
+		}
+	if (failed) {
+		r->failed_writes++;
+		errno = e;
+		return KW_ERR_IO;
+	}
+	r->written++;
+	return KW_OK;
+}
+
 static int write_line(struct report *r, const char *line, size_t n)
 {
+	if (r->cfg.nsinks > 0)
+		return write_sinks(r, line, n,
+				   r->last_has_error ? SINK_SEV_WARNING : SINK_SEV_INFO, "ssh");
 	/* One fwrite per record: with a line-buffered or unbuffered sink the
 	 * record reaches the file whole. */
 	if (fwrite(line, 1, n, r->cfg.out) != n || (r->cfg.flush_each && fflush(r->cfg.out) != 0)) {
@@ -133,6 +161,21 @@ static int write_text(struct report *r, const struct flow *f, const struct recor
 	return write_line(r, line, (size_t)n);
 }
 
+/* has_error: whether a record carries an error-level diagnosis. */
+static int has_error(json_t *rec)
+{
+	json_t *list = json_object_get(json_object_get(rec, "ssh"), "diagnoses"), *d;
+	size_t i;
+
+	json_array_foreach(list, i, d)
+	{
+		const char *sev = json_string_value(json_object_get(d, "severity"));
+		if (sev != NULL && strcmp(sev, "error") == 0)
+			return 1;
+	}
+	return 0;
+}
+
 int report_flow(struct report *r, const struct flow *f, enum flow_report_why why)
 {
 	struct record_judgment j;
@@ -144,13 +187,21 @@ int report_flow(struct report *r, const struct flow *f, enum flow_report_why why
 	(void)why;
 	judge(f, &j);
 	r->by_outcome[j.outcome]++;
+	r->last_has_error = 0;
 	if (f->anomalies || f->decode_anomalies || f->ssh.dir[0].anomalies ||
 	    f->ssh.dir[1].anomalies)
 		r->anomalous++;
-	if (r->cfg.format == REPORT_TEXT)
+	if (r->cfg.format == REPORT_TEXT) {
+		/* With sinks (live), the severity picks evidence and syslog level. */
+		if (r->cfg.nsinks > 0 && (rec = record_build(f, &r->cfg, &j)) != NULL) {
+			r->last_has_error = has_error(rec);
+			json_decref(rec);
+		}
 		return write_text(r, f, &j);
+	}
 	if ((rec = record_build(f, &r->cfg, &j)) == NULL)
 		return KW_ERR_NOMEM;
+	r->last_has_error = has_error(rec);
 	s = json_dumps(rec, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
 	json_decref(rec);
 	if (s == NULL)
@@ -160,6 +211,148 @@ int report_flow(struct report *r, const struct flow *f, enum flow_report_why why
 	ret = write_line(r, s, n + 1);
 	free(s);
 	return ret;
+}
+
+int report_last_has_error(const struct report *r)
+{
+	return r->last_has_error;
+}
+
+static json_t *json_u64(uint64_t v)
+{
+	return json_integer(v > (uint64_t)INT64_MAX ? INT64_MAX : (json_int_t)v);
+}
+
+static json_t *stats_object(const struct report *r, const struct report_stats_input *in)
+{
+	const struct flow_stats *fs = in->flows;
+	json_t *st = json_object(), *o, *a;
+
+	json_object_set_new(st, "reason", json_string(in->reason));
+	json_object_set_new(st, "uptime_s", json_u64(in->uptime_us / 1000000u));
+	json_object_set_new(st, "frames", json_u64(in->decode->frames));
+	json_object_set_new(st, "malformed_frames", json_u64(in->decode->malformed));
+	json_object_set_new(st, "packets", json_u64(fs->packets));
+	json_object_set_new(st, "bytes", json_u64(fs->bytes));
+	o = json_object();
+	json_object_set_new(o, "open", json_u64(fs->open));
+	json_object_set_new(o, "seen", json_u64(fs->flows));
+	json_object_set_new(o, "reported", json_u64(fs->reported));
+	json_object_set_new(o, "evicted", json_u64(fs->evicted));
+	json_object_set_new(o, "timed_out", json_u64(fs->timeouts));
+	json_object_set_new(o, "not_ssh", json_u64(fs->not_ssh));
+	json_object_set_new(st, "connections", o);
+	o = json_object();
+	for (int i = 0; i < OUTCOME_COUNT; i++)
+		json_object_set_new(o, report_outcome_name((enum report_outcome)i),
+				    json_u64(r->by_outcome[i]));
+	json_object_set_new(st, "outcomes", o);
+	json_object_set_new(st, "anomalies", json_u64(r->anomalous));
+	o = json_object();
+	json_object_set_new(o, "matched", json_u64(fs->icmp_matched));
+	json_object_set_new(o, "unmatched", json_u64(fs->icmp_unmatched));
+	json_object_set_new(st, "icmp_errors", o);
+	a = json_array();
+	for (uint32_t i = 0; i < in->nifaces; i++) {
+		const struct report_iface_counters *c = &in->ifaces[i];
+		o = json_object();
+		json_object_set_new(o, "interface", json_string(c->name));
+		if (c->valid) {
+			json_object_set_new(o, "ps_recv", json_u64(c->recv));
+			json_object_set_new(o, "ps_drop", json_u64(c->drop));
+			json_object_set_new(o, "ps_ifdrop", json_u64(c->ifdrop));
+		}
+		json_array_append_new(a, o);
+	}
+	json_object_set_new(st, "capture", a);
+	a = json_array();
+	for (uint32_t i = 0; i < r->cfg.nsinks; i++) {
+		uint64_t w, l;
+		sink_counts(r->cfg.sinks[i], &w, &l);
+		o = json_object();
+		json_object_set_new(o, "output", json_string(sink_name(r->cfg.sinks[i])));
+		json_object_set_new(o, "written", json_u64(w));
+		json_object_set_new(o, "lost", json_u64(l));
+		json_array_append_new(a, o);
+	}
+	json_object_set_new(st, "outputs", a);
+	if (in->evidence != NULL) {
+		o = json_object();
+		json_object_set_new(o, "connections", json_u64(in->evidence->connections));
+		json_object_set_new(o, "frames", json_u64(in->evidence->frames));
+		json_object_set_new(o, "frames_missed", json_u64(in->evidence->frames_missed));
+		json_object_set_new(o, "buffered_bytes", json_u64(in->evidence->buffered_bytes));
+		json_object_set_new(o, "write_errors", json_u64(in->evidence->write_errors));
+		json_object_set_new(st, "evidence", o);
+	}
+	return st;
+}
+
+int report_stats(struct report *r, const struct report_stats_input *in)
+{
+	json_t *rec = json_object();
+	char ts[48], *s, line[512];
+	size_t n;
+	int ret;
+
+	if (rec == NULL)
+		return KW_ERR_NOMEM;
+	record_time(ts, sizeof(ts), in->now_us);
+	json_object_set_new(rec, "timestamp", json_string(ts));
+	json_object_set_new(rec, "event_type", json_string("stats"));
+	json_object_set_new(rec, "stats", stats_object(r, in));
+	if (r->cfg.format == REPORT_TEXT) {
+		const struct flow_stats *fs = in->flows;
+		int k = snprintf(line, sizeof(line),
+				 "# stats %s (%s): %llu packets, %llu bytes; connections %llu open, "
+				 "%llu reported, %llu evicted\n",
+				 ts, in->reason, (unsigned long long)fs->packets,
+				 (unsigned long long)fs->bytes, (unsigned long long)fs->open,
+				 (unsigned long long)fs->reported, (unsigned long long)fs->evicted);
+		json_decref(rec);
+		if (k < 0 || (size_t)k >= sizeof(line))
+			return KW_ERR_BUG;
+		s = strdup(line);
+		n = (size_t)k;
+	} else {
+		s = json_dumps(rec, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		json_decref(rec);
+		if (s != NULL) {
+			n = strlen(s);
+			s[n++] = '\n'; /* json_dumps leaves room for its NUL */
+		}
+	}
+	if (s == NULL)
+		return KW_ERR_NOMEM;
+	if (r->cfg.nsinks > 0) {
+		ret = write_sinks(r, s, n, SINK_SEV_INFO, "stats");
+		if (ret == KW_OK)
+			r->written--; /* records counts connections; stats are apart */
+		else
+			r->failed_writes--;
+	} else {
+		ret = fwrite(s, 1, n, r->cfg.out) == n ? KW_OK : KW_ERR_IO;
+		if (r->cfg.flush_each)
+			fflush(r->cfg.out);
+	}
+	free(s);
+	return ret;
+}
+
+int report_reopen(struct report *r)
+{
+	int ret = KW_OK;
+
+	for (uint32_t i = 0; i < r->cfg.nsinks; i++)
+		if (sink_reopen(r->cfg.sinks[i]) != 0)
+			ret = KW_ERR_IO;
+	return ret;
+}
+
+void report_tick(struct report *r)
+{
+	for (uint32_t i = 0; i < r->cfg.nsinks; i++)
+		sink_tick(r->cfg.sinks[i]);
 }
 
 void report_end(struct report *r)

@@ -2,9 +2,12 @@
  * report.h: from the facts of a flow to the record of DESIGN.md section 2.
  *
  * The only module that talks to jansson. Judges each flow (outcome, phase,
- * close), builds its record, and writes it to the sink as one JSON line or
- * one text line. Keeps the counts for the end-of-run summary. Not
- * responsible for collecting facts (dissect/) or for the process (app/).
+ * close), builds its record, and writes it to the sinks as one JSON line or
+ * one text line; builds the statistics records. Owns the sinks' formats and
+ * transports (standard output, a file reopened on request, syslog over the
+ * local socket, UDP or TCP). Keeps the counts for the end-of-run summary.
+ * Not responsible for collecting facts (dissect/), for opening captures or
+ * for the process, its signals and privileges (app/).
  */
 #ifndef KW_REPORT_H
 #define KW_REPORT_H
@@ -12,7 +15,74 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "decode.h"
 #include "flow.h"
+
+/*
+ * Sinks: where records go. Each sink writes one whole record per write
+ * (per datagram for syslog) and never blocks the capture for long. A sink
+ * that fails says so once on standard error, counts the records it lost,
+ * tries again with the next record, and says so again when it recovers.
+ */
+struct sink;
+
+/* Syslog severities (RFC 5424 section 6.2.1) used for records. */
+#define SINK_SEV_WARNING 4
+#define SINK_SEV_INFO 6
+
+/*
+ * sink_open_fd writes to the open descriptor fd (standard output), which
+ * stays the caller's. name is used in messages (borrowed). 0 or KW_ERR_NOMEM.
+ */
+int sink_open_fd(struct sink **out, int fd, const char *name);
+
+/*
+ * sink_open_file appends to path (created with mode 0640 less the umask),
+ * one write(2) per record. sink_reopen opens path again (after logrotate
+ * renamed it): the new file is opened before the old one is closed, so a
+ * failed reopen keeps writing to the old one. 0, or KW_ERR_IO with a reason
+ * in err.
+ */
+int sink_open_file(struct sink **out, const char *path, char *err, size_t errlen);
+
+/*
+ * sink_open_syslog sends each record as one RFC 5424 message (the record as
+ * MSG, APP-NAME kexwatch, MSGID "ssh" or "stats", no structured data) to
+ * target: a socket path ("/dev/log", or "unix:PATH"; datagram), or
+ * "udp://HOST:PORT" (RFC 5426), or "tcp://HOST:PORT" (octet-counting
+ * framing, RFC 6587 section 3.4.1; a bounded queue rides out a reconnect).
+ * HOST may be a name, resolved once here, or [IPv6]. facility is 0-23.
+ * A target that is not reachable yet is not an error (it is retried); 0,
+ * or KW_ERR_MALFORMED / KW_ERR_IO with a reason in err.
+ */
+int sink_open_syslog(struct sink **out, const char *target, int facility, char *err,
+		     size_t errlen);
+
+/* sink_facility: a syslog facility name ("daemon", "local0"...) to its code, -1 if unknown. */
+int sink_facility(const char *name);
+
+/*
+ * sink_write writes one record, line[0..n) ending in '
+', with a syslog
+ * severity and MSGID (ignored by other sinks). 0, or KW_ERR_IO (errno set)
+ * when the record did not go out (it is counted as lost).
+ */
+int sink_write(struct sink *s, const char *line, size_t n, int severity, const char *msgid);
+
+/* sink_reopen: reopen a file sink; 0 for the others. KW_ERR_IO with errno set. */
+int sink_reopen(struct sink *s);
+
+/* sink_tick sends what a TCP syslog sink has queued and reconnects it; cheap. */
+void sink_tick(struct sink *s);
+
+/* sink_name: the path or target, for messages. Owned by the sink. */
+const char *sink_name(const struct sink *s);
+
+/* sink_counts: records written and lost since the sink was opened. */
+void sink_counts(const struct sink *s, uint64_t *written, uint64_t *lost);
+
+/* sink_close sends what is queued (waiting at most 2 s) and frees s; NULL is allowed. */
+void sink_close(struct sink *s);
 
 enum report_format {
 	REPORT_JSON,
@@ -43,7 +113,9 @@ enum report_phase {
 
 struct report_config {
 	enum report_format format;
-	FILE *out;                    /* borrowed; the caller closes it */
+	FILE *out;                    /* borrowed; the caller closes it; unused with sinks */
+	struct sink *const *sinks;    /* borrowed; when nsinks > 0 records go to these */
+	uint32_t nsinks;
 	const char *const *filenames; /* by flow.file_index; borrowed; NULL in live mode */
 	uint32_t nfiles;
 	const char *const *ifaces;    /* by flow.iface_index; NULL offline */
@@ -62,6 +134,51 @@ void report_free(struct report *r);
  * when the sink failed (errno set; counted, and the next record retries).
  */
 int report_flow(struct report *r, const struct flow *f, enum flow_report_why why);
+
+/*
+ * report_last_has_error: whether the record last written by report_flow
+ * carried an error-level diagnosis (in text format, only with sinks).
+ */
+int report_last_has_error(const struct report *r);
+
+/* One capture interface's libpcap counters, for the statistics record. */
+struct report_iface_counters {
+	const char *name;
+	uint64_t recv, drop, ifdrop; /* ps_recv, ps_drop, ps_ifdrop since start */
+	int valid;                   /* 0: libpcap gave none */
+};
+
+/* Evidence capture counters, for the statistics record. */
+struct report_evidence_counters {
+	uint64_t connections, frames; /* written to the evidence capture */
+	uint64_t frames_missed;       /* not kept: per-connection or memory bound */
+	uint64_t buffered_bytes;      /* frames held now, waiting for their record */
+	uint64_t write_errors;
+};
+
+/* What a statistics record reports (all borrowed for the call). */
+struct report_stats_input {
+	const char *reason;                  /* "interval", "signal" or "exit" */
+	uint64_t now_us, uptime_us;          /* wall clock */
+	const struct flow_stats *flows;
+	const struct decode_stats *decode;
+	const struct report_iface_counters *ifaces;
+	uint32_t nifaces;
+	const struct report_evidence_counters *evidence; /* NULL without --evidence-pcap */
+};
+
+/*
+ * report_stats writes a statistics record (event_type "stats", see
+ * docs/operations.md) to the sinks. 0, KW_ERR_NOMEM, or KW_ERR_IO when a
+ * sink failed.
+ */
+int report_stats(struct report *r, const struct report_stats_input *in);
+
+/* report_reopen reopens the file sinks (SIGHUP). 0, or KW_ERR_IO if one failed. */
+int report_reopen(struct report *r);
+
+/* report_tick lets the sinks send what they queued (TCP syslog). */
+void report_tick(struct report *r);
 
 /* report_end writes what closes the output (the text table's footer). */
 void report_end(struct report *r);

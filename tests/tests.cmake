@@ -101,3 +101,30 @@ add_test(NAME schema.records
                  --schema ${CMAKE_SOURCE_DIR}/docs/schema/ssh-record.schema.json
                  ${KW_SCHEMA_PCAPS})
 set_tests_properties(schema.records PROPERTIES TIMEOUT 300)
+
+# Live capture (tests/live): a real sshd, rsyslog and clients in network namespaces
+# made by each test; root needed (exit 77, skipped, without it). One test per script.
+file(GLOB KW_LIVE_TESTS CONFIGURE_DEPENDS ${KW_TESTS_DIR}/live/*.sh)
+list(FILTER KW_LIVE_TESTS EXCLUDE REGEX "/lib\\.sh$")
+foreach(script ${KW_LIVE_TESTS})
+  get_filename_component(case ${script} NAME_WE)
+  add_test(NAME live.${case} COMMAND bash ${script} $<TARGET_FILE:kexwatch>)
+  set_tests_properties(live.${case} PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 180 LABELS live)
+endforeach()
+
+# Diagnoses on real failures (tests/pcaps/fail-*.pcap, made by make-failures.sh): the
+# codes, key evidence and close facts each connection must have; see
+# tests/diagnoses/check.py.
+add_test(NAME golden.diagnoses
+         COMMAND ${Python3_EXECUTABLE} ${KW_TESTS_DIR}/diagnoses/check.py
+                 --kexwatch $<TARGET_FILE:kexwatch> --pcaps ${KW_PCAPS_DIR})
+set_tests_properties(golden.diagnoses PROPERTIES TIMEOUT 300)
+
+# inputs.variants: one real capture rewritten into every link type, pcapng,
+# gzip, stdin and rotated files gives the same records.
+add_test(NAME inputs.variants
+         COMMAND /usr/bin/python3 ${CMAKE_SOURCE_DIR}/tests/inputs/variants.py
+                 --kexwatch $<TARGET_FILE:kexwatch>
+                 ${CMAKE_SOURCE_DIR}/tests/pcaps/demo.pcap
+                 ${CMAKE_SOURCE_DIR}/tests/pcaps/openssh-default-v6.pcap)
+set_tests_properties(inputs.variants PROPERTIES TIMEOUT 300)

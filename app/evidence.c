@@ -1,0 +1,324 @@
+/*
+ * evidence.c: the raw frames of each connection until its record is out
+ * (see app.h), so a failed handshake can be opened in Wireshark.
+ *
+ * Responsible for holding frames per connection within three bounds (frames
+ * and bytes per connection: the handshake is in the first few dozen frames;
+ * bytes for all connections; connections followed at once), evicting the
+ * least recently active connection first, and handing the frames of a
+ * connection whose record has an error-level diagnosis to the writer
+ * (capture/writer.c) as one group. The connection is found by its address
+ * pair, without looking into the flow table: flow_table_stats().flows
+ * moving during flow_table_packet says the packet began a new flow, and the
+ * report callback, called once per reported flow, says when it ends.
+ * Known gaps: fragments held for reassembly are not kept (only the packet
+ * that completed a datagram); frames of connections that are never
+ * reported (not SSH) occupy the buffer until evicted.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app.h"
+#include "err.h"
+
+struct ev_key {
+	uint8_t family;
+	uint8_t a[16], b[16];
+	uint16_t pa, pb;
+};
+
+/* A frame as stored in an entry's buffer: this header, then caplen bytes. */
+struct ev_frame {
+	uint64_t ts_us;
+	uint32_t iface, caplen, wirelen;
+};
+
+struct ev_entry {
+	struct ev_entry *hnext, *lru_prev, *lru_next;
+	struct ev_key key;
+	uint32_t hash;
+	uint8_t live; /* 0: reported (or over its bounds): frames not kept */
+	uint32_t nframes;
+	uint8_t *buf;
+	size_t len, cap;
+};
+
+struct evidence {
+	struct evidence_config cfg;
+	struct capture_writer *w;
+	struct ev_entry **bucket;
+	uint32_t mask, count;
+	struct ev_entry *lru_head, *lru_tail;
+	uint64_t buffered;
+	struct report_evidence_counters n;
+};
+
+int evidence_open(struct evidence **out, const struct evidence_config *cfg)
+{
+	struct evidence *ev = calloc(1, sizeof(*ev));
+	uint32_t size = 1024;
+	char err[256];
+
+	*out = NULL;
+	while (size < cfg->max_entries && size < (1u << 24))
+		size <<= 1;
+	if (ev == NULL || (ev->bucket = calloc(size, sizeof(*ev->bucket))) == NULL) {
+		free(ev);
+		fprintf(stderr, "kexwatch: out of memory\n");
+		return 1;
+	}
+	ev->cfg = *cfg;
+	ev->mask = size - 1;
+	if (capture_writer_open(&ev->w, cfg->path, cfg->ifaces, cfg->nifaces, cfg->max_file_bytes,
+				err, sizeof(err)) != 0) {
+		fprintf(stderr, "kexwatch: %s: %s\n", cfg->path, err);
+		free(ev->bucket);
+		free(ev);
+		return 1;
+	}
+	*out = ev;
+	return 0;
+}
+
+/* key_of orders the two endpoints, so both directions find one entry. */
+static void key_of(struct ev_key *k, const struct addr_pair *p)
+{
+	int swap = memcmp(p->src, p->dst, 16);
+
+	if (swap == 0)
+		swap = p->sport > p->dport;
+	else
+		swap = swap > 0;
+	memset(k, 0, sizeof(*k));
+	k->family = p->family;
+	memcpy(k->a, swap ? p->dst : p->src, 16);
+	memcpy(k->b, swap ? p->src : p->dst, 16);
+	k->pa = swap ? p->dport : p->sport;
+	k->pb = swap ? p->sport : p->dport;
+}
+
+static uint32_t key_hash(const struct ev_key *k, uint64_t seed)
+{
+	uint64_t h = seed ^ 0xcbf29ce484222325ULL;
+	const uint8_t *p = (const uint8_t *)k;
+
+	/* FNV-1a over the key, seeded: the table is not for an attacker to fill. */
+	for (size_t i = 0; i < sizeof(*k); i++) {
+		h ^= p[i];
+		h *= 0x100000001b3ULL;
+	}
+	return (uint32_t)(h ^ (h >> 32));
+}
+
+static int key_eq(const struct ev_key *x, const struct ev_key *y)
+{
+	return x->family == y->family && x->pa == y->pa && x->pb == y->pb &&
+	       memcmp(x->a, y->a, 16) == 0 && memcmp(x->b, y->b, 16) == 0;
+}
+
+static void lru_unlink(struct evidence *ev, struct ev_entry *e)
+{
+	if (e->lru_prev)
+		e->lru_prev->lru_next = e->lru_next;
+	else
+		ev->lru_head = e->lru_next;
+	if (e->lru_next)
+		e->lru_next->lru_prev = e->lru_prev;
+	else
+		ev->lru_tail = e->lru_prev;
+	e->lru_prev = e->lru_next = NULL;
+}
+
+static void lru_push(struct evidence *ev, struct ev_entry *e)
+{
+	e->lru_next = ev->lru_head;
+	e->lru_prev = NULL;
+	if (ev->lru_head)
+		ev->lru_head->lru_prev = e;
+	ev->lru_head = e;
+	if (ev->lru_tail == NULL)
+		ev->lru_tail = e;
+}
+
+static void entry_clear(struct evidence *ev, struct ev_entry *e)
+{
+	ev->buffered -= e->cap;
+	free(e->buf);
+	e->buf = NULL;
+	e->len = e->cap = 0;
+	e->nframes = 0;
+}
+
+static void entry_free(struct evidence *ev, struct ev_entry *e)
+{
+	struct ev_entry **pp = &ev->bucket[e->hash & ev->mask];
+
+	while (*pp != NULL && *pp != e)
+		pp = &(*pp)->hnext;
+	if (*pp == e)
+		*pp = e->hnext;
+	lru_unlink(ev, e);
+	if (e->live)
+		ev->n.frames_missed += e->nframes;
+	entry_clear(ev, e);
+	free(e);
+	ev->count--;
+}
+
+static struct ev_entry *entry_find(struct evidence *ev, const struct ev_key *k, uint32_t h)
+{
+	for (struct ev_entry *e = ev->bucket[h & ev->mask]; e != NULL; e = e->hnext)
+		if (e->hash == h && key_eq(&e->key, k))
+			return e;
+	return NULL;
+}
+
+/*
+ * make_room evicts the least recently active entries other than keep until
+ * bytes more fit, and (new_entry) one more entry does.
+ */
+static void make_room(struct evidence *ev, size_t bytes, const struct ev_entry *keep,
+		      int new_entry)
+{
+	while ((ev->buffered + bytes > ev->cfg.max_buffer_bytes ||
+		(new_entry && ev->count >= ev->cfg.max_entries)) &&
+	       ev->lru_tail != NULL && ev->lru_tail != keep)
+		entry_free(ev, ev->lru_tail);
+}
+
+static struct ev_entry *entry_new(struct evidence *ev, const struct ev_key *k, uint32_t h)
+{
+	struct ev_entry *e;
+
+	make_room(ev, 0, NULL, 1);
+	if ((e = calloc(1, sizeof(*e))) == NULL)
+		return NULL;
+	e->key = *k;
+	e->hash = h;
+	e->hnext = ev->bucket[h & ev->mask];
+	ev->bucket[h & ev->mask] = e;
+	lru_push(ev, e);
+	ev->count++;
+	return e;
+}
+
+void evidence_frame(struct evidence *ev, const struct pkt *p, int new_flow, uint32_t iface,
+		    uint64_t ts_us, const uint8_t *data, uint32_t caplen, uint32_t wirelen)
+{
+	struct ev_frame fr = {.ts_us = ts_us, .iface = iface, .caplen = caplen, .wirelen = wirelen};
+	size_t need = sizeof(fr) + caplen;
+	struct ev_key k;
+	struct ev_entry *e;
+	uint32_t h;
+
+	key_of(&k, &p->a);
+	h = key_hash(&k, ev->cfg.seed);
+	e = entry_find(ev, &k, h);
+	if (new_flow && p->kind == PKT_TCP) {
+		if (e == NULL && (e = entry_new(ev, &k, h)) == NULL) {
+			ev->n.frames_missed++;
+			return;
+		}
+		if (e->live) /* frames of an earlier flow never reported */
+			ev->n.frames_missed += e->nframes;
+		entry_clear(ev, e);
+		e->live = 1;
+	}
+	if (e == NULL || !e->live)
+		return; /* not followed (evicted, or already reported) */
+	if (e->nframes >= ev->cfg.max_frames_per_flow || e->len + need > ev->cfg.max_bytes_per_flow) {
+		ev->n.frames_missed++;
+		return;
+	}
+	if (e->len + need > e->cap) {
+		size_t cap = e->cap ? e->cap : 4096;
+		uint8_t *b;
+		while (cap < e->len + need)
+			cap *= 2;
+		if (cap > ev->cfg.max_bytes_per_flow)
+			cap = ev->cfg.max_bytes_per_flow;
+		make_room(ev, cap - e->cap, e, 0);
+		if (ev->buffered + (cap - e->cap) > ev->cfg.max_buffer_bytes ||
+		    (b = realloc(e->buf, cap)) == NULL) {
+			ev->n.frames_missed++;
+			return;
+		}
+		ev->buffered += cap - e->cap;
+		e->buf = b;
+		e->cap = cap;
+	}
+	memcpy(e->buf + e->len, &fr, sizeof(fr));
+	memcpy(e->buf + e->len + sizeof(fr), data, caplen);
+	e->len += need;
+	e->nframes++;
+	if (e != ev->lru_head) {
+		lru_unlink(ev, e);
+		lru_push(ev, e);
+	}
+}
+
+static void write_entry(struct evidence *ev, struct ev_entry *e)
+{
+	uint64_t cost = 0;
+	struct ev_frame fr;
+	size_t off;
+	int r;
+
+	for (off = 0; off < e->len; off += sizeof(fr) + fr.caplen) {
+		memcpy(&fr, e->buf + off, sizeof(fr));
+		cost += capture_writer_frame_cost(fr.caplen);
+	}
+	r = capture_writer_reserve(ev->w, cost);
+	for (off = 0; r == 0 && off < e->len; off += sizeof(fr) + fr.caplen) {
+		memcpy(&fr, e->buf + off, sizeof(fr));
+		r = capture_writer_put(ev->w, fr.iface, fr.ts_us, e->buf + off + sizeof(fr),
+				       fr.caplen, fr.wirelen);
+	}
+	if (r == 0)
+		r = capture_writer_flush(ev->w);
+	if (r != 0) {
+		if (ev->n.write_errors++ == 0)
+			perror("kexwatch: evidence capture");
+		ev->n.frames_missed += e->nframes;
+		return;
+	}
+	ev->n.connections++;
+	ev->n.frames += e->nframes;
+}
+
+void evidence_flow_reported(struct evidence *ev, const struct flow *f, int keep)
+{
+	struct ev_key k;
+	struct ev_entry *e;
+	uint32_t h;
+
+	key_of(&k, &f->key);
+	h = key_hash(&k, ev->cfg.seed);
+	if ((e = entry_find(ev, &k, h)) == NULL || !e->live)
+		return;
+	if (keep && e->nframes > 0)
+		write_entry(ev, e);
+	entry_clear(ev, e);
+	e->live = 0; /* the rest of this connection is not needed */
+}
+
+void evidence_counters(const struct evidence *ev, struct report_evidence_counters *out)
+{
+	*out = ev->n;
+	out->buffered_bytes = ev->buffered;
+}
+
+void evidence_close(struct evidence *ev)
+{
+	if (ev == NULL)
+		return;
+	while (ev->lru_tail != NULL) {
+		struct ev_entry *e = ev->lru_tail;
+		e->live = 0;
+		entry_free(ev, e);
+	}
+	capture_writer_close(ev->w);
+	free(ev->bucket);
+	free(ev);
+}

@@ -1,0 +1,411 @@
+/*
+ * live.c: capturing from interfaces until told to stop (see app.h).
+ *
+ * Responsible for the order of a live run (open every capture, drop
+ * privileges, then open outputs, as tcpdump -Z does), for the one loop that
+ * waits on every capture's descriptor with ppoll, and for doing all signal
+ * work in that loop: the handlers only set flags, and the signals are
+ * blocked except while ppoll waits, so none is missed between a check and
+ * the wait. Keeps records on time: the flow table's timeouts run on capture
+ * time, and while the link is quiet the loop moves that clock with the wall
+ * clock at least once a second. Not responsible for decoding (dissect/),
+ * records and sinks (report/) or libpcap (capture/).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "app.h"
+#include "err.h"
+
+#define LIVE_TICK_MS 500      /* the clock moves at least this often */
+#define LIVE_RING_TIMEOUT_MS 100 /* a frame waits at most this long in the ring */
+/* The wall clock drives the table this far behind, so a frame still in the
+ * ring (up to the ring timeout) is never older than the table's clock. */
+#define LIVE_CLOCK_SLACK_US 250000u
+#define LIVE_BATCH 512 /* frames read from one capture before looking at the others */
+
+/* Evidence bounds (docs/operations.md): the handshake is in the first frames. */
+#define EVIDENCE_FRAMES_PER_FLOW 64
+#define EVIDENCE_BYTES_PER_FLOW (256u * 1024u)
+#define EVIDENCE_BUFFER_BYTES (64ull * 1024u * 1024u)
+
+static volatile sig_atomic_t sig_stop, sig_hup, sig_usr1;
+
+static void on_live_signal(int sig)
+{
+	if (sig == SIGHUP)
+		sig_hup = 1;
+	else if (sig == SIGUSR1)
+		sig_usr1 = 1;
+	else
+		sig_stop = 1;
+}
+
+static uint64_t clock_us(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+int open_sinks(struct sink **sinks, uint32_t *n, int use_stdout, const char *outpath,
+	       const char *const *syslog, uint32_t nsyslog, int facility)
+{
+	char err[256];
+
+	*n = 0;
+	if (use_stdout && sink_open_fd(&sinks[(*n)++], STDOUT_FILENO, "standard output") != 0)
+		goto nomem;
+	if (outpath != NULL && strcmp(outpath, "-") != 0) {
+		if (sink_open_file(&sinks[*n], outpath, err, sizeof(err)) != 0) {
+			fprintf(stderr, "kexwatch: %s: %s\n", outpath, err);
+			goto fail;
+		}
+		(*n)++;
+	}
+	for (uint32_t i = 0; i < nsyslog; i++) {
+		if (sink_open_syslog(&sinks[*n], syslog[i], facility, err, sizeof(err)) != 0) {
+			fprintf(stderr, "kexwatch: --syslog %s: %s\n", syslog[i], err);
+			goto fail;
+		}
+		(*n)++;
+	}
+	return 0;
+nomem:
+	(*n)--;
+	fprintf(stderr, "kexwatch: out of memory\n");
+fail:
+	while (*n > 0)
+		sink_close(sinks[--(*n)]);
+	return 1;
+}
+
+struct live {
+	const struct live_opts *o;
+	struct capture **caps;
+	struct report_iface_counters *counters;
+	struct pollfd *pfd;
+	uint32_t ncaps, nactive;
+	struct decoder *dec;
+	struct flow_table *table;
+	struct report *report;
+	struct evidence *ev;
+	uint64_t start_us, start_mono;
+};
+
+static void on_live_report(void *ctx, const struct flow *f, enum flow_report_why why)
+{
+	struct live *lv = ctx;
+
+	(void)report_flow(lv->report, f, why); /* a failing sink said so, and goes on */
+	if (lv->ev != NULL)
+		evidence_flow_reported(lv->ev, f, report_last_has_error(lv->report));
+}
+
+static void refresh_counters(struct live *lv)
+{
+	for (uint32_t i = 0; i < lv->ncaps; i++) {
+		struct capture_counters c;
+		if (lv->caps[i] == NULL)
+			continue;
+		lv->counters[i].valid = capture_counters(lv->caps[i], &c) == 0;
+		if (lv->counters[i].valid) {
+			lv->counters[i].recv = c.recv;
+			lv->counters[i].drop = c.drop;
+			lv->counters[i].ifdrop = c.ifdrop;
+		}
+	}
+}
+
+static void write_stats(struct live *lv, const char *reason)
+{
+	struct report_evidence_counters evc;
+	struct report_stats_input in = {
+		.reason = reason,
+		.now_us = clock_us(CLOCK_REALTIME),
+		.uptime_us = clock_us(CLOCK_MONOTONIC) - lv->start_mono,
+		.flows = flow_table_stats(lv->table),
+		.decode = decoder_stats(lv->dec),
+		.ifaces = lv->counters,
+		.nifaces = lv->ncaps,
+	};
+
+	refresh_counters(lv);
+	if (lv->ev != NULL) {
+		evidence_counters(lv->ev, &evc);
+		in.evidence = &evc;
+	}
+	if (report_stats(lv->report, &in) == KW_ERR_NOMEM)
+		fprintf(stderr, "kexwatch: out of memory writing statistics\n");
+}
+
+/* read_capture reads what capture i has waiting, at most LIVE_BATCH frames. */
+static void read_capture(struct live *lv, uint32_t i)
+{
+	struct capture *c = lv->caps[i];
+	int link = capture_link(c);
+	struct capture_frame fr;
+	struct pkt pkt;
+	int r = 0;
+
+	for (int n = 0; n < LIVE_BATCH && (r = capture_next(c, &fr)) == 1; n++) {
+		uint64_t flows = flow_table_stats(lv->table)->flows;
+		if (decode_frame(lv->dec, link, fr.data, fr.caplen, fr.wirelen, fr.ts_us, &pkt) !=
+		    KW_OK) {
+			flow_table_advance(lv->table, fr.ts_us);
+			continue;
+		}
+		if (flow_table_packet(lv->table, &pkt, 0, i) == KW_ERR_NOMEM) {
+			fprintf(stderr, "kexwatch: %s: out of memory: packet not followed\n",
+				lv->o->ifaces[i]);
+			continue;
+		}
+		if (lv->ev != NULL)
+			evidence_frame(lv->ev, &pkt, flow_table_stats(lv->table)->flows != flows, i,
+				       fr.ts_us, fr.data, fr.caplen, fr.wirelen);
+	}
+	if (r < 0) {
+		/* The interface went away (or down): the others go on. */
+		fprintf(stderr, "kexwatch: %s: %s; no longer capturing on it\n", lv->o->ifaces[i],
+			capture_error(c));
+		refresh_counters(lv);
+		capture_close(c);
+		lv->caps[i] = NULL;
+		lv->pfd[i].fd = -1;
+		lv->nactive--;
+	}
+}
+
+static int open_captures(struct live *lv)
+{
+	const struct live_opts *o = lv->o;
+	char err[512];
+
+	for (uint32_t i = 0; i < o->nifaces; i++) {
+		struct capture_live_opts co = {
+			.iface = o->ifaces[i],
+			.filter = o->filter,
+			.snaplen = o->snaplen,
+			.buffer_kib = o->buffer_kib,
+			.promisc = o->promisc,
+			.timeout_ms = LIVE_RING_TIMEOUT_MS,
+		};
+		if (capture_open_live(&lv->caps[i], &co, err, sizeof(err)) != 0) {
+			fprintf(stderr, "kexwatch: %s: %s\n", o->ifaces[i], err);
+			return 1;
+		}
+		if (err[0] != '\0')
+			fprintf(stderr, "kexwatch: %s: warning: %s\n", o->ifaces[i], err);
+		lv->counters[i].name = o->ifaces[i];
+		lv->pfd[i].fd = capture_fd(lv->caps[i]);
+		lv->pfd[i].events = POLLIN;
+		lv->nactive++;
+		lv->ncaps++;
+	}
+	return 0;
+}
+
+static int open_evidence(struct live *lv, uint64_t seed)
+{
+	const struct live_opts *o = lv->o;
+	struct capture_writer_iface *wi = calloc(o->nifaces, sizeof(*wi));
+	struct evidence_config ec = {
+		.path = o->evidence_path,
+		.max_file_bytes = o->evidence_max_bytes,
+		.max_frames_per_flow = EVIDENCE_FRAMES_PER_FLOW,
+		.max_bytes_per_flow = EVIDENCE_BYTES_PER_FLOW,
+		.max_buffer_bytes = EVIDENCE_BUFFER_BYTES,
+		.max_entries = o->limits->max_flows,
+		.ifaces = wi,
+		.nifaces = o->nifaces,
+		.seed = seed,
+	};
+	int r;
+
+	if (wi == NULL) {
+		fprintf(stderr, "kexwatch: out of memory\n");
+		return 1;
+	}
+	for (uint32_t i = 0; i < o->nifaces; i++) {
+		wi[i].name = o->ifaces[i];
+		wi[i].link = capture_link(lv->caps[i]);
+		wi[i].snaplen = (uint32_t)o->snaplen;
+	}
+	r = evidence_open(&lv->ev, &ec);
+	free(wi);
+	return r;
+}
+
+static void set_signals(sigset_t *blocked, sigset_t *orig)
+{
+	struct sigaction sa;
+	int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGUSR1};
+
+	sigemptyset(blocked);
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigaddset(blocked, sigs[i]);
+	sigprocmask(SIG_BLOCK, blocked, orig);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_live_signal;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = 0; /* no SA_RESTART: ppoll returns at once */
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigaction(sigs[i], &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+static void run_loop(struct live *lv, const sigset_t *waitmask)
+{
+	const struct live_opts *o = lv->o;
+	uint64_t tick_us = (uint64_t)LIVE_TICK_MS * 1000u;
+	uint64_t interval_us = (uint64_t)o->stats_interval_s * 1000000u;
+	uint64_t next_tick = clock_us(CLOCK_MONOTONIC) + tick_us;
+	uint64_t next_stats = lv->start_mono + interval_us;
+
+	while (!sig_stop && lv->nactive > 0) {
+		uint64_t now = clock_us(CLOCK_MONOTONIC), due = next_tick, wait;
+		struct timespec ts;
+
+		if (interval_us && next_stats < due)
+			due = next_stats;
+		wait = due > now ? due - now : 0;
+		ts.tv_sec = (time_t)(wait / 1000000u);
+		ts.tv_nsec = (long)(wait % 1000000u) * 1000;
+		if (ppoll(lv->pfd, lv->ncaps, &ts, waitmask) < 0 && errno != EINTR) {
+			perror("kexwatch: ppoll");
+			break;
+		}
+		if (sig_stop)
+			break;
+		if (sig_hup) {
+			sig_hup = 0;
+			(void)report_reopen(lv->report); /* a failure keeps the old file */
+		}
+		if (sig_usr1) {
+			sig_usr1 = 0;
+			write_stats(lv, "signal");
+		}
+		for (uint32_t i = 0; i < lv->ncaps; i++)
+			if (lv->caps[i] != NULL &&
+			    (lv->pfd[i].revents & (POLLIN | POLLERR | POLLHUP | POLLNVAL)))
+				read_capture(lv, i);
+		now = clock_us(CLOCK_MONOTONIC);
+		if (now >= next_tick) {
+			/* Quiet link: the wall clock moves the table's clock, so a
+			 * record never waits for the next packet. */
+			uint64_t wall = clock_us(CLOCK_REALTIME);
+			if (wall > LIVE_CLOCK_SLACK_US)
+				flow_table_advance(lv->table, wall - LIVE_CLOCK_SLACK_US);
+			refresh_counters(lv); /* keeps the 32-bit counters from wrapping */
+			next_tick = now + tick_us;
+		}
+		report_tick(lv->report);
+		if (interval_us && now >= next_stats) {
+			write_stats(lv, "interval");
+			while (next_stats <= now)
+				next_stats += interval_us;
+		}
+	}
+}
+
+int live_run(const struct live_opts *o)
+{
+	struct live lv = {.o = o};
+	struct sink **sinks = calloc(2 + o->nsyslog, sizeof(*sinks));
+	struct priv_user user = {0};
+	struct report_config rcfg;
+	struct flow_config fcfg;
+	sigset_t blocked, orig;
+	uint32_t nsinks = 0;
+	uint64_t seed = 0;
+	int status = 1, format = o->format;
+
+	lv.caps = calloc(o->nifaces, sizeof(*lv.caps));
+	lv.counters = calloc(o->nifaces, sizeof(*lv.counters));
+	lv.pfd = calloc(o->nifaces, sizeof(*lv.pfd));
+	if (sinks == NULL || lv.caps == NULL || lv.counters == NULL || lv.pfd == NULL) {
+		fprintf(stderr, "kexwatch: out of memory\n");
+		goto out;
+	}
+	if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) != (ssize_t)sizeof(seed))
+		seed = ((uint64_t)getpid() << 32) ^ clock_us(CLOCK_REALTIME);
+	set_signals(&blocked, &orig);
+	lv.start_us = clock_us(CLOCK_REALTIME);
+	lv.start_mono = clock_us(CLOCK_MONOTONIC);
+
+	/* Captures first, with the privileges they need; then nothing else needs them. */
+	if ((o->user != NULL && priv_lookup(o->user, &user) != 0) || open_captures(&lv) != 0 ||
+	    priv_drop(o->user != NULL ? &user : NULL) != 0)
+		goto out;
+	/* Outputs are opened as the unprivileged user, like every reopen after SIGHUP. */
+	if (open_sinks(sinks, &nsinks, o->use_stdout, o->outpath, o->syslog, o->nsyslog,
+		       o->facility) != 0)
+		goto out;
+	if (o->evidence_path != NULL && open_evidence(&lv, seed) != 0)
+		goto out;
+	if (format < 0)
+		format = o->use_stdout && isatty(STDOUT_FILENO) ? REPORT_TEXT : REPORT_JSON;
+	rcfg = (struct report_config){
+		.format = (enum report_format)format,
+		.out = stdout,
+		.sinks = sinks,
+		.nsinks = nsinks,
+		.ifaces = o->ifaces,
+		.color = format == REPORT_TEXT && nsinks == 1 && o->use_stdout &&
+			 isatty(STDOUT_FILENO) && getenv("NO_COLOR") == NULL,
+		.flush_each = 1,
+	};
+	fcfg = (struct flow_config){
+		.limits = o->limits,
+		.ssh_ports = o->ports,
+		.nssh_ports = o->nports,
+		.report = on_live_report,
+		.report_ctx = &lv,
+		.seed = seed,
+	};
+	if ((lv.report = report_new(&rcfg)) == NULL || (lv.table = flow_table_new(&fcfg)) == NULL ||
+	    (lv.dec = decoder_new(o->limits)) == NULL) {
+		fprintf(stderr, "kexwatch: out of memory\n");
+		goto out;
+	}
+	if (!o->quiet)
+		fprintf(stderr, "kexwatch: capturing on %u interface%s\n", o->nifaces,
+			o->nifaces == 1 ? "" : "s");
+
+	run_loop(&lv, &orig);
+
+	/* SIGINT/SIGTERM: every open connection is written, then the totals. */
+	flow_table_flush(lv.table);
+	write_stats(&lv, "exit");
+	report_end(lv.report);
+	if (!o->quiet)
+		report_summary(lv.report, stderr, flow_table_stats(lv.table),
+			       decoder_stats(lv.dec)->frames, decoder_stats(lv.dec)->malformed);
+	status = lv.nactive > 0 ? 0 : 1;
+	if (lv.nactive == 0)
+		fprintf(stderr, "kexwatch: no interface left to capture on\n");
+out:
+	flow_table_free(lv.table);
+	decoder_free(lv.dec);
+	report_free(lv.report);
+	evidence_close(lv.ev);
+	for (uint32_t i = 0; i < nsinks; i++)
+		sink_close(sinks[i]);
+	for (uint32_t i = 0; lv.caps != NULL && i < o->nifaces; i++)
+		capture_close(lv.caps[i]);
+	priv_user_free(&user);
+	free(sinks);
+	free(lv.caps);
+	free(lv.counters);
+	free(lv.pfd);
+	return status;
+}

@@ -1,0 +1,185 @@
+/*
+ * sink.c: where records go: standard output and files (see report.h).
+ *
+ * Responsible for writing each record whole, with one write(2), so that a
+ * shipper tailing the file, or the file logrotate renames, never holds half
+ * a record; for reopening a file on request (SIGHUP, logrotate's `create`);
+ * and for reporting a failing sink once and its recovery once. Not
+ * responsible for formatting records (report.c) or for syslog framing
+ * (sink_syslog.c).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "sink.h"
+
+void sink_failed(struct sink *s, const char *why)
+{
+	if (s->failing)
+		return;
+	s->failing = 1;
+	s->lost_at_failure = s->lost;
+	fprintf(stderr, "kexwatch: %s: %s (retrying with each record)\n", s->name, why);
+}
+
+void sink_ok(struct sink *s)
+{
+	if (!s->failing)
+		return;
+	s->failing = 0;
+	fprintf(stderr, "kexwatch: %s: working again (%llu records lost)\n", s->name,
+		(unsigned long long)(s->lost - s->lost_at_failure));
+}
+
+static struct sink *sink_new(enum sink_kind kind, const char *name)
+{
+	struct sink *s = calloc(1, sizeof(*s));
+
+	if (s == NULL)
+		return NULL;
+	if ((s->name = strdup(name)) == NULL) {
+		free(s);
+		return NULL;
+	}
+	s->kind = kind;
+	s->fd = -1;
+	return s;
+}
+
+int sink_open_fd(struct sink **out, int fd, const char *name)
+{
+	struct sink *s = sink_new(SINK_FD, name);
+
+	*out = s;
+	if (s == NULL)
+		return KW_ERR_NOMEM;
+	s->fd = fd;
+	return KW_OK;
+}
+
+static int open_append(const char *path)
+{
+	return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
+}
+
+int sink_open_file(struct sink **out, const char *path, char *err, size_t errlen)
+{
+	struct sink *s;
+	int fd;
+
+	*out = NULL;
+	if ((fd = open_append(path)) < 0) {
+		snprintf(err, errlen, "%s", strerror(errno));
+		return KW_ERR_IO;
+	}
+	if ((s = sink_new(SINK_FILE, path)) == NULL) {
+		close(fd);
+		snprintf(err, errlen, "out of memory");
+		return KW_ERR_NOMEM;
+	}
+	s->fd = fd;
+	*out = s;
+	return KW_OK;
+}
+
+/* write_all writes p[0..n); 0, or -1 with errno and *done bytes written. */
+static int write_all(int fd, const char *p, size_t n, size_t *done)
+{
+	*done = 0;
+	while (*done < n) {
+		ssize_t w = write(fd, p + *done, n - *done);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			if (w == 0)
+				errno = EIO;
+			return -1;
+		}
+		*done += (size_t)w;
+	}
+	return 0;
+}
+
+static int fd_write(struct sink *s, const char *line, size_t n)
+{
+	size_t done;
+	int e;
+
+	/* A record torn by an earlier failed write gets its line ended first,
+	 * so the next record starts on a line of its own. */
+	if (s->torn && write_all(s->fd, "\n", 1, &done) == 0)
+		s->torn = 0;
+	if (!s->torn && write_all(s->fd, line, n, &done) == 0) {
+		s->written++;
+		sink_ok(s);
+		return KW_OK;
+	}
+	e = errno;
+	if (done > 0 && done < n)
+		s->torn = 1;
+	sink_failed(s, strerror(e));
+	s->lost++;
+	errno = e;
+	return KW_ERR_IO;
+}
+
+int sink_write(struct sink *s, const char *line, size_t n, int severity, const char *msgid)
+{
+	if (s->kind == SINK_SYSLOG)
+		return sink_syslog_write(s, line, n, severity, msgid);
+	return fd_write(s, line, n);
+}
+
+int sink_reopen(struct sink *s)
+{
+	int fd;
+
+	if (s->kind != SINK_FILE)
+		return KW_OK;
+	if ((fd = open_append(s->name)) < 0) {
+		int e = errno;
+		fprintf(stderr, "kexwatch: %s: cannot reopen: %s (still writing to the old file)\n",
+			s->name, strerror(e));
+		errno = e;
+		return KW_ERR_IO;
+	}
+	close(s->fd);
+	s->fd = fd;
+	s->torn = 0; /* a torn line stays in the old file */
+	return KW_OK;
+}
+
+void sink_tick(struct sink *s)
+{
+	if (s->kind == SINK_SYSLOG)
+		sink_syslog_tick(s);
+}
+
+const char *sink_name(const struct sink *s)
+{
+	return s->name;
+}
+
+void sink_counts(const struct sink *s, uint64_t *written, uint64_t *lost)
+{
+	*written = s->written;
+	*lost = s->lost;
+}
+
+void sink_close(struct sink *s)
+{
+	if (s == NULL)
+		return;
+	if (s->kind == SINK_SYSLOG)
+		sink_syslog_close(s);
+	else if (s->kind == SINK_FILE && s->fd >= 0)
+		close(s->fd);
+	free(s->queue);
+	free(s->name);
+	free(s);
+}

@@ -79,6 +79,7 @@ enum flow_report_why {
 #define FLOW_ANOM_EVICTED 0x10u      /* reported early: table full */
 #define FLOW_ANOM_SNAPPED 0x20u      /* segments cut by the snap length */
 #define FLOW_ANOM_DATA_BEFORE_HS 0x40u /* data in a SYN */
+#define FLOW_ANOM_OVERLAP_CONFLICT 0x80u /* overlapping segments carried different bytes */
 
 #define FLOW_MAX_ICMP 4
 

@@ -144,6 +144,38 @@ static void tcp_inflight_ack(struct tcp_dir *td, uint32_t ack)
 	td->ninflight = kept;
 }
 
+/*
+ * tcp_deliver_inorder delivers an in-order segment. Where it overlaps
+ * segments queued earlier, the queued bytes were received first and win;
+ * differing bytes there are an anomaly (an evasion attempt or a broken
+ * middlebox: RFC 9293 3.10.7.4 leaves the choice to the receiver).
+ */
+static void tcp_deliver_inorder(struct flow *f, int d, uint32_t seq, const uint8_t *data,
+				uint32_t n, uint64_t ts)
+{
+	struct tcp_dir *td = &f->dir[d];
+	uint32_t end = seq + n;
+
+	while ((int32_t)(end - td->next_seq) > 0) {
+		struct tcp_seg *q = td->ooo;
+		uint32_t upto = end;
+
+		if (q != NULL && (int32_t)(q->seq - end) < 0)
+			upto = (int32_t)(q->seq - td->next_seq) > 0 ? q->seq : td->next_seq;
+		if (upto != td->next_seq) {
+			tcp_deliver(f, d, data + (td->next_seq - seq), upto - td->next_seq, ts);
+			td->next_seq = upto;
+			continue;
+		}
+		/* The queued segment q starts here: compare what both carry. */
+		uint32_t both = (int32_t)(q->seq + q->len - end) < 0 ? q->len : end - q->seq;
+		td->overlaps++;
+		if (memcmp(q->data, data + (q->seq - seq), both) != 0)
+			f->anomalies |= FLOW_ANOM_OVERLAP_CONFLICT;
+		tcp_drain(f, d, ts);
+	}
+}
+
 static void tcp_data(struct flow *f, int d, uint32_t seq, const struct pkt *p,
 		     const struct kw_limits *limits)
 {
@@ -202,8 +234,7 @@ static void tcp_data(struct flow *f, int d, uint32_t seq, const struct pkt *p,
 		tcp_queue(f, d, seq, data, cap, limits, p->ts_us);
 		return;
 	}
-	tcp_deliver(f, d, data, cap, p->ts_us);
-	td->next_seq = seq + cap;
+	tcp_deliver_inorder(f, d, seq, data, cap, p->ts_us);
 	if (cap < len)
 		tcp_gap(f, d, seq + len, p->ts_us); /* snapped: the rest is lost */
 	tcp_drain(f, d, p->ts_us);

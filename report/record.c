@@ -284,6 +284,7 @@ static const struct anomaly_name flow_anomaly_names[] = {
 	{FLOW_ANOM_EVICTED, "flow.evicted"},
 	{FLOW_ANOM_SNAPPED, "capture.snaplen"},
 	{FLOW_ANOM_DATA_BEFORE_HS, "tcp.data_in_syn"},
+	{FLOW_ANOM_OVERLAP_CONFLICT, "tcp.overlap_conflict"},
 };
 
 static const struct anomaly_name decode_anomaly_names[] = {

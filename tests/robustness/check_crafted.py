@@ -66,8 +66,15 @@ def case_ooo_overlap_conflict(recs, _):
     # later overlapping "EVIL" bytes nor the full conflicting retransmission.
     check(srv.get("banner") == BANNER,
           "server banner keeps the first bytes received: %r" % srv.get("banner"))
-    check(srv.get("hassh", {}).get("string", "").startswith("curve25519-sha256,kex-strict-s"),
-          "server KEXINIT intact despite flipped overlapping retransmissions")
+    # The server's KEXINIT meets the same rule: a flipped copy of part of it was
+    # queued ahead first, so the flipped bytes are kept, and the conflict is an
+    # anomaly (the old, wholly retransmitted flipped copy is ignored).
+    check("tcp.overlap_conflict" in recs[0]["ssh"]["anomalies"],
+          "conflicting overlaps flagged: %r" % recs[0]["ssh"]["anomalies"])
+    check(recs[0]["ssh"]["tcp"].get("overlaps", 0) >= 2,
+          "overlaps counted: %r" % recs[0]["ssh"]["tcp"].get("overlaps"))
+    check(recs[0]["ssh"]["tcp"].get("retransmits_s2c", 0) >= 1,
+          "the old conflicting copy counted as a retransmission")
     check(recs[0]["ssh"]["tcp"].get("out_of_order", 0) >= 1, "out-of-order segments counted")
 
 

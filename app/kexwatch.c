@@ -380,20 +380,16 @@ int main(int argc, char **argv)
 	if (live_only != NULL)
 		return usage_error("%s applies to live capture (-i) only", live_only);
 	run.filter = filter;
-	if (lo.nsyslog > 0) {
-		/* Offline to syslog: records go to the sinks; standard output
-		 * only when asked for with -w -. */
+	if (lo.nsyslog > 0 || (outpath != NULL && strcmp(outpath, "-") != 0)) {
+		/* A file or syslog: records go to the sinks, one write(2) each, so a
+		 * full disk loses whole records and is reported by name; standard
+		 * output too only when asked for with -w -. */
 		if (open_sinks(sinks, &nsinks, outpath != NULL && strcmp(outpath, "-") == 0, outpath,
 			       syslog_targets, lo.nsyslog, lo.facility) != 0)
 			return 1;
-		outpath = NULL;
-	}
-	if (outpath != NULL && strcmp(outpath, "-") != 0 && (out = fopen(outpath, "a")) == NULL) {
-		fprintf(stderr, "kexwatch: %s: %s\n", outpath, strerror(errno));
-		return 1;
 	}
 	if (format < 0)
-		format = isatty(fileno(out)) ? REPORT_TEXT : REPORT_JSON;
+		format = nsinks == 0 && isatty(fileno(out)) ? REPORT_TEXT : REPORT_JSON;
 
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
@@ -431,20 +427,24 @@ int main(int argc, char **argv)
 	flow_table_flush(table);
 	report_end(run.report);
 	if (fflush(out) != 0 && !run.output_failed) {
-		fprintf(stderr, "kexwatch: %s: %s\n", outpath ? outpath : "standard output",
-			strerror(errno));
+		fprintf(stderr, "kexwatch: standard output: %s\n", strerror(errno));
 		status = 1;
 	}
 	if (run.output_failed)
-		fprintf(stderr, "kexwatch: %s: output closed, stopping\n",
-			outpath ? outpath : "standard output");
+		fprintf(stderr, "kexwatch: standard output: output closed, stopping\n");
 	if (!quiet)
 		report_summary(run.report, stderr, flow_table_stats(table),
 			       decoder_stats(dec)->frames, decoder_stats(dec)->malformed);
-	if (out != stdout)
-		fclose(out);
-	for (uint32_t i = 0; i < nsinks; i++)
+	for (uint32_t i = 0; i < nsinks; i++) {
+		uint64_t written, lost;
+		sink_counts(sinks[i], &written, &lost);
+		if (lost > 0) { /* already named on stderr when it first failed */
+			fprintf(stderr, "kexwatch: %s: %llu records lost\n", sink_name(sinks[i]),
+				(unsigned long long)lost);
+			status = 1;
+		}
 		sink_close(sinks[i]);
+	}
 	flow_table_free(table);
 	decoder_free(dec);
 	report_free(run.report);

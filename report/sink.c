@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "err.h"
@@ -120,8 +121,16 @@ static int fd_write(struct sink *s, const char *line, size_t n)
 		return KW_OK;
 	}
 	e = errno;
-	if (done > 0 && done < n)
-		s->torn = 1;
+	if (done > 0 && done < n) {
+		/* Take back the part of the record that made it into a regular
+		 * file, so the file holds whole lines only; else end it later. */
+		struct stat st;
+		if (fstat(s->fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size >= (off_t)done &&
+		    ftruncate(s->fd, st.st_size - (off_t)done) == 0)
+			s->torn = 0;
+		else
+			s->torn = 1;
+	}
 	sink_failed(s, strerror(e));
 	s->lost++;
 	errno = e;

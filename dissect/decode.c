@@ -512,6 +512,8 @@ static int decode_ipv4(struct decoder *d, struct cursor *c, struct pkt *out, int
 			return r;
 		cursor_init(&pc, d->reasm, whole);
 		wire_payload = whole;
+		/* The datagram's size, not the last fragment's (ip_fragmented evidence). */
+		out->ip_len = (uint16_t)(ihl + whole > 0xffff ? 0xffff : ihl + whole);
 	}
 	return decode_l4(d, &pc, proto, 0, wire_payload, out, depth);
 }
@@ -584,6 +586,7 @@ static int decode_ipv6(struct decoder *d, struct cursor *c, struct pkt *out, int
 			if (r != KW_OK)
 				return r;
 			cursor_init(&pc, d->reasm, whole);
+			out->ip_len = (uint16_t)(40 + whole > 0xffff ? 0xffff : 40 + whole);
 			return decode_l4(d, &pc, hnh, 1, whole, out, depth);
 		case IPP_NONE:
 			return KW_ERR_MALFORMED;

@@ -38,6 +38,8 @@ struct tcp_dir {
 	uint32_t out_of_order; /* segments that arrived ahead of a hole */
 	uint32_t overlaps;     /* segments partly seen before */
 	uint32_t gaps;         /* holes never filled: bytes lost to the capture */
+	uint32_t path_holes;   /* holes the receiver never acknowledged: lost on the path */
+	uint32_t path_hole_max; /* the largest of them, in bytes */
 	uint32_t max_segment;  /* largest payload */
 	uint32_t df_set, df_clear; /* packets with and without DF */
 	uint32_t syns, rsts, fins;

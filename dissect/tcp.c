@@ -63,15 +63,21 @@ static void tcp_drain(struct flow *f, int d, uint64_t ts)
 	}
 }
 
-/* tcp_gap skips the stream of d forward to seq: those bytes are lost. */
-static void tcp_gap(struct flow *f, int d, uint32_t seq, uint64_t ts)
+/* tcp_skip moves the stream of d forward to seq: the parser loses those bytes. */
+static void tcp_skip(struct flow *f, int d, uint32_t seq, uint64_t ts)
 {
 	struct tcp_dir *td = &f->dir[d];
 
-	td->gaps++;
 	ssh_stream_gap(&f->ssh, d);
 	td->next_seq = seq;
 	tcp_drain(f, d, ts);
+}
+
+/* tcp_gap skips bytes the capture lost (the receiver got them). */
+static void tcp_gap(struct flow *f, int d, uint32_t seq, uint64_t ts)
+{
+	f->dir[d].gaps++;
+	tcp_skip(f, d, seq, ts);
 }
 
 static void tcp_queue(struct flow *f, int d, uint32_t seq, const uint8_t *p, uint32_t n,
@@ -320,8 +326,20 @@ void tcp_finish(struct flow *f)
 	for (int d = 0; d < 2; d++) {
 		struct tcp_dir *td = &f->dir[d];
 		if (td->ooo != NULL) {
-			/* A hole never filled: what follows it is still worth parsing. */
-			tcp_gap(f, d, td->ooo->seq, td->t_last);
+			/* A hole never filled: what follows it is still worth parsing.
+			 * If the receiver never acknowledged past it either, the path
+			 * lost those bytes, not the capture. */
+			const struct tcp_dir *peer = &f->dir[!d];
+			uint32_t hole = td->ooo->seq - td->next_seq;
+
+			if (peer->ack_valid && (int32_t)(peer->ack - td->next_seq) <= 0) {
+				td->path_holes++;
+				if (hole > td->path_hole_max)
+					td->path_hole_max = hole;
+				tcp_skip(f, d, td->ooo->seq, td->t_last);
+			} else {
+				tcp_gap(f, d, td->ooo->seq, td->t_last);
+			}
 			tcp_dir_release(td);
 		}
 	}

@@ -261,6 +261,27 @@ static int text_has(const struct ssh_dir *ss, const char *needle)
 	return 0;
 }
 
+/*
+ * other_protocol: a server that sent no identification line but bytes that
+ * are another protocol's (an HTTP response or HTML page, TLS or other binary
+ * data). OpenSSH's client reads text lines as pre-banner lines, so only these
+ * shapes are taken as "not SSH"; plain text stays a close before the banner.
+ */
+static int other_protocol(const struct ssh_dir *ss)
+{
+	const uint8_t *p = ss->first_bytes;
+	uint32_t n = ss->first_len;
+
+	if (ss->banner != NULL || p == NULL || n == 0)
+		return 0;
+	if ((n >= 5 && memcmp(p, "HTTP/", 5) == 0) || p[0] == '<')
+		return 1;
+	for (uint32_t i = 0; i < n; i++)
+		if ((p[i] < 0x20 && p[i] != '\r' && p[i] != '\n' && p[i] != '\t') || p[i] >= 0x7f)
+			return 1;
+	return 0;
+}
+
 static void check_before_banner(struct ctx *x)
 {
 	const struct flow *f = x->f;
@@ -270,7 +291,8 @@ static void check_before_banner(struct ctx *x)
 
 	if (!closed(f) || x->ss->banner != NULL || x->ts->packets == 0 || f->t_synack == 0)
 		return;
-	if (x->ss->state == SSH_ST_NOT_SSH || (x->ss->anomalies & SSH_ANOM_BANNER_INVALID))
+	if (x->ss->state == SSH_ST_NOT_SSH || (x->ss->anomalies & SSH_ANOM_BANNER_INVALID) ||
+	    other_protocol(x->ss))
 		return; /* banner_invalid says it better */
 	if (text_has(x->ss, "Exceeded MaxStartups"))
 		hint = "sshd refused the connection because too many were still unauthenticated "
@@ -328,7 +350,8 @@ static void check_banners(struct ctx *x)
 		uint32_t bad = SSH_ANOM_BANNER_INVALID | SSH_ANOM_BANNER_NUL | SSH_ANOM_BANNER_LONG |
 			       SSH_ANOM_PREBANNER_MANY;
 
-		if (d->state != SSH_ST_NOT_SSH && !(d->anomalies & bad))
+		if (d->state != SSH_ST_NOT_SSH && !(d->anomalies & bad) &&
+		    !(i == 1 && other_protocol(d)))
 			continue;
 		if (d->first_len == 0 && d->banner == NULL)
 			continue;
@@ -605,14 +628,52 @@ static uint32_t unacked_max(const struct tcp_dir *td)
 	return m;
 }
 
-static void check_stall(struct ctx *x)
+/*
+ * Seen at the receiver: a hole in the sender's stream that the receiver never
+ * acknowledged, with later bytes arriving: the path lost them. Larger than
+ * every segment that arrived, with DF set: a black hole.
+ */
+static void check_path_hole(struct ctx *x, int i, const struct tcp_dir *td,
+			    const struct tcp_dir *peer)
+{
+	int df = td->df_clear == 0;
+	int blackhole = df && td->path_hole_max > td->max_segment && x->f->nicmp == 0;
+	const char *who = i == 0 ? "client" : "server";
+	json_t *ev;
+
+	ev = diag(x, blackhole ? "mtu_blackhole_suspected" : "kex_stalled", "error",
+		  blackhole ? "Large packets are lost on the path while small ones pass, and no "
+			      "ICMP 'fragmentation needed' reaches the sender: an MTU black hole "
+			      "(a tunnel or VPN with a smaller MTU, and a firewall dropping ICMP). "
+			      "Confirm with `ping -M do -s 1400 HOST` from the sender, then allow "
+			      "ICMP type 3 code 4 (ICMPv6 type 2), lower the interface MTU, or clamp "
+			      "the MSS on the router."
+			    : "Bytes of the key exchange never reached the receiver while later ones "
+			      "did: packet loss on the path or a firewall dropping the flow "
+			      "mid-handshake.",
+		  "ssh hangs after 'expecting SSH2_MSG_KEX_ECDH_REPLY' (ssh -v), then "
+		  "'Connection timed out' or 'Connection closed'",
+		  "%u bytes of the %s's key exchange never arrived (the receiver never "
+		  "acknowledged them) while later segments of up to %u bytes did.",
+		  td->path_hole_max, who, td->max_segment);
+	set_str(ev, "direction", i == 0 ? "client_to_server" : "server_to_client");
+	set_str(ev, "seen_at", "receiver");
+	set_int(ev, "lost_bytes", td->path_hole_max);
+	set_int(ev, "largest_received_segment", td->max_segment);
+	if (peer->mss)
+		set_int(ev, "peer_mss", peer->mss);
+	json_object_set_new(ev, "df", json_boolean(df));
+}
+
+/* check_stall returns 1 when it found a stalled key exchange. */
+static int check_stall(struct ctx *x)
 {
 	const struct flow *f = x->f;
 	const struct tcp_dir *dirs[2] = {x->tc, x->ts};
 	json_t *ev;
 
 	if (established(f))
-		return;
+		return 0;
 	for (int i = 1; i >= 0; i--) { /* the server's KEX reply first: the usual victim */
 		const struct tcp_dir *td = dirs[i], *peer = dirs[!i];
 		uint32_t lost = unacked_max(td);
@@ -620,6 +681,10 @@ static void check_stall(struct ctx *x)
 		const char *who = i == 0 ? "client" : "server";
 		int blackhole;
 
+		if (td->path_hole_max > 0) {
+			check_path_hole(x, i, td, peer);
+			return 1;
+		}
 		if (td->retransmits == 0 || lost == 0)
 			continue;
 		/* A black hole loses large segments while smaller ones get through, with DF
@@ -648,8 +713,9 @@ static void check_stall(struct ctx *x)
 		if (peer->mss)
 			set_int(ev, "peer_mss", peer->mss);
 		json_object_set_new(ev, "df", json_boolean(df));
-		return;
+		return 1;
 	}
+	return 0;
 }
 
 static void check_disconnect(struct ctx *x)
@@ -711,10 +777,8 @@ void diagnose_flow(const struct flow *f, const struct record_judgment *j, json_t
 	}
 	check_banners(&x);
 	check_negotiation(&x);
-	if (!x.partial) {
-		check_closes(&x);
-		check_stall(&x);
-	}
+	if (!x.partial && !check_stall(&x))
+		check_closes(&x); /* a stall explains the close that follows it */
 	check_disconnect(&x);
 	check_capture(&x);
 }

@@ -328,7 +328,7 @@ static json_t *anomalies_array(const struct flow *f, int c)
 }
 
 json_t *record_build(const struct flow *f, const struct report_config *cfg,
-		     const struct record_judgment *j)
+		     const struct record_judgment *j, json_t *diagnoses)
 {
 	const struct ssh_conn *s = &f->ssh;
 	int src = flow_src_dir(f), c = j->client_dir;
@@ -426,9 +426,7 @@ json_t *record_build(const struct flow *f, const struct report_config *cfg,
 			    s->dir[d].disconnect_desc_len);
 		json_object_set_new(ssh, "disconnect", o);
 	}
-	o = json_array();
-	diagnose_flow(f, j, o);
-	json_object_set_new(ssh, "diagnoses", o);
+	json_object_set_new(ssh, "diagnoses", diagnoses);
 	json_object_set_new(ssh, "policy_version", json_string(POLICY_VERSION));
 	json_object_set_new(ssh, "anomalies", anomalies_array(f, c));
 	json_object_set_new(rec, "ssh", ssh);

@@ -19,9 +19,12 @@ struct record_judgment {
 	enum report_phase close_phase;
 };
 
-/* record_build returns a new JSON object (caller owns), never NULL but on OOM. */
+/*
+ * record_build returns a new JSON object (caller owns), NULL on OOM. It takes
+ * over the reference to diagnoses (the list diagnose_flow filled).
+ */
 json_t *record_build(const struct flow *f, const struct report_config *cfg,
-		     const struct record_judgment *j);
+		     const struct record_judgment *j, json_t *diagnoses);
 
 /* record_addr formats an address; record_time an ISO 8601 UTC time with microseconds. */
 void record_addr(char *buf, size_t size, int family, const uint8_t *addr);

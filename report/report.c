@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "err.h"
+#include "diagnose.h"
 #include "record.h"
 #include "report.h"
 #include "sink.h"
@@ -107,7 +108,25 @@ static const char *color_of(enum report_outcome o)
 	}
 }
 
-static int write_text(struct report *r, const struct flow *f, const struct record_judgment *j)
+/* first_problem: the most severe diagnosis that is an error or a warning, or NULL. */
+static json_t *first_problem(json_t *diags)
+{
+	static const char *const order[] = {"error", "warning"};
+	json_t *d;
+	size_t i;
+
+	for (size_t k = 0; k < 2; k++)
+		json_array_foreach(diags, i, d)
+		{
+			const char *sev = json_string_value(json_object_get(d, "severity"));
+			if (sev != NULL && strcmp(sev, order[k]) == 0)
+				return d;
+		}
+	return NULL;
+}
+
+static int write_text(struct report *r, const struct flow *f, const struct record_judgment *j,
+		      json_t *diags)
 {
 	char ts[48], a[64], b[64], client[80], server[80], line[1024];
 	const struct ssh_conn *s = &f->ssh;
@@ -134,9 +153,10 @@ static int write_text(struct report *r, const struct flow *f, const struct recor
 		sw_c = esc_c = report_escape(s->dir[c].banner, s->dir[c].banner_len);
 	if (s->dir[!c].banner)
 		sw_s = esc_s = report_escape(s->dir[!c].banner, s->dir[!c].banner_len);
-	if (s->negotiated_ok && s->neg.failed_cat >= 0)
-		snprintf(detail, sizeof(detail), "no common %s; %s -> %s",
-			 kex_cat_name(s->neg.failed_cat), sw_c ? sw_c : "-", sw_s ? sw_s : "-");
+	if (first_problem(diags) != NULL)
+		snprintf(detail, sizeof(detail), "%s: %s",
+			 json_string_value(json_object_get(first_problem(diags), "code")),
+			 json_string_value(json_object_get(first_problem(diags), "summary")));
 	else if (s->negotiated_ok)
 		snprintf(detail, sizeof(detail), "%s %s %s; %s -> %s", s->neg.alg[KEX_CAT_KEX],
 			 s->neg.alg[KEX_CAT_HOSTKEY], s->neg.alg[KEX_CAT_ENC_C2S], sw_c ? sw_c : "-",
@@ -162,9 +182,10 @@ static int write_text(struct report *r, const struct flow *f, const struct recor
 }
 
 /* has_error: whether a record carries an error-level diagnosis. */
-static int has_error(json_t *rec)
+/* diagnoses_have_error: an error-level diagnosis explains the connection. */
+static int diagnoses_have_error(json_t *list)
 {
-	json_t *list = json_object_get(json_object_get(rec, "ssh"), "diagnoses"), *d;
+	json_t *d;
 	size_t i;
 
 	json_array_foreach(list, i, d)
@@ -179,29 +200,33 @@ static int has_error(json_t *rec)
 int report_flow(struct report *r, const struct flow *f, enum flow_report_why why)
 {
 	struct record_judgment j;
-	json_t *rec;
+	json_t *rec, *diags;
 	char *s;
 	size_t n;
 	int ret;
 
 	(void)why;
 	judge(f, &j);
+	if ((diags = json_array()) == NULL)
+		return KW_ERR_NOMEM;
+	diagnose_flow(f, &j, diags);
+	r->last_has_error = diagnoses_have_error(diags);
+	/* A handshake the capture stopped watching is incomplete, unless the
+	 * evidence already shows why it failed (unanswered SYNs, an ICMP error,
+	 * a stalled key exchange). */
+	if (j.outcome == OUTCOME_INCOMPLETE && r->last_has_error)
+		j.outcome = OUTCOME_FAILED;
 	r->by_outcome[j.outcome]++;
-	r->last_has_error = 0;
 	if (f->anomalies || f->decode_anomalies || f->ssh.dir[0].anomalies ||
 	    f->ssh.dir[1].anomalies)
 		r->anomalous++;
 	if (r->cfg.format == REPORT_TEXT) {
-		/* With sinks (live), the severity picks evidence and syslog level. */
-		if (r->cfg.nsinks > 0 && (rec = record_build(f, &r->cfg, &j)) != NULL) {
-			r->last_has_error = has_error(rec);
-			json_decref(rec);
-		}
-		return write_text(r, f, &j);
+		ret = write_text(r, f, &j, diags);
+		json_decref(diags);
+		return ret;
 	}
-	if ((rec = record_build(f, &r->cfg, &j)) == NULL)
+	if ((rec = record_build(f, &r->cfg, &j, diags)) == NULL)
 		return KW_ERR_NOMEM;
-	r->last_has_error = has_error(rec);
 	s = json_dumps(rec, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
 	json_decref(rec);
 	if (s == NULL)

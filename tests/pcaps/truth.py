@@ -274,7 +274,8 @@ def main():
 
     rec = {
         "case": a.case,
-        "client_software": a.client_software,
+        # "" (make-failures.sh): a client that never identified itself
+        "client_software": a.client_software or None,
         "server_software": a.server_software,
         "family": a.family,
         "server_port": a.port,

@@ -1,0 +1,718 @@
+#!/usr/bin/env bash
+# make-failures.sh — reproduce failed (and unusual) SSH handshakes with REAL
+# software in network namespaces, for kexwatch's diagnosis tests (issue 3).
+#
+# usage: sudo tests/pcaps/make-failures.sh [OUTDIR]      (default: this folder)
+#        KEEP_WORK=1 keeps the temporary folder (keys, configs, raw logs).
+#        ONLY="fail-drop fail-http-on-22" runs only those cases (by name; the
+#        four-namespace cases are named without -client/-server).
+#
+# Writes, per case: fail-<case>.pcap, fail-<case>.truth.json (what the software
+# itself said: truth.py, same format as make-captures.sh's truth files),
+# logs/fail-<case>.client.log and, when a server ran, logs/fail-<case>.server.log.
+# The four-namespace MTU cases are captured at both ends:
+# fail-<case>-client.pcap (client's veth) and fail-<case>-server.pcap (server's).
+# See README.md ("Failure captures") for each case and the client's error line.
+#
+# Needs: root, Debian 12, and the Debian packages of make-captures.sh plus
+# iptables and python3 (installed with `apt-get install -y` when missing).
+# Helpers beside this script: fail-helpers.py (raw sockets: a held connection,
+# a silent client, fake SSH-1 / DISCONNECT servers, a text-printing relay),
+# paramiko-login.py, truth.py (run with /usr/bin/python3, Debian's).
+#
+# Network: only namespaces made here, only 198.18.0.0/15 addresses:
+#   two-namespace cases: kwf-c-<pid> 198.18.0.1 <-> kwf-s-<pid> 198.18.0.2;
+#   MTU cases: kwf-pc-<pid> 198.18.1.1 - kwf-r1-<pid> - (MTU 1280) -
+#   kwf-r2-<pid> - kwf-ps-<pid> 198.18.3.2, made afresh for each case (so no
+#   path-MTU state carries over) and deleted after it.
+# Every wait loop is bounded in count and time, every client runs under
+# `timeout`; a trap kills every process started here by PID (and anything left
+# in our namespaces) and deletes the namespaces, even on failure. Clients run in
+# a private mount namespace with a temporary home bound over /root.
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+OUT=$(mkdir -p "${1:-$HERE}" && cd "${1:-$HERE}" && pwd)
+PY=/usr/bin/python3
+CLIENT_TIMEOUT=30          # seconds, default bound for every client command
+START=$(date +%s)
+
+[ "$(id -u)" -eq 0 ] || { echo "make-failures.sh: must run as root" >&2; exit 1; }
+
+# ---------------------------------------------------------------- packages
+missing=()
+need() { command -v "$1" >/dev/null 2>&1 || [ -x "$1" ] || missing+=("$2"); }
+need /usr/sbin/sshd openssh-server
+need ssh openssh-client
+need ssh-keygen openssh-client
+need tcpdump tcpdump
+need ip iproute2
+need ss iproute2
+need unshare util-linux
+need mount mount
+need ethtool ethtool
+need timeout coreutils
+need iptables iptables
+need "$PY" python3
+[ -x "$PY" ] && "$PY" -c 'import paramiko' 2>/dev/null || missing+=(python3-paramiko)
+if [ "${#missing[@]}" -gt 0 ]; then
+    echo "installing: ${missing[*]}" >&2
+    apt-get update
+    DEBIAN_FRONTEND=noninteractive apt-get install -y "${missing[@]}"
+fi
+
+# ---------------------------------------------------------------- state
+NSC="kwf-c-$$"             # client namespace (two-namespace cases)
+NSS="kwf-s-$$"             # server namespace
+PC="kwf-pc-$$" R1="kwf-r1-$$" R2="kwf-r2-$$" PS="kwf-ps-$$"   # MTU path
+C4=198.18.0.1  S4=198.18.0.2
+PC4=198.18.1.1 PS4=198.18.3.2
+WORK=$(mktemp -d -t kexwatch-failures.XXXXXX)
+PIDS=()                    # every background process started here
+
+cleanup() {
+    local rc=$?
+    set +e
+    trap - EXIT INT TERM
+    local pid ns
+    for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null; done
+    # Anything still inside our namespaces was started by this script.
+    for ns in "$NSC" "$NSS" "$PC" "$R1" "$R2" "$PS"; do
+        for pid in $(ip netns pids "$ns" 2>/dev/null); do
+            kill -KILL "$pid" 2>/dev/null
+        done
+    done
+    for pid in "${PIDS[@]}"; do
+        for _ in 1 2 3 4 5 6 7 8 9 10; do
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill -KILL "$pid" 2>/dev/null
+        wait "$pid" 2>/dev/null
+    done
+    for ns in "$NSC" "$NSS" "$PC" "$R1" "$R2" "$PS"; do
+        ip netns del "$ns" 2>/dev/null
+    done
+    if [ "${KEEP_WORK:-0}" = 1 ]; then
+        echo "work folder kept: $WORK" >&2
+    else
+        rm -rf "$WORK"
+    fi
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+log() { printf '[%3ss] %s\n' "$(( $(date +%s) - START ))" "$*" >&2; }
+die() { echo "make-failures.sh: $*" >&2; exit 1; }
+
+wanted() {   # case name: run it? (ONLY selects cases)
+    [ -z "${ONLY:-}" ] && return 0
+    local w
+    for w in $ONLY; do [ "$w" = "$1" ] && return 0; done
+    return 1
+}
+
+start_bg() { # logfile command...; sets BGPID
+    local logf=$1; shift
+    "$@" >"$logf" 2>&1 &
+    BGPID=$!
+    PIDS+=("$BGPID")
+}
+
+stop_pid() { # pid [signal]: signal, wait at most 5 s, then SIGKILL
+    local pid=$1 sig=${2:-TERM}
+    kill -"$sig" "$pid" 2>/dev/null || true
+    for _ in $(seq 1 50); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    local keep=() p
+    for p in "${PIDS[@]}"; do [ "$p" = "$pid" ] || keep+=("$p"); done
+    PIDS=("${keep[@]}")
+}
+
+# in_ns_home NS SECONDS command...: private mount namespace, temp home over /root.
+in_ns_home() {
+    local ns=$1 secs=$2; shift 2
+    timeout --kill-after=5 "$secs" \
+        ip netns exec "$ns" unshare --mount --propagation private \
+        bash -c 'mount --bind "$0" /root && exec "$@"' "$WORK/client-home" "$@"
+}
+
+veth_up() {  # ns ifname: offloads off (wire-sized segments), link up
+    ip netns exec "$1" ethtool -K "$2" tso off gso off gro off >/dev/null 2>&1 || true
+    ip -n "$1" link set "$2" up
+}
+
+wait_lower_up() { # ns ifname...
+    local ns=$1; shift
+    local i ok
+    for _ in $(seq 1 50); do
+        ok=1
+        for i in "$@"; do ip -n "$ns" link show "$i" | grep -q LOWER_UP || ok=0; done
+        [ "$ok" = 1 ] && return 0
+        sleep 0.1
+    done
+    die "links $* in $ns did not come up"
+}
+
+# ---------------------------------------------------------------- network
+ip netns add "$NSC"
+ip netns add "$NSS"
+ip link add veth-c netns "$NSC" type veth peer name veth-s netns "$NSS"
+for ns in "$NSC" "$NSS"; do ip -n "$ns" link set lo up; done
+ip -n "$NSC" addr add "$C4/24" dev veth-c
+ip -n "$NSS" addr add "$S4/24" dev veth-s
+veth_up "$NSC" veth-c
+veth_up "$NSS" veth-s
+wait_lower_up "$NSC" veth-c
+wait_lower_up "$NSS" veth-s
+
+# The four-namespace path: client - router1 - (MTU 1280) - router2 - server.
+make_path() {
+    local ns
+    for ns in "$PC" "$R1" "$R2" "$PS"; do
+        ip netns add "$ns"
+        ip -n "$ns" link set lo up
+        # IPv4 only on the path: no IPv6 router solicitations in the captures
+        ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
+        ip netns exec "$ns" sysctl -qw net.ipv6.conf.default.disable_ipv6=1
+    done
+    ip link add p-c netns "$PC" type veth peer name r1-c netns "$R1"
+    ip link add r1-s netns "$R1" type veth peer name r2-c netns "$R2"
+    ip link add r2-s netns "$R2" type veth peer name p-s netns "$PS"
+    ip -n "$R1" link set r1-s mtu 1280
+    ip -n "$R2" link set r2-c mtu 1280
+    ip -n "$PC" addr add "$PC4/24" dev p-c
+    ip -n "$R1" addr add 198.18.1.2/24 dev r1-c
+    ip -n "$R1" addr add 198.18.2.1/24 dev r1-s
+    ip -n "$R2" addr add 198.18.2.2/24 dev r2-c
+    ip -n "$R2" addr add 198.18.3.1/24 dev r2-s
+    ip -n "$PS" addr add "$PS4/24" dev p-s
+    veth_up "$PC" p-c; veth_up "$R1" r1-c; veth_up "$R1" r1-s
+    veth_up "$R2" r2-c; veth_up "$R2" r2-s; veth_up "$PS" p-s
+    wait_lower_up "$PC" p-c; wait_lower_up "$R1" r1-c r1-s
+    wait_lower_up "$R2" r2-c r2-s; wait_lower_up "$PS" p-s
+    ip -n "$PC" route add default via 198.18.1.2
+    ip -n "$PS" route add default via 198.18.3.1
+    ip -n "$R1" route add 198.18.3.0/24 via 198.18.2.2
+    ip -n "$R2" route add 198.18.1.0/24 via 198.18.2.1
+    for ns in "$R1" "$R2"; do ip netns exec "$ns" sysctl -qw net.ipv4.ip_forward=1; done
+}
+
+del_path() {
+    local ns pid
+    for ns in "$PC" "$R1" "$R2" "$PS"; do
+        for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null; done
+        ip netns del "$ns" 2>/dev/null || true
+    done
+}
+
+# ---------------------------------------------------------------- keys
+mkdir -p "$WORK/keys" "$WORK/run" "$WORK/client-home" "$WORK/caps" "$WORK/logs" \
+         "$WORK/www" "$OUT/logs"
+chmod 700 "$WORK/client-home"
+mkdir -p /run/sshd && chmod 755 /run/sshd
+K=$WORK/keys
+ssh-keygen -q -t ed25519 -N '' -C kexwatch-hostkey-ed25519 -f "$K/ssh_host_ed25519_key"
+ssh-keygen -q -t ecdsa -b 256 -N '' -C kexwatch-hostkey-ecdsa -f "$K/ssh_host_ecdsa_key"
+ssh-keygen -q -t rsa -b 3072 -N '' -C kexwatch-hostkey-rsa -f "$K/ssh_host_rsa_key"
+ssh-keygen -q -t ed25519 -N '' -C kexwatch-client -f "$K/client_ed25519"
+ssh-keygen -q -t ed25519 -N '' -C kexwatch-unauthorized -f "$K/client_unauthorized"
+cp "$K/client_ed25519.pub" "$K/authorized_keys"
+# Large KEX reply: an RSA 4096 host key with a host certificate (signed by an RSA
+# 4096 CA) naming 120 principals, so the KEX_ECDH_REPLY is several kilobytes.
+ssh-keygen -q -t rsa -b 4096 -N '' -C kexwatch-hostkey-rsa4096 -f "$K/big_host_key"
+ssh-keygen -q -t rsa -b 4096 -N '' -C kexwatch-host-ca -f "$K/host_ca"
+principals=$(for i in $(seq -w 1 120); do printf 'server-%s.datacenter.kexwatch.example,' "$i"; done)
+ssh-keygen -q -s "$K/host_ca" -I kexwatch-big-host -h -n "${principals%,}" -V always:forever \
+    "$K/big_host_key.pub"
+[ -s "$K/big_host_key-cert.pub" ] || die "host certificate not made"
+cp "$HERE/paramiko-login.py" "$HERE/truth.py" "$HERE/fail-helpers.py" "$WORK/"
+SSHD_PUBS=("$K/ssh_host_ed25519_key.pub" "$K/ssh_host_ecdsa_key.pub" "$K/ssh_host_rsa_key.pub")
+
+# ---------------------------------------------------------------- servers
+wait_listen() {   # ns port pid
+    for _ in $(seq 1 100); do
+        kill -0 "$3" 2>/dev/null || return 1
+        [ -n "$(ip netns exec "$1" ss -Hltn "sport = :$2")" ] && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+SRV_PID=""
+SRV_PUBS=()
+# start_sshd CASE NS PORT [sshd_config lines...]; BIGKEY=1: the RSA 4096 key + cert only
+start_sshd() {
+    local c=$1 ns=$2 port=$3; shift 3
+    local conf="$WORK/run/sshd-$c.conf" line
+    {
+        echo "Port $port"
+        if [ "${BIGKEY:-0}" = 1 ]; then
+            echo "HostKey $K/big_host_key"
+            echo "HostCertificate $K/big_host_key-cert.pub"
+        else
+            echo "HostKey $K/ssh_host_ed25519_key"
+            echo "HostKey $K/ssh_host_ecdsa_key"
+            echo "HostKey $K/ssh_host_rsa_key"
+        fi
+        echo "PidFile $WORK/run/sshd-$c.pid"
+        echo "UsePAM no"
+        echo "StrictModes no"
+        echo "AuthorizedKeysFile $K/authorized_keys"
+        echo "PermitRootLogin prohibit-password"
+        echo "PubkeyAuthentication yes"
+        echo "PasswordAuthentication no"
+        echo "KbdInteractiveAuthentication no"
+        echo "UseDNS no"
+        echo "PrintMotd no"
+        echo "PrintLastLog no"
+        echo "LogLevel DEBUG1"
+        for line in "$@"; do echo "$line"; done
+    } >"$conf"
+    start_bg "$WORK/logs/$c.server.log" ip netns exec "$ns" /usr/sbin/sshd -D -e -f "$conf"
+    SRV_PID=$BGPID
+    if [ "${BIGKEY:-0}" = 1 ]; then SRV_PUBS=("$K/big_host_key-cert.pub")
+    else SRV_PUBS=("${SSHD_PUBS[@]}"); fi
+    wait_listen "$ns" "$port" "$SRV_PID" \
+        || { cat "$WORK/logs/$c.server.log" >&2; die "$c: sshd did not listen on $port"; }
+}
+
+# start_helper_server CASE NS PORT MODE [TARGET_HOST TARGET_PORT]
+start_helper_server() {
+    local c=$1 ns=$2 port=$3 mode=$4; shift 4
+    local addr=$S4
+    start_bg "$WORK/logs/$c.server.log" ip netns exec "$ns" \
+        "$PY" "$WORK/fail-helpers.py" server "$addr" "$port" "$mode" 40 "$@"
+    SRV_PID=$BGPID
+    SRV_PUBS=()
+    wait_listen "$ns" "$port" "$SRV_PID" \
+        || { cat "$WORK/logs/$c.server.log" >&2; die "$c: helper server did not listen"; }
+}
+
+stop_server() {
+    if [ -n "$SRV_PID" ]; then stop_pid "$SRV_PID" TERM; fi
+    SRV_PID=""
+}
+
+# ---------------------------------------------------------------- capture
+declare -A CAP_PIDS=()
+start_capture() { # name ns iface
+    local name=$1 ns=$2 ifc=$3 pid
+    start_bg "$WORK/logs/$name.tcpdump.log" \
+        ip netns exec "$ns" tcpdump -Z root --immediate-mode -i "$ifc" -s 0 -U \
+        -w "$WORK/caps/$name.pcap"
+    pid=$BGPID
+    CAP_PIDS[$name]=$pid
+    for _ in $(seq 1 100); do
+        grep -q "listening on" "$WORK/logs/$name.tcpdump.log" && return 0
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    cat "$WORK/logs/$name.tcpdump.log" >&2
+    die "$name: tcpdump did not start"
+}
+
+stop_capture() { # name
+    local name=$1 got seen
+    stop_pid "${CAP_PIDS[$name]}" INT
+    unset "CAP_PIDS[$name]"
+    got=$(sed -n 's/^\([0-9]*\) packets\{0,1\} captured$/\1/p' "$WORK/logs/$name.tcpdump.log")
+    seen=$(sed -n 's/^\([0-9]*\) packets\{0,1\} received by filter$/\1/p' "$WORK/logs/$name.tcpdump.log")
+    [ -n "$got" ] && [ "$got" = "$seen" ] && [ "$got" -gt 0 ] \
+        || { cat "$WORK/logs/$name.tcpdump.log" >&2; die "$name: tcpdump lost packets"; }
+}
+
+# ---------------------------------------------------------------- clients
+# ssh keeps the first value given for an option: the case's own -o options come
+# before these defaults (e.g. ConnectTimeout=5 for fail-drop).
+SSH_BASE=(-o BatchMode=yes -o StrictHostKeyChecking=no
+          -o UserKnownHostsFile=/dev/null -o GlobalKnownHostsFile=/dev/null
+          -o IdentitiesOnly=yes -o ConnectTimeout=10 -o ConnectionAttempts=1)
+RC=0
+# ssh_client CASE NS HOST PORT [ssh options...]; CLIENT_KEY, CT (timeout) from env
+ssh_client() {
+    local c=$1 ns=$2 host=$3 port=$4; shift 4
+    RC=0
+    in_ns_home "$ns" "${CT:-$CLIENT_TIMEOUT}" ssh -vv -F /dev/null -n -T "$@" "${SSH_BASE[@]}" \
+        -o IdentityFile="${CLIENT_KEY:-$K/client_ed25519}" -p "$port" "root@$host" true \
+        </dev/null >"$WORK/logs/$c.client.log" 2>&1 || RC=$?
+}
+
+# helper_client CASE NS HOST PORT BANNER|- SECONDS
+helper_client() {
+    local c=$1 ns=$2 host=$3 port=$4 banner=$5 secs=$6
+    RC=0
+    in_ns_home "$ns" $((secs + 5)) "$PY" "$WORK/fail-helpers.py" client "$host" "$port" \
+        "$banner" "$secs" "$WORK/logs/$c.helper.json" \
+        </dev/null >"$WORK/logs/$c.client.log" 2>&1 || RC=$?
+}
+
+# truth CASE CLIENT_SW|- SERVER_SW|- HOST PORT CLIENT_IP SOURCE...
+# SOURCE: ssh (client log), paramiko, helper, sshd (server log), keys (SRV_PUBS:
+# only when the client printed the host key it received, i.e. the KEX reply was
+# on the wire). "-": software that never identified itself on this connection.
+# TRUTH_OUT (env) overrides the output file.
+truth() {
+    local c=$1 csw=$2 ssw=$3 sip=$4 port=$5 cip=$6; shift 6
+    [ "$csw" = - ] && csw=""
+    local args=(--case "$c" --client-software "$csw" --family 4 --port "$port"
+                --client-ip "$cip" --server-ip "$sip" --client-rc "$RC"
+                --out "${TRUTH_OUT:-$WORK/$c.truth.json}") src p
+    [ "$ssw" != - ] && args+=(--server-software "$ssw")
+    for src in "$@"; do
+        case $src in
+            ssh) args+=(--ssh-log "$WORK/logs/$c.client.log") ;;
+            paramiko) args+=(--paramiko-json "$WORK/logs/$c.paramiko.json") ;;
+            helper) args+=(--helper-json "$WORK/logs/$c.helper.json") ;;
+            sshd) args+=(--sshd-log "$WORK/logs/$c.server.log") ;;
+            keys) grep -q '^debug1: Server host key: ' "$WORK/logs/$c.client.log" || continue
+                  for p in "${SRV_PUBS[@]}"; do args+=(--hostkey-pub "$p"); done ;;
+        esac
+    done
+    "$PY" "$WORK/truth.py" "${args[@]}"
+}
+
+CAPTURES=()
+publish() { # case [capture names...]: copy capture(s), truth, logs to OUT
+    local c=$1; shift
+    local names=("$@") n f
+    [ "${#names[@]}" -gt 0 ] || names=("$c")
+    for n in "${names[@]}"; do
+        cp "$WORK/caps/$n.pcap" "$OUT/$n.pcap"
+        if [ "$n" = "$c" ]; then
+            cp "$WORK/$c.truth.json" "$OUT/$n.truth.json"
+        elif [ -f "$WORK/$n.truth.json" ]; then
+            "$PY" -c 'import json,sys
+t=json.load(open(sys.argv[1])); t["case"]=sys.argv[3]
+open(sys.argv[2],"w").write(json.dumps(t,indent=2)+"\n")' \
+                "$WORK/$n.truth.json" "$OUT/$n.truth.json" "$n"
+        else  # same truth, named after the capture
+            "$PY" -c 'import json,sys
+t=json.load(open(sys.argv[1])); t["case"]=sys.argv[3]
+open(sys.argv[2],"w").write(json.dumps(t,indent=2)+"\n")' \
+                "$WORK/$c.truth.json" "$OUT/$n.truth.json" "$n"
+        fi
+        CAPTURES+=("$n")
+    done
+    cp "$WORK/logs/$c.client.log" "$OUT/logs/$c.client.log"
+    for f in server.log paramiko.json helper.json holder.json; do
+        [ -f "$WORK/logs/$c.$f" ] && cp "$WORK/logs/$c.$f" "$OUT/logs/$c.$f"
+    done
+    local err
+    err=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["client_error"])' \
+          "$WORK/$c.truth.json")
+    log "$c: client exit $RC: $err"
+}
+
+# ---------------------------------------------------------------- cases (two namespaces)
+# Plain sshd, OpenSSH client with options: most negotiation failures.
+# sshd_case CASE "sshd_config lines (| separated)" [ssh options...]
+sshd_case() {
+    local c=$1 conf=$2; shift 2
+    wanted "$c" || return 0
+    local lines=()
+    [ -n "$conf" ] && IFS='|' read -r -a lines <<<"$conf"
+    log "$c: sshd [${conf}] <- ssh $*"
+    start_sshd "$c" "$NSS" 22 "${lines[@]}"
+    start_capture "$c" "$NSS" veth-s
+    ssh_client "$c" "$NSC" "$S4" 22 "$@"
+    sleep 0.5
+    stop_capture "$c"
+    stop_server
+    truth "$c" openssh openssh "$S4" 22 "$C4" ssh sshd keys
+    publish "$c"
+}
+
+# No common algorithm, one case per category: the client's option against sshd_config.
+sshd_case fail-nocommon-kex "KexAlgorithms diffie-hellman-group14-sha256" \
+    -o KexAlgorithms=curve25519-sha256
+sshd_case fail-nocommon-hostkey "HostKeyAlgorithms rsa-sha2-512,rsa-sha2-256" \
+    -o HostKeyAlgorithms=ssh-ed25519
+sshd_case fail-nocommon-cipher "Ciphers aes256-gcm@openssh.com" \
+    -o Ciphers=aes128-ctr
+sshd_case fail-nocommon-mac "Ciphers aes128-ctr|MACs hmac-sha2-512" \
+    -o Ciphers=aes128-ctr -o MACs=hmac-sha2-256
+# A KEX reply of several kilobytes (RSA 4096 host key + certificate): succeeds.
+BIGKEY=1 sshd_case fail-big-hostcert ""
+# Public-key login with a key that is not authorized: the KEX completes, auth fails.
+CLIENT_KEY=$K/client_unauthorized sshd_case fail-wrong-key ""
+
+# Compression: paramiko offers zlib only, sshd has Compression no.
+c=fail-nocommon-compression
+if wanted $c; then
+    log "$c: sshd [Compression no] <- paramiko compress, zlib only"
+    start_sshd $c "$NSS" 22 "Compression no"
+    start_capture $c "$NSS" veth-s
+    RC=0
+    in_ns_home "$NSC" "$CLIENT_TIMEOUT" "$PY" "$WORK/paramiko-login.py" "$S4" 22 root \
+        "$K/client_ed25519" true "$WORK/logs/$c.paramiko.json" \
+        '{"compress": true, "disabled_algorithms": {"compression": ["none"]}}' \
+        </dev/null >"$WORK/logs/$c.client.log" 2>&1 || RC=$?
+    sleep 0.5
+    stop_capture $c
+    stop_server
+    truth $c paramiko openssh "$S4" 22 "$C4" paramiko sshd keys
+    publish $c
+fi
+
+# MaxStartups 1:100:1 with one unauthenticated connection held open (a raw socket
+# that sends nothing): the next client is dropped before the server banner.
+c=fail-maxstartups
+if wanted $c; then
+    log "$c: sshd [MaxStartups 1:100:1], one connection held, then ssh"
+    start_sshd $c "$NSS" 22 "MaxStartups 1:100:1"
+    start_capture $c "$NSS" veth-s
+    # the holder closes by itself after 4 s (its JSON says what sshd sent it)
+    start_bg "$WORK/logs/$c.holder.log" ip netns exec "$NSC" "$PY" "$WORK/fail-helpers.py" \
+        hold "$S4" 22 4 "$WORK/logs/$c.holder.json"
+    holder=$BGPID
+    # wait (bounded) until sshd has accepted the held connection
+    for _ in $(seq 1 50); do
+        [ -n "$(ip netns exec "$NSS" ss -Htn state established "sport = :22")" ] && break
+        sleep 0.1
+    done
+    sleep 0.5
+    ssh_client $c "$NSC" "$S4" 22
+    for _ in $(seq 1 80); do kill -0 "$holder" 2>/dev/null || break; sleep 0.1; done
+    stop_pid "$holder" TERM
+    sleep 0.5
+    stop_capture $c
+    stop_server
+    truth $c openssh - "$S4" 22 "$C4" ssh   # sshd sent no identification line
+    publish $c
+fi
+
+# Firewall cases: iptables in the server namespace, sshd running behind it.
+# fw_case CASE "iptables rule" [ssh options]
+fw_case() {
+    local c=$1 rule=$2; shift 2
+    wanted "$c" || return 0
+    log "$c: iptables $rule"
+    start_sshd "$c" "$NSS" 22
+    # shellcheck disable=SC2086
+    ip netns exec "$NSS" iptables -A INPUT $rule
+    start_capture "$c" "$NSS" veth-s
+    ssh_client "$c" "$NSC" "$S4" 22 "$@"
+    sleep 0.5
+    stop_capture "$c"
+    # shellcheck disable=SC2086
+    ip netns exec "$NSS" iptables -D INPUT $rule
+    stop_server
+    # the firewall answered (or not) before sshd identified itself: no server
+    # software, except where sshd's banner got through (SSW=openssh)
+    truth "$c" openssh "${SSW:--}" "$S4" 22 "$C4" ssh
+    publish "$c"
+}
+fw_case fail-reject-rst "-p tcp --dport 22 -j REJECT --reject-with tcp-reset"
+fw_case fail-reject-icmp "-p tcp --dport 22 -j REJECT"
+fw_case fail-drop "-p tcp --dport 22 -j DROP" -o ConnectTimeout=5
+# an IPS-like rule: reset the connection once the client's identification passes
+SSW=openssh fw_case fail-string-reset \
+    "-p tcp --dport 22 -m string --string SSH-2.0 --algo bm -j REJECT --reject-with tcp-reset"
+
+# Not SSH on port 22: Python's http.server answers the client's banner with HTTP.
+c=fail-http-on-22
+if wanted $c; then
+    log "$c: python3 -m http.server on port 22"
+    start_bg "$WORK/logs/$c.server.log" ip netns exec "$NSS" \
+        bash -c 'cd "$0" && exec "$1" -m http.server 22 --bind "$2"' "$WORK/www" "$PY" "$S4"
+    SRV_PID=$BGPID SRV_PUBS=()
+    wait_listen "$NSS" 22 "$SRV_PID" || die "$c: http.server did not listen"
+    start_capture $c "$NSS" veth-s
+    ssh_client $c "$NSC" "$S4" 22
+    sleep 0.5
+    stop_capture $c
+    stop_server
+    truth $c openssh - "$S4" 22 "$C4" ssh
+    publish $c
+fi
+
+# Not SSH on port 22: a TLS server (openssl s_server) answers the client's banner
+# with a TLS alert, whose bytes include NUL.
+c=fail-tls-on-22
+if wanted $c; then
+    log "$c: openssl s_server on port 22"
+    openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=kexwatch-tls \
+        -keyout "$K/tls.key" -out "$K/tls.crt" >/dev/null 2>&1
+    start_bg "$WORK/logs/$c.server.log" ip netns exec "$NSS" \
+        openssl s_server -accept "$S4:22" -cert "$K/tls.crt" -key "$K/tls.key" -naccept 1 -quiet
+    SRV_PID=$BGPID SRV_PUBS=()
+    wait_listen "$NSS" 22 "$SRV_PID" || die "$c: openssl s_server did not listen"
+    start_capture $c "$NSS" veth-s
+    ssh_client $c "$NSC" "$S4" 22
+    sleep 0.5
+    stop_capture $c
+    stop_server
+    truth $c openssh - "$S4" 22 "$C4" ssh
+    publish $c
+fi
+
+# A front end that prints text lines, then relays to sshd (port 2222): succeeds,
+# the client sees pre-banner lines.
+c=fail-bastion-relay
+if wanted $c; then
+    log "$c: text lines, then relay to sshd"
+    start_sshd $c "$NSS" 2222
+    sshd_pid=$SRV_PID
+    start_bg "$WORK/logs/$c.relay.log" ip netns exec "$NSS" "$PY" "$WORK/fail-helpers.py" \
+        server "$S4" 22 relay 40 "$S4" 2222
+    relay_pid=$BGPID
+    wait_listen "$NSS" 22 "$relay_pid" || die "$c: relay did not listen"
+    start_capture $c "$NSS" veth-s
+    ssh_client $c "$NSC" "$S4" 22
+    sleep 0.5
+    stop_capture $c
+    stop_pid "$relay_pid" TERM
+    stop_server
+    truth $c openssh openssh "$S4" 22 "$C4" ssh sshd keys
+    publish $c
+fi
+
+# The same front end printing its text and closing (its backend is down).
+c=fail-bastion-close
+if wanted $c; then
+    log "$c: text lines, then close"
+    start_helper_server $c "$NSS" 22 text-close
+    start_capture $c "$NSS" veth-s
+    ssh_client $c "$NSC" "$S4" 22
+    sleep 0.5
+    stop_capture $c
+    stop_server
+    truth $c openssh - "$S4" 22 "$C4" ssh
+    publish $c
+fi
+
+# A fake SSH-1.5 server (python): the OpenSSH client refuses protocol 1.
+c=fail-ssh1-server
+if wanted $c; then
+    log "$c: fake SSH-1.5 server"
+    start_helper_server $c "$NSS" 22 ssh1
+    start_capture $c "$NSS" veth-s
+    ssh_client $c "$NSC" "$S4" 22
+    sleep 0.5
+    stop_capture $c
+    stop_server
+    truth $c openssh - "$S4" 22 "$C4" ssh
+    publish $c
+fi
+
+# An SSH-1.5 client (raw socket) against sshd: sshd answers "Protocol major
+# versions differ." in clear text and closes.
+c=fail-ssh1-client
+if wanted $c; then
+    log "$c: SSH-1.5 client -> sshd"
+    start_sshd $c "$NSS" 22
+    start_capture $c "$NSS" veth-s
+    helper_client $c "$NSC" "$S4" 22 "SSH-1.5-failhelper_1.0" 10
+    sleep 0.5
+    stop_capture $c
+    stop_server
+    truth $c failhelper openssh "$S4" 22 "$C4" helper sshd
+    publish $c
+fi
+
+# A FAKE server (python) that sends a clear-text SSH_MSG_DISCONNECT after the
+# client's KEXINIT: neither sshd 9.2 nor dropbear 2022.83 sends one before NEWKEYS.
+c=fail-disconnect-fake
+if wanted $c; then
+    log "$c: fake server sends DISCONNECT"
+    start_helper_server $c "$NSS" 22 disconnect
+    start_capture $c "$NSS" veth-s
+    ssh_client $c "$NSC" "$S4" 22
+    sleep 0.5
+    stop_capture $c
+    stop_server
+    truth $c openssh failhelper "$S4" 22 "$C4" ssh
+    publish $c
+fi
+
+# LoginGraceTime 12: a client that sends its banner (or nothing) and stays silent;
+# sshd gives up after 12 s.
+grace_case() { # case banner|-
+    local c=$1 banner=$2 csw=failhelper
+    [ "$banner" = - ] && csw=-
+    wanted "$c" || return 0
+    log "$c: sshd [LoginGraceTime 12] <- silent client (banner: $banner)"
+    start_sshd "$c" "$NSS" 22 "LoginGraceTime 12"
+    start_capture "$c" "$NSS" veth-s
+    helper_client "$c" "$NSC" "$S4" 22 "$banner" 25
+    sleep 0.5
+    stop_capture "$c"
+    stop_server
+    truth "$c" "$csw" openssh "$S4" 22 "$C4" helper sshd
+    publish "$c"
+}
+grace_case fail-logingrace "SSH-2.0-failhelper_1.0"
+grace_case fail-logingrace-silent -
+
+# ---------------------------------------------------------------- cases (MTU path)
+# path_case CASE MODE [ssh options]; MODE: blackhole | pmtud | fragments.
+# Captured on the client's veth (CASE-client) and the server's (CASE-server).
+path_case() {
+    local c=$1 mode=$2; shift 2
+    wanted "$c" || return 0
+    log "$c: client - router1 - MTU 1280 - router2 - server, $mode ${*:-}"
+    make_path
+    local ns
+    case $mode in
+        blackhole)
+            # fragmentation-needed never leaves the routers: dropped where it is
+            # generated (OUTPUT) and where it would be forwarded (FORWARD)
+            for ns in "$R1" "$R2"; do
+                ip netns exec "$ns" iptables -A OUTPUT -p icmp --icmp-type fragmentation-needed -j DROP
+                ip netns exec "$ns" iptables -A FORWARD -p icmp --icmp-type fragmentation-needed -j DROP
+            done ;;
+        pmtud) ;;
+        fragments)
+            # the server sends without DF, so router2 fragments its large packets
+            ip netns exec "$PS" sysctl -qw net.ipv4.ip_no_pmtu_disc=1 ;;
+    esac
+    BIGKEY=1 start_sshd "$c" "$PS" 22
+    start_capture "$c-client" "$PC" p-c
+    start_capture "$c-server" "$PS" p-s
+    local ct=$CLIENT_TIMEOUT
+    [ "$mode" = blackhole ] && ct=20   # the client hangs: stopped after 20 s
+    CT=$ct ssh_client "$c" "$PC" "$PS4" 22 "$@"
+    sleep 0.5
+    stop_capture "$c-client"
+    stop_capture "$c-server"
+    stop_server
+    del_path
+    # Each end's capture is compared with that end's software: the client end with
+    # ssh -vv, the server end with sshd's log (in a black hole the server may never
+    # see the client's KEXINIT that ssh logged). The server end's truth keeps the
+    # client's error line and exit status.
+    truth "$c" openssh openssh "$PS4" 22 "$PC4" ssh keys
+    TRUTH_OUT="$WORK/$c-server.truth.json" truth "$c" openssh openssh "$PS4" 22 "$PC4" sshd keys
+    "$PY" -c 'import json,sys
+c=json.load(open(sys.argv[1])); s=json.load(open(sys.argv[2]))
+s["client_error"]=c["client_error"]
+open(sys.argv[2],"w").write(json.dumps(s,indent=2)+"\n")' \
+        "$WORK/$c.truth.json" "$WORK/$c-server.truth.json"
+    publish "$c" "$c-client" "$c-server"
+}
+# The client's own KEXINIT (1560 bytes with OpenSSH 9.2's default offer) is lost.
+path_case fail-mtu-blackhole blackhole
+# The client's offer trimmed so its packets fit: the server's KEX reply is lost
+# (ssh hangs at "expecting SSH2_MSG_KEX_ECDH_REPLY").
+TRIM=(-o KexAlgorithms=curve25519-sha256 -o Ciphers=aes128-gcm@openssh.com
+      -o MACs=hmac-sha2-256 -o HostKeyAlgorithms=rsa-sha2-512-cert-v01@openssh.com)
+path_case fail-mtu-blackhole-kexreply blackhole "${TRIM[@]}"
+path_case fail-mtu-pmtud pmtud
+path_case fail-ip-fragments fragments
+
+# ---------------------------------------------------------------- check
+fail=0
+for n in "${CAPTURES[@]}"; do
+    size=$(stat -c %s "$OUT/$n.pcap")
+    printf '%-36s %8d bytes\n' "$n.pcap" "$size"
+    [ "$size" -lt 1048576 ] || { echo "  too large" >&2; fail=1; }
+done
+[ "$fail" = 0 ] || die "some captures are 1 MB or more"
+log "done: ${#CAPTURES[@]} captures in $OUT (check them: tests/diagnoses/check.py)"

@@ -24,6 +24,7 @@
 #include "flow.h"
 #include "limits.h"
 #include "report.h"
+#include "ux.h"
 
 #ifndef KW_VERSION
 #define KW_VERSION "0.0.0"
@@ -81,6 +82,7 @@ static void usage(FILE *out)
 		"  --limit NAME=VALUE    change a limit (see --list-limits)\n"
 		"  --list-limits         print the limits with their values and exit\n"
 		"  -q, --quiet           no summary on standard error\n"
+		"  --explain CODE        what a diagnosis code means and what to check\n"
 		"  -V, --version         print versions and exit\n"
 		"  -h, --help            print this help and exit\n");
 }
@@ -137,6 +139,7 @@ struct run {
 	struct report *report;
 	const char *filter; /* -f, applied to every file */
 	int output_failed;
+	int progress;       /* draw the progress line (stderr is a terminal) */
 };
 
 static void on_report(void *ctx, const struct flow *f, enum flow_report_why why)
@@ -171,6 +174,7 @@ static int read_input(const char *path, uint32_t index, struct decoder *dec,
 {
 	struct capture *cap;
 	struct capture_frame fr;
+	struct progress prog;
 	struct pkt pkt;
 	char err[512];
 	int r = 0, link;
@@ -190,7 +194,10 @@ static int read_input(const char *path, uint32_t index, struct decoder *dec,
 		capture_close(cap);
 		return 1;
 	}
+	progress_start(&prog, run->progress, path);
 	while (!kw_stop && !run->output_failed && (r = capture_next(cap, &fr)) == 1) {
+		if (prog.on)
+			progress_tick(&prog, capture_bytes(cap), flow_table_stats(table)->flows);
 		r = decode_frame(dec, link, fr.data, fr.caplen, fr.wirelen, fr.ts_us, &pkt);
 		if (r == KW_OK && flow_table_packet(table, &pkt, index, 0) == KW_ERR_NOMEM) {
 			fprintf(stderr, "kexwatch: %s: out of memory\n", path);
@@ -200,6 +207,7 @@ static int read_input(const char *path, uint32_t index, struct decoder *dec,
 		if (r != KW_OK)
 			flow_table_advance(table, fr.ts_us);
 	}
+	progress_end(&prog);
 	if (!kw_stop && !run->output_failed && r < 0) {
 		fprintf(stderr, "kexwatch: %s: %s\n", path, capture_error(cap));
 		capture_close(cap);
@@ -225,6 +233,7 @@ int main(int argc, char **argv)
 		{"syslog-facility", required_argument, NULL, 'y'},
 		{"evidence-pcap", required_argument, NULL, 'E'},
 		{"evidence-max-mb", required_argument, NULL, 'M'},
+		{"explain", required_argument, NULL, 'X'},
 		{NULL, 0, NULL, 0},
 	};
 	static const char *ifaces[KW_MAX_IFACES], *syslog_targets[KW_MAX_SYSLOG];
@@ -351,6 +360,8 @@ int main(int argc, char **argv)
 			printf("kexwatch %s\n%s\njansson %s\n%s\n", KW_VERSION, capture_lib_version(),
 			       report_jansson_version(), OpenSSL_version(OPENSSL_VERSION));
 			return 0;
+		case 'X':
+			return explain_code(stdout, optarg);
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -421,6 +432,7 @@ int main(int argc, char **argv)
 		report_free(run.report);
 		return 1;
 	}
+	run.progress = !quiet && isatty(STDERR_FILENO);
 	for (uint32_t i = 0; i < ninputs && !kw_stop && !run.output_failed; i++)
 		status |= read_input(inputs[i], i, dec, table, &run);
 

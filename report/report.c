@@ -17,11 +17,26 @@
 #include "err.h"
 #include "diagnose.h"
 #include "record.h"
+#include "tally.h"
 #include "report.h"
 #include "sink.h"
 
+/* What the text summary counts (report_end). */
+enum {
+	SUM_SERVER,
+	SUM_SERVER_FAILED,
+	SUM_DIAGNOSIS,
+	SUM_CLIENT_SOFTWARE,
+	SUM_SERVER_SOFTWARE,
+	SUM_HASSH,
+	SUM_HASSH_SERVER,
+	SUM_COUNT
+};
+#define SUM_MAX_KEYS 4096 /* per tally: bounded memory whatever the input */
+
 struct report {
 	struct report_config cfg;
+	struct tally *sum[SUM_COUNT]; /* text format only */
 	uint64_t by_outcome[OUTCOME_COUNT];
 	uint64_t written, failed_writes, anomalous;
 	int header_done;
@@ -32,14 +47,58 @@ struct report *report_new(const struct report_config *cfg)
 {
 	struct report *r = calloc(1, sizeof(*r));
 
-	if (r != NULL)
-		r->cfg = *cfg;
+	if (r == NULL)
+		return NULL;
+	r->cfg = *cfg;
+	if (cfg->format == REPORT_TEXT) {
+		for (int i = 0; i < SUM_COUNT; i++) {
+			if ((r->sum[i] = tally_new(SUM_MAX_KEYS)) == NULL) {
+				report_free(r);
+				return NULL;
+			}
+		}
+	}
 	return r;
 }
 
 void report_free(struct report *r)
 {
+	if (r == NULL)
+		return;
+	for (int i = 0; i < SUM_COUNT; i++)
+		tally_free(r->sum[i]);
 	free(r);
+}
+
+/* summary_add counts one connection for the text summary. */
+static void summary_add(struct report *r, const struct flow *f, const struct record_judgment *j,
+			const char *server, json_t *diags)
+{
+	const struct ssh_dir *c = &f->ssh.dir[j->client_dir], *s = &f->ssh.dir[!j->client_dir];
+	const struct ssh_dir *sides[2] = {c, s};
+	json_t *d;
+	size_t i;
+
+	tally_add(r->sum[SUM_SERVER], server, 1);
+	if (j->outcome == OUTCOME_FAILED)
+		tally_add(r->sum[SUM_SERVER_FAILED], server, 1);
+	json_array_foreach(diags, i, d)
+		tally_add(r->sum[SUM_DIAGNOSIS], json_string_value(json_object_get(d, "code")), 1);
+	for (int k = 0; k < 2; k++) {
+		const struct ssh_dir *sd = sides[k];
+		if (sd->banner != NULL) {
+			/* software_version: after "SSH-x.y-", up to the first space */
+			char *e = report_escape(sd->banner, sd->banner_len), *v, *sp;
+			if (e != NULL && (v = strchr(e + (strncmp(e, "SSH-", 4) == 0 ? 4 : 0), '-'))) {
+				if ((sp = strchr(++v, ' ')) != NULL)
+					*sp = '\0';
+				tally_add(r->sum[k ? SUM_SERVER_SOFTWARE : SUM_CLIENT_SOFTWARE], v, 1);
+			}
+			free(e);
+		}
+		if (sd->hassh[0] != '\0')
+			tally_add(r->sum[k ? SUM_HASSH_SERVER : SUM_HASSH], sd->hassh, 1);
+	}
 }
 
 static void judge(const struct flow *f, struct record_judgment *j)
@@ -153,6 +212,7 @@ static int write_text(struct report *r, const struct flow *f, const struct recor
 		sw_c = esc_c = report_escape(s->dir[c].banner, s->dir[c].banner_len);
 	if (s->dir[!c].banner)
 		sw_s = esc_s = report_escape(s->dir[!c].banner, s->dir[!c].banner_len);
+	summary_add(r, f, j, server, diags);
 	if (first_problem(diags) != NULL)
 		snprintf(detail, sizeof(detail), "%s: %s",
 			 json_string_value(json_object_get(first_problem(diags), "code")),
@@ -380,9 +440,74 @@ void report_tick(struct report *r)
 		sink_tick(r->cfg.sinks[i]);
 }
 
+static void write_str(struct report *r, const char *line)
+{
+	write_line(r, line, strlen(line));
+}
+
+/* summary_top writes "title: key (n), key (n) ..." for the top entries of a tally. */
+static void summary_top(struct report *r, const char *title, int which)
+{
+	const char *keys[5];
+	uint64_t counts[5];
+	size_t n = tally_top(r->sum[which], keys, counts, 5), used;
+	char line[1024];
+
+	if (n == 0)
+		return;
+	used = (size_t)snprintf(line, sizeof(line), "  %-22s", title);
+	for (size_t i = 0; i < n && used < sizeof(line) - 2; i++)
+		used += (size_t)snprintf(line + used, sizeof(line) - used, "%s%s (%llu)",
+					 i ? ", " : "", keys[i], (unsigned long long)counts[i]);
+	if (used > sizeof(line) - 2)
+		used = sizeof(line) - 2;
+	line[used++] = '\n';
+	write_line(r, line, used);
+}
+
 void report_end(struct report *r)
 {
-	(void)r;
+	const char *keys[20];
+	uint64_t counts[20], total = 0;
+	char line[512];
+	size_t n;
+	int len;
+
+	if (r->cfg.format != REPORT_TEXT || r->sum[SUM_SERVER] == NULL)
+		return;
+	for (int i = 0; i < OUTCOME_COUNT; i++)
+		total += r->by_outcome[i];
+	len = snprintf(line, sizeof(line),
+		       "\n%llu connections: %llu established, %llu failed, %llu incomplete, %llu not "
+		       "SSH\n",
+		       (unsigned long long)total,
+		       (unsigned long long)r->by_outcome[OUTCOME_ESTABLISHED],
+		       (unsigned long long)r->by_outcome[OUTCOME_FAILED],
+		       (unsigned long long)r->by_outcome[OUTCOME_INCOMPLETE],
+		       (unsigned long long)r->by_outcome[OUTCOME_NOT_SSH]);
+	write_line(r, line, (size_t)len);
+	if ((n = tally_top(r->sum[SUM_SERVER], keys, counts, 20)) > 0) {
+		write_str(r, "\nby server (top 20):\n");
+		for (size_t i = 0; i < n; i++) {
+			len = snprintf(line, sizeof(line), "  %-46s %6llu connections  %6llu failed\n",
+				       keys[i], (unsigned long long)counts[i],
+				       (unsigned long long)tally_get(r->sum[SUM_SERVER_FAILED], keys[i]));
+			write_line(r, line, (size_t)len);
+		}
+	}
+	if ((n = tally_top(r->sum[SUM_DIAGNOSIS], keys, counts, 20)) > 0) {
+		write_str(r, "\nby diagnosis:\n");
+		for (size_t i = 0; i < n; i++) {
+			len = snprintf(line, sizeof(line), "  %-30s %6llu\n", keys[i],
+				       (unsigned long long)counts[i]);
+			write_line(r, line, (size_t)len);
+		}
+	}
+	write_str(r, "\ntop values:\n");
+	summary_top(r, "client software", SUM_CLIENT_SOFTWARE);
+	summary_top(r, "server software", SUM_SERVER_SOFTWARE);
+	summary_top(r, "HASSH", SUM_HASSH);
+	summary_top(r, "HASSHServer", SUM_HASSH_SERVER);
 }
 
 void report_summary(const struct report *r, FILE *err, const struct flow_stats *fs,

@@ -1,0 +1,135 @@
+/*
+ * ux.c: the progress line and --explain (see ux.h).
+ *
+ * --explain reads docs/diagnoses.md as embedded at build time
+ * (cmake/embed.cmake), so the manual and the program say the same thing.
+ */
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "ux.h"
+
+extern const char kw_diagnoses_md[];
+extern const unsigned long kw_diagnoses_md_len;
+
+static uint64_t now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+void progress_start(struct progress *p, int on, const char *path)
+{
+	struct stat st;
+
+	memset(p, 0, sizeof(*p));
+	p->on = on && strcmp(path, "-") != 0 && stat(path, &st) == 0 && S_ISREG(st.st_mode);
+	p->name = path;
+	p->total = p->on ? (uint64_t)st.st_size : 0;
+	p->start_us = p->last_us = now_us();
+}
+
+static void human(char *buf, size_t n, double v, const char *unit)
+{
+	static const char *const pre[] = {"", "k", "M", "G", "T"};
+	int i = 0;
+
+	while (v >= 1000.0 && i < 4) {
+		v /= 1000.0;
+		i++;
+	}
+	snprintf(buf, n, i ? "%.1f %s%s" : "%.0f %s%s", v, pre[i], unit);
+}
+
+void progress_tick(struct progress *p, uint64_t bytes_read, uint64_t connections)
+{
+	uint64_t t;
+	double secs, frac;
+	char done[32], total[32], rate[32], left[32] = "?";
+
+	p->frames++;
+	if (!p->on || (p->frames & 1023) != 0 || (t = now_us()) - p->last_us < 250000)
+		return;
+	p->last_us = t;
+	secs = (double)(t - p->start_us) / 1e6;
+	frac = p->total ? (double)bytes_read / (double)p->total : 0.0;
+	human(done, sizeof(done), (double)bytes_read, "B");
+	human(total, sizeof(total), (double)p->total, "B");
+	human(rate, sizeof(rate), secs > 0 ? (double)p->frames / secs : 0.0, "frames/s");
+	if (frac > 0.01)
+		snprintf(left, sizeof(left), "%.0f s", secs / frac - secs);
+	fprintf(stderr, "\r\033[Kkexwatch: %s: %s of %s (%.0f%%), %s, %llu connections, %s left",
+		p->name, done, total, frac * 100.0, rate, (unsigned long long)connections, left);
+	p->shown = 1;
+}
+
+void progress_end(struct progress *p)
+{
+	if (p->shown)
+		fputs("\r\033[K", stderr);
+	p->shown = 0;
+}
+
+/* memfind: the first n-byte needle in [p, end), or NULL. */
+static const char *memfind(const char *p, const char *end, const char *needle, size_t n)
+{
+	for (; p != NULL && (size_t)(end - p) >= n; p++) {
+		if ((p = memchr(p, needle[0], (size_t)(end - p) - n + 1)) == NULL)
+			return NULL;
+		if (memcmp(p, needle, n) == 0)
+			return p;
+	}
+	return NULL;
+}
+
+/*
+ * The text of docs/diagnoses.md about code: from the start of the paragraph
+ * that names it in bold ("**code**") to the next paragraph that opens with
+ * another code, or a heading.
+ */
+static const char *explain_find(const char *code, size_t *len)
+{
+	const char *doc = kw_diagnoses_md, *end = doc + kw_diagnoses_md_len, *hit, *start, *e;
+	char needle[80];
+	int n = snprintf(needle, sizeof(needle), "**%s**", code);
+
+	if (n <= 4 || (size_t)n >= sizeof(needle) || (hit = memfind(doc, end, needle, (size_t)n)) == NULL)
+		return NULL;
+	for (start = hit; start > doc && !(start[-1] == '\n' && start - 1 > doc && start[-2] == '\n');)
+		start--;
+	e = memfind(hit, end, "\n\n**", 4);
+	if (e == NULL || (memfind(hit, end, "\n\n#", 3) != NULL && memfind(hit, end, "\n\n#", 3) < e))
+		e = memfind(hit, end, "\n\n#", 3);
+	*len = (size_t)((e ? e : end) - start);
+	return start;
+}
+
+int explain_code(FILE *out, const char *code)
+{
+	const char *p;
+	size_t len, i;
+
+	if (strlen(code) < 3 || strchr(code, '*') != NULL ||
+	    (p = explain_find(code, &len)) == NULL) {
+		fprintf(stderr, "kexwatch: unknown diagnosis code '%s' (see docs/diagnoses.md: ", code);
+		/* Every bold lower-case word of the document is a code. */
+		for (p = kw_diagnoses_md; (p = strstr(p, "**")) != NULL; p += 2) {
+			size_t k = strspn(p + 2, "abcdefghijklmnopqrstuvwxyz_");
+			if (k > 2 && strncmp(p + 2 + k, "**", 2) == 0) {
+				fprintf(stderr, "%.*s ", (int)k, p + 2);
+				p += k + 2;
+			}
+		}
+		fprintf(stderr, ")\nTry 'kexwatch --help' for more information.\n");
+		return 2;
+	}
+	/* Plain text: drop the Markdown emphasis and code marks. */
+	for (i = 0; i < len; i++)
+		if (p[i] != '*' && p[i] != '`')
+			fputc(p[i], out);
+	fputc('\n', out);
+	return 0;
+}

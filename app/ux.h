@@ -1,0 +1,36 @@
+/*
+ * ux.h: what the person at the terminal sees besides records: the progress
+ * line while reading large files, and --explain.
+ */
+#ifndef KW_UX_H
+#define KW_UX_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+struct progress {
+	int on;                 /* stderr is a terminal and not -q */
+	const char *name;
+	uint64_t total;         /* bytes of the file (compressed size for .gz) */
+	uint64_t start_us, last_us, frames;
+	int shown;
+};
+
+/* progress_start prepares the line for one input; it stays silent unless on. */
+void progress_start(struct progress *p, int on, const char *path);
+/*
+ * progress_tick redraws at most four times a second: bytes read of total,
+ * frames per second, connections so far, time left. Cheap when not due.
+ */
+void progress_tick(struct progress *p, uint64_t bytes_read, uint64_t connections);
+/* progress_end clears the line. */
+void progress_end(struct progress *p);
+
+/*
+ * explain_code prints what diagnosis code means, its usual causes and what
+ * to check, from the text of docs/diagnoses.md built into the program.
+ * Returns 0, or 2 (after a one-line message listing the codes) when unknown.
+ */
+int explain_code(FILE *out, const char *code);
+
+#endif

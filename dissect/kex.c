@@ -31,44 +31,37 @@
 #define KEX_CERT_SUFFIX "-cert-v01@openssh.com"
 
 /*
- * kex_name_is_valid: one element of a name-list (RFC 4251 section 5 and 6):
- * non-empty, at most 64 characters, printable US-ASCII without comma or
- * whitespace.
+ * kex_namelist_is_valid checks every element of a name-list (RFC 4251
+ * sections 5 and 6): non-empty, at most 64 characters, printable US-ASCII
+ * without whitespace. One pass over the bytes: the list is already bounded
+ * (it is a complete string of the packet), so plain indexing of [0, n) is
+ * within it.
  */
-static int kex_name_is_valid(const uint8_t *p, size_t n)
-{
-	struct cursor c;
-	uint8_t ch;
-
-	if (n == 0 || n > KEX_NAME_MAX)
-		return 0;
-	cursor_init(&c, p, n);
-	while (cursor_get_u8(&c, &ch) == 0) {
-		if (ch <= 0x20 || ch >= 0x7f || ch == ',')
-			return 0;
-	}
-	return 1;
-}
-
-/* kex_namelist_is_valid checks every element of a name-list (RFC 4251 5). */
 static int kex_namelist_is_valid(const uint8_t *p, size_t n)
 {
-	struct cursor c;
-	size_t start = 0;
-	uint8_t ch;
+	size_t len = 0;
 
 	/* An empty name-list is legal: it has no elements (RFC 4251 5). */
 	if (n == 0)
 		return 1;
-	cursor_init(&c, p, n);
-	while (cursor_get_u8(&c, &ch) == 0) {
-		if (ch != ',')
+	for (size_t i = 0; i < n; i++) {
+		uint8_t ch = p[i];
+		if (ch == ',') {
+			if (len == 0)
+				return 0;
+			len = 0;
 			continue;
-		if (!kex_name_is_valid(p + start, c.off - 1 - start))
+		}
+		if (ch <= 0x20 || ch >= 0x7f || ++len > KEX_NAME_MAX)
 			return 0;
-		start = c.off;
 	}
-	return kex_name_is_valid(p + start, n - start);
+	return len > 0;
+}
+
+/* kex_name_is_valid: one algorithm name (RFC 4251 section 6). */
+static int kex_name_is_valid(const uint8_t *p, size_t n)
+{
+	return n > 0 && memchr(p, ',', n) == NULL && kex_namelist_is_valid(p, n);
 }
 
 void kex_init_free(struct kex_init *k)

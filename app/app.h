@@ -34,6 +34,8 @@ struct live_opts {
 	const struct kw_limits *limits;
 	const uint16_t *ports;
 	uint32_t nports;
+	const char *state_path;    /* --state, or NULL */
+	uint32_t share_threshold;  /* --hostkey-share-threshold, 0: default */
 };
 
 /* live_run captures until SIGINT/SIGTERM; returns the exit status. */

@@ -22,6 +22,7 @@
 #include "decode.h"
 #include "err.h"
 #include "flow.h"
+#include "hostkeys.h"
 #include "limits.h"
 #include "report.h"
 #include "ux.h"
@@ -39,6 +40,12 @@
 #define KW_DEFAULT_STATS_S 60
 #define KW_DEFAULT_EVIDENCE_MB 100
 
+/* Long options without a short form. */
+enum {
+	OPT_STATE = 0x100,
+	OPT_SHARE_THRESHOLD,
+};
+
 static volatile sig_atomic_t kw_stop;
 
 static void on_signal(int sig)
@@ -52,6 +59,7 @@ static void usage(FILE *out)
 	fprintf(out,
 		"usage: kexwatch -r FILE [-r FILE ...] [options]\n"
 		"       kexwatch -i IFACE [-i IFACE ...] [options]\n"
+		"       kexwatch hostkeys --state PATH [--format text|json] [--forget SERVER[:PORT]]\n"
 		"\n"
 		"Reads SSH handshakes from capture files or interfaces and writes one record per\n"
 		"connection.\n"
@@ -79,6 +87,11 @@ static void usage(FILE *out)
 		"  --format json|text    json (default when stdout is not a terminal) or a table\n"
 		"  --ssh-ports LIST      ports whose connections are reported even without SSH\n"
 		"                        (unanswered SYNs, refusals), comma separated; default 22\n"
+		"  --state PATH          remember each server's host keys in PATH (SQLite; created\n"
+		"                        if missing) and report host_key_changed and\n"
+		"                        host_key_shared; list it with kexwatch hostkeys\n"
+		"  --hostkey-share-threshold N  host_key_shared when more than N server\n"
+		"                        addresses present one key (default 3)\n"
 		"  --limit NAME=VALUE    change a limit (see --list-limits)\n"
 		"  --list-limits         print the limits with their values and exit\n"
 		"  -q, --quiet           no summary on standard error\n"
@@ -234,6 +247,8 @@ int main(int argc, char **argv)
 		{"evidence-pcap", required_argument, NULL, 'E'},
 		{"evidence-max-mb", required_argument, NULL, 'M'},
 		{"explain", required_argument, NULL, 'X'},
+		{"state", required_argument, NULL, OPT_STATE},
+		{"hostkey-share-threshold", required_argument, NULL, OPT_SHARE_THRESHOLD},
 		{NULL, 0, NULL, 0},
 	};
 	static const char *ifaces[KW_MAX_IFACES], *syslog_targets[KW_MAX_SYSLOG];
@@ -255,7 +270,9 @@ int main(int argc, char **argv)
 	static const char *inputs[KW_MAX_INPUTS];
 	uint16_t ports[KW_MAX_PORTS] = {22};
 	uint32_t ninputs = 0, nports = 1;
-	const char *outpath = NULL;
+	const char *outpath = NULL, *state_path = NULL;
+	unsigned long share_threshold = 0;
+	struct hoststore *store = NULL;
 	int format = -1, quiet = 0, opt, status = 0, stdin_used = 0;
 	struct report_config rcfg;
 	struct flow_config fcfg;
@@ -265,6 +282,8 @@ int main(int argc, char **argv)
 	FILE *out = stdout;
 	char buf[4096];
 
+	if (argc > 1 && strcmp(argv[1], "hostkeys") == 0)
+		return hostkeys_main(argc - 1, argv + 1);
 	while ((opt = getopt_long(argc, argv, "r:w:i:f:s:B:Z:qVh", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'r':
@@ -341,6 +360,14 @@ int main(int argc, char **argv)
 			else
 				return usage_error("unknown format '%s' (json or text)", optarg);
 			break;
+		case OPT_STATE:
+			state_path = optarg;
+			break;
+		case OPT_SHARE_THRESHOLD:
+			if (!parse_uint(optarg, 1, 1000000, &share_threshold))
+				return usage_error("bad host-key share threshold '%s' (1 to 1000000)",
+						   optarg);
+			break;
 		case 'P':
 			if (!parse_ports(optarg, ports, &nports))
 				return usage_error("bad port list '%s'", optarg);
@@ -376,6 +403,8 @@ int main(int argc, char **argv)
 		return usage_error("-r (read files) and -i (live capture) cannot be mixed");
 	if (ninputs == 0 && lo.nifaces == 0)
 		return usage_error("nothing to read: give -r FILE or -i IFACE");
+	if (share_threshold != 0 && state_path == NULL)
+		return usage_error("--hostkey-share-threshold needs --state PATH");
 	if (lo.nifaces > 0) {
 		lo.filter = filter;
 		lo.outpath = outpath;
@@ -386,6 +415,8 @@ int main(int argc, char **argv)
 		lo.limits = &limits;
 		lo.ports = ports;
 		lo.nports = nports;
+		lo.state_path = state_path;
+		lo.share_threshold = (uint32_t)share_threshold;
 		return live_run(&lo);
 	}
 	if (live_only != NULL)
@@ -401,6 +432,12 @@ int main(int argc, char **argv)
 	}
 	if (format < 0)
 		format = nsinks == 0 && isatty(fileno(out)) ? REPORT_TEXT : REPORT_JSON;
+	if (state_path != NULL &&
+	    hostkeys_store_open(&store, state_path, (uint32_t)share_threshold) != 0) {
+		for (uint32_t i = 0; i < nsinks; i++)
+			sink_close(sinks[i]);
+		return 1;
+	}
 
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
@@ -414,6 +451,7 @@ int main(int argc, char **argv)
 		.filenames = inputs,
 		.nfiles = ninputs,
 		.color = format == REPORT_TEXT && isatty(fileno(out)) && getenv("NO_COLOR") == NULL,
+		.store = store,
 	};
 	run.report = report_new(&rcfg);
 	fcfg = (struct flow_config){
@@ -430,6 +468,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "kexwatch: out of memory\n");
 		flow_table_free(table);
 		report_free(run.report);
+		hostkeys_store_close(store, state_path, 1);
 		return 1;
 	}
 	run.progress = !quiet && isatty(STDERR_FILENO);
@@ -438,6 +477,8 @@ int main(int argc, char **argv)
 
 	flow_table_flush(table);
 	report_end(run.report);
+	/* Every record is built: commit the last host-key sightings. */
+	status |= hostkeys_store_close(store, state_path, quiet);
 	if (fflush(out) != 0 && !run.output_failed) {
 		fprintf(stderr, "kexwatch: standard output: %s\n", strerror(errno));
 		status = 1;

@@ -24,6 +24,7 @@
 
 #include "app.h"
 #include "err.h"
+#include "hostkeys.h"
 
 #define LIVE_TICK_MS 500      /* the clock moves at least this often */
 #define LIVE_RING_TIMEOUT_MS 100 /* a frame waits at most this long in the ring */
@@ -324,6 +325,7 @@ int live_run(const struct live_opts *o)
 	struct priv_user user = {0};
 	struct report_config rcfg;
 	struct flow_config fcfg;
+	struct hoststore *store = NULL;
 	sigset_t blocked, orig;
 	uint32_t nsinks = 0;
 	uint64_t seed = 0;
@@ -352,6 +354,11 @@ int live_run(const struct live_opts *o)
 		goto out;
 	if (o->evidence_path != NULL && open_evidence(&lv, seed) != 0)
 		goto out;
+	/* The state file too: its -wal and -shm files must belong to the user
+	 * that writes them. */
+	if (o->state_path != NULL &&
+	    hostkeys_store_open(&store, o->state_path, o->share_threshold) != 0)
+		goto out;
 	if (format < 0)
 		format = o->use_stdout && isatty(STDOUT_FILENO) ? REPORT_TEXT : REPORT_JSON;
 	rcfg = (struct report_config){
@@ -363,6 +370,7 @@ int live_run(const struct live_opts *o)
 		.color = format == REPORT_TEXT && nsinks == 1 && o->use_stdout &&
 			 isatty(STDOUT_FILENO) && getenv("NO_COLOR") == NULL,
 		.flush_each = 1,
+		.store = store,
 	};
 	fcfg = (struct flow_config){
 		.limits = o->limits,
@@ -391,12 +399,16 @@ int live_run(const struct live_opts *o)
 		report_summary(lv.report, stderr, flow_table_stats(lv.table),
 			       decoder_stats(lv.dec)->frames, decoder_stats(lv.dec)->malformed);
 	status = lv.nactive > 0 ? 0 : 1;
+	if (hostkeys_store_close(store, o->state_path, o->quiet) != 0)
+		status = 1;
+	store = NULL;
 	if (lv.nactive == 0)
 		fprintf(stderr, "kexwatch: no interface left to capture on\n");
 out:
 	flow_table_free(lv.table);
 	decoder_free(lv.dec);
 	report_free(lv.report);
+	hostkeys_store_close(store, o->state_path, 1);
 	evidence_close(lv.ev);
 	for (uint32_t i = 0; i < nsinks; i++)
 		sink_close(sinks[i]);

@@ -16,6 +16,7 @@
 
 #include "err.h"
 #include "diagnose.h"
+#include "hostcheck.h"
 #include "record.h"
 #include "tally.h"
 #include "report.h"
@@ -276,6 +277,10 @@ int report_flow(struct report *r, const struct flow *f, enum flow_report_why why
 	 * a stalled key exchange). */
 	if (j.outcome == OUTCOME_INCOMPLETE && r->last_has_error)
 		j.outcome = OUTCOME_FAILED;
+	/* Host-key continuity (--state): an error for the operator (evidence
+	 * capture, syslog severity), not a reason the handshake failed. */
+	hostcheck_flow(r->cfg.store, f, j.client_dir, diags);
+	r->last_has_error = diagnoses_have_error(diags);
 	r->by_outcome[j.outcome]++;
 	if (f->anomalies || f->decode_anomalies || f->ssh.dir[0].anomalies ||
 	    f->ssh.dir[1].anomalies)

@@ -111,6 +111,8 @@ enum report_phase {
 	PHASE_ENCRYPTED,
 };
 
+struct hoststore; /* state/hoststore.h */
+
 struct report_config {
 	enum report_format format;
 	FILE *out;                    /* borrowed; the caller closes it; unused with sinks */
@@ -121,6 +123,7 @@ struct report_config {
 	const char *const *ifaces;    /* by flow.iface_index; NULL offline */
 	int color;                    /* text: ANSI colour */
 	int flush_each;               /* flush after every record (live mode) */
+	struct hoststore *store;      /* borrowed; --state: host_key_changed/_shared; NULL: off */
 };
 
 struct report;

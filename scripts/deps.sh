@@ -1,13 +1,14 @@
 # deps.sh: install the Debian 12 packages kexwatch needs, only those missing.
 # Sourced by run.sh and test.sh: `kw_deps build` or `kw_deps test`.
 
-KW_DEPS_BUILD="build-essential cmake pkg-config libpcap-dev libjansson-dev libssl-dev zlib1g-dev"
+KW_DEPS_BUILD="build-essential cmake pkg-config libpcap-dev libjansson-dev libssl-dev zlib1g-dev
+  libsqlite3-dev"
 # Tests run real sshd, dropbear and paramiko in network namespaces, capture
 # with tcpdump, craft edge cases with libnet, and compare with tshark. The live
 # tests also start their own rsyslogd and use setpriv (util-linux).
 KW_DEPS_TEST="$KW_DEPS_BUILD libnet1-dev openssh-server openssh-client dropbear-bin python3
   python3-paramiko python3-jsonschema tcpdump tshark iproute2 iptables procps rsyslog
-  util-linux man-db"
+  util-linux sqlite3 man-db"
 
 kw_deps() {
 	local want missing=() p

@@ -128,3 +128,12 @@ add_test(NAME inputs.variants
                  ${CMAKE_SOURCE_DIR}/tests/pcaps/demo.pcap
                  ${CMAKE_SOURCE_DIR}/tests/pcaps/openssh-default-v6.pcap)
 set_tests_properties(inputs.variants PROPERTIES TIMEOUT 300)
+
+# package.deb: cpack's Debian package installs into a scratch root and the
+# installed binary, man page and unit work (tests/package/install.sh).
+add_test(NAME package.deb COMMAND bash ${CMAKE_SOURCE_DIR}/tests/package/install.sh
+                                   ${CMAKE_SOURCE_DIR})
+set_tests_properties(package.deb PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 600)
+
+# Host-key continuity against a real sshd (tests/hostkeys/).
+include(${KW_TESTS_DIR}/hostkeys/tests.cmake)

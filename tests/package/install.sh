@@ -44,7 +44,7 @@ MANWIDTH=80 man -l "$page" 2>/dev/null | grep -q 'mtu_blackhole_suspected' || fa
 [ -f "$root/usr/lib/systemd/system/kexwatch.service" ] || fail "systemd unit"
 grep -q 'AmbientCapabilities=CAP_NET_RAW CAP_NET_ADMIN' "$root/usr/lib/systemd/system/kexwatch.service" ||
 	fail "unit runs with capabilities, not root"
-for doc in record.md diagnoses.md limits.md operations.md ssh-record.schema.json; do
+for doc in record.md diagnoses.md limits.md operations.md hostkeys.md ssh-record.schema.json; do
 	[ -f "$root/usr/share/doc/kexwatch/$doc" ] || fail "doc $doc"
 done
 echo "package: 12 checks passed"

@@ -309,6 +309,21 @@ int kex_is_gex(const char *kex)
 	return kex != NULL && strncmp(kex, prefix, sizeof(prefix) - 1) == 0;
 }
 
+/*
+ * kex_digest returns the fetched MD5 (which 0) or SHA-256 (which 1). OpenSSL 3
+ * looks an algorithm up on every use of EVP_md5()/EVP_sha256(), which cost
+ * more than hashing a KEXINIT; fetching once makes each hash cheap. dissect/
+ * runs on one thread; the fetched objects live until exit.
+ */
+static const EVP_MD *kex_digest(int which)
+{
+	static EVP_MD *md[2];
+
+	if (md[which] == NULL)
+		md[which] = EVP_MD_fetch(NULL, which ? "SHA256" : "MD5", NULL);
+	return md[which] != NULL ? md[which] : (which ? EVP_sha256() : EVP_md5());
+}
+
 void kex_md5_hex(const char *s, size_t n, char hash[33])
 {
 	static const char hex[] = "0123456789abcdef";
@@ -316,7 +331,7 @@ void kex_md5_hex(const char *s, size_t n, char hash[33])
 	unsigned int mdlen = 0, i;
 
 	hash[0] = '\0';
-	if (EVP_Digest(s, n, md, &mdlen, EVP_md5(), NULL) != 1 || mdlen != 16)
+	if (EVP_Digest(s, n, md, &mdlen, kex_digest(0), NULL) != 1 || mdlen != 16)
 		return;
 	for (i = 0; i < 16; i++) {
 		hash[2 * i] = hex[md[i] >> 4];
@@ -394,7 +409,7 @@ static int kex_fingerprint(const void *const parts[], const size_t lens[], int n
 	out[0] = '\0';
 	if ((ctx = EVP_MD_CTX_new()) == NULL)
 		return KW_ERR_NOMEM;
-	if (EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
+	if (EVP_DigestInit_ex(ctx, kex_digest(1), NULL) != 1)
 		goto out;
 	for (i = 0; i < nparts; i++) {
 		if (EVP_DigestUpdate(ctx, parts[i], lens[i]) != 1)

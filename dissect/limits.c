@@ -33,6 +33,9 @@ static const struct limit_desc limit_descs[] = {
 	L(established_report_ms, "an established session is reported this long after NEWKEYS (ms)"),
 	L(frag_max, "IP datagrams in reassembly at once"),
 	L(frag_timeout_ms, "an incomplete IP datagram is dropped after this (ms)"),
+	L(auth_window_s, "window for counting failed logins per client address (s)"),
+	L(auth_threshold, "failed logins within the window that raise auth_guessing (max 64)"),
+	L(auth_clients, "client addresses remembered for auth_guessing"),
 };
 #undef L
 

@@ -3,11 +3,12 @@
  *
  * Each limit has its default, the reason for it and what it costs. All of
  * them are settable on the command line (app/kexwatch.c, --limit NAME=VALUE).
- * Memory per flow: about 1.2 KiB of fixed state (struct flow), plus, only
+ * Memory per flow: about 2.6 KiB of fixed state (struct flow, 624 bytes of it
+ * the sizes of the first SSH_ENC_UNITS encrypted packets each way), plus, only
  * while a handshake is in clear text, up to stream_buf bytes per direction
  * for an SSH packet that spans segments and up to ooo_bytes per direction of
  * out-of-order segments. Once both sides sent NEWKEYS the buffers are freed.
- * Worst case per flow: 1.2 KiB + 2 * (stream_buf + ooo_bytes).
+ * Worst case per flow: 2.6 KiB + 2 * (stream_buf + ooo_bytes).
  */
 #ifndef KW_LIMITS_H
 #define KW_LIMITS_H
@@ -16,7 +17,7 @@
 
 struct kw_limits {
 	/* Flows tracked at once; the least recently active is evicted (and
-	 * reported) beyond it. 1.2 KiB each when idle: 65536 flows = 80 MiB. */
+	 * reported) beyond it. 2.6 KiB each when idle: 65536 flows = 170 MiB. */
 	uint32_t max_flows;
 	/* Bytes of one unfinished SSH record buffered per direction. OpenSSH
 	 * accepts packets up to 256 KiB (PACKET_MAX_SIZE); a KEXINIT is usually
@@ -45,6 +46,15 @@ struct kw_limits {
 	/* IP fragment reassembly: datagrams in progress and their timeout. */
 	uint32_t frag_max;
 	uint32_t frag_timeout_ms;
+	/* Password guessing (report/auth.c, diagnosis auth_guessing): failed
+	 * authentication attempts from one client address within
+	 * auth_window_s seconds that raise it (at most 64 are remembered per
+	 * address, so a higher threshold acts as 64), and how many client
+	 * addresses are remembered (least recently seen forgotten first;
+	 * about 1.1 KiB each: 4096 = 4.5 MiB). */
+	uint32_t auth_window_s;
+	uint32_t auth_threshold;
+	uint32_t auth_clients;
 };
 
 #define KW_LIMITS_DEFAULT                                                                          \
@@ -54,7 +64,8 @@ struct kw_limits {
 		.max_packet = 262144, .namelist_max = 65536, .syn_timeout_ms = 130000,             \
 		.handshake_timeout_ms = 300000, .idle_timeout_ms = 600000,                         \
 		.close_linger_ms = 5000, .established_report_ms = 60000, .frag_max = 1024,         \
-		.frag_timeout_ms = 30000,                                                          \
+		.frag_timeout_ms = 30000, .auth_window_s = 60, .auth_threshold = 10,               \
+		.auth_clients = 4096,                                                              \
 	}
 
 /*

@@ -5,8 +5,10 @@
  * identification lines (RFC 4253 section 4.2) and clear-text binary packets
  * (section 6), reading the messages of the first key exchange (KEXINIT,
  * 30..34, NEWKEYS, DISCONNECT), telling the SSH roles from the protocol, and
- * recording what was seen as facts and anomaly bits. After NEWKEYS it only
- * counts bytes.
+ * recording what was seen as facts and anomaly bits. After NEWKEYS it reads
+ * no message: it frames the first encrypted packets where packet_length
+ * travels in clear (EtM MACs, AES-GCM), keeps the sizes of the first TCP
+ * segments otherwise, and counts bytes.
  *
  * Not responsible for: TCP reassembly (tcp.c), KEXINIT contents and host-key
  * blobs (kex.c), or what the facts mean (report/).
@@ -32,6 +34,14 @@
  *    checked, as some implementations do not honour it in clear text.
  *  - A first_kex_packet_follows guess is honoured for the client only
  *    (RFC 4253 section 7: servers do not send the first KEX packet).
+ *  - Encrypted framing follows the first key exchange only; the sizes of
+ *    packets after a re-key would be read with the old layout, so framing
+ *    stops after SSH_ENC_UNITS packets (the authentication exchange), long
+ *    before a re-key (OpenSSH re-keys after 1 GiB or an hour). A MAC or
+ *    cipher not in ssh_enc_params leaves the direction unframed.
+ *  - A TCP segment that carries NEWKEYS and the first encrypted bytes counts
+ *    as an encrypted segment of those bytes only; when reassembly hands over
+ *    several segments at once (after a hole is filled), they count as one.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -567,6 +577,220 @@ static void ssh_msg_disconnect(struct ssh_dir *d, struct cursor *mc)
 		d->anomalies |= SSH_ANOM_MSG_MALFORMED;
 }
 
+/* Cipher block sizes and MAC lengths (RFC 4253 6.3, 6.4; RFC 4344; RFC 6668;
+ * OpenSSH cipher.c and mac.c). */
+struct ssh_alg_size {
+	const char *name;
+	uint8_t size;
+};
+
+static const struct ssh_alg_size ssh_cipher_blocks[] = {
+	{"aes128-ctr", 16},     {"aes192-ctr", 16},     {"aes256-ctr", 16},
+	{"aes128-cbc", 16},     {"aes192-cbc", 16},     {"aes256-cbc", 16},
+	{"rijndael-cbc@lysator.liu.se", 16},            {"aes128-gcm@openssh.com", 16},
+	{"aes256-gcm@openssh.com", 16},                 {"chacha20-poly1305@openssh.com", 8},
+	{"3des-cbc", 8},        {"3des-ctr", 8},        {"blowfish-cbc", 8},
+	{"blowfish-ctr", 8},    {"cast128-cbc", 8},     {"arcfour", 8},
+	{"arcfour128", 8},      {"arcfour256", 8},      {"twofish-cbc", 16},
+	{"twofish128-cbc", 16}, {"twofish256-cbc", 16}, {"serpent128-cbc", 16},
+	{"serpent256-cbc", 16}, {"none", 8},
+};
+
+static const struct ssh_alg_size ssh_mac_lengths[] = {
+	{"hmac-sha1", 20},
+	{"hmac-sha1-96", 12},
+	{"hmac-sha2-256", 32},
+	{"hmac-sha2-512", 64},
+	{"hmac-md5", 16},
+	{"hmac-md5-96", 12},
+	{"hmac-ripemd160", 20},
+	{"hmac-ripemd160@openssh.com", 20},
+	{"umac-64@openssh.com", 8},
+	{"umac-128@openssh.com", 16},
+	{"hmac-sha1-etm@openssh.com", 20},
+	{"hmac-sha1-96-etm@openssh.com", 12},
+	{"hmac-sha2-256-etm@openssh.com", 32},
+	{"hmac-sha2-512-etm@openssh.com", 64},
+	{"hmac-md5-etm@openssh.com", 16},
+	{"hmac-md5-96-etm@openssh.com", 12},
+	{"hmac-ripemd160-etm@openssh.com", 20},
+	{"umac-64-etm@openssh.com", 8},
+	{"umac-128-etm@openssh.com", 16},
+	{"none", 0},
+};
+
+static int ssh_alg_size(const struct ssh_alg_size *t, size_t n, const char *name, uint8_t *size)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(t[i].name, name) == 0) {
+			*size = t[i].size;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static int ssh_has_suffix(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), k = strlen(suffix);
+
+	return n >= k && strcmp(s + n - k, suffix) == 0;
+}
+
+/*
+ * ssh_enc_params fills the packet layout of a direction from its cipher, MAC
+ * and compression names: AES-GCM (RFC 5647, OpenSSH PROTOCOL 1.6) and
+ * chacha20-poly1305 (PROTOCOL.chacha20poly1305) carry a 16-byte tag and
+ * ignore the MAC; an *-etm@openssh.com MAC (PROTOCOL 1.5) leaves
+ * packet_length in clear and MACs the ciphertext; any other MAC follows the
+ * packet (RFC 4253 6.4). Only chacha20 encrypts packet_length among the
+ * ciphers that leave it outside the padded part.
+ */
+static void ssh_enc_params(struct ssh_enc *e, const char *cipher, const char *mac,
+                           const char *comp)
+{
+	uint8_t block, tag;
+
+	if (strcmp(comp, "none") == 0)
+		e->comp = SSH_COMP_NONE;
+	else if (strcmp(comp, "zlib@openssh.com") == 0)
+		e->comp = SSH_COMP_DELAYED;
+	else if (strcmp(comp, "zlib") == 0)
+		e->comp = SSH_COMP_ZLIB;
+	else
+		e->comp = SSH_COMP_UNKNOWN;
+	if (!ssh_alg_size(ssh_cipher_blocks, sizeof(ssh_cipher_blocks) / sizeof(ssh_cipher_blocks[0]),
+	                  cipher, &block))
+		return;
+	if (kex_cipher_is_aead(cipher)) {
+		e->aad = 4;
+		e->tag = 16;
+		e->framed = strcmp(cipher, "chacha20-poly1305@openssh.com") != 0;
+	} else {
+		if (!ssh_alg_size(ssh_mac_lengths, sizeof(ssh_mac_lengths) / sizeof(ssh_mac_lengths[0]),
+		                  mac, &tag))
+			return;
+		e->tag = tag;
+		if (ssh_has_suffix(mac, "-etm@openssh.com"))
+			e->aad = 4;
+		/* EtM sends packet_length in clear; cipher "none" sends all of it. */
+		e->framed = e->aad == 4 || strcmp(cipher, "none") == 0;
+	}
+	e->block = block;
+	e->known = 1;
+}
+
+/* ssh_enc_start sets up a direction that just sent NEWKEYS (RFC 4253 7.3). */
+static void ssh_enc_start(struct ssh_conn *conn, int dir)
+{
+	struct ssh_enc *e = &conn->dir[dir].enc;
+	int c2s;
+
+	memset(e, 0, sizeof(*e));
+	e->block = 8;
+	e->comp = SSH_COMP_UNKNOWN;
+	e->kind = SSH_ENC_SEGMENTS;
+	if (!conn->negotiated_ok || conn->client_dir < 0)
+		return;
+	c2s = dir == conn->client_dir;
+	ssh_enc_params(e, conn->neg.alg[c2s ? KEX_CAT_ENC_C2S : KEX_CAT_ENC_S2C],
+	               conn->neg.alg[c2s ? KEX_CAT_MAC_C2S : KEX_CAT_MAC_S2C],
+	               conn->neg.alg[c2s ? KEX_CAT_COMP_C2S : KEX_CAT_COMP_S2C]);
+	if (e->framed) {
+		e->kind = SSH_ENC_PACKETS;
+		e->framing = 1;
+	}
+}
+
+uint32_t ssh_enc_packet_len(const struct ssh_enc *e, uint32_t n)
+{
+	/* RFC 4253 6: padding_length byte, payload, at least 4 bytes of padding,
+	 * up to a multiple of the block (the length field counts unless aad). */
+	uint64_t len = (uint64_t)4 - e->aad + 1 + n + 4;
+
+	if (!e->known || e->block == 0)
+		return 0;
+	len = (len + e->block - 1) / e->block * e->block;
+	len -= (uint64_t)4 - e->aad;
+	return len > UINT32_MAX ? 0 : (uint32_t)len;
+}
+
+static void ssh_enc_unit(struct ssh_dir *d, uint32_t len, uint64_t ts)
+{
+	struct ssh_enc *e = &d->enc;
+	uint64_t dt = ts > d->t_newkeys ? ts - d->t_newkeys : 0;
+
+	if (e->nunits >= SSH_ENC_UNITS)
+		return;
+	e->unit_len[e->nunits] = len;
+	e->unit_dt[e->nunits] = dt > UINT32_MAX ? UINT32_MAX : (uint32_t)dt;
+	e->nunits++;
+}
+
+/* ssh_enc_segment counts one TCP segment's n encrypted bytes (its size is
+ * kept when the direction is not framed). */
+static void ssh_enc_segment(struct ssh_dir *d, size_t n, uint64_t ts)
+{
+	struct ssh_enc *e = &d->enc;
+
+	if (e->segments > 0 && ts >= e->t_last && ts - e->t_last >= SSH_ENC_PACE_US)
+		e->paced++;
+	e->segments++;
+	e->t_last = ts;
+	if (n <= SSH_ENC_SMALL)
+		e->small++;
+	if (e->kind == SSH_ENC_SEGMENTS)
+		ssh_enc_unit(d, n > UINT32_MAX ? UINT32_MAX : (uint32_t)n, ts);
+}
+
+/*
+ * ssh_enc_frame cuts n encrypted bytes into packets: uint32 packet_length
+ * (in clear), packet_length bytes, tag bytes. Keeps at most 4 bytes between
+ * calls, so any split gives the same packets. Stops after SSH_ENC_UNITS
+ * packets, or at a length that cannot be one (the framing is wrong: the
+ * peer is not speaking what was negotiated, or bytes were lost).
+ */
+static void ssh_enc_frame(struct ssh_conn *conn, struct ssh_dir *d, const uint8_t *p, size_t n,
+                          uint64_t ts)
+{
+	struct ssh_enc *e = &d->enc;
+	struct cursor c, h;
+	uint32_t plen;
+	size_t k;
+
+	cursor_init(&c, p, n);
+	while (e->framing && cursor_left(&c) > 0) {
+		if (e->need > 0) {
+			k = cursor_left(&c) < e->need ? cursor_left(&c) : e->need;
+			(void)cursor_skip(&c, k);
+			e->need -= (uint32_t)k;
+			if (e->need == 0 && e->packets >= SSH_ENC_UNITS)
+				e->framing = 0; /* enough: count from here on */
+			continue;
+		}
+		while (e->hdr_len < 4 && cursor_get_u8(&c, &e->hdr[e->hdr_len]) == 0)
+			e->hdr_len++;
+		if (e->hdr_len < 4)
+			break;
+		e->hdr_len = 0;
+		cursor_init(&h, e->hdr, 4);
+		(void)cursor_get_u32(&h, &plen);
+		/* RFC 4253 6: the padded part is a multiple of the block size
+		 * (with the length field unless it is outside: EtM, AEAD), at
+		 * least one block; 6.1: at most what the implementation takes. */
+		if (plen < e->block || plen > conn->limits->max_packet ||
+		    ((uint64_t)plen + 4 - e->aad) % e->block != 0) {
+			e->framing = 0;
+			e->sync_lost = 1;
+			d->anomalies |= SSH_ANOM_ENC_LENGTH;
+			break;
+		}
+		e->packets++;
+		ssh_enc_unit(d, plen, ts);
+		e->need = plen + e->tag;
+	}
+}
+
 static void ssh_msg_dispatch(struct ssh_conn *conn, int dir, const uint8_t *p, size_t n,
                              uint32_t plen, uint64_t ts)
 {
@@ -596,6 +820,7 @@ static void ssh_msg_dispatch(struct ssh_conn *conn, int dir, const uint8_t *p, s
 		/* RFC 4253 7.3: everything after NEWKEYS uses the new keys. */
 		d->t_newkeys = ts;
 		ssh_dir_stop(d, SSH_ST_ENCRYPTED, 0);
+		ssh_enc_start(conn, dir);
 		break;
 	case SSH_MSG_KEX_30:
 	case SSH_MSG_KEX_31:
@@ -842,13 +1067,14 @@ int ssh_stream_push(struct ssh_conn *conn, int dir, const uint8_t *p, size_t n, 
 	struct ssh_dir *d;
 	struct cursor c;
 	size_t take, keep;
-	int complete;
+	int complete, was_parsing;
 
 	if (conn == NULL || conn->limits == NULL || dir < 0 || dir > 1 || (p == NULL && n > 0))
 		return KW_ERR_BUG;
 	if (n == 0)
 		return KW_OK;
 	d = &conn->dir[dir];
+	was_parsing = ssh_dir_is_parsing(d);
 	if (d->t_first == 0)
 		d->t_first = ts_us;
 	d->bytes += n;
@@ -892,9 +1118,16 @@ int ssh_stream_push(struct ssh_conn *conn, int dir, const uint8_t *p, size_t n, 
 			ssh_dir_stop(d, SSH_ST_NOT_SSH, SSH_ANOM_BANNER_INVALID);
 		}
 	}
-	/* RFC 4253 7.3: what follows NEWKEYS is encrypted; count it. */
-	if (d->state == SSH_ST_ENCRYPTED)
+	/* RFC 4253 7.3: what follows NEWKEYS is encrypted; frame and count it. */
+	if (d->state == SSH_ST_ENCRYPTED) {
 		d->enc_bytes += n;
+		/* Encrypted bytes behind NEWKEYS in the bytes of one push (a
+		 * client that sends SERVICE_REQUEST at once): one more segment. */
+		if (was_parsing && n > 0)
+			ssh_enc_segment(d, n, ts_us);
+		if (d->enc.framing)
+			ssh_enc_frame(conn, d, p, n, ts_us);
+	}
 	if (!ssh_dir_is_parsing(d))
 		ssh_dir_free_buf(d);
 	return KW_OK;
@@ -910,6 +1143,11 @@ void ssh_stream_gap(struct ssh_conn *conn, int dir)
 	/* Lost bytes before NEWKEYS: framing is lost with them. */
 	if (ssh_dir_is_parsing(d))
 		ssh_dir_stop(d, SSH_ST_STOPPED, SSH_ANOM_GAP);
+	/* After NEWKEYS too, but TCP already counts the gap: no anomaly here. */
+	if (d->enc.framing) {
+		d->enc.framing = 0;
+		d->enc.sync_lost = 1;
+	}
 	ssh_dir_free_buf(d);
 }
 
@@ -917,7 +1155,19 @@ int ssh_dir_wants_bytes(const struct ssh_conn *conn, int dir)
 {
 	if (conn == NULL || dir < 0 || dir > 1)
 		return 0;
-	return ssh_dir_is_parsing(&conn->dir[dir]);
+	return ssh_dir_is_parsing(&conn->dir[dir]) ||
+	       (conn->dir[dir].state == SSH_ST_ENCRYPTED && conn->dir[dir].enc.framing);
+}
+
+void ssh_stream_segment(struct ssh_conn *conn, int dir, size_t n, uint64_t ts_us)
+{
+	struct ssh_dir *d;
+
+	if (conn == NULL || dir < 0 || dir > 1 || n == 0)
+		return;
+	d = &conn->dir[dir];
+	if (d->state == SSH_ST_ENCRYPTED)
+		ssh_enc_segment(d, n, ts_us);
 }
 
 void ssh_stream_count(struct ssh_conn *conn, int dir, size_t n)
@@ -934,6 +1184,10 @@ void ssh_stream_count(struct ssh_conn *conn, int dir, size_t n)
 	 */
 	if (n > 0 && ssh_dir_is_parsing(d))
 		ssh_dir_stop(d, SSH_ST_STOPPED, 0);
+	if (n > 0 && d->enc.framing) {
+		d->enc.framing = 0;
+		d->enc.sync_lost = 1;
+	}
 	d->bytes += n;
 	if (d->state == SSH_ST_ENCRYPTED)
 		d->enc_bytes += n;

@@ -7,9 +7,14 @@
  * It reads the identification exchange (RFC 4253 section 4.2) and the binary
  * packets before NEWKEYS (section 6): KEXINIT, the key-exchange messages
  * (30-34), DISCONNECT, IGNORE, DEBUG, NEWKEYS. After NEWKEYS in a direction it
- * only counts bytes. SSH roles come from the protocol (who sent the KEX init
- * and who the KEX reply), never from ports. Not responsible for TCP
- * (tcp.c) or for what the facts mean (report/).
+ * reads no message: where the negotiated algorithms leave packet_length in
+ * clear (an encrypt-then-MAC MAC, AES-GCM, cipher "none") it frames the first
+ * SSH_ENC_UNITS encrypted packets exactly and keeps their lengths and times;
+ * otherwise (chacha20-poly1305, other MACs) it keeps the sizes and times of
+ * the first SSH_ENC_UNITS TCP segments instead (ssh_stream_segment). It
+ * counts bytes and segments either way. SSH roles come from the protocol (who
+ * sent the KEX init and who the KEX reply), never from ports. Not
+ * responsible for TCP (tcp.c) or for what the facts mean (report/auth.c).
  */
 #ifndef KW_SSH_H
 #define KW_SSH_H
@@ -54,13 +59,74 @@
 #define SSH_ANOM_NOMEM 0x8000u           /* allocation failed: parsing stopped */
 /* Added for ssh.c: a DISCONNECT too short for its fields (RFC 4253 11.1). */
 #define SSH_ANOM_MSG_MALFORMED 0x10000u
+/* An encrypted packet_length read in clear (EtM, AES-GCM) that cannot be one
+ * (RFC 4253 6: a multiple of the block size, at least one block, at most
+ * max_packet): framing stopped, the direction only counts. */
+#define SSH_ANOM_ENC_LENGTH 0x20000u
+
+/* Encrypted packets (or TCP segments) whose sizes are kept per direction
+ * after NEWKEYS: enough for the user-authentication exchange and the start
+ * of the session (OpenSSH allows 6 attempts by default, 3 packets each).
+ * Costs 8 bytes each per direction. */
+#define SSH_ENC_UNITS 32
+/* A segment at least this long after the previous one of its direction is
+ * "paced" (keystrokes typed by a person are 50-500 ms apart). */
+#define SSH_ENC_PACE_US 30000u
+/* A segment this small or smaller is "small" (one keystroke is 36-100 bytes). */
+#define SSH_ENC_SMALL 128u
+
+/* What the sizes after NEWKEYS are: SSH packet_length values (exact
+ * framing) or TCP segment payload sizes (the fallback). */
+enum ssh_enc_kind {
+	SSH_ENC_PACKETS,
+	SSH_ENC_SEGMENTS,
+};
+
+/* Compression of a direction (RFC 4253 6.2, OpenSSH PROTOCOL 2.2). */
+enum ssh_enc_comp {
+	SSH_COMP_NONE,
+	SSH_COMP_DELAYED, /* zlib@openssh.com: from USERAUTH_SUCCESS on */
+	SSH_COMP_ZLIB,    /* zlib: from NEWKEYS on */
+	SSH_COMP_UNKNOWN, /* not negotiated (no KEXINITs) or another name */
+};
+
+/*
+ * One direction after NEWKEYS. The packet layout comes from the negotiated
+ * algorithms of that direction (RFC 4253 6; OpenSSH PROTOCOL 1.5 for EtM,
+ * RFC 5647 / PROTOCOL for AES-GCM, PROTOCOL.chacha20poly1305): each packet
+ * is uint32 packet_length, packet_length bytes (padding_length, payload,
+ * padding: a multiple of block, counting the length field unless aad), then
+ * tag bytes of MAC or AEAD tag.
+ */
+struct ssh_enc {
+	uint8_t known;     /* block and tag are known (algorithms negotiated and known) */
+	uint8_t framed;    /* packet_length travels in clear: exact framing */
+	uint8_t framing;   /* framing now: the direction wants its bytes */
+	uint8_t aad;       /* 4 when packet_length is outside the padded part (EtM, AEAD) */
+	uint8_t block;     /* cipher block size, at least 8 */
+	uint8_t tag;       /* MAC or AEAD tag bytes after each packet */
+	uint8_t comp;      /* enum ssh_enc_comp */
+	uint8_t kind;      /* enum ssh_enc_kind of units[] */
+	uint8_t sync_lost; /* framing stopped early (gap, bad length, count instead of push) */
+	uint8_t hdr_len;   /* bytes of the next packet_length received so far */
+	uint8_t hdr[4];
+	uint32_t need;     /* bytes of the current packet (and tag) still to come */
+	uint32_t packets;  /* SSH packets framed */
+	uint32_t segments; /* TCP segments that began after NEWKEYS */
+	uint32_t small;    /* of them, at most SSH_ENC_SMALL bytes */
+	uint32_t paced;    /* of them, SSH_ENC_PACE_US or more after the previous one */
+	uint64_t t_last;   /* capture time of the last of them */
+	uint32_t nunits;   /* units kept, at most SSH_ENC_UNITS */
+	uint32_t unit_len[SSH_ENC_UNITS]; /* packet_length, or segment payload bytes */
+	uint32_t unit_dt[SSH_ENC_UNITS];  /* microseconds after t_newkeys (saturated) */
+};
 
 /* How far one direction's parser got. */
 enum ssh_state {
 	SSH_ST_LINES,     /* reading lines until "SSH-" */
 	SSH_ST_PACKETS,   /* binary packets in clear text */
 	SSH_ST_V1,        /* SSH-1 packets: the first one is read (host key, roles) */
-	SSH_ST_ENCRYPTED, /* after NEWKEYS: counting only */
+	SSH_ST_ENCRYPTED, /* after NEWKEYS: framing (see ssh_enc) or counting */
 	SSH_ST_NOT_SSH,   /* first line was not SSH: counting only */
 	SSH_ST_STOPPED,   /* lost sync (gap, limit, malformed): counting only */
 };
@@ -95,6 +161,7 @@ struct ssh_dir {
 	uint64_t bytes;          /* all stream bytes pushed */
 	uint64_t enc_bytes;      /* bytes after NEWKEYS */
 	uint32_t anomalies;      /* SSH_ANOM_* */
+	struct ssh_enc enc;      /* after NEWKEYS */
 };
 
 struct ssh_hostkey_info {
@@ -142,13 +209,31 @@ int ssh_stream_push(struct ssh_conn *conn, int dir, const uint8_t *p, size_t n, 
 void ssh_stream_gap(struct ssh_conn *conn, int dir);
 
 /*
- * ssh_dir_wants_bytes: false once dir only counts (encrypted, not SSH,
- * stopped), so the TCP layer may skip reassembly and just add byte counts
- * with ssh_stream_count. Counting bytes of a direction that still wanted
- * them (the caller chose not to parse) stops its parser without an anomaly.
+ * ssh_dir_wants_bytes: false once dir only counts (encrypted and not, or no
+ * longer, framed; not SSH; stopped), so the TCP layer may skip reassembly
+ * and just add byte counts with ssh_stream_count. Counting bytes of a
+ * direction that still wanted them (the caller chose not to parse) stops its
+ * parser, or its framing, without an anomaly.
  */
 int ssh_dir_wants_bytes(const struct ssh_conn *conn, int dir);
 void ssh_stream_count(struct ssh_conn *conn, int dir, size_t n);
+
+/*
+ * ssh_stream_segment tells the parser that a TCP segment carrying n new
+ * bytes of dir arrived at ts_us (retransmissions excluded), before those
+ * bytes are pushed or counted. Segments that begin after the direction's
+ * NEWKEYS are counted, and their sizes kept when the direction is not
+ * framed (the segment_sizes method of report/auth.c).
+ */
+void ssh_stream_segment(struct ssh_conn *conn, int dir, size_t n, uint64_t ts_us);
+
+/*
+ * ssh_enc_packet_len: the packet_length of a payload of n bytes in a
+ * direction laid out as e says, with the least padding (RFC 4253 6: at
+ * least 4 bytes, up to a multiple of the block size; OpenSSH and dropbear
+ * pad no more). 0 when e is not known.
+ */
+uint32_t ssh_enc_packet_len(const struct ssh_enc *e, uint32_t n);
 
 /* ssh_conn_is_ssh: some direction sent an identification line. */
 int ssh_conn_is_ssh(const struct ssh_conn *conn);

@@ -5,8 +5,9 @@
  * stream of each direction and counting what happened on the way:
  * retransmissions, out-of-order arrivals, overlaps, and holes the capture
  * never filled (gaps). Overlapping bytes are taken from the first copy seen,
- * as most receivers do. Once the SSH parser only counts (encrypted, not SSH),
- * segments are counted without reassembly. Not responsible for flow lookup or
+ * as most receivers do. Once the SSH parser only counts (encrypted and not
+ * framed, not SSH), segments are counted without reassembly; every new
+ * segment's size and time is handed to it (ssh_stream_segment). Not responsible for flow lookup or
  * timeouts (flow.c).
  */
 #include <stdlib.h>
@@ -224,6 +225,8 @@ static void tcp_data(struct flow *f, int d, uint32_t seq, const struct pkt *p,
 		seq = td->next_seq;
 		diff = 0;
 	}
+	/* New bytes in a segment: after NEWKEYS its size is a fact (ssh.c). */
+	ssh_stream_segment(&f->ssh, d, len, p->ts_us);
 	if (!f->feeding || !ssh_dir_wants_bytes(&f->ssh, d)) {
 		/* Counting only: no reassembly, the stream end moves forward. */
 		ssh_stream_count(&f->ssh, d, len);

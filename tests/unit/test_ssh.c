@@ -1473,6 +1473,164 @@ static void test_guess(void)
 	}
 }
 
+/* Encrypted framing: a connection negotiated to cipher/mac, client NEWKEYS,
+ * then enc (n bytes) in direction 0, pushed in two parts split at `split`. */
+static void enc_conn(struct ssh_conn *c, const char *cipher, const char *mac)
+{
+	const char *cl[8] = {"curve25519-sha256,ext-info-c", "ssh-ed25519", cipher, cipher,
+			     mac, mac, "none", "none"};
+	const char *sv[8] = {"curve25519-sha256", "ssh-ed25519", cipher, cipher,
+			     mac, mac, "none", "none"};
+	struct tbuf t = {.n = 0};
+
+	conn_with_banner(c, &default_limits);
+	tb_kexinit(&t, sv, 0);
+	push(c, 1, t.b, t.n);
+	t.n = 0;
+	tb_kexinit(&t, cl, 0);
+	push(c, 0, t.b, t.n);
+}
+
+static void tb_enc(struct tbuf *t, uint32_t len, uint32_t tag)
+{
+	t->b[t->n++] = (uint8_t)(len >> 24);
+	t->b[t->n++] = (uint8_t)(len >> 16);
+	t->b[t->n++] = (uint8_t)(len >> 8);
+	t->b[t->n++] = (uint8_t)len;
+	memset(t->b + t->n, 0xa5, len + tag);
+	t->n += len + tag;
+}
+
+static void test_encrypted(void)
+{
+	static const struct {
+		const char *cipher, *mac;
+		uint32_t tag;
+	} framed[] = {
+		{"aes256-gcm@openssh.com", "hmac-sha2-256", 16},
+		{"aes128-gcm@openssh.com", "hmac-sha1", 16},
+		{"aes128-ctr", "hmac-sha2-256-etm@openssh.com", 32},
+		{"aes256-ctr", "hmac-sha2-512-etm@openssh.com", 64},
+		{"aes128-ctr", "umac-64-etm@openssh.com", 8},
+		{"aes128-ctr", "hmac-sha1-etm@openssh.com", 20},
+	};
+	static const uint32_t lens[] = {16, 32, 48, 16, 304};
+	struct ssh_conn c;
+	struct tbuf t;
+	size_t at, i, k, nk;
+
+	for (k = 0; k < sizeof(framed) / sizeof(framed[0]); k++) {
+		t.n = 0;
+		tb_msg(&t, SSH_MSG_NEWKEYS, NULL, 0);
+		nk = t.n;
+		for (i = 0; i < sizeof(lens) / sizeof(lens[0]); i++)
+			tb_enc(&t, lens[i], framed[k].tag);
+		/* Every split point, NEWKEYS included, then byte by byte. */
+		for (at = 0; at <= t.n + 1; at++) {
+			enc_conn(&c, framed[k].cipher, framed[k].mac);
+			if (at <= t.n) {
+				push(&c, 0, t.b, at);
+				push(&c, 0, t.b + at, t.n - at);
+			} else {
+				for (i = 0; i < t.n; i++)
+					push(&c, 0, t.b + i, 1);
+			}
+			CHECK_EQ_INT(c.dir[0].state, SSH_ST_ENCRYPTED);
+			CHECK_EQ_INT(c.dir[0].enc.framed, 1);
+			CHECK_EQ_INT(c.dir[0].enc.tag, framed[k].tag);
+			CHECK_EQ_INT(c.dir[0].enc.block, 16);
+			CHECK_EQ_INT(c.dir[0].enc.kind, SSH_ENC_PACKETS);
+			CHECK_EQ_INT(c.dir[0].enc.nunits, 5);
+			CHECK_EQ_INT(c.dir[0].enc.packets, 5);
+			for (i = 0; i < 5 && i < c.dir[0].enc.nunits; i++)
+				CHECK_EQ_INT(c.dir[0].enc.unit_len[i], lens[i]);
+			CHECK_EQ_INT(c.dir[0].enc.need, 0);
+			CHECK_EQ_INT(c.dir[0].enc.hdr_len, 0);
+			CHECK_EQ_INT(c.dir[0].enc_bytes, t.n - nk);
+			CHECK_EQ_INT(c.dir[0].anomalies, 0);
+			CHECK(ssh_dir_wants_bytes(&c, 0), "framing wants the bytes");
+			ssh_conn_free(&c);
+		}
+	}
+
+	/* Least packet_length of a payload (RFC 4253 6), as OpenSSH pads. */
+	enc_conn(&c, "aes256-gcm@openssh.com", "hmac-sha2-256");
+	t.n = 0;
+	tb_msg(&t, SSH_MSG_NEWKEYS, NULL, 0);
+	push(&c, 0, t.b, t.n);
+	CHECK_EQ_INT(ssh_enc_packet_len(&c.dir[0].enc, 1), 16);  /* USERAUTH_SUCCESS */
+	CHECK_EQ_INT(ssh_enc_packet_len(&c.dir[0].enc, 17), 32); /* SERVICE_ACCEPT */
+	CHECK_EQ_INT(ssh_enc_packet_len(&c.dir[0].enc, 71), 80); /* PK_OK, ed25519 */
+	/* A length that is no multiple of the block: framing stops, an anomaly. */
+	t.n = 0;
+	tb_enc(&t, 16, 16);
+	tb_enc(&t, 17, 16);
+	push(&c, 0, t.b, t.n);
+	CHECK_EQ_INT(c.dir[0].enc.packets, 1);
+	CHECK_EQ_INT(c.dir[0].anomalies, SSH_ANOM_ENC_LENGTH);
+	CHECK_EQ_INT(c.dir[0].enc.sync_lost, 1);
+	CHECK(!ssh_dir_wants_bytes(&c, 0), "framing lost: counting only");
+	ssh_conn_free(&c);
+
+	/* A gap stops framing without an anomaly (TCP counts the gap). */
+	enc_conn(&c, "aes128-ctr", "hmac-sha2-256-etm@openssh.com");
+	t.n = 0;
+	tb_msg(&t, SSH_MSG_NEWKEYS, NULL, 0);
+	tb_enc(&t, 32, 32);
+	push(&c, 0, t.b, t.n - 5);
+	ssh_stream_gap(&c, 0);
+	CHECK_EQ_INT(c.dir[0].enc.packets, 1);
+	CHECK_EQ_INT(c.dir[0].enc.sync_lost, 1);
+	CHECK_EQ_INT(c.dir[0].anomalies, 0);
+	CHECK(!ssh_dir_wants_bytes(&c, 0), "gap: counting only");
+	ssh_conn_free(&c);
+
+	/* SSH_ENC_UNITS packets, then counting only. */
+	enc_conn(&c, "aes256-gcm@openssh.com", "hmac-sha2-256");
+	t.n = 0;
+	tb_msg(&t, SSH_MSG_NEWKEYS, NULL, 0);
+	for (i = 0; i < SSH_ENC_UNITS; i++)
+		tb_enc(&t, 16, 16);
+	push(&c, 0, t.b, t.n);
+	CHECK_EQ_INT(c.dir[0].enc.packets, SSH_ENC_UNITS);
+	CHECK_EQ_INT(c.dir[0].enc.sync_lost, 0);
+	CHECK(!ssh_dir_wants_bytes(&c, 0), "enough packets: counting only");
+	ssh_conn_free(&c);
+
+	/* chacha20-poly1305 and MACs other than EtM: segment sizes only. */
+	enc_conn(&c, "chacha20-poly1305@openssh.com", "hmac-sha2-256");
+	t.n = 0;
+	tb_msg(&t, SSH_MSG_NEWKEYS, NULL, 0);
+	push(&c, 0, t.b, t.n);
+	CHECK_EQ_INT(c.dir[0].enc.framed, 0);
+	CHECK_EQ_INT(c.dir[0].enc.known, 1);
+	CHECK_EQ_INT(c.dir[0].enc.block, 8);
+	CHECK_EQ_INT(c.dir[0].enc.tag, 16);
+	CHECK_EQ_INT(c.dir[0].enc.kind, SSH_ENC_SEGMENTS);
+	CHECK(!ssh_dir_wants_bytes(&c, 0), "chacha20: counting only");
+	ssh_stream_segment(&c, 0, 44, 2000);
+	ssh_stream_count(&c, 0, 44);
+	ssh_stream_segment(&c, 0, 28, 50000);
+	ssh_stream_count(&c, 0, 28);
+	CHECK_EQ_INT(c.dir[0].enc.segments, 2);
+	CHECK_EQ_INT(c.dir[0].enc.paced, 1);
+	CHECK_EQ_INT(c.dir[0].enc.small, 2);
+	CHECK_EQ_INT(c.dir[0].enc.nunits, 2);
+	CHECK_EQ_INT(c.dir[0].enc.unit_len[1], 28);
+	CHECK_EQ_INT(c.dir[0].enc.unit_dt[1], 49000);
+	CHECK_EQ_INT(c.dir[0].enc_bytes, 72);
+	ssh_conn_free(&c);
+	enc_conn(&c, "aes128-ctr", "hmac-sha2-256");
+	t.n = 0;
+	tb_msg(&t, SSH_MSG_NEWKEYS, NULL, 0);
+	push(&c, 0, t.b, t.n);
+	CHECK_EQ_INT(c.dir[0].enc.framed, 0);
+	CHECK_EQ_INT(c.dir[0].enc.aad, 0);
+	CHECK_EQ_INT(c.dir[0].enc.tag, 32);
+	CHECK_EQ_INT(ssh_enc_packet_len(&c.dir[0].enc, 1), 12);
+	ssh_conn_free(&c);
+}
+
 int main(void)
 {
 	test_banners();
@@ -1481,6 +1639,7 @@ int main(void)
 	test_roles();
 	test_unknown_kex();
 	test_guess();
+	test_encrypted();
 	test_transcripts();
 	return tap_done();
 }

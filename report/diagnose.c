@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth.h"
 #include "diagnose.h"
 #include "policy.h"
 #include "report.h"
@@ -751,6 +752,46 @@ static void check_disconnect(struct ctx *x)
 	free(sym);
 }
 
+/*
+ * auth_guessing: many failed logins from one client address in a short
+ * time. The attempts are inferred from encrypted sizes (auth.c), counted
+ * per address over a sliding window in the guess table; every connection
+ * of that address is marked while the count stays over the threshold,
+ * including one that finally succeeds.
+ */
+static void check_auth_guessing(struct ctx *x)
+{
+	const struct flow *f = x->f;
+	struct auth_inference a;
+	struct auth_guess_view v;
+	char addr[64];
+	json_t *ev;
+	int c = x->c;
+
+	if (x->j->guess == NULL || !established(f))
+		return;
+	auth_infer(f, c, &a);
+	if (!auth_guess_add(x->j->guess, f->key.family, c == 0 ? f->key.src : f->key.dst, f->id, &a,
+			    x->j->t_close, &v))
+		return;
+	record_addr(addr, sizeof(addr), f->key.family, c == 0 ? f->key.src : f->key.dst);
+	ev = diag(x, "auth_guessing", "warning",
+		  "Someone at this address is guessing passwords or keys. Confirm in sshd's log "
+		  "(`journalctl -u ssh | grep -E 'Failed|Invalid user'`), block or rate-limit the "
+		  "address (fail2ban, PerSourcePenalties in OpenSSH 9.8+, MaxStartups), and turn off "
+		  "PasswordAuthentication where keys will do.",
+		  NULL, "%s%u failed logins from %s within %u s, over %u connections.",
+		  v.capped ? "At least " : "", v.attempts, addr, v.window_s, v.connections);
+	set_str(ev, "client", addr);
+	set_int(ev, "attempts", v.attempts);
+	set_int(ev, "window_s", v.window_s);
+	set_int(ev, "connections", v.connections);
+	set_int(ev, "threshold", v.threshold);
+	if (v.capped)
+		json_object_set_new(ev, "attempts_capped", json_true());
+}
+
+
 void diagnose_flow(const struct flow *f, const struct record_judgment *j, json_t *list)
 {
 	struct ctx x = {.f = f, .j = j, .list = list, .c = j->client_dir};
@@ -780,5 +821,6 @@ void diagnose_flow(const struct flow *f, const struct record_judgment *j, json_t
 	if (!x.partial && !check_stall(&x))
 		check_closes(&x); /* a stall explains the close that follows it */
 	check_disconnect(&x);
+	check_auth_guessing(&x);
 	check_capture(&x);
 }

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "auth.h"
 #include "diagnose.h"
 #include "policy.h"
 #include "record.h"
@@ -245,6 +246,44 @@ static json_t *tcp_object(const struct flow *f, int c)
 	return o;
 }
 
+/* ssh.auth and ssh.session (auth.c): once both sides sent NEWKEYS. */
+static void auth_fields(json_t *ssh, const struct flow *f, int c)
+{
+	struct auth_inference a;
+	struct auth_session ss;
+	json_t *o, *cv;
+
+	if (!auth_session(f, c, &ss))
+		return;
+	auth_infer(f, c, &a);
+	o = json_object();
+	json_object_set_new(o, "result", json_string(auth_result_name(a.result)));
+	json_object_set_new(o, "failures", json_integer(a.failures));
+	json_object_set_new(o, "method", json_string(auth_method_name(a.method)));
+	json_object_set_new(o, "confidence", json_string(auth_confidence_name(a.confidence)));
+	if (a.caveats != 0) {
+		cv = json_array();
+		for (uint32_t bit = 1; bit != 0; bit <<= 1)
+			if ((a.caveats & bit) && auth_caveat_name(bit) != NULL)
+				json_array_append_new(cv, json_string(auth_caveat_name(bit)));
+		json_object_set_new(o, "caveats", cv);
+	}
+	json_object_set_new(ssh, "auth", o);
+	o = json_object();
+	json_object_set_new(o, "duration_ms", json_ms(0, ss.duration_us));
+	json_object_set_new(o, "packets_c2s", json_integer(ss.packets_c2s));
+	json_object_set_new(o, "packets_s2c", json_integer(ss.packets_s2c));
+	json_object_set_new(o, "bytes_c2s", json_integer((json_int_t)ss.bytes_c2s));
+	json_object_set_new(o, "bytes_s2c", json_integer((json_int_t)ss.bytes_s2c));
+	if (ss.framed) {
+		json_object_set_new(o, "ssh_packets_c2s", json_integer(ss.ssh_packets_c2s));
+		json_object_set_new(o, "ssh_packets_s2c", json_integer(ss.ssh_packets_s2c));
+	}
+	json_object_set_new(o, "kind", json_string(ss.kind));
+	json_object_set_new(o, "open", json_boolean(ss.open));
+	json_object_set_new(ssh, "session", o);
+}
+
 static void timing_set(json_t *o, const char *key, uint64_t t0, uint64_t t)
 {
 	if (t != 0 && t >= t0)
@@ -274,6 +313,7 @@ static const struct anomaly_name ssh_anomaly_names[] = {
 	{SSH_ANOM_BANNER_CHARS, "banner_nonprintable"},
 	{SSH_ANOM_NOMEM, "out_of_memory"},
 	{SSH_ANOM_MSG_MALFORMED, "message_malformed"},
+	{SSH_ANOM_ENC_LENGTH, "encrypted_packet_length"},
 };
 
 static const struct anomaly_name flow_anomaly_names[] = {
@@ -417,6 +457,7 @@ json_t *record_build(const struct flow *f, const struct report_config *cfg,
 								     : s->dir[1].t_newkeys);
 	json_object_set_new(ssh, "timing", o);
 	json_object_set_new(ssh, "tcp", tcp_object(f, c));
+	auth_fields(ssh, f, c);
 	if (s->dir[0].disconnect_seen || s->dir[1].disconnect_seen) {
 		int d = s->dir[!c].disconnect_seen ? !c : c;
 		o = json_object();

@@ -9,6 +9,8 @@
 
 #include "report.h"
 
+struct auth_guess;
+
 /* What report.c decided about a flow before its record is built. */
 struct record_judgment {
 	int client_dir;               /* TCP direction of the SSH client */
@@ -17,6 +19,7 @@ struct record_judgment {
 	enum report_outcome outcome;
 	enum report_phase phase;
 	enum report_phase close_phase;
+	struct auth_guess *guess;     /* failed logins per client (auth.c); NULL: none kept */
 };
 
 /*

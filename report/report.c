@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "err.h"
+#include "auth.h"
 #include "diagnose.h"
 #include "hostcheck.h"
 #include "record.h"
@@ -42,6 +43,7 @@ struct report {
 	uint64_t written, failed_writes, anomalous;
 	int header_done;
 	int last_has_error;
+	struct auth_guess *guess; /* failed logins per client address (auth.c) */
 };
 
 struct report *report_new(const struct report_config *cfg)
@@ -68,6 +70,7 @@ void report_free(struct report *r)
 		return;
 	for (int i = 0; i < SUM_COUNT; i++)
 		tally_free(r->sum[i]);
+	auth_guess_free(r->guess);
 	free(r);
 }
 
@@ -268,6 +271,11 @@ int report_flow(struct report *r, const struct flow *f, enum flow_report_why why
 
 	(void)why;
 	judge(f, &j);
+	/* The guess table takes its sizes from the limits the flows were made with. */
+	if (r->guess == NULL && f->ssh.limits != NULL)
+		r->guess = auth_guess_new(f->ssh.limits->auth_clients, f->ssh.limits->auth_window_s,
+					  f->ssh.limits->auth_threshold);
+	j.guess = r->guess;
 	if ((diags = json_array()) == NULL)
 		return KW_ERR_NOMEM;
 	diagnose_flow(f, &j, diags);

@@ -49,9 +49,10 @@ plain=$kexwatch
 if nm "$kexwatch" 2>/dev/null | grep -q __asan_init || ldd "$kexwatch" | grep -q libasan; then
     plain="$work/kexwatch-plain"
     echo "memory: $kexwatch is an ASan build; compiling a plain one for the RSS measurement"
-    cc -std=gnu11 -O2 -DKW_VERSION='"memtest"' -I"$src/dissect" -I"$src/capture" -I"$src/report" \
-        "$src"/app/*.c "$src"/dissect/*.c "$src"/capture/*.c "$src"/report/*.c \
-        -lpcap -ljansson -lcrypto -lz -o "$plain"
+    # The project's own build, without sanitizers, so the layout is never restated here.
+    cmake -S "$src" -B "$work/plain-build" -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF >/dev/null
+    cmake --build "$work/plain-build" --target kexwatch -j"$(nproc)" >/dev/null
+    cp "$work/plain-build/kexwatch" "$plain"
 fi
 
 # sizeof(struct flow), from the headers being tested.

@@ -137,3 +137,12 @@ set_tests_properties(package.deb PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 600)
 
 # Host-key continuity against a real sshd (tests/hostkeys/).
 include(${KW_TESTS_DIR}/hostkeys/tests.cmake)
+
+# golden.auth: ssh.auth inferred from encrypted sizes against what the clients said
+# (tests/pcaps/auth-*.pcap, made by tests/pcaps/make-auth.sh): every high-confidence
+# inference right, auth_guessing on the guessing bursts; prints the accuracy table
+# (tests/auth/check.py, docs/auth.md).
+add_test(NAME golden.auth
+         COMMAND ${Python3_EXECUTABLE} ${KW_TESTS_DIR}/auth/check.py
+                 --kexwatch $<TARGET_FILE:kexwatch> --pcaps ${KW_PCAPS_DIR})
+set_tests_properties(golden.auth PROPERTIES TIMEOUT 300)

@@ -40,6 +40,8 @@ NOT_CHECKED = {
              "by address and values instead",
     "auth_result": "kexwatch's authentication result is a heuristic judged in its own "
                    "tests, not here",
+    "auth_failures": "judged with auth_result by tests/auth/check.py, which reports the "
+                     "accuracy of the inference",
     "client_exit_status": "a property of the client process, not of the wire",
     "client_error": "the client's message; matching it to diagnoses[].client_symptom is "
                     "the diagnosis tests' job",

@@ -2,9 +2,13 @@
  * record.c: the JSON record of one connection (DESIGN.md section 2).
  *
  * Responsible for naming and shaping every field of the SIEM contract, and
- * for never handing wire bytes to jansson unescaped (json_string rejects
- * invalid UTF-8). Field names follow Suricata's EVE ssh event where EVE has
- * them. Not responsible for deciding outcome or phase (judge.c).
+ * for never writing wire bytes unescaped. Field names follow Suricata's EVE
+ * ssh event where EVE has them. The record is written with the streaming
+ * writer of jw.c; each side's HASSH and KEXINIT lists, most of a record's
+ * bytes and the same for every connection of a given client or server
+ * software, are serialised once and reused from a small cache. Not
+ * responsible for deciding outcome or phase (judge.c) or the diagnoses
+ * (diagnose.c, built with jansson and spliced in).
  */
 #include <arpa/inet.h>
 #include <jansson.h>
@@ -15,8 +19,10 @@
 
 #include "auth.h"
 #include "diagnose.h"
+#include "jw.h"
 #include "policy.h"
 #include "record.h"
+#include "err.h"
 #include "report.h"
 
 static const char *const kexinit_names[KEX_NLISTS] = {
@@ -53,16 +59,6 @@ char *report_escape(const uint8_t *p, size_t n)
 	return s;
 }
 
-/* set_escaped adds key: escaped wire bytes (nothing on allocation failure). */
-static void set_escaped(json_t *obj, const char *key, const uint8_t *p, size_t n)
-{
-	char *s = report_escape(p, n);
-
-	if (s != NULL)
-		json_object_set_new(obj, key, json_string(s));
-	free(s);
-}
-
 void record_addr(char *buf, size_t size, int family, const uint8_t *addr)
 {
 	if (inet_ntop(family == 6 ? AF_INET6 : AF_INET, addr, buf, (socklen_t)size) == NULL)
@@ -80,109 +76,193 @@ void record_time(char *buf, size_t size, uint64_t us)
 	snprintf(buf, size, "%s.%06u+0000", base, (unsigned)(us % 1000000u));
 }
 
-/* ms between two capture times, as a number with microsecond precision. */
-static json_t *json_ms(uint64_t from, uint64_t to)
-{
-	return json_real(((double)(int64_t)(to - from)) / 1000.0);
-}
-
-static json_t *namelist_array(const char *list)
-{
-	json_t *a = json_array();
-	const char *p = list;
-
-	while (p != NULL && *p != '\0') {
-		const char *comma = strchr(p, ',');
-		size_t n = comma ? (size_t)(comma - p) : strlen(p);
-		char *s = report_escape((const uint8_t *)p, n);
-
-		if (s != NULL)
-			json_array_append_new(a, json_string(s));
-		free(s);
-		p = comma ? comma + 1 : NULL;
-	}
-	return a;
-}
-
 /* Identification line, RFC 4253 4.2: SSH-protoversion-softwareversion SP comments */
-static void banner_fields(json_t *side, const struct ssh_dir *d)
+static void banner_fields(struct jw *w, const struct ssh_dir *d)
 {
 	const uint8_t *b = d->banner, *end = d->banner + d->banner_len, *dash, *sp;
 
-	set_escaped(side, "banner", d->banner, d->banner_len);
+	jw_wire(w, "banner", d->banner, d->banner_len);
 	if (d->banner_len < 4 || memcmp(b, "SSH-", 4) != 0)
 		return;
 	b += 4;
 	dash = memchr(b, '-', (size_t)(end - b));
 	if (dash == NULL) {
-		set_escaped(side, "proto_version", b, (size_t)(end - b));
+		jw_wire(w, "proto_version", b, (size_t)(end - b));
 		return;
 	}
-	set_escaped(side, "proto_version", b, (size_t)(dash - b));
+	jw_wire(w, "proto_version", b, (size_t)(dash - b));
 	b = dash + 1;
 	sp = memchr(b, ' ', (size_t)(end - b));
-	set_escaped(side, "software_version", b, (size_t)((sp ? sp : end) - b));
+	jw_wire(w, "software_version", b, (size_t)((sp ? sp : end) - b));
 	if (sp != NULL && sp + 1 < end)
-		set_escaped(side, "comments", sp + 1, (size_t)(end - sp - 1));
+		jw_wire(w, "comments", sp + 1, (size_t)(end - sp - 1));
 }
 
-static json_t *side_object(const struct ssh_dir *d)
+static void namelist_array(struct jw *w, const char *key, const char *list)
 {
-	json_t *side = json_object();
+	const char *p = list;
 
+	jw_arr_open(w, key);
+	while (p != NULL && *p != '\0') {
+		const char *comma = strchr(p, ',');
+		size_t n = comma ? (size_t)(comma - p) : strlen(p);
+
+		jw_wire(w, NULL, (const uint8_t *)p, n);
+		p = comma ? comma + 1 : NULL;
+	}
+	jw_arr_close(w);
+}
+
+/*
+ * The cache of serialised "hassh" and "kexinit" members, keyed by what they
+ * are made of (the ten lists, the flag, the HASSH string), checked byte for
+ * byte on a hit, so a hash collision can only cost a miss.
+ */
+static uint64_t hash_bytes(uint64_t h, const char *p, size_t n)
+{
+	uint64_t v;
+
+	/* Eight bytes a step (a multiply-xorshift mix): the lists are ~1.5 KB. */
+	for (; n >= 8; p += 8, n -= 8) {
+		memcpy(&v, p, 8);
+		h = (h ^ v) * 0x9e3779b97f4a7c15ULL;
+		h ^= h >> 29;
+	}
+	v = 0;
+	memcpy(&v, p, n);
+	h = (h ^ v ^ n) * 0x9e3779b97f4a7c15ULL;
+	return h ^ (h >> 32);
+}
+
+/* The parts a side's members are made of, in order. */
+static size_t side_parts(const struct ssh_dir *d, const char *part[], size_t len[])
+{
+	size_t n = 0;
+
+	for (int i = 0; i < KEX_NLISTS; i++) {
+		part[n] = d->kexinit->list[i];
+		len[n++] = d->kexinit->list_len[i];
+	}
+	part[n] = d->kexinit->first_kex_follows ? "1" : "0";
+	len[n++] = 1;
+	part[n] = d->hassh_str ? d->hassh_str : "";
+	len[n] = strlen(part[n]);
+	return n + 1;
+}
+
+static void side_kex_members(struct jw *w, const struct ssh_dir *d)
+{
+	if (d->hassh[0] != '\0') {
+		jw_obj_open(w, "hassh");
+		jw_str(w, "hash", d->hassh);
+		if (d->hassh_str != NULL)
+			jw_wire(w, "string", (const uint8_t *)d->hassh_str, strlen(d->hassh_str));
+		jw_obj_close(w);
+	}
+	jw_obj_open(w, "kexinit");
+	for (int i = 0; i < KEX_NLISTS; i++)
+		namelist_array(w, kexinit_names[i], d->kexinit->list[i]);
+	jw_bool(w, "first_kex_packet_follows", d->kexinit->first_kex_follows);
+	jw_obj_close(w);
+}
+
+/* side_kex writes the "hassh" and "kexinit" members, from the cache when it can. */
+static void side_kex(struct record_writer *rw, const struct ssh_dir *d)
+{
+	const char *part[KEX_NLISTS + 2];
+	size_t len[KEX_NLISTS + 2], nparts, total = 0, off;
+	struct record_cache_entry *e;
+	uint64_t h = 0x84222325cbf29ce4ULL;
+	struct jw frag;
+	int same;
+
+	nparts = side_parts(d, part, len);
+	for (size_t i = 0; i < nparts; i++) {
+		h = hash_bytes(h, part[i], len[i]);
+		total += len[i];
+	}
+	e = &rw->cache[h % RECORD_CACHE_SIZE];
+	same = e->hash == h && e->key_len == total && e->frag != NULL;
+	for (size_t i = 0, at = 0; same && i < nparts; at += len[i], i++)
+		same = memcmp(e->key + at, part[i], len[i]) == 0;
+	if (same && strcmp(e->hassh, d->hassh) == 0) {
+		rw->cache_hits++;
+		jw_raw(&rw->out, NULL, e->frag, e->frag_len);
+		return;
+	}
+	/* Miss: serialise the members alone ('{' ... '}'), keep the inside. */
+	jw_init(&frag);
+	jw_obj_open(&frag, NULL);
+	side_kex_members(&frag, d);
+	jw_obj_close(&frag);
+	if (!frag.err && frag.len > 2) {
+		char *kc = malloc(total + 1), *fc = malloc(frag.len - 2);
+		if (kc != NULL && fc != NULL) {
+			for (size_t i = 0, at = 0; i < nparts; at += len[i], i++)
+				memcpy(kc + at, part[i], len[i]);
+			off = frag.len - 2;
+			memcpy(fc, frag.buf + 1, off);
+			free(e->key);
+			free(e->frag);
+			e->key = kc;
+			e->key_len = total;
+			e->frag = fc;
+			e->frag_len = off;
+			e->hash = h;
+			memcpy(e->hassh, d->hassh, sizeof(e->hassh));
+			jw_raw(&rw->out, NULL, e->frag, e->frag_len);
+			jw_free(&frag);
+			return;
+		}
+		free(kc);
+		free(fc);
+	}
+	jw_free(&frag);
+	side_kex_members(&rw->out, d);
+}
+
+static void side_object(struct record_writer *rw, const char *key, const struct ssh_dir *d)
+{
+	struct jw *w = &rw->out;
+
+	jw_obj_open(w, key);
 	if (d->banner != NULL)
-		banner_fields(side, d);
+		banner_fields(w, d);
 	if (d->pre_lines > 0) {
-		json_t *lines = json_array();
 		const uint8_t *p = d->pre, *end = d->pre + d->pre_len;
+
+		jw_arr_open(w, "pre_banner_lines");
 		while (p < end) {
 			const uint8_t *nl = memchr(p, '\n', (size_t)(end - p));
 			size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
-			char *s = report_escape(p, n);
-			if (s != NULL)
-				json_array_append_new(lines, json_string(s));
-			free(s);
+
+			jw_wire(w, NULL, p, n);
 			p += n + 1;
 		}
-		json_object_set_new(side, "pre_banner_lines", lines);
+		jw_arr_close(w);
 	}
-	if (d->kexinit != NULL) {
-		json_t *k = json_object(), *h = json_object();
-		for (int i = 0; i < KEX_NLISTS; i++)
-			json_object_set_new(k, kexinit_names[i], namelist_array(d->kexinit->list[i]));
-		json_object_set_new(k, "first_kex_packet_follows",
-				    json_boolean(d->kexinit->first_kex_follows));
-		if (d->hassh[0] != '\0') {
-			json_object_set_new(h, "hash", json_string(d->hassh));
-			if (d->hassh_str != NULL)
-				set_escaped(h, "string", (const uint8_t *)d->hassh_str,
-					    strlen(d->hassh_str));
-			json_object_set_new(side, "hassh", h);
-		} else {
-			json_decref(h);
-		}
-		json_object_set_new(side, "kexinit", k);
-	}
-	return side;
+	if (d->kexinit != NULL)
+		side_kex(rw, d);
+	jw_obj_close(w);
 }
 
-static json_t *negotiated_object(const struct flow *f)
+static void negotiated_object(struct jw *w, const struct flow *f)
 {
 	const struct kex_negotiated *n = &f->ssh.neg;
-	json_t *o = json_object(), *ext = json_object();
 
+	jw_obj_open(w, "negotiated");
 	for (int i = 0; i < KEX_NCATS; i++)
 		if (n->alg[i][0] != '\0')
-			json_object_set_new(o, kex_cat_name(i), json_string(n->alg[i]));
+			jw_str(w, kex_cat_name(i), n->alg[i]);
 	if (n->failed_cat >= 0)
-		json_object_set_new(o, "no_match", json_string(kex_cat_name(n->failed_cat)));
-	json_object_set_new(o, "strict_kex", json_boolean(n->strict_kex));
-	json_object_set_new(ext, "client", json_boolean(n->ext_info_c));
-	json_object_set_new(ext, "server", json_boolean(n->ext_info_s));
-	json_object_set_new(o, "ext_info", ext);
-	json_object_set_new(o, "complete", json_boolean(f->ssh.dir[0].t_newkeys != 0 &&
-							f->ssh.dir[1].t_newkeys != 0));
-	return o;
+		jw_str(w, "no_match", kex_cat_name(n->failed_cat));
+	jw_bool(w, "strict_kex", n->strict_kex);
+	jw_obj_open(w, "ext_info");
+	jw_bool(w, "client", n->ext_info_c);
+	jw_bool(w, "server", n->ext_info_s);
+	jw_obj_close(w);
+	jw_bool(w, "complete", f->ssh.dir[0].t_newkeys != 0 && f->ssh.dir[1].t_newkeys != 0);
+	jw_obj_close(w);
 }
 
 static const char *close_kind_name(enum flow_close_kind k)
@@ -202,92 +282,92 @@ static const char *close_kind_name(enum flow_close_kind k)
 	return NULL;
 }
 
-static json_t *tcp_object(const struct flow *f, int c)
-{
-	const struct tcp_dir *cd = &f->dir[c], *sd = &f->dir[!c];
-	json_t *o = json_object(), *df = json_object();
-
-	if (f->t_syn != 0 && f->t_ack != 0)
-		json_object_set_new(o, "rtt_ms", json_ms(f->t_syn, f->t_ack));
-	if (cd->mss)
-		json_object_set_new(o, "mss_client", json_integer(cd->mss));
-	if (sd->mss)
-		json_object_set_new(o, "mss_server", json_integer(sd->mss));
-	json_object_set_new(o, "retransmits_c2s", json_integer(cd->retransmits));
-	json_object_set_new(o, "retransmits_s2c", json_integer(sd->retransmits));
-	json_object_set_new(o, "max_segment_c2s", json_integer(cd->max_segment));
-	json_object_set_new(o, "max_segment_s2c", json_integer(sd->max_segment));
-	json_object_set_new(o, "out_of_order", json_integer(cd->out_of_order + sd->out_of_order));
-	json_object_set_new(o, "overlaps", json_integer(cd->overlaps + sd->overlaps));
-	json_object_set_new(o, "gaps", json_integer(cd->gaps + sd->gaps));
-	json_object_set_new(o, "ip_fragments", json_integer(f->ip_fragments));
-	if (cd->packets)
-		json_object_set_new(df, "c2s", json_boolean(cd->df_clear == 0));
-	if (sd->packets)
-		json_object_set_new(df, "s2c", json_boolean(sd->df_clear == 0));
-	json_object_set_new(o, "df", df);
-	json_object_set_new(o, "packets_c2s", json_integer(cd->packets));
-	json_object_set_new(o, "packets_s2c", json_integer(sd->packets));
-	json_object_set_new(o, "bytes_c2s", json_integer((json_int_t)cd->bytes));
-	json_object_set_new(o, "bytes_s2c", json_integer((json_int_t)sd->bytes));
-	if (f->nicmp > 0) {
-		json_t *a = json_array();
-		for (uint32_t i = 0; i < f->nicmp && i < FLOW_MAX_ICMP; i++) {
-			json_t *ic = json_object();
-			json_object_set_new(ic, "family", json_string(f->icmp[i].v6 ? "icmpv6" : "icmp"));
-			json_object_set_new(ic, "type", json_integer(f->icmp[i].type));
-			json_object_set_new(ic, "code", json_integer(f->icmp[i].code));
-			if (f->icmp[i].mtu)
-				json_object_set_new(ic, "mtu", json_integer(f->icmp[i].mtu));
-			json_array_append_new(a, ic);
-		}
-		json_object_set_new(o, "icmp", a);
-	}
-	return o;
-}
-
 /* ssh.auth and ssh.session (auth.c): once both sides sent NEWKEYS. */
-static void auth_fields(json_t *ssh, const struct flow *f, int c)
+static void auth_fields(struct jw *w, const struct flow *f, int c)
 {
 	struct auth_inference a;
 	struct auth_session ss;
-	json_t *o, *cv;
 
 	if (!auth_session(f, c, &ss))
 		return;
 	auth_infer(f, c, &a);
-	o = json_object();
-	json_object_set_new(o, "result", json_string(auth_result_name(a.result)));
-	json_object_set_new(o, "failures", json_integer(a.failures));
-	json_object_set_new(o, "method", json_string(auth_method_name(a.method)));
-	json_object_set_new(o, "confidence", json_string(auth_confidence_name(a.confidence)));
+	jw_obj_open(w, "auth");
+	jw_str(w, "result", auth_result_name(a.result));
+	jw_int(w, "failures", a.failures);
+	jw_str(w, "method", auth_method_name(a.method));
+	jw_str(w, "confidence", auth_confidence_name(a.confidence));
 	if (a.caveats != 0) {
-		cv = json_array();
+		jw_arr_open(w, "caveats");
 		for (uint32_t bit = 1; bit != 0; bit <<= 1)
 			if ((a.caveats & bit) && auth_caveat_name(bit) != NULL)
-				json_array_append_new(cv, json_string(auth_caveat_name(bit)));
-		json_object_set_new(o, "caveats", cv);
+				jw_str(w, NULL, auth_caveat_name(bit));
+		jw_arr_close(w);
 	}
-	json_object_set_new(ssh, "auth", o);
-	o = json_object();
-	json_object_set_new(o, "duration_ms", json_ms(0, ss.duration_us));
-	json_object_set_new(o, "packets_c2s", json_integer(ss.packets_c2s));
-	json_object_set_new(o, "packets_s2c", json_integer(ss.packets_s2c));
-	json_object_set_new(o, "bytes_c2s", json_integer((json_int_t)ss.bytes_c2s));
-	json_object_set_new(o, "bytes_s2c", json_integer((json_int_t)ss.bytes_s2c));
+	jw_obj_close(w);
+	jw_obj_open(w, "session");
+	jw_ms(w, "duration_ms", 0, ss.duration_us);
+	jw_int(w, "packets_c2s", ss.packets_c2s);
+	jw_int(w, "packets_s2c", ss.packets_s2c);
+	jw_int(w, "bytes_c2s", (int64_t)ss.bytes_c2s);
+	jw_int(w, "bytes_s2c", (int64_t)ss.bytes_s2c);
 	if (ss.framed) {
-		json_object_set_new(o, "ssh_packets_c2s", json_integer(ss.ssh_packets_c2s));
-		json_object_set_new(o, "ssh_packets_s2c", json_integer(ss.ssh_packets_s2c));
+		jw_int(w, "ssh_packets_c2s", ss.ssh_packets_c2s);
+		jw_int(w, "ssh_packets_s2c", ss.ssh_packets_s2c);
 	}
-	json_object_set_new(o, "kind", json_string(ss.kind));
-	json_object_set_new(o, "open", json_boolean(ss.open));
-	json_object_set_new(ssh, "session", o);
+	jw_str(w, "kind", ss.kind);
+	jw_bool(w, "open", ss.open);
+	jw_obj_close(w);
 }
 
-static void timing_set(json_t *o, const char *key, uint64_t t0, uint64_t t)
+static void tcp_object(struct jw *w, const struct flow *f, int c)
+{
+	const struct tcp_dir *cd = &f->dir[c], *sd = &f->dir[!c];
+
+	jw_obj_open(w, "tcp");
+	if (f->t_syn != 0 && f->t_ack != 0)
+		jw_ms(w, "rtt_ms", f->t_syn, f->t_ack);
+	if (cd->mss)
+		jw_int(w, "mss_client", cd->mss);
+	if (sd->mss)
+		jw_int(w, "mss_server", sd->mss);
+	jw_int(w, "retransmits_c2s", cd->retransmits);
+	jw_int(w, "retransmits_s2c", sd->retransmits);
+	jw_int(w, "max_segment_c2s", cd->max_segment);
+	jw_int(w, "max_segment_s2c", sd->max_segment);
+	jw_int(w, "out_of_order", (int64_t)cd->out_of_order + sd->out_of_order);
+	jw_int(w, "overlaps", (int64_t)cd->overlaps + sd->overlaps);
+	jw_int(w, "gaps", (int64_t)cd->gaps + sd->gaps);
+	jw_int(w, "ip_fragments", f->ip_fragments);
+	jw_obj_open(w, "df");
+	if (cd->packets)
+		jw_bool(w, "c2s", cd->df_clear == 0);
+	if (sd->packets)
+		jw_bool(w, "s2c", sd->df_clear == 0);
+	jw_obj_close(w);
+	jw_int(w, "packets_c2s", cd->packets);
+	jw_int(w, "packets_s2c", sd->packets);
+	jw_int(w, "bytes_c2s", (int64_t)cd->bytes);
+	jw_int(w, "bytes_s2c", (int64_t)sd->bytes);
+	if (f->nicmp > 0) {
+		jw_arr_open(w, "icmp");
+		for (uint32_t i = 0; i < f->nicmp && i < FLOW_MAX_ICMP; i++) {
+			jw_obj_open(w, NULL);
+			jw_str(w, "family", f->icmp[i].v6 ? "icmpv6" : "icmp");
+			jw_int(w, "type", f->icmp[i].type);
+			jw_int(w, "code", f->icmp[i].code);
+			if (f->icmp[i].mtu)
+				jw_int(w, "mtu", f->icmp[i].mtu);
+			jw_obj_close(w);
+		}
+		jw_arr_close(w);
+	}
+	jw_obj_close(w);
+}
+
+static void timing_set(struct jw *w, const char *key, uint64_t t0, uint64_t t)
 {
 	if (t != 0 && t >= t0)
-		json_object_set_new(o, key, json_ms(t0, t));
+		jw_ms(w, key, t0, t);
 }
 
 struct anomaly_name {
@@ -335,7 +415,8 @@ static const struct anomaly_name decode_anomaly_names[] = {
 	{DEC_ANOM_TCP_HEADER, "tcp.bad_header"},
 };
 
-static void add_anomalies(json_t *a, uint32_t bits, const struct anomaly_name *names, size_t n,
+
+static void add_anomalies(struct jw *w, uint32_t bits, const struct anomaly_name *names, size_t n,
 			  const char *prefix)
 {
 	char buf[96];
@@ -344,132 +425,148 @@ static void add_anomalies(json_t *a, uint32_t bits, const struct anomaly_name *n
 		if (!(bits & names[i].bit))
 			continue;
 		snprintf(buf, sizeof(buf), "%s%s", prefix, names[i].name);
-		json_array_append_new(a, json_string(buf));
+		jw_str(w, NULL, buf);
 	}
 }
 
-static json_t *anomalies_array(const struct flow *f, int c)
+static void anomalies_array(struct jw *w, const struct flow *f, int c)
 {
-	json_t *a = json_array();
 	const size_t nssh = sizeof(ssh_anomaly_names) / sizeof(ssh_anomaly_names[0]);
 	uint32_t kex_c = f->ssh.dir[c].kexinit ? f->ssh.dir[c].kexinit->anomalies : 0;
 	uint32_t kex_s = f->ssh.dir[!c].kexinit ? f->ssh.dir[!c].kexinit->anomalies : 0;
 
-	add_anomalies(a, f->ssh.dir[c].anomalies, ssh_anomaly_names, nssh, "client.");
-	add_anomalies(a, f->ssh.dir[!c].anomalies, ssh_anomaly_names, nssh, "server.");
+	jw_arr_open(w, "anomalies");
+	add_anomalies(w, f->ssh.dir[c].anomalies, ssh_anomaly_names, nssh, "client.");
+	add_anomalies(w, f->ssh.dir[!c].anomalies, ssh_anomaly_names, nssh, "server.");
 	if (kex_c | kex_s)
-		json_array_append_new(a, json_string(kex_c ? "client.kexinit_irregular"
-							   : "server.kexinit_irregular"));
-	add_anomalies(a, f->anomalies, flow_anomaly_names,
+		jw_str(w, NULL, kex_c ? "client.kexinit_irregular" : "server.kexinit_irregular");
+	add_anomalies(w, f->anomalies, flow_anomaly_names,
 		      sizeof(flow_anomaly_names) / sizeof(flow_anomaly_names[0]), "");
-	add_anomalies(a, f->decode_anomalies, decode_anomaly_names,
+	add_anomalies(w, f->decode_anomalies, decode_anomaly_names,
 		      sizeof(decode_anomaly_names) / sizeof(decode_anomaly_names[0]), "");
-	return a;
+	jw_arr_close(w);
 }
 
-json_t *record_build(const struct flow *f, const struct report_config *cfg,
-		     const struct record_judgment *j, json_t *diagnoses)
+void record_writer_init(struct record_writer *rw)
+{
+	memset(rw, 0, sizeof(*rw));
+	jw_init(&rw->out);
+}
+
+void record_writer_free(struct record_writer *rw)
+{
+	for (int i = 0; i < RECORD_CACHE_SIZE; i++) {
+		free(rw->cache[i].key);
+		free(rw->cache[i].frag);
+	}
+	jw_free(&rw->out);
+}
+
+int record_build(struct record_writer *rw, const struct flow *f, const struct report_config *cfg,
+		 const struct record_judgment *j, const json_t *diagnoses)
 {
 	const struct ssh_conn *s = &f->ssh;
 	int src = flow_src_dir(f), c = j->client_dir;
-	json_t *rec = json_object(), *ssh = json_object(), *o;
+	struct jw *w = &rw->out;
 	char addr[64], ts[48];
 	uint64_t t0 = j->t0;
 
+	jw_reset(w);
+	jw_obj_open(w, NULL);
 	record_time(ts, sizeof(ts), f->t_first);
-	json_object_set_new(rec, "timestamp", json_string(ts));
-	json_object_set_new(rec, "flow_id", json_integer((json_int_t)f->id));
-	json_object_set_new(rec, "event_type", json_string("ssh"));
+	jw_str(w, "timestamp", ts);
+	jw_int(w, "flow_id", (int64_t)f->id);
+	jw_str(w, "event_type", "ssh");
 	record_addr(addr, sizeof(addr), f->key.family, src == 0 ? f->key.src : f->key.dst);
-	json_object_set_new(rec, "src_ip", json_string(addr));
-	json_object_set_new(rec, "src_port", json_integer(src == 0 ? f->key.sport : f->key.dport));
+	jw_str(w, "src_ip", addr);
+	jw_int(w, "src_port", src == 0 ? f->key.sport : f->key.dport);
 	record_addr(addr, sizeof(addr), f->key.family, src == 0 ? f->key.dst : f->key.src);
-	json_object_set_new(rec, "dest_ip", json_string(addr));
-	json_object_set_new(rec, "dest_port", json_integer(src == 0 ? f->key.dport : f->key.sport));
-	json_object_set_new(rec, "proto", json_string("TCP"));
+	jw_str(w, "dest_ip", addr);
+	jw_int(w, "dest_port", src == 0 ? f->key.dport : f->key.sport);
+	jw_str(w, "proto", "TCP");
 	if (f->nvlan > 0) {
-		o = json_array();
+		jw_arr_open(w, "vlan");
 		for (int i = 0; i < f->nvlan; i++)
-			json_array_append_new(o, json_integer(f->vlan[i]));
-		json_object_set_new(rec, "vlan", o);
+			jw_int(w, NULL, f->vlan[i]);
+		jw_arr_close(w);
 	}
 	if (cfg->filenames != NULL && f->file_index < cfg->nfiles)
-		json_object_set_new(rec, "pcap_filename", json_string(cfg->filenames[f->file_index]));
+		jw_str(w, "pcap_filename", cfg->filenames[f->file_index]);
 	if (cfg->ifaces != NULL)
-		json_object_set_new(rec, "capture_interface",
-				    json_string(cfg->ifaces[f->iface_index]));
+		jw_str(w, "capture_interface", cfg->ifaces[f->iface_index]);
 
-	json_object_set_new(ssh, "client", side_object(&s->dir[c]));
-	json_object_set_new(ssh, "server", side_object(&s->dir[!c]));
-	json_object_set_new(ssh, "roles_reversed", json_boolean(c != src));
-	json_object_set_new(ssh, "roles_from",
-			    json_string(s->role_source == SSH_ROLE_KEX_MESSAGES ? "kex_messages"
-					: s->role_source == SSH_ROLE_KEXINIT        ? "kexinit"
-										    : "tcp"));
+	jw_obj_open(w, "ssh");
+	side_object(rw, "client", &s->dir[c]);
+	side_object(rw, "server", &s->dir[!c]);
+	jw_bool(w, "roles_reversed", c != src);
+	jw_str(w, "roles_from", s->role_source == SSH_ROLE_KEX_MESSAGES ? "kex_messages"
+				: s->role_source == SSH_ROLE_KEXINIT        ? "kexinit"
+									    : "tcp");
 	if (!f->initiator_known)
-		json_object_set_new(ssh, "initiator_inferred", json_true());
+		jw_bool(w, "initiator_inferred", 1);
 	if (s->hostkey.present) {
-		o = json_object();
-		json_object_set_new(o, "type", json_string(s->hostkey.key.type));
-		json_object_set_new(o, "fingerprint", json_string(s->hostkey.key.fingerprint));
+		jw_obj_open(w, "host_key");
+		jw_str(w, "type", s->hostkey.key.type);
+		jw_str(w, "fingerprint", s->hostkey.key.fingerprint);
 		if (s->hostkey.key.cert_fingerprint[0] != '\0')
-			json_object_set_new(o, "certificate_fingerprint",
-					    json_string(s->hostkey.key.cert_fingerprint));
+			jw_str(w, "certificate_fingerprint", s->hostkey.key.cert_fingerprint);
 		if (s->hostkey.key.bits)
-			json_object_set_new(o, "bits", json_integer(s->hostkey.key.bits));
-		json_object_set_new(ssh, "host_key", o);
+			jw_int(w, "bits", s->hostkey.key.bits);
+		jw_obj_close(w);
 	}
 	if (s->negotiated_ok)
-		json_object_set_new(ssh, "negotiated", negotiated_object(f));
+		negotiated_object(w, f);
 	if (s->gex.present) {
-		o = json_object();
+		jw_obj_open(w, "dh_gex");
 		if (s->gex.min)
-			json_object_set_new(o, "min", json_integer(s->gex.min));
-		json_object_set_new(o, "n", json_integer(s->gex.n));
+			jw_int(w, "min", s->gex.min);
+		jw_int(w, "n", s->gex.n);
 		if (s->gex.max)
-			json_object_set_new(o, "max", json_integer(s->gex.max));
+			jw_int(w, "max", s->gex.max);
 		if (s->gex.p_bits)
-			json_object_set_new(o, "p_bits", json_integer(s->gex.p_bits));
-		json_object_set_new(ssh, "dh_gex", o);
+			jw_int(w, "p_bits", s->gex.p_bits);
+		jw_obj_close(w);
 	}
-	json_object_set_new(ssh, "outcome", json_string(report_outcome_name(j->outcome)));
-	json_object_set_new(ssh, "phase", json_string(report_phase_name(j->phase)));
+	jw_str(w, "outcome", report_outcome_name(j->outcome));
+	jw_str(w, "phase", report_phase_name(j->phase));
 	if (close_kind_name(f->close_kind) != NULL) {
 		const char *who = "none";
-		o = json_object();
 		if (f->close_kind == FLOW_CLOSE_FIN || f->close_kind == FLOW_CLOSE_RST)
 			who = f->close_dir == c ? "client" : "server";
-		json_object_set_new(o, "initiator", json_string(who));
-		json_object_set_new(o, "kind", json_string(close_kind_name(f->close_kind)));
-		json_object_set_new(o, "phase", json_string(report_phase_name(j->close_phase)));
-		json_object_set_new(o, "after_ms", json_ms(t0, j->t_close));
-		json_object_set_new(ssh, "close", o);
+		jw_obj_open(w, "close");
+		jw_str(w, "initiator", who);
+		jw_str(w, "kind", close_kind_name(f->close_kind));
+		jw_str(w, "phase", report_phase_name(j->close_phase));
+		jw_ms(w, "after_ms", t0, j->t_close);
+		jw_obj_close(w);
 	}
-	o = json_object();
-	timing_set(o, "server_banner", t0, s->dir[!c].t_banner);
-	timing_set(o, "client_banner", t0, s->dir[c].t_banner);
-	timing_set(o, "client_kexinit", t0, s->dir[c].t_kexinit);
-	timing_set(o, "server_kexinit", t0, s->dir[!c].t_kexinit);
-	timing_set(o, "kex_reply", t0, s->dir[!c].t_kexmsg);
+	jw_obj_open(w, "timing");
+	timing_set(w, "server_banner", t0, s->dir[!c].t_banner);
+	timing_set(w, "client_banner", t0, s->dir[c].t_banner);
+	timing_set(w, "client_kexinit", t0, s->dir[c].t_kexinit);
+	timing_set(w, "server_kexinit", t0, s->dir[!c].t_kexinit);
+	timing_set(w, "kex_reply", t0, s->dir[!c].t_kexmsg);
 	if (s->dir[0].t_newkeys && s->dir[1].t_newkeys)
-		timing_set(o, "newkeys", t0,
+		timing_set(w, "newkeys", t0,
 			   s->dir[0].t_newkeys > s->dir[1].t_newkeys ? s->dir[0].t_newkeys
 								     : s->dir[1].t_newkeys);
-	json_object_set_new(ssh, "timing", o);
-	json_object_set_new(ssh, "tcp", tcp_object(f, c));
-	auth_fields(ssh, f, c);
+	jw_obj_close(w);
+	tcp_object(w, f, c);
+	auth_fields(w, f, c);
 	if (s->dir[0].disconnect_seen || s->dir[1].disconnect_seen) {
 		int d = s->dir[!c].disconnect_seen ? !c : c;
-		o = json_object();
-		json_object_set_new(o, "from", json_string(d == c ? "client" : "server"));
-		json_object_set_new(o, "reason", json_integer(s->dir[d].disconnect_reason));
-		set_escaped(o, "description", s->dir[d].disconnect_desc,
-			    s->dir[d].disconnect_desc_len);
-		json_object_set_new(ssh, "disconnect", o);
+		jw_obj_open(w, "disconnect");
+		jw_str(w, "from", d == c ? "client" : "server");
+		jw_int(w, "reason", s->dir[d].disconnect_reason);
+		jw_wire(w, "description", s->dir[d].disconnect_desc, s->dir[d].disconnect_desc_len);
+		jw_obj_close(w);
 	}
-	json_object_set_new(ssh, "diagnoses", diagnoses);
-	json_object_set_new(ssh, "policy_version", json_string(POLICY_VERSION));
-	json_object_set_new(ssh, "anomalies", anomalies_array(f, c));
-	json_object_set_new(rec, "ssh", ssh);
-	return rec;
+	jw_json(w, "diagnoses", diagnoses);
+	jw_str(w, "policy_version", POLICY_VERSION);
+	anomalies_array(w, f, c);
+	jw_obj_close(w); /* ssh */
+	jw_obj_close(w);
+	w->count[0] = 0; /* the newline ends the record: no separator */
+	jw_raw(w, NULL, "\n", 1);
+	return w->err ? KW_ERR_NOMEM : KW_OK;
 }

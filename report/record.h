@@ -7,6 +7,7 @@
 #include <jansson.h>
 #include <stddef.h>
 
+#include "jw.h"
 #include "report.h"
 
 struct auth_guess;
@@ -22,12 +23,33 @@ struct record_judgment {
 	struct auth_guess *guess;     /* failed logins per client (auth.c); NULL: none kept */
 };
 
+/* Serialised "hassh" and "kexinit" members of a side, reused across records. */
+#define RECORD_CACHE_SIZE 64
+
+struct record_cache_entry {
+	uint64_t hash;
+	char hassh[33];
+	char *key, *frag; /* what it is made of; the serialised members */
+	size_t key_len, frag_len;
+};
+
+/* The writer of records: its output buffer and the side cache (bounded). */
+struct record_writer {
+	struct jw out;
+	struct record_cache_entry cache[RECORD_CACHE_SIZE];
+	uint64_t cache_hits;
+};
+
+void record_writer_init(struct record_writer *rw);
+void record_writer_free(struct record_writer *rw);
+
 /*
- * record_build returns a new JSON object (caller owns), NULL on OOM. It takes
- * over the reference to diagnoses (the list diagnose_flow filled).
+ * record_build writes flow f's record, one JSON line ending in a newline,
+ * into rw->out (valid until the next call), with diagnoses (the list
+ * diagnose_flow filled) spliced in. Returns 0 or KW_ERR_NOMEM.
  */
-json_t *record_build(const struct flow *f, const struct report_config *cfg,
-		     const struct record_judgment *j, json_t *diagnoses);
+int record_build(struct record_writer *rw, const struct flow *f, const struct report_config *cfg,
+		 const struct record_judgment *j, const json_t *diagnoses);
 
 /* record_addr formats an address; record_time an ISO 8601 UTC time with microseconds. */
 void record_addr(char *buf, size_t size, int family, const uint8_t *addr);

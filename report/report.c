@@ -38,6 +38,7 @@ enum {
 
 struct report {
 	struct report_config cfg;
+	struct record_writer rw; /* JSON records: buffer and side cache */
 	struct tally *sum[SUM_COUNT]; /* text format only */
 	uint64_t by_outcome[OUTCOME_COUNT];
 	uint64_t written, failed_writes, anomalous;
@@ -53,6 +54,7 @@ struct report *report_new(const struct report_config *cfg)
 	if (r == NULL)
 		return NULL;
 	r->cfg = *cfg;
+	record_writer_init(&r->rw);
 	if (cfg->format == REPORT_TEXT) {
 		for (int i = 0; i < SUM_COUNT; i++) {
 			if ((r->sum[i] = tally_new(SUM_MAX_KEYS)) == NULL) {
@@ -70,6 +72,7 @@ void report_free(struct report *r)
 		return;
 	for (int i = 0; i < SUM_COUNT; i++)
 		tally_free(r->sum[i]);
+	record_writer_free(&r->rw);
 	auth_guess_free(r->guess);
 	free(r);
 }
@@ -264,9 +267,7 @@ static int diagnoses_have_error(json_t *list)
 int report_flow(struct report *r, const struct flow *f, enum flow_report_why why)
 {
 	struct record_judgment j;
-	json_t *rec, *diags;
-	char *s;
-	size_t n;
+	json_t *diags;
 	int ret;
 
 	(void)why;
@@ -298,17 +299,11 @@ int report_flow(struct report *r, const struct flow *f, enum flow_report_why why
 		json_decref(diags);
 		return ret;
 	}
-	if ((rec = record_build(f, &r->cfg, &j, diags)) == NULL)
-		return KW_ERR_NOMEM;
-	s = json_dumps(rec, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
-	json_decref(rec);
-	if (s == NULL)
-		return KW_ERR_NOMEM;
-	n = strlen(s);
-	s[n] = '\n'; /* json_dumps leaves room: the NUL becomes the newline */
-	ret = write_line(r, s, n + 1);
-	free(s);
-	return ret;
+	ret = record_build(&r->rw, f, &r->cfg, &j, diags);
+	json_decref(diags);
+	if (ret != KW_OK)
+		return ret;
+	return write_line(r, r->rw.out.buf, r->rw.out.len);
 }
 
 int report_last_has_error(const struct report *r)

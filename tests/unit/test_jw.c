@@ -1,0 +1,122 @@
+/*
+ * test_jw.c: unit.jw — the streaming JSON writer. Every output is parsed
+ * back with jansson and compared value by value: escaping of text (quotes,
+ * backslashes, control bytes, valid and invalid UTF-8), wire bytes (as
+ * report_escape then JSON), integers at their limits, milliseconds, arrays
+ * longer than 255 elements, nesting, and spliced jansson values.
+ */
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jw.h"
+#include "report.h"
+#include "tap.h"
+
+static json_t *parse(const struct jw *w)
+{
+	json_error_t e;
+	json_t *v = json_loadb(w->buf, w->len, JSON_DECODE_ANY, &e);
+
+	CHECK(v != NULL, "valid JSON: %s (%.*s)", e.text, (int)(w->len > 200 ? 200 : w->len),
+	      w->buf);
+	return v;
+}
+
+static void test_text(void)
+{
+	static const char *const texts[] = {
+		"plain", "quote \" and backslash \\", "tab\tnewline\ncr\r", "\x01\x1f\x7f",
+		"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x94\x91", "",
+	};
+	struct jw w;
+
+	jw_init(&w);
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		json_t *v;
+		jw_reset(&w);
+		jw_str(&w, NULL, texts[i]);
+		if ((v = parse(&w)) != NULL)
+			CHECK_EQ_STR(json_string_value(v), texts[i]);
+		json_decref(v);
+	}
+	/* Invalid UTF-8 (a lone continuation byte, an overlong form, a surrogate,
+	 * a truncated sequence) becomes U+FFFD, never invalid JSON. */
+	jw_reset(&w);
+	jw_str(&w, NULL, "a\x80" "b\xc0\xaf" "c\xed\xa0\x80" "d\xe2\x82");
+	json_decref(parse(&w));
+	CHECK(strstr(w.buf, "\\ufffd") != NULL, "replacement character used");
+	jw_free(&w);
+}
+
+static void test_wire(void)
+{
+	uint8_t bytes[256];
+	struct jw w;
+	json_t *v;
+	char *esc;
+
+	for (int i = 0; i < 256; i++)
+		bytes[i] = (uint8_t)i;
+	jw_init(&w);
+	jw_wire(&w, NULL, bytes, sizeof(bytes));
+	esc = report_escape(bytes, sizeof(bytes));
+	if ((v = parse(&w)) != NULL)
+		CHECK_EQ_STR(json_string_value(v), esc);
+	json_decref(v);
+	free(esc);
+	jw_free(&w);
+}
+
+static void test_numbers_and_nesting(void)
+{
+	struct jw w;
+	json_t *v, *arr;
+	json_t *spliced = json_pack("{s:[i,s]}", "x", 1, "y\"z");
+
+	jw_init(&w);
+	jw_obj_open(&w, NULL);
+	jw_int(&w, "max", INT64_MAX);
+	jw_int(&w, "min", INT64_MIN);
+	jw_int(&w, "zero", 0);
+	jw_ms(&w, "a", 1000000, 1000000 + 6011532);
+	jw_ms(&w, "b", 0, 100);
+	jw_ms(&w, "c", 0, 5000);
+	jw_ms(&w, "d", 0, 36640);
+	jw_ms(&w, "neg", 500, 0);
+	jw_bool(&w, "t", 1);
+	jw_arr_open(&w, "many");
+	for (int i = 0; i < 1000; i++)
+		jw_int(&w, NULL, i);
+	jw_arr_close(&w);
+	jw_json(&w, "spliced", spliced);
+	jw_obj_open(&w, "empty");
+	jw_obj_close(&w);
+	jw_obj_close(&w);
+	CHECK_EQ_INT(w.err, 0);
+	if ((v = parse(&w)) != NULL) {
+		CHECK(json_integer_value(json_object_get(v, "max")) == INT64_MAX, "INT64_MAX");
+		CHECK(json_integer_value(json_object_get(v, "min")) == INT64_MIN, "INT64_MIN");
+		CHECK(strstr(w.buf, "\"a\":6011.532,") != NULL, "ms with microseconds");
+		CHECK(strstr(w.buf, "\"b\":0.1,") != NULL, "trailing zeros dropped");
+		CHECK(strstr(w.buf, "\"c\":5.0,") != NULL, "whole ms keep one decimal");
+		CHECK(strstr(w.buf, "\"d\":36.64,") != NULL, "two decimals");
+		CHECK(strstr(w.buf, "\"neg\":-0.5,") != NULL, "negative");
+		arr = json_object_get(v, "many");
+		CHECK_EQ_INT(json_array_size(arr), 1000);
+		CHECK_EQ_INT(json_integer_value(json_array_get(arr, 999)), 999);
+		CHECK(json_equal(json_object_get(v, "spliced"), spliced), "spliced value");
+		CHECK_EQ_INT(json_object_size(json_object_get(v, "empty")), 0);
+	}
+	json_decref(v);
+	json_decref(spliced);
+	jw_free(&w);
+}
+
+int main(void)
+{
+	test_text();
+	test_wire();
+	test_numbers_and_nesting();
+	return tap_done();
+}

@@ -336,13 +336,18 @@ static void ssh_conn_refresh(struct ssh_conn *conn)
 	for (i = 0; i < 2; i++) {
 		struct ssh_dir *d = &conn->dir[i];
 
-		if (d->kexinit == NULL)
+		uint8_t as = i != conn->client_dir ? 2 : 1;
+
+		/* Hashed once per role: it changes only when the roles do. */
+		if (d->kexinit == NULL || d->hassh_as == as)
 			continue;
 		free(d->hassh_str);
 		d->hassh_str = NULL;
-		if ((r = kex_hassh(d->kexinit, i != conn->client_dir, d->hassh, &d->hassh_str)) !=
-		    0)
+		d->hassh_as = 0;
+		if ((r = kex_hassh(d->kexinit, as == 2, d->hassh, &d->hassh_str)) != 0)
 			ssh_dir_stop(d, SSH_ST_STOPPED, SSH_ANOM_NOMEM);
+		else
+			d->hassh_as = as;
 	}
 	cl = &conn->dir[conn->client_dir];
 	sv = &conn->dir[1 - conn->client_dir];

@@ -149,6 +149,7 @@ struct ssh_dir {
 	struct kex_init *kexinit; /* first KEXINIT, owned; NULL before */
 	char hassh[33];           /* HASSH or HASSHServer of kexinit, by role */
 	char *hassh_str;          /* its algorithm string; owned */
+	uint8_t hassh_as;         /* role it was computed for: 1 client, 2 server, 0 none */
 	uint64_t t_first, t_banner, t_kexinit, t_kexmsg, t_newkeys;
 	uint32_t kexmsg_mask;  /* bit (msg - 30) for each KEX message 30..34 seen */
 	uint32_t kexmsg_len;   /* packet_length of the first KEX init/reply message */

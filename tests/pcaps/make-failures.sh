@@ -461,6 +461,74 @@ if wanted $c; then
     publish $c
 fi
 
+# Policy verdicts on logins that work. sshd allows legacy algorithms and the
+# OpenSSH client offers only them: SHA-1 DH group 14, 3DES-CBC, RSA/SHA-1 host
+# key signatures (the RSA 3072 host key), and a key exchange that is not
+# post-quantum.
+sshd_case fail-policy-weak "KexAlgorithms +diffie-hellman-group14-sha1|Ciphers +3des-cbc|\
+HostKeyAlgorithms +ssh-rsa|PubkeyAcceptedAlgorithms +ssh-rsa" \
+    -o KexAlgorithms=diffie-hellman-group14-sha1 -o Ciphers=3des-cbc -o HostKeyAlgorithms=ssh-rsa
+
+# Terrapin (CVE-2023-48795): paramiko 2.12 has no strict key exchange; it offers
+# only aes128-cbc and hmac-sha2-256-etm@openssh.com (paramiko-login.py "only":
+# everything else in get_security_options() .ciphers / .digests disabled), sshd
+# adds aes128-cbc: a CBC cipher with an -etm MAC, strict KEX on the server only.
+c=fail-policy-terrapin
+if wanted $c; then
+    log "$c: sshd [Ciphers +aes128-cbc] <- paramiko aes128-cbc, hmac-sha2-256-etm only"
+    start_sshd $c "$NSS" 22 "Ciphers +aes128-cbc"
+    start_capture $c "$NSS" veth-s
+    RC=0
+    in_ns_home "$NSC" "$CLIENT_TIMEOUT" "$PY" "$WORK/paramiko-login.py" "$S4" 22 root \
+        "$K/client_ed25519" true "$WORK/logs/$c.paramiko.json" \
+        '{"only": {"ciphers": ["aes128-cbc"], "digests": ["hmac-sha2-256-etm@openssh.com"]}}' \
+        </dev/null >"$WORK/logs/$c.client.log" 2>&1 || RC=$?
+    sleep 0.5
+    stop_capture $c
+    stop_server
+    truth $c paramiko openssh "$S4" 22 "$C4" paramiko sshd keys
+    publish $c
+fi
+
+# Host key verification fails: StrictHostKeyChecking=yes with an empty
+# known_hosts. The client gets the KEX reply, rejects the key and closes before
+# NEWKEYS ("Host key verification failed.").
+: >"$WORK/run/known_hosts.empty"
+sshd_case fail-hostkey-verify "" \
+    -o StrictHostKeyChecking=yes -o UserKnownHostsFile="$WORK/run/known_hosts.empty"
+
+# A firewall drops the server's KEX reply only: an iptables string match on the
+# last 16 bytes of the Ed25519 host public key, which are in the reply's host key
+# blob but not in the KEXINIT. The rule is on the client's INPUT chain: netfilter
+# runs before tcpdump's tap on the way out, so a rule in the server's OUTPUT chain
+# would drop the reply before the server-side capture saw it; here the capture
+# sees the reply retransmitted and never acknowledged. The client asks for
+# diffie-hellman-group16-sha512, whose reply (one segment of about 1 KB, with
+# NEWKEYS) is smaller than the server's KEXINIT segment (about 1.1 KB), which got
+# through: a loss that is not about size. (With the default sntrup761x25519 the
+# reply is 1448 + 116 bytes, larger than the KEXINIT, and looks like an MTU black
+# hole by size.) ssh hangs at "expecting SSH2_MSG_KEX_ECDH_REPLY" (ssh's
+# ConnectTimeout does not cover the key exchange): stopped by timeout after 15 s.
+c=fail-kex-drop
+if wanted $c; then
+    hex=$("$PY" -c 'import base64,sys
+print(base64.b64decode(open(sys.argv[1]).read().split()[1])[-16:].hex())' \
+          "$K/ssh_host_ed25519_key.pub")
+    rule=(-p tcp --sport 22 -m string --algo bm --hex-string "|$hex|" -j DROP)
+    log "$c: iptables (client INPUT) ${rule[*]}"
+    start_sshd $c "$NSS" 22
+    ip netns exec "$NSC" iptables -A INPUT "${rule[@]}"
+    start_capture $c "$NSS" veth-s
+    CT=15 ssh_client $c "$NSC" "$S4" 22 -o KexAlgorithms=diffie-hellman-group16-sha512 \
+        -o ConnectTimeout=5
+    sleep 0.5
+    stop_capture $c
+    ip netns exec "$NSC" iptables -D INPUT "${rule[@]}"
+    stop_server
+    truth $c openssh openssh "$S4" 22 "$C4" ssh sshd keys
+    publish $c
+fi
+
 # MaxStartups 1:100:1 with one unauthenticated connection held open (a raw socket
 # that sends nothing): the next client is dropped before the server banner.
 c=fail-maxstartups

@@ -9,7 +9,12 @@ usage: paramiko-login.py HOST PORT USER KEYFILE COMMAND OUT.json [CONNECT_JSON]
 
 CONNECT_JSON (optional, used by make-failures.sh): a JSON object of extra
 SSHClient.connect() keyword arguments, e.g. '{"compress": true,
-"disabled_algorithms": {"compression": ["none"]}}' to offer zlib only.
+"disabled_algorithms": {"compression": ["none"]}}' to offer zlib only. One key
+is this script's own, not connect()'s: "only", an object naming Transport
+get_security_options() attributes (ciphers, digests, kex, key_types,
+compression) with the algorithms to keep, e.g. '{"only": {"ciphers":
+["aes128-cbc"], "digests": ["hmac-sha2-256-etm@openssh.com"]}}'; every other
+algorithm paramiko offers in that category is added to disabled_algorithms.
 
 OUT.json holds paramiko's own view of the connection: the banners
 (transport.local_version / remote_version), the negotiated algorithms
@@ -24,6 +29,7 @@ import base64
 import hashlib
 import json
 import logging
+import socket
 import sys
 
 import paramiko
@@ -38,12 +44,38 @@ class ListHandler(logging.Handler):
         self.lines.append(record.getMessage())
 
 
+# get_security_options() attribute -> disabled_algorithms key
+OPTION_KEYS = {"ciphers": "ciphers", "digests": "macs", "kex": "kex", "key_types": "keys",
+               "compression": "compression"}
+
+
+def restrict(only, disabled):
+    """disabled_algorithms that leave only the given algorithms offered: what a
+    Transport offers by default (get_security_options() of one never started),
+    minus those to keep."""
+    disabled = {k: list(v) for k, v in (disabled or {}).items()}
+    sock = socket.socket()
+    probe = paramiko.Transport(sock)
+    try:
+        opts = probe.get_security_options()
+        for attr, keep in only.items():
+            drop = [a for a in getattr(opts, attr) if a not in keep]
+            disabled.setdefault(OPTION_KEYS[attr], []).extend(drop)
+    finally:
+        probe.close()
+        sock.close()
+    return disabled
+
+
 def main():
     if len(sys.argv) not in (7, 8):
         sys.stderr.write(__doc__)
         return 2
     host, port, user, keyfile, command, out = sys.argv[1:7]
     extra = json.loads(sys.argv[7]) if len(sys.argv) == 8 else {}
+    only = extra.pop("only", None)
+    if only:
+        extra["disabled_algorithms"] = restrict(only, extra.get("disabled_algorithms"))
     port = int(port)
 
     handler = ListHandler()
@@ -57,6 +89,9 @@ def main():
         "error": None,
         "exit_status": None,
         "stdout": None,
+        # what was disabled: get_security_options() ("offered" below) lists
+        # paramiko's preferences before disabled_algorithms is applied
+        "disabled_algorithms": extra.get("disabled_algorithms"),
     }
     client = paramiko.SSHClient()
     # No known_hosts is read or written: the host key is recorded, not checked.

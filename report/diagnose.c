@@ -476,7 +476,11 @@ static void check_closes(struct ctx *x)
 		  "an HSM or agent), the client rejected the host key (`ssh -v` shows 'Host key "
 		  "verification failed'), or a middlebox cut it. `journalctl -u ssh` on the server "
 		  "says which.",
-		  f->close_dir == x->c ? NULL : sym,
+		  f->close_dir != x->c ? sym
+		  : x->f->ssh.hostkey.present
+		      /* the client closing once it has the host key: it rejected the key */
+		      ? "Host key verification failed."
+		      : NULL,
 		  "The %s closed the connection (%s) during the key exchange, after the algorithms "
 		  "were agreed.",
 		  role(x, f->close_dir), close_kind(f->close_kind));
@@ -690,7 +694,9 @@ static int check_stall(struct ctx *x)
 			continue;
 		/* A black hole loses large segments while smaller ones get through, with DF
 		 * set and no ICMP reaching the sender. */
-		blackhole = df && lost > td->acked_max && lost > 512 && f->nicmp == 0;
+		/* Segments as large crossing the path the other way rule out the MTU. */
+		blackhole = df && lost > td->acked_max && lost > peer->acked_max && lost > 512 &&
+			    f->nicmp == 0;
 		ev = diag(x, blackhole ? "mtu_blackhole_suspected" : "kex_stalled", "error",
 			  blackhole
 				  ? "Large packets are lost on the path while small ones pass, and no "

@@ -267,7 +267,7 @@ void jw_raw(struct jw *w, const char *k, const char *json, size_t n)
 
 void jw_json(struct jw *w, const char *k, const json_t *v)
 {
-	const size_t flags = JSON_COMPACT | JSON_ENCODE_ANY;
+	const size_t flags = JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(10);
 	size_t n;
 
 	key(w, k);

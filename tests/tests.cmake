@@ -146,3 +146,9 @@ add_test(NAME golden.auth
          COMMAND ${Python3_EXECUTABLE} ${KW_TESTS_DIR}/auth/check.py
                  --kexwatch $<TARGET_FILE:kexwatch> --pcaps ${KW_PCAPS_DIR})
 set_tests_properties(golden.auth PROPERTIES TIMEOUT 300)
+
+# docs.diagnoses_examples: the example records in docs/diagnoses.md are the
+# expected records' own diagnoses (tests/diagnoses/examples.py regenerates them).
+add_test(NAME docs.diagnoses_examples
+         COMMAND /usr/bin/python3 ${CMAKE_SOURCE_DIR}/tests/diagnoses/examples.py --check
+         WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})

@@ -165,21 +165,25 @@ static void tcp_deliver_inorder(struct flow *f, int d, uint32_t seq, const uint8
 
 	while ((int32_t)(end - td->next_seq) > 0) {
 		struct tcp_seg *q = td->ooo;
-		uint32_t upto = end;
+		uint32_t upto;
 
-		if (q != NULL && (int32_t)(q->seq - end) < 0)
-			upto = (int32_t)(q->seq - td->next_seq) > 0 ? q->seq : td->next_seq;
-		if (upto != td->next_seq) {
-			tcp_deliver(f, d, data + (td->next_seq - seq), upto - td->next_seq, ts);
-			td->next_seq = upto;
+		if (q != NULL && (int32_t)(q->seq - td->next_seq) <= 0) {
+			/* q was queued first and reaches the stream's end: compare the
+			 * bytes both carry, [next_seq, min(q's end, end)), then let q win. */
+			uint32_t from = td->next_seq, qend = q->seq + q->len;
+
+			if ((int32_t)(qend - from) > 0) {
+				uint32_t to = (int32_t)(qend - end) < 0 ? qend : end;
+				td->overlaps++;
+				if (memcmp(q->data + (from - q->seq), data + (from - seq), to - from) != 0)
+					f->anomalies |= FLOW_ANOM_OVERLAP_CONFLICT;
+			}
+			tcp_drain(f, d, ts); /* pops q: its start is at or before next_seq */
 			continue;
 		}
-		/* The queued segment q starts here: compare what both carry. */
-		uint32_t both = (int32_t)(q->seq + q->len - end) < 0 ? q->len : end - q->seq;
-		td->overlaps++;
-		if (memcmp(q->data, data + (q->seq - seq), both) != 0)
-			f->anomalies |= FLOW_ANOM_OVERLAP_CONFLICT;
-		tcp_drain(f, d, ts);
+		upto = q != NULL && (int32_t)(q->seq - end) < 0 ? q->seq : end;
+		tcp_deliver(f, d, data + (td->next_seq - seq), upto - td->next_seq, ts);
+		td->next_seq = upto;
 	}
 }
 

@@ -152,3 +152,9 @@ set_tests_properties(golden.auth PROPERTIES TIMEOUT 300)
 add_test(NAME docs.diagnoses_examples
          COMMAND /usr/bin/python3 ${CMAKE_SOURCE_DIR}/tests/diagnoses/examples.py --check
          WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
+
+# readme.run_demo: the README's ./run.sh shows the demo summary (it builds in
+# build/ as a user's first run does).
+add_test(NAME readme.run_demo COMMAND bash ${CMAKE_SOURCE_DIR}/tests/readme/run_demo.sh
+                                       ${CMAKE_SOURCE_DIR})
+set_tests_properties(readme.run_demo PROPERTIES TIMEOUT 900 RUN_SERIAL ON)

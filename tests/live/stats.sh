@@ -51,7 +51,7 @@ for _ in range(3):
 sleep 2.5 # the closes linger, then at least two interval records
 stop_kexwatch kw
 
-kwpy - "$WORK/out/records.jsonl" "$VS" <<'EOF' || fail "stats"
+kwpy - "$WORK/out/records.jsonl" "$VS" "$(dirname "$0")/../../docs/schema/ssh-record.schema.json" <<'EOF' || fail "stats"
 import sys, kwlive
 out = kwlive.load(sys.argv[1])
 c = kwlive.Checker("stats")
@@ -82,6 +82,12 @@ c.ok(end["outputs"][0]["written"] == len(out.ssh) + len(out.stats) - 1,
      "exit: the file sink counted every record before it")
 seq = [s["stats"]["packets"] for s in out.stats]
 c.ok(seq == sorted(seq), "counters never go back")
+# Every record, stats and ssh alike, validates against the published schema.
+import json, jsonschema
+schema = json.load(open(sys.argv[3]))
+v = jsonschema.Draft202012Validator(schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
+errs = [str(e.message) for rec in out.stats + out.ssh for e in v.iter_errors(rec)]
+c.ok(not errs, "every record validates against docs/schema (%s)" % errs[:3])
 c.done()
 EOF
 pass

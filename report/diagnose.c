@@ -813,10 +813,8 @@ void diagnose_flow(const struct flow *f, const struct record_judgment *j, json_t
 		 c == 0 ? f->key.dport : f->key.sport);
 	/* One direction missing is a capture problem, unless all the client did was
 	 * send SYNs: then the silence is the server's. */
-	x.one_sided = (x.tc->packets == 0 || x.ts->packets == 0) && !only_syns(&x);
-	x.partial = x.one_sided || (f->anomalies & (FLOW_ANOM_MIDSTREAM | FLOW_ANOM_SNAPPED |
-						    FLOW_ANOM_EVICTED)) ||
-		    f->dir[0].gaps + f->dir[1].gaps > 0;
+	x.one_sided = report_one_sided(f);
+	x.partial = report_capture_partial(f);
 
 	if (!x.one_sided) {
 		check_tcp(&x);

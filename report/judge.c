@@ -11,6 +11,24 @@ static int both_newkeys(const struct flow *f)
 	return f->ssh.dir[0].t_newkeys != 0 && f->ssh.dir[1].t_newkeys != 0;
 }
 
+/* Only SYNs from the initiator and nothing back: the silence is the server's. */
+static int only_syns(const struct flow *f)
+{
+	return f->dir[0].syns > 0 && f->dir[0].packets == f->dir[0].syns && f->dir[1].packets == 0;
+}
+
+int report_one_sided(const struct flow *f)
+{
+	return (f->dir[0].packets == 0 || f->dir[1].packets == 0) && !only_syns(f);
+}
+
+int report_capture_partial(const struct flow *f)
+{
+	return report_one_sided(f) ||
+	       (f->anomalies & (FLOW_ANOM_MIDSTREAM | FLOW_ANOM_SNAPPED | FLOW_ANOM_EVICTED)) ||
+	       f->dir[0].gaps + f->dir[1].gaps > 0;
+}
+
 enum report_outcome report_outcome(const struct flow *f)
 {
 	const struct ssh_conn *s = &f->ssh;
@@ -23,6 +41,9 @@ enum report_outcome report_outcome(const struct flow *f)
 	/* No common algorithm: the handshake cannot succeed, seen closing or not. */
 	if (s->negotiated_ok && s->neg.failed_cat >= 0)
 		return OUTCOME_FAILED;
+	/* A capture that holds part of the connection cannot say it failed. */
+	if (report_capture_partial(f))
+		return OUTCOME_INCOMPLETE;
 	/* A handshake that ended, or was given up on, before NEWKEYS failed;
 	 * one the capture stopped watching is incomplete. */
 	if (f->close_kind == FLOW_CLOSE_FIN || f->close_kind == FLOW_CLOSE_RST ||

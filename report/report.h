@@ -190,6 +190,15 @@ void report_end(struct report *r);
 void report_summary(const struct report *r, FILE *err, const struct flow_stats *fs,
 		    uint64_t frames, uint64_t anomalies_decode);
 
+/*
+ * report_one_sided: a direction was never seen (and not because the server
+ * never answered a SYN). report_capture_partial: one-sided, begun
+ * mid-connection, snapped, evicted or with holes: the capture holds part of
+ * the connection, so no conclusion is drawn from what is missing.
+ */
+int report_one_sided(const struct flow *f);
+int report_capture_partial(const struct flow *f);
+
 /* Judgments, exposed for tests. */
 enum report_outcome report_outcome(const struct flow *f);
 enum report_phase report_phase_at(const struct flow *f, uint64_t t_us);

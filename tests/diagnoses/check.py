@@ -261,6 +261,17 @@ CASES = {
              no_diag("mtu_blackhole_suspected", "capture_incomplete", "icmp_frag_needed"),
              outcome("failed"), close("client", "fin"))]},
     # Captures of make-captures.sh: the post-quantum verdict either way.
+    # Limited captures of a real login (derive-captures.sh): the record must say
+    # what the capture lacks and conclude nothing from it.
+    "cap-one-direction": {"why": "only the client's packets (a one-way SPAN port)", "conns": [
+        conn(0, diag("capture_incomplete", missing=contains("server_to_client")),
+             outcome("incomplete"), no_errors())]},
+    "cap-midstream": {"why": "the capture starts after the first 8 packets", "conns": [
+        conn(0, diag("capture_incomplete", missing=contains("connection_start")),
+             outcome("incomplete"), no_errors())]},
+    "cap-snapped": {"why": "snap length 200: packet tails cut", "conns": [
+        conn(0, diag("capture_incomplete", missing=contains("packet_tails"), gaps=ge(1)),
+             outcome("incomplete"), no_errors())]},
     "openssh-curve25519-v4": {"why": "ssh KexAlgorithms=curve25519-sha256", "conns": [
         conn(0, diag("non_pq_kex", kex="curve25519-sha256"), outcome("established"),
              no_errors())]},

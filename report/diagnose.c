@@ -171,7 +171,10 @@ static void check_tcp(struct ctx *x)
 	char sym[160];
 	json_t *ev;
 
-	if (only_syns(x) && f->nicmp == 0) {
+	/* Unanswered: retransmitted SYNs, or one SYN the timeout gave up on; not a
+	 * SYN whose flow was evicted or cut by the end of the capture too early. */
+	if (only_syns(x) && f->nicmp == 0 && !(f->anomalies & FLOW_ANOM_EVICTED) &&
+	    (x->tc->syns >= 2 || f->close_kind == FLOW_CLOSE_TIMEOUT)) {
 		snprintf(sym, sizeof(sym), "ssh: connect to host %s: Connection timed out", x->server);
 		ev = diag(x, "tcp_no_answer", "error",
 			  "A firewall or security group on the path or on the server drops the SYNs "

@@ -102,8 +102,13 @@ int capture_open_file(struct capture **out, const char *path, char *err, size_t 
 								  pcap_err);
 	}
 	if (c->pcap == NULL) {
-		/* libpcap says "unknown file format" for a file that is not a capture. */
-		snprintf(err, errlen, "%s", pcap_err[0] ? pcap_err : "cannot read capture");
+		/* libpcap says "unknown file format" for a file that is not a capture;
+		 * its message may start with the path, which the caller names already. */
+		const char *msg = pcap_err[0] ? pcap_err : "cannot read capture";
+		size_t plen = strlen(path);
+		if (strncmp(msg, path, plen) == 0 && strncmp(msg + plen, ": ", 2) == 0)
+			msg += plen + 2;
+		snprintf(err, errlen, "%s", msg);
 		free(c);
 		return KW_ERR_IO;
 	}

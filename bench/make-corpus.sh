@@ -51,11 +51,17 @@ CLIENT_TIMEOUT=30
 BULK_TIMEOUT=120
 START=$(date +%s)
 
-[ "$(id -u)" -eq 0 ] || { echo "make-corpus.sh: must run as root" >&2; exit 1; }
+SCRIPT_NAME=make-corpus.sh  # for die
+LOG_WIDTH=4                   # log: [1234s]
+# wire-sized segments and real checksums, as a sniffer on a gateway sees them
+NETNS_OFFLOADS="tso off gso off gro off tx off"
+
+# shellcheck source=../tests/lib/netns.sh
+. "$HERE/../tests/lib/netns.sh"   # need, log, die, start_bg, stop_pid, cleanup trap, veth setup
+
+[ "$(id -u)" -eq 0 ] || die "must run as root"
 
 # ---------------------------------------------------------------- packages
-missing=()
-need() { command -v "$1" >/dev/null 2>&1 || [ -x "$1" ] || missing+=("$2"); }
 need /usr/sbin/sshd openssh-server
 need ssh openssh-client
 need ssh-keygen openssh-client
@@ -67,62 +73,15 @@ need curl curl
 need socat socat
 need timeout coreutils
 need "$PY" python3
-if [ "${#missing[@]}" -gt 0 ]; then
-    echo "installing: ${missing[*]}" >&2
-    apt-get update
-    DEBIAN_FRONTEND=noninteractive apt-get install -y "${missing[@]}"
-fi
+install_missing
 
 # ---------------------------------------------------------------- state
 NSC="kwb-c-$$"
 NSS="kwb-s-$$"
+NETNS=("$NSC" "$NSS")   # emptied and deleted by the EXIT trap
 C4=198.18.0.1 S4=198.18.0.2
 WORK=$(mktemp -d -t kexwatch-bench.XXXXXX)
-PIDS=()
-
-cleanup() {
-    local rc=$?
-    set +e
-    trap - EXIT INT TERM
-    local pid ns
-    for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null; done
-    # anything still inside our namespaces was started by this script
-    for ns in "$NSC" "$NSS"; do
-        for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null; done
-    done
-    for pid in "${PIDS[@]}"; do
-        for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$pid" 2>/dev/null
-        wait "$pid" 2>/dev/null
-    done
-    ip netns del "$NSC" 2>/dev/null
-    ip netns del "$NSS" 2>/dev/null
-    if [ "${KEEP_WORK:-0}" = 1 ]; then echo "work folder kept: $WORK" >&2; else rm -rf "$WORK"; fi
-    exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-log() { printf '[%4ss] %s\n' "$(( $(date +%s) - START ))" "$*" >&2; }
-die() { echo "make-corpus.sh: $*" >&2; exit 1; }
-
-start_bg() { # LOGFILE CMD...: run in the background, remember the PID in BGPID
-    local logf=$1; shift
-    "$@" >"$logf" 2>&1 &
-    BGPID=$!
-    PIDS+=("$BGPID")
-}
-
-stop_pid() { # PID [SIGNAL]: stop one process we started, at most 5 s, then KILL
-    local pid=$1 sig=${2:-TERM} i p keep=()
-    kill -"$sig" "$pid" 2>/dev/null || true
-    for i in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-    for p in "${PIDS[@]}"; do [ "$p" = "$pid" ] || keep+=("$p"); done
-    PIDS=("${keep[@]}")
-}
+netns_trap
 
 wait_port() { # PORT: bounded wait for a listener in the server namespace
     local i
@@ -154,25 +113,12 @@ stop_capture() {
 # ---------------------------------------------------------------- network
 log "output $OUT, work $WORK; logins=$LOGINS conns=$CONNS size=${SIZE_MB}MB parallel=$PAR"
 mkdir -p "$WORK/keys" "$WORK/logs" "$WORK/www"
-ip netns add "$NSC"
-ip netns add "$NSS"
-ip link add veth-c netns "$NSC" type veth peer name veth-s netns "$NSS"
-for ns in "$NSC" "$NSS"; do ip -n "$ns" link set lo up; done
-ip -n "$NSC" addr add "$C4/24" dev veth-c
-ip -n "$NSS" addr add "$S4/24" dev veth-s
-# wire-sized segments and real checksums, as a sniffer on a gateway sees them
-ip netns exec "$NSC" ethtool -K veth-c tso off gso off gro off tx off >/dev/null 2>&1 || true
-ip netns exec "$NSS" ethtool -K veth-s tso off gso off gro off tx off >/dev/null 2>&1 || true
+netns_pair "$NSC" veth-c "$NSS" veth-s
 ip netns exec "$NSC" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 || true
 ip netns exec "$NSS" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 || true
-ip -n "$NSC" link set veth-c up
-ip -n "$NSS" link set veth-s up
-up=0
-for _ in $(seq 1 50); do
-    if ip -n "$NSC" link show veth-c | grep -q LOWER_UP && ip -n "$NSS" link show veth-s | grep -q LOWER_UP; then up=1; break; fi
-    sleep 0.1
-done
-[ "$up" = 1 ] || die "veth pair did not come up"
+netns_up "$NSC" veth-c "$C4/24"
+netns_up "$NSS" veth-s "$S4/24"
+netns_wait_up "$NSC" veth-c && netns_wait_up "$NSS" veth-s || die "veth pair did not come up"
 # 1 Gbit/s each way: a realistic link, and tcpdump keeps up with it
 tc -n "$NSC" qdisc add dev veth-c root tbf rate 1gbit burst 256kb latency 20ms
 tc -n "$NSS" qdisc add dev veth-s root tbf rate 1gbit burst 256kb latency 20ms

@@ -44,84 +44,30 @@ done
 
 NSC="kwhk-c-$$"
 NSS="kwhk-s-$$"
+NETNS=("$NSC" "$NSS")   # emptied and deleted by the EXIT trap
 C4=198.18.0.1 S4=198.18.0.2
 WORK=$(mktemp -d -t kexwatch-hostkeys.XXXXXX)
-PIDS=()
 FAILS=0
+NETNS_OFFLOADS=""       # no ethtool here: offloads stay as the kernel sets them
+SCRIPT_NAME=hostkeys.sh # for die
+# shellcheck source=../lib/netns.sh
+. "$HERE/../lib/netns.sh"   # log, die, start_bg, stop_pid, cleanup trap, veth setup
+netns_trap
 
-cleanup() {
-    local rc=$?
-    set +e
-    trap - EXIT INT TERM
-    local pid ns
-    for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null; done
-    for ns in "$NSC" "$NSS"; do
-        for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null; done
-    done
-    for pid in "${PIDS[@]}"; do
-        for _ in 1 2 3 4 5 6 7 8 9 10; do
-            kill -0 "$pid" 2>/dev/null || break
-            sleep 0.1
-        done
-        kill -KILL "$pid" 2>/dev/null
-        wait "$pid" 2>/dev/null
-    done
-    ip netns del "$NSC" 2>/dev/null
-    ip netns del "$NSS" 2>/dev/null
-    if [ "${KEEP_WORK:-0}" = 1 ]; then echo "work folder kept: $WORK" >&2; else rm -rf "$WORK"; fi
-    exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-log() { printf '[%3ss] %s\n' "$(( $(date +%s) - START ))" "$*" >&2; }
-die() { echo "hostkeys.sh: $*" >&2; exit 1; }
 ok() { log "ok: $*"; }
 fail() { log "FAIL: $*"; FAILS=$((FAILS + 1)); }
 expect_eq() { # what got want
     if [ "$2" = "$3" ]; then ok "$1 ($2)"; else fail "$1: got '$2', want '$3'"; fi
 }
 
-start_bg() { # log cmd...; sets BGPID
-    local logf=$1; shift
-    "$@" >"$logf" 2>&1 &
-    BGPID=$!
-    PIDS+=("$BGPID")
-}
-
-stop_pid() { # pid [signal]
-    local pid=$1 sig=${2:-TERM} keep=() p
-    kill -"$sig" "$pid" 2>/dev/null || true
-    for _ in $(seq 1 50); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-    for p in "${PIDS[@]}"; do [ "$p" = "$pid" ] || keep+=("$p"); done
-    PIDS=("${keep[@]}")
-}
-
 # ---------------------------------------------------------------- network
-ip netns add "$NSC" 2>/dev/null || skip "cannot create network namespaces"
-ip netns add "$NSS"
-ip link add veth-c netns "$NSC" type veth peer name veth-s netns "$NSS"
-for ns in "$NSC" "$NSS"; do ip -n "$ns" link set lo up; done
-ip -n "$NSC" addr add "$C4/24" dev veth-c
+netns_add "$NSC" 2>/dev/null || skip "cannot create network namespaces"
+netns_add "$NSS"
+netns_veth "$NSC" veth-c "$NSS" veth-s
 # Four server addresses: one host key on all of them is host_key_shared.
-for a in 2 3 4 5; do ip -n "$NSS" addr add "198.18.0.$a/24" dev veth-s; done
-ip -n "$NSC" -6 addr add 2001:db8::1/64 dev veth-c nodad
-ip -n "$NSS" -6 addr add 2001:db8::2/64 dev veth-s nodad
-ip -n "$NSC" link set veth-c up
-ip -n "$NSS" link set veth-s up
-up=0
-for _ in $(seq 1 50); do
-    if ip -n "$NSC" link show veth-c | grep -q LOWER_UP &&
-       ip -n "$NSS" link show veth-s | grep -q LOWER_UP; then up=1; break; fi
-    sleep 0.1
-done
-[ "$up" = 1 ] || die "veth pair did not come up"
+netns_up "$NSC" veth-c "$C4/24" 2001:db8::1/64
+netns_up "$NSS" veth-s 198.18.0.{2,3,4,5}/24 2001:db8::2/64
+netns_wait_up "$NSC" veth-c && netns_wait_up "$NSS" veth-s || die "veth pair did not come up"
 
 # ---------------------------------------------------------------- keys
 K=$WORK/keys

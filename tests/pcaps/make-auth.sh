@@ -46,10 +46,13 @@ START=$(date +%s)
 USERNAME=kwauth
 RIGHT=kw-right-horse
 
-[ "$(id -u)" -eq 0 ] || { echo "make-auth.sh: must run as root" >&2; exit 1; }
+SCRIPT_NAME=make-auth.sh  # for die
 
-missing=()
-need() { command -v "$1" >/dev/null 2>&1 || [ -x "$1" ] || missing+=("$2"); }
+# shellcheck source=../lib/netns.sh
+. "$HERE/../lib/netns.sh"   # need, log, die, start_bg, stop_pid, cleanup trap, veth setup
+
+[ "$(id -u)" -eq 0 ] || die "must run as root"
+
 need /usr/sbin/sshd openssh-server
 need ssh openssh-client
 need ssh-keygen openssh-client
@@ -59,61 +62,16 @@ need ss iproute2
 need unshare util-linux
 need openssl openssl
 need timeout coreutils
-[ -x "$PY" ] && "$PY" -c 'import paramiko' 2>/dev/null || missing+=(python3-paramiko)
-if [ "${#missing[@]}" -gt 0 ]; then
-    apt-get update
-    DEBIAN_FRONTEND=noninteractive apt-get install -y "${missing[@]}"
-fi
+[ -x "$PY" ] && "$PY" -c 'import paramiko' 2>/dev/null || MISSING+=(python3-paramiko)
+install_missing
 
 NSC="kwauth-c-$$"
 NSS="kwauth-s-$$"
+NETNS=("$NSC" "$NSS")   # emptied and deleted by the EXIT trap
 C4=198.18.0.1 S4=198.18.0.2
 WORK=$(mktemp -d -t kexwatch-auth.XXXXXX)
 chmod 755 "$WORK"
-PIDS=()
-
-cleanup() {
-    local rc=$?
-    set +e
-    trap - EXIT INT TERM
-    local pid ns
-    for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null; done
-    for ns in "$NSC" "$NSS"; do
-        for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null; done
-    done
-    for pid in "${PIDS[@]}"; do
-        for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$pid" 2>/dev/null
-        wait "$pid" 2>/dev/null
-    done
-    ip netns del "$NSC" 2>/dev/null
-    ip netns del "$NSS" 2>/dev/null
-    if [ "${KEEP_WORK:-0}" = 1 ]; then echo "work folder kept: $WORK" >&2; else rm -rf "$WORK"; fi
-    exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-log() { printf '[%3ss] %s\n' "$(( $(date +%s) - START ))" "$*" >&2; }
-die() { echo "make-auth.sh: $*" >&2; exit 1; }
-
-start_bg() {
-    local logf=$1; shift
-    "$@" >"$logf" 2>&1 &
-    BGPID=$!
-    PIDS+=("$BGPID")
-}
-
-stop_pid() {
-    local pid=$1 sig=${2:-TERM} keep=() p
-    kill -"$sig" "$pid" 2>/dev/null || true
-    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-    for p in "${PIDS[@]}"; do [ "$p" = "$pid" ] || keep+=("$p"); done
-    PIDS=("${keep[@]}")
-}
+netns_trap
 
 wanted() {
     [ "${#ONLY[@]}" -eq 0 ] && return 0
@@ -123,22 +81,10 @@ wanted() {
 }
 
 # ---------------------------------------------------------------- network
-ip netns add "$NSC"
-ip netns add "$NSS"
-ip link add veth-c netns "$NSC" type veth peer name veth-s netns "$NSS"
-for ns in "$NSC" "$NSS"; do ip -n "$ns" link set lo up; done
-ip -n "$NSC" addr add "$C4/24" dev veth-c
-ip -n "$NSS" addr add "$S4/24" dev veth-s
-ip netns exec "$NSC" ethtool -K veth-c tso off gso off gro off >/dev/null 2>&1 || true
-ip netns exec "$NSS" ethtool -K veth-s tso off gso off gro off >/dev/null 2>&1 || true
-ip -n "$NSC" link set veth-c up
-ip -n "$NSS" link set veth-s up
-up=0
-for _ in $(seq 1 50); do
-    if ip -n "$NSC" link show veth-c | grep -q LOWER_UP && ip -n "$NSS" link show veth-s | grep -q LOWER_UP; then up=1; break; fi
-    sleep 0.1
-done
-[ "$up" = 1 ] || die "veth pair did not come up"
+netns_pair "$NSC" veth-c "$NSS" veth-s
+netns_up "$NSC" veth-c "$C4/24"
+netns_up "$NSS" veth-s "$S4/24"
+netns_wait_up "$NSC" veth-c && netns_wait_up "$NSS" veth-s || die "veth pair did not come up"
 
 # ---------------------------------------------------------------- keys, user
 K=$WORK/keys

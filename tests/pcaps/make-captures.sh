@@ -38,12 +38,14 @@ OUT=$(mkdir -p "${1:-$HERE}" && cd "${1:-$HERE}" && pwd)
 PY=/usr/bin/python3
 CLIENT_TIMEOUT=30          # seconds, for every client command
 START=$(date +%s)
+SCRIPT_NAME=make-captures.sh  # for die
 
-[ "$(id -u)" -eq 0 ] || { echo "make-captures.sh: must run as root" >&2; exit 1; }
+# shellcheck source=../lib/netns.sh
+. "$HERE/../lib/netns.sh"   # need, log, die, start_bg, stop_pid, cleanup trap, veth setup
+
+[ "$(id -u)" -eq 0 ] || die "must run as root"
 
 # ---------------------------------------------------------------- packages
-missing=()
-need() { command -v "$1" >/dev/null 2>&1 || [ -x "$1" ] || missing+=("$2"); }
 need /usr/sbin/sshd openssh-server
 need ssh openssh-client
 need ssh-keygen openssh-client
@@ -60,81 +62,17 @@ need unshare util-linux
 need mount mount
 need ethtool ethtool
 need timeout coreutils
-[ -x "$PY" ] && "$PY" -c 'import paramiko' 2>/dev/null || missing+=(python3-paramiko)
-if [ "${#missing[@]}" -gt 0 ]; then
-    echo "installing: ${missing[*]}" >&2
-    apt-get update
-    DEBIAN_FRONTEND=noninteractive apt-get install -y "${missing[@]}"
-fi
+[ -x "$PY" ] && "$PY" -c 'import paramiko' 2>/dev/null || MISSING+=(python3-paramiko)
+install_missing
 
 # ---------------------------------------------------------------- state
 NSC="kexwatch-c-$$"        # client namespace
 NSS="kexwatch-s-$$"        # server namespace
+NETNS=("$NSC" "$NSS")      # emptied and deleted by the EXIT trap
 C4=198.18.0.1  S4=198.18.0.2
 C6=2001:db8::1 S6=2001:db8::2
 WORK=$(mktemp -d -t kexwatch-captures.XXXXXX)
-PIDS=()                    # every background process started here
-
-cleanup() {
-    local rc=$?
-    set +e
-    trap - EXIT INT TERM
-    local pid ns
-    for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null; done
-    # Anything still inside our namespaces was started by this script
-    # (e.g. an sshd session child): kill it by PID too.
-    for ns in "$NSC" "$NSS"; do
-        for pid in $(ip netns pids "$ns" 2>/dev/null); do
-            kill -KILL "$pid" 2>/dev/null
-        done
-    done
-    for pid in "${PIDS[@]}"; do
-        for _ in 1 2 3 4 5 6 7 8 9 10; do
-            kill -0 "$pid" 2>/dev/null || break
-            sleep 0.1
-        done
-        kill -KILL "$pid" 2>/dev/null
-        wait "$pid" 2>/dev/null
-    done
-    ip netns del "$NSC" 2>/dev/null
-    ip netns del "$NSS" 2>/dev/null
-    if [ "${KEEP_WORK:-0}" = 1 ]; then
-        echo "work folder kept: $WORK" >&2
-    else
-        rm -rf "$WORK"
-    fi
-    exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-log() { printf '[%3ss] %s\n' "$(( $(date +%s) - START ))" "$*" >&2; }
-die() { echo "make-captures.sh: $*" >&2; exit 1; }
-
-# Start "$@" in the background, output to $1; sets BGPID.
-start_bg() {
-    local logf=$1; shift
-    "$@" >"$logf" 2>&1 &
-    BGPID=$!
-    PIDS+=("$BGPID")
-}
-
-# Stop one process we started: signal $2 (default TERM), wait at most 5 s,
-# then SIGKILL.
-stop_pid() {
-    local pid=$1 sig=${2:-TERM}
-    kill -"$sig" "$pid" 2>/dev/null || true
-    for _ in $(seq 1 50); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-    local keep=() p
-    for p in "${PIDS[@]}"; do [ "$p" = "$pid" ] || keep+=("$p"); done
-    PIDS=("${keep[@]}")
-}
+netns_trap
 
 # Run a command in the namespace $1 with a temporary home $2 bound over
 # /root (private mount namespace), bounded by CLIENT_TIMEOUT.
@@ -146,27 +84,12 @@ in_ns_home() {
 }
 
 # ---------------------------------------------------------------- network
-ip netns add "$NSC"
-ip netns add "$NSS"
-ip link add veth-c netns "$NSC" type veth peer name veth-s netns "$NSS"
-for ns in "$NSC" "$NSS"; do ip -n "$ns" link set lo up; done
-ip -n "$NSC" addr add "$C4/24" dev veth-c
-ip -n "$NSS" addr add "$S4/24" dev veth-s
-ip -n "$NSC" -6 addr add "$C6/64" dev veth-c nodad
-ip -n "$NSS" -6 addr add "$S6/64" dev veth-s nodad
-# No segmentation/receive offloads: the capture then shows wire-sized
-# segments, as a sniffer on a gateway would see them.
-ip netns exec "$NSC" ethtool -K veth-c tso off gso off gro off >/dev/null 2>&1 || true
-ip netns exec "$NSS" ethtool -K veth-s tso off gso off gro off >/dev/null 2>&1 || true
-ip -n "$NSC" link set veth-c up
-ip -n "$NSS" link set veth-s up
-link_up=0
-for _ in $(seq 1 50); do
-    if ip -n "$NSC" link show veth-c | grep -q LOWER_UP \
-       && ip -n "$NSS" link show veth-s | grep -q LOWER_UP; then link_up=1; break; fi
-    sleep 0.1
-done
-[ "$link_up" = 1 ] || die "veth pair did not come up"
+# No segmentation/receive offloads (netns_up): the capture then shows
+# wire-sized segments, as a sniffer on a gateway would see them.
+netns_pair "$NSC" veth-c "$NSS" veth-s
+netns_up "$NSC" veth-c "$C4/24" "$C6/64"
+netns_up "$NSS" veth-s "$S4/24" "$S6/64"
+netns_wait_up "$NSC" veth-c && netns_wait_up "$NSS" veth-s || die "veth pair did not come up"
 
 # ---------------------------------------------------------------- keys
 mkdir -p "$WORK/keys" "$WORK/run" "$WORK/client-home" "$WORK/dropbear-home/.ssh" \

@@ -37,11 +37,14 @@ PY=/usr/bin/python3
 CLIENT_TIMEOUT=30          # seconds, default bound for every client command
 START=$(date +%s)
 
-[ "$(id -u)" -eq 0 ] || { echo "make-failures.sh: must run as root" >&2; exit 1; }
+SCRIPT_NAME=make-failures.sh  # for die
+
+# shellcheck source=../lib/netns.sh
+. "$HERE/../lib/netns.sh"   # need, log, die, start_bg, stop_pid, cleanup trap, veth setup
+
+[ "$(id -u)" -eq 0 ] || die "must run as root"
 
 # ---------------------------------------------------------------- packages
-missing=()
-need() { command -v "$1" >/dev/null 2>&1 || [ -x "$1" ] || missing+=("$2"); }
 need /usr/sbin/sshd openssh-server
 need ssh openssh-client
 need ssh-keygen openssh-client
@@ -54,85 +57,24 @@ need ethtool ethtool
 need timeout coreutils
 need iptables iptables
 need "$PY" python3
-[ -x "$PY" ] && "$PY" -c 'import paramiko' 2>/dev/null || missing+=(python3-paramiko)
-if [ "${#missing[@]}" -gt 0 ]; then
-    echo "installing: ${missing[*]}" >&2
-    apt-get update
-    DEBIAN_FRONTEND=noninteractive apt-get install -y "${missing[@]}"
-fi
+[ -x "$PY" ] && "$PY" -c 'import paramiko' 2>/dev/null || MISSING+=(python3-paramiko)
+install_missing
 
 # ---------------------------------------------------------------- state
 NSC="kwf-c-$$"             # client namespace (two-namespace cases)
 NSS="kwf-s-$$"             # server namespace
 PC="kwf-pc-$$" R1="kwf-r1-$$" R2="kwf-r2-$$" PS="kwf-ps-$$"   # MTU path
+NETNS=("$NSC" "$NSS" "$PC" "$R1" "$R2" "$PS")   # emptied and deleted by the EXIT trap
 C4=198.18.0.1  S4=198.18.0.2
 PC4=198.18.1.1 PS4=198.18.3.2
 WORK=$(mktemp -d -t kexwatch-failures.XXXXXX)
-PIDS=()                    # every background process started here
-
-cleanup() {
-    local rc=$?
-    set +e
-    trap - EXIT INT TERM
-    local pid ns
-    for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null; done
-    # Anything still inside our namespaces was started by this script.
-    for ns in "$NSC" "$NSS" "$PC" "$R1" "$R2" "$PS"; do
-        for pid in $(ip netns pids "$ns" 2>/dev/null); do
-            kill -KILL "$pid" 2>/dev/null
-        done
-    done
-    for pid in "${PIDS[@]}"; do
-        for _ in 1 2 3 4 5 6 7 8 9 10; do
-            kill -0 "$pid" 2>/dev/null || break
-            sleep 0.1
-        done
-        kill -KILL "$pid" 2>/dev/null
-        wait "$pid" 2>/dev/null
-    done
-    for ns in "$NSC" "$NSS" "$PC" "$R1" "$R2" "$PS"; do
-        ip netns del "$ns" 2>/dev/null
-    done
-    if [ "${KEEP_WORK:-0}" = 1 ]; then
-        echo "work folder kept: $WORK" >&2
-    else
-        rm -rf "$WORK"
-    fi
-    exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-log() { printf '[%3ss] %s\n' "$(( $(date +%s) - START ))" "$*" >&2; }
-die() { echo "make-failures.sh: $*" >&2; exit 1; }
+netns_trap
 
 wanted() {   # case name: run it? (ONLY selects cases)
     [ -z "${ONLY:-}" ] && return 0
     local w
     for w in $ONLY; do [ "$w" = "$1" ] && return 0; done
     return 1
-}
-
-start_bg() { # logfile command...; sets BGPID
-    local logf=$1; shift
-    "$@" >"$logf" 2>&1 &
-    BGPID=$!
-    PIDS+=("$BGPID")
-}
-
-stop_pid() { # pid [signal]: signal, wait at most 5 s, then SIGKILL
-    local pid=$1 sig=${2:-TERM}
-    kill -"$sig" "$pid" 2>/dev/null || true
-    for _ in $(seq 1 50); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-    local keep=() p
-    for p in "${PIDS[@]}"; do [ "$p" = "$pid" ] || keep+=("$p"); done
-    PIDS=("${keep[@]}")
 }
 
 # in_ns_home NS SECONDS command...: private mount namespace, temp home over /root.
@@ -143,58 +85,38 @@ in_ns_home() {
         bash -c 'mount --bind "$0" /root && exec "$@"' "$WORK/client-home" "$@"
 }
 
-veth_up() {  # ns ifname: offloads off (wire-sized segments), link up
-    ip netns exec "$1" ethtool -K "$2" tso off gso off gro off >/dev/null 2>&1 || true
-    ip -n "$1" link set "$2" up
-}
-
 wait_lower_up() { # ns ifname...
-    local ns=$1; shift
-    local i ok
-    for _ in $(seq 1 50); do
-        ok=1
-        for i in "$@"; do ip -n "$ns" link show "$i" | grep -q LOWER_UP || ok=0; done
-        [ "$ok" = 1 ] && return 0
-        sleep 0.1
-    done
-    die "links $* in $ns did not come up"
+    netns_wait_up "$@" || die "links ${*:2} in $1 did not come up"
 }
 
 # ---------------------------------------------------------------- network
-ip netns add "$NSC"
-ip netns add "$NSS"
-ip link add veth-c netns "$NSC" type veth peer name veth-s netns "$NSS"
-for ns in "$NSC" "$NSS"; do ip -n "$ns" link set lo up; done
-ip -n "$NSC" addr add "$C4/24" dev veth-c
-ip -n "$NSS" addr add "$S4/24" dev veth-s
-veth_up "$NSC" veth-c
-veth_up "$NSS" veth-s
+# Offloads off on every veth (netns_up): wire-sized segments in the captures.
+netns_pair "$NSC" veth-c "$NSS" veth-s
+netns_up "$NSC" veth-c "$C4/24"
+netns_up "$NSS" veth-s "$S4/24"
 wait_lower_up "$NSC" veth-c
 wait_lower_up "$NSS" veth-s
 
 # The four-namespace path: client - router1 - (MTU 1280) - router2 - server.
 make_path() {
     local ns
+    netns_add "$PC" "$R1" "$R2" "$PS"
     for ns in "$PC" "$R1" "$R2" "$PS"; do
-        ip netns add "$ns"
-        ip -n "$ns" link set lo up
         # IPv4 only on the path: no IPv6 router solicitations in the captures
         ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
         ip netns exec "$ns" sysctl -qw net.ipv6.conf.default.disable_ipv6=1
     done
-    ip link add p-c netns "$PC" type veth peer name r1-c netns "$R1"
-    ip link add r1-s netns "$R1" type veth peer name r2-c netns "$R2"
-    ip link add r2-s netns "$R2" type veth peer name p-s netns "$PS"
+    netns_veth "$PC" p-c "$R1" r1-c
+    netns_veth "$R1" r1-s "$R2" r2-c
+    netns_veth "$R2" r2-s "$PS" p-s
     ip -n "$R1" link set r1-s mtu 1280
     ip -n "$R2" link set r2-c mtu 1280
-    ip -n "$PC" addr add "$PC4/24" dev p-c
-    ip -n "$R1" addr add 198.18.1.2/24 dev r1-c
-    ip -n "$R1" addr add 198.18.2.1/24 dev r1-s
-    ip -n "$R2" addr add 198.18.2.2/24 dev r2-c
-    ip -n "$R2" addr add 198.18.3.1/24 dev r2-s
-    ip -n "$PS" addr add "$PS4/24" dev p-s
-    veth_up "$PC" p-c; veth_up "$R1" r1-c; veth_up "$R1" r1-s
-    veth_up "$R2" r2-c; veth_up "$R2" r2-s; veth_up "$PS" p-s
+    netns_up "$PC" p-c "$PC4/24"
+    netns_up "$R1" r1-c 198.18.1.2/24
+    netns_up "$R1" r1-s 198.18.2.1/24
+    netns_up "$R2" r2-c 198.18.2.2/24
+    netns_up "$R2" r2-s 198.18.3.1/24
+    netns_up "$PS" p-s "$PS4/24"
     wait_lower_up "$PC" p-c; wait_lower_up "$R1" r1-c r1-s
     wait_lower_up "$R2" r2-c r2-s; wait_lower_up "$PS" p-s
     ip -n "$PC" route add default via 198.18.1.2

@@ -1,0 +1,185 @@
+# netns.sh: the scaffolding shared by kexwatch's scripts that run real
+# software in network namespaces (sourced; bash): tests/pcaps/make-captures.sh,
+# make-failures.sh, make-auth.sh, tests/hostkeys/hostkeys.sh,
+# bench/make-corpus.sh and tests/live/lib.sh.
+#
+# Provides
+#   need CMD PKG        record Debian package PKG in MISSING when CMD is neither
+#                       on PATH nor an executable path; install_missing then
+#                       installs them all (apt-get update + install -y).
+#   log MSG / die MSG   "[ 12s] MSG" on stderr / "SCRIPT_NAME: MSG", exit 1.
+#   start_bg LOG CMD... run CMD in the background, output to LOG; its PID is
+#                       BGPID and is added to PIDS.
+#   stop_pid PID [SIG]  send SIG (TERM), wait at most NETNS_STOP_WAIT tenths of
+#                       a second, then SIGKILL; reap it, drop it from PIDS.
+#                       STOP_RC: its exit status (137 when it had to be killed).
+#   netns_trap          install the EXIT/INT/TERM traps (exit 130 on Ctrl-C,
+#                       143 on SIGTERM) that run netns_cleanup.
+#   netns_cleanup       (the EXIT trap) SIGTERM every PID in PIDS, SIGKILL
+#                       every process left in the namespaces of NETNS (all
+#                       started by the script, e.g. sshd session children),
+#                       reap the PIDs (SIGKILL after 1 s), delete every
+#                       namespace of NETNS, remove WORK (kept with KEEP_WORK=1,
+#                       and its path printed), exit with the script's status.
+#   netns_add NS...     create namespaces, loopback up.
+#   netns_veth NS1 IF1 NS2 IF2   a veth pair, IF1 in NS1, IF2 in NS2.
+#   netns_pair NS1 IF1 NS2 IF2   both of the above.
+#   netns_up NS IF [ADDR/LEN...] addresses (IPv6 ones with nodad), offloads
+#                       off (ethtool -K IF $NETNS_OFFLOADS, so captures show
+#                       wire-sized segments), link up.
+#   netns_wait_up NS IF...       bounded wait (NETNS_UP_WAIT tenths of a
+#                       second) for LOWER_UP on the links; 1 on timeout.
+#
+# Contract: the caller sets, before sourcing or at the latest before using
+# what needs them:
+#   SCRIPT_NAME  name in die's messages (default: basename of $0);
+#   START        $(date +%s) at the start, for log's elapsed seconds;
+#   WORK         the work folder (mktemp -d), removed by netns_cleanup;
+#                empty: nothing to remove;
+#   NETNS        array of every namespace the script may create, emptied
+#                of processes and deleted by netns_cleanup (names carry $$ so
+#                parallel runs never collide);
+# and calls netns_trap once WORK is set, before creating any namespace or
+# starting any process. Optional knobs: LOG_WIDTH (log's seconds field, 3),
+# NETNS_OFFLOADS (ethtool features for netns_up, "tso off gso off gro off";
+# empty: ethtool is not run), NETNS_UP_WAIT (50), NETNS_STOP_WAIT (50),
+# NETNS_TERM_WAIT (tenths of a second each PID gets after SIGTERM in
+# netns_cleanup before the namespaces are emptied, 0).
+#
+# Hook: a caller may define netns_cleanup_hook; netns_cleanup calls it with
+# the exit status after every process is stopped and every namespace in
+# NETNS is deleted, before WORK is removed (e.g. to show logs on failure, or
+# to undo changes made outside the namespaces). Extra namespaces made and
+# deleted per case (e.g. make-failures.sh's four-namespace MTU path) belong
+# in NETNS too, so that a failure in the middle of a case removes them.
+
+SCRIPT_NAME=${SCRIPT_NAME:-$(basename "$0")}
+: "${START:=$(date +%s)}"
+: "${WORK:=}"
+: "${LOG_WIDTH:=3}"
+: "${NETNS_OFFLOADS=tso off gso off gro off}"
+: "${NETNS_UP_WAIT:=50}" "${NETNS_STOP_WAIT:=50}" "${NETNS_TERM_WAIT:=0}"
+PIDS=()      # every background process started by the script
+MISSING=()   # Debian packages to install (need, install_missing)
+[ -n "${NETNS+set}" ] || NETNS=()
+
+log() { printf '[%*ss] %s\n' "$LOG_WIDTH" "$(( $(date +%s) - START ))" "$*" >&2; }
+die() { echo "$SCRIPT_NAME: $*" >&2; exit 1; }
+
+# ---------------------------------------------------------------- packages
+need() { command -v "$1" >/dev/null 2>&1 || [ -x "$1" ] || MISSING+=("$2"); }
+
+install_missing() {
+    [ "${#MISSING[@]}" -gt 0 ] || return 0
+    echo "installing: ${MISSING[*]}" >&2
+    apt-get update
+    DEBIAN_FRONTEND=noninteractive apt-get install -y "${MISSING[@]}"
+}
+
+# ---------------------------------------------------------------- processes
+start_bg() {
+    local logf=$1; shift
+    "$@" >"$logf" 2>&1 &
+    BGPID=$!
+    PIDS+=("$BGPID")
+}
+
+# shellcheck disable=SC2034  # STOP_RC is read by callers
+stop_pid() {
+    local pid=$1 sig=${2:-TERM} keep=() p
+    STOP_RC=0
+    kill -"$sig" "$pid" 2>/dev/null || true
+    for _ in $(seq 1 "$NETNS_STOP_WAIT"); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+        kill -KILL "$pid" 2>/dev/null || true
+        STOP_RC=137
+        wait "$pid" 2>/dev/null || true
+    else
+        wait "$pid" 2>/dev/null || STOP_RC=$?
+    fi
+    for p in "${PIDS[@]}"; do [ "$p" = "$pid" ] || keep+=("$p"); done
+    PIDS=("${keep[@]}")
+}
+
+# _netns_reap TENTHS: give each PID that long to exit, then SIGKILL; reap it.
+_netns_reap() {
+    local pid
+    for pid in "${PIDS[@]}"; do
+        for _ in $(seq 1 "$1"); do
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill -KILL "$pid" 2>/dev/null
+        wait "$pid" 2>/dev/null
+    done
+}
+
+netns_cleanup() {
+    local rc=$? pid ns
+    set +e
+    trap - EXIT INT TERM
+    for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null; done
+    [ "$NETNS_TERM_WAIT" -gt 0 ] && _netns_reap "$NETNS_TERM_WAIT"
+    # Anything still inside our namespaces was started by this script
+    # (e.g. an sshd session child): kill it by PID too.
+    for ns in "${NETNS[@]}"; do
+        for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null; done
+    done
+    _netns_reap 10
+    for ns in "${NETNS[@]}"; do ip netns del "$ns" 2>/dev/null; done
+    if declare -F netns_cleanup_hook >/dev/null; then netns_cleanup_hook "$rc"; fi
+    if [ -n "$WORK" ]; then
+        if [ "${KEEP_WORK:-0}" = 1 ]; then echo "work folder kept: $WORK" >&2; else rm -rf "$WORK"; fi
+    fi
+    exit "$rc"
+}
+
+netns_trap() {
+    trap netns_cleanup EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+}
+
+# ---------------------------------------------------------------- network
+# Each step returns the failing command's status, so that a caller may test
+# it (e.g. hostkeys.sh skips when namespaces cannot be made).
+netns_add() {
+    local ns
+    for ns in "$@"; do
+        ip netns add "$ns" || return
+        ip -n "$ns" link set lo up || return
+    done
+}
+
+netns_veth() { ip link add "$2" netns "$1" type veth peer name "$4" netns "$3"; }
+
+netns_pair() { netns_add "$1" "$3" && netns_veth "$@"; }
+
+netns_up() {
+    local ns=$1 ifc=$2 a; shift 2
+    for a in "$@"; do
+        case $a in
+            *:*) ip -n "$ns" -6 addr add "$a" dev "$ifc" nodad || return ;;
+            *) ip -n "$ns" addr add "$a" dev "$ifc" || return ;;
+        esac
+    done
+    if [ -n "$NETNS_OFFLOADS" ]; then
+        # shellcheck disable=SC2086  # a list of ethtool words
+        ip netns exec "$ns" ethtool -K "$ifc" $NETNS_OFFLOADS >/dev/null 2>&1 || true
+    fi
+    ip -n "$ns" link set "$ifc" up
+}
+
+netns_wait_up() {
+    local ns=$1 i ok; shift
+    for _ in $(seq 1 "$NETNS_UP_WAIT"); do
+        ok=1
+        for i in "$@"; do ip -n "$ns" link show "$i" | grep -q LOWER_UP || ok=0; done
+        [ "$ok" = 1 ] && return 0
+        sleep 0.1
+    done
+    return 1
+}

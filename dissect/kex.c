@@ -66,21 +66,21 @@ static int kex_name_is_valid(const uint8_t *p, size_t n)
 
 void kex_init_free(struct kex_init *k)
 {
-	int i;
-
 	if (k == NULL)
 		return;
-	for (i = 0; i < KEX_NLISTS; i++)
-		free(k->list[i]);
+	/* The ten lists share one allocation, which starts with the first. */
+	free(k->list[0]);
 	memset(k, 0, sizeof(*k));
 }
 
 int kex_init_parse(const uint8_t *p, size_t n, uint32_t namelist_max, struct kex_init *out)
 {
 	struct cursor c;
-	const uint8_t *cookie, *s;
+	const uint8_t *cookie, *src[KEX_NLISTS];
 	uint32_t slen;
 	uint8_t msg, follows;
+	size_t total = 0;
+	char *copy;
 	int i, r;
 
 	memset(out, 0, sizeof(*out));
@@ -93,20 +93,26 @@ int kex_init_parse(const uint8_t *p, size_t n, uint32_t namelist_max, struct kex
 		goto out;
 	}
 	memcpy(out->cookie, cookie, 16);
-	/* RFC 4253 7.1: ten name-lists, each an RFC 4251 section 5 string. */
+	/* RFC 4253 7.1: ten name-lists, each an RFC 4251 section 5 string,
+	 * copied into one allocation (one per KEXINIT, not one per list). */
 	for (i = 0; i < KEX_NLISTS; i++) {
-		if ((r = cursor_get_string(&c, namelist_max, &s, &slen)) != 0)
+		if ((r = cursor_get_string(&c, namelist_max, &src[i], &slen)) != 0)
 			goto out;
-		if ((out->list[i] = malloc((size_t)slen + 1)) == NULL) {
-			r = KW_ERR_NOMEM;
-			goto out;
-		}
-		if (slen > 0)
-			memcpy(out->list[i], s, slen);
-		out->list[i][slen] = '\0';
 		out->list_len[i] = slen;
-		if (!kex_namelist_is_valid(s, slen))
+		total += (size_t)slen + 1;
+		if (!kex_namelist_is_valid(src[i], slen))
 			out->anomalies |= KEX_ANOM_BAD_NAME;
+	}
+	if ((copy = malloc(total)) == NULL) {
+		r = KW_ERR_NOMEM;
+		goto out;
+	}
+	for (i = 0; i < KEX_NLISTS; i++) {
+		out->list[i] = copy;
+		if (out->list_len[i] > 0)
+			memcpy(copy, src[i], out->list_len[i]);
+		copy[out->list_len[i]] = '\0';
+		copy += out->list_len[i] + 1;
 	}
 	/* RFC 4253 7.1: boolean first_kex_packet_follows, uint32 reserved. */
 	if ((r = cursor_get_u8(&c, &follows)) != 0 || (r = cursor_get_u32(&c, &out->reserved)) != 0)

@@ -35,7 +35,8 @@ enum kex_list {
 
 struct kex_init {
 	uint8_t cookie[16];
-	char *list[KEX_NLISTS];  /* NUL-terminated copies, owned; "" when empty */
+	char *list[KEX_NLISTS];  /* NUL-terminated copies in one allocation that
+				  * list[0] owns; "" when empty */
 	uint32_t list_len[KEX_NLISTS];
 	uint8_t first_kex_follows;
 	uint32_t reserved;       /* the trailing uint32, should be 0 */

@@ -450,7 +450,7 @@ int main(int argc, char **argv)
 		.nsinks = nsinks,
 		.filenames = inputs,
 		.nfiles = ninputs,
-		.color = format == REPORT_TEXT && isatty(fileno(out)) && getenv("NO_COLOR") == NULL,
+		.color = format == REPORT_TEXT && nsinks == 0 && color_ok(fileno(out)),
 		.store = store,
 	};
 	run.report = report_new(&rcfg);

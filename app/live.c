@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "app.h"
+#include "ux.h"
 #include "err.h"
 #include "hostkeys.h"
 
@@ -368,7 +369,7 @@ int live_run(const struct live_opts *o)
 		.nsinks = nsinks,
 		.ifaces = o->ifaces,
 		.color = format == REPORT_TEXT && nsinks == 1 && o->use_stdout &&
-			 isatty(STDOUT_FILENO) && getenv("NO_COLOR") == NULL,
+			 color_ok(STDOUT_FILENO),
 		.flush_each = 1,
 		.store = store,
 	};

@@ -4,9 +4,11 @@
  * --explain reads docs/diagnoses.md as embedded at build time
  * (cmake/embed.cmake), so the manual and the program say the same thing.
  */
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "ux.h"
 
@@ -19,6 +21,14 @@ static uint64_t now_us(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+int color_ok(int fd)
+{
+	const char *term = getenv("TERM");
+
+	return isatty(fd) && getenv("NO_COLOR") == NULL && term != NULL && term[0] != '\0' &&
+	       strcmp(term, "dumb") != 0;
 }
 
 void progress_start(struct progress *p, int on, const char *path)

@@ -27,6 +27,12 @@ void progress_tick(struct progress *p, uint64_t bytes_read, uint64_t connections
 void progress_end(struct progress *p);
 
 /*
+ * color_ok: ANSI colour on fd: a terminal that is not "dumb", and NO_COLOR
+ * (no-color.org) unset.
+ */
+int color_ok(int fd);
+
+/*
  * explain_code prints what diagnosis code means, its usual causes and what
  * to check, from the text of docs/diagnoses.md built into the program.
  * Returns 0, or 2 (after a one-line message listing the codes) when unknown.

@@ -8,7 +8,7 @@ KW_DEPS_BUILD="build-essential cmake pkg-config libpcap-dev libjansson-dev libss
 # tests also start their own rsyslogd and use setpriv (util-linux).
 KW_DEPS_TEST="$KW_DEPS_BUILD libnet1-dev openssh-server openssh-client dropbear-bin python3
   python3-paramiko python3-jsonschema tcpdump tshark iproute2 iptables procps rsyslog
-  util-linux sqlite3 man-db"
+  util-linux bsdutils sqlite3 man-db"
 
 kw_deps() {
 	local want missing=() p

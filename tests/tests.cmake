@@ -158,3 +158,8 @@ add_test(NAME docs.diagnoses_examples
 add_test(NAME readme.run_demo COMMAND bash ${CMAKE_SOURCE_DIR}/tests/readme/run_demo.sh
                                        ${CMAKE_SOURCE_DIR})
 set_tests_properties(readme.run_demo PROPERTIES TIMEOUT 900 RUN_SERIAL ON)
+
+# ux.color: colour on a capable terminal only (script(1) gives a real pty).
+add_test(NAME ux.color COMMAND bash ${CMAKE_SOURCE_DIR}/tests/ux/color.sh $<TARGET_FILE:kexwatch>
+                                    ${CMAKE_SOURCE_DIR}/tests/pcaps/demo.pcap)
+set_tests_properties(ux.color PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 120)

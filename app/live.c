@@ -13,6 +13,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <net/if.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -27,6 +28,7 @@
 #include "err.h"
 #include "hostkeys.h"
 
+#define LIVE_MAX_NAMES 256 /* interface names records can carry */
 #define LIVE_TICK_MS 500      /* the clock moves at least this often */
 #define LIVE_RING_TIMEOUT_MS 100 /* a frame waits at most this long in the ring */
 /* The wall clock drives the table this far behind, so a frame still in the
@@ -102,6 +104,11 @@ struct live {
 	struct report *report;
 	struct evidence *ev;
 	uint64_t start_us, start_mono;
+	/* Interface names records carry: the -i arguments, then the interfaces
+	 * "any" frames came from (Linux cooked v2 gives their index). */
+	const char *names[LIVE_MAX_NAMES];
+	char *learned[LIVE_MAX_NAMES];
+	uint32_t nnames;
 };
 
 static void on_live_report(void *ctx, const struct flow *f, enum flow_report_why why)
@@ -150,6 +157,26 @@ static void write_stats(struct live *lv, const char *reason)
 		fprintf(stderr, "kexwatch: out of memory writing statistics\n");
 }
 
+/*
+ * iface_slot names the interface a frame crossed: for "any", the interface
+ * of its cooked v2 index (learned once, bounded), else capture i's own name.
+ */
+static uint32_t iface_slot(struct live *lv, uint32_t i, uint32_t ifindex)
+{
+	char name[IF_NAMESIZE];
+
+	if (ifindex == 0 || strcmp(lv->o->ifaces[i], "any") != 0 ||
+	    if_indextoname(ifindex, name) == NULL)
+		return i;
+	for (uint32_t k = lv->o->nifaces; k < lv->nnames; k++)
+		if (strcmp(lv->names[k], name) == 0)
+			return k;
+	if (lv->nnames == LIVE_MAX_NAMES || (lv->learned[lv->nnames] = strdup(name)) == NULL)
+		return i;
+	lv->names[lv->nnames] = lv->learned[lv->nnames];
+	return lv->nnames++;
+}
+
 /* read_capture reads what capture i has waiting, at most LIVE_BATCH frames. */
 static void read_capture(struct live *lv, uint32_t i)
 {
@@ -166,7 +193,8 @@ static void read_capture(struct live *lv, uint32_t i)
 			flow_table_advance(lv->table, fr.ts_us);
 			continue;
 		}
-		if (flow_table_packet(lv->table, &pkt, 0, i) == KW_ERR_NOMEM) {
+		if (flow_table_packet(lv->table, &pkt, 0, iface_slot(lv, i, pkt.ifindex)) ==
+		    KW_ERR_NOMEM) {
 			fprintf(stderr, "kexwatch: %s: out of memory: packet not followed\n",
 				lv->o->ifaces[i]);
 			continue;
@@ -332,6 +360,8 @@ int live_run(const struct live_opts *o)
 	uint64_t seed = 0;
 	int status = 1, format = o->format;
 
+	for (uint32_t i = 0; i < o->nifaces && i < LIVE_MAX_NAMES; i++)
+		lv.names[lv.nnames++] = o->ifaces[i];
 	lv.caps = calloc(o->nifaces, sizeof(*lv.caps));
 	lv.counters = calloc(o->nifaces, sizeof(*lv.counters));
 	lv.pfd = calloc(o->nifaces, sizeof(*lv.pfd));
@@ -367,7 +397,7 @@ int live_run(const struct live_opts *o)
 		.out = stdout,
 		.sinks = sinks,
 		.nsinks = nsinks,
-		.ifaces = o->ifaces,
+		.ifaces = lv.names,
 		.color = format == REPORT_TEXT && nsinks == 1 && o->use_stdout &&
 			 color_ok(STDOUT_FILENO),
 		.flush_each = 1,
@@ -420,5 +450,7 @@ out:
 	free(lv.caps);
 	free(lv.counters);
 	free(lv.pfd);
+	for (uint32_t k = 0; k < lv.nnames; k++)
+		free(lv.learned[k]);
 	return status;
 }

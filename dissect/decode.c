@@ -664,8 +664,9 @@ int decode_frame(struct decoder *d, int link, const uint8_t *frame, uint32_t cap
 			    ? KW_ERR_MALFORMED
 			    : decode_ethertype(d, &c, type, out, 0);
 		break;
-	case KW_LINK_SLL2: /* Linux cooked v2: 20 bytes, protocol first */
-		r = cursor_get_u16(&c, &type) || cursor_skip(&c, 18)
+	case KW_LINK_SLL2: /* Linux cooked v2: protocol, reserved, interface index, ... */
+		r = cursor_get_u16(&c, &type) || cursor_skip(&c, 2) ||
+			    cursor_get_u32(&c, &out->ifindex) || cursor_skip(&c, 12)
 			    ? KW_ERR_MALFORMED
 			    : decode_ethertype(d, &c, type, out, 0);
 		break;

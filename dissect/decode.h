@@ -61,6 +61,7 @@ struct pkt {
 	struct addr_pair a; /* for PKT_ICMP_ERROR: the quoted segment's addresses */
 	uint16_t vlan[2];
 	uint8_t nvlan;
+	uint32_t ifindex;       /* Linux cooked v2: the interface the frame crossed, else 0 */
 	uint8_t df;             /* IPv4 don't-fragment bit (IPv6: always 1) */
 	uint8_t reassembled;    /* came from IP fragments */
 	uint16_t frag_count;    /* how many fragments it came from */

@@ -2,7 +2,7 @@
 # live.caps: kexwatch started as a user that is not root, with only
 # CAP_NET_RAW and CAP_NET_ADMIN (ambient, as systemd's AmbientCapabilities
 # gives them; set here with setpriv from util-linux). It must capture on the
-# veth and on "any" (Linux cooked frames), give the capabilities up once the
+# veth and on "any" (Linux cooked frames, records naming the veth), give the capabilities up once the
 # captures are open, and report. Without the capabilities it must fail
 # with one clear line. Also: -r and -i together are a usage error.
 # Usage: caps.sh KEXWATCH
@@ -49,7 +49,8 @@ for iface in "$VS" any; do
 	in_c "$PY" -c 'import socket; socket.socket().connect_ex(("198.18.0.2", 22))'
 	wait_until 10 grep -q '"tcp_refused"' "$WORK/caps-$iface.out" || fail "no record with capabilities"
 	stop_kexwatch "caps-$iface"
-	kwpy - "$WORK/caps-$iface.out" "$iface" <<-'EOF' || fail "records"
+	# With "any", the record names the interface the frames crossed (cooked v2 index).
+	kwpy - "$WORK/caps-$iface.out" "$VS" <<-'EOF' || fail "records"
 		import sys, kwlive
 		out = kwlive.load(sys.argv[1])
 		c = kwlive.Checker("caps")

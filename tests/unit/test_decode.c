@@ -173,6 +173,7 @@ static void test_ipv6_ext_sll2(struct decoder *d)
 	put8(&b, 6), put8(&b, 0), put16(&b, 0), put32(&b, 0);  /* dst opts -> TCP */
 	put(&b, t.b, t.n);
 	CHECK_EQ_INT(decode(d, KW_LINK_SLL2, &b, &p), KW_OK);
+	CHECK_EQ_INT(p.ifindex, 2); /* the interface index "any" records are named by */
 	CHECK_EQ_INT(p.a.family, 6);
 	CHECK(memcmp(p.a.dst, v6b, 16) == 0, "IPv6 destination");
 	CHECK_EQ_INT(p.payload_len, 4);

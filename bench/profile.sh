@@ -48,25 +48,7 @@ if [ -z "${KEXWATCH:-}" ]; then
     KEXWATCH=$("$HERE/build-kexwatch.sh" "$CORPUS/build")
 fi
 
-prefix() { # SRC MB DST: the first MB megabytes of a pcap, whole packets
-    "$PY" - "$1" "$2" "$3" <<'EOF'
-import struct, sys
-src, mb, dst = sys.argv[1], float(sys.argv[2]), sys.argv[3]
-limit = int(mb * 1e6)
-with open(src, 'rb') as f, open(dst, 'wb') as o:
-    gh = f.read(24)
-    end = '<' if gh[:4] in (b'\xd4\xc3\xb2\xa1', b'\x4d\x3c\xb2\xa1') else '>'
-    o.write(gh)
-    n = 24
-    while n < limit:
-        h = f.read(16)
-        if len(h) < 16:
-            break
-        incl = struct.unpack(end + 'IIII', h)[2]
-        o.write(h + f.read(incl))
-        n += 16 + incl
-EOF
-}
+prefix() { "$PY" "$HERE/prefix.py" "$1" "$2" "$3"; }
 
 if [ "$PROFILER" = perf ] && ! perf record -q -e cpu-clock -o "$OUTD/probe.data" true >/dev/null 2>&1; then
     log "perf cannot record here; using callgrind"

@@ -105,25 +105,7 @@ cmd_for() { # TOOL FILE -> prints the command line, one word per line
 stdout_for() { case $1 in tshark) echo "$OUTD/out.tshark.tsv" ;; *) echo "$OUTD/out.$1.stdout" ;; esac; }
 
 # prefix FILE MB OUT: the first MB megabytes of a pcap, whole packets
-make_prefix() {
-    "$PY" - "$1" "$2" "$3" <<'EOF'
-import struct, sys
-src, mb, dst = sys.argv[1], float(sys.argv[2]), sys.argv[3]
-limit = int(mb * 1e6)
-with open(src, 'rb') as f, open(dst, 'wb') as o:
-    gh = f.read(24)
-    end = '<' if gh[:4] in (b'\xd4\xc3\xb2\xa1', b'\x4d\x3c\xb2\xa1') else '>'
-    o.write(gh)
-    n = 24
-    while n < limit:
-        h = f.read(16)
-        if len(h) < 16:
-            break
-        incl = struct.unpack(end + 'IIII', h)[2]
-        o.write(h + f.read(incl))
-        n += 16 + incl
-EOF
-}
+make_prefix() { "$PY" "$HERE/prefix.py" "$1" "$2" "$3"; }
 
 JOBS=()   # "label|tool|file"
 for name in $FILES; do

@@ -159,12 +159,6 @@ static void check_capture(struct ctx *x)
 	set_int(ev, "gaps", gaps);
 }
 
-/* The client sent only SYNs and the server nothing: the SYNs were not answered. */
-static int only_syns(const struct ctx *x)
-{
-	return x->tc->syns > 0 && x->tc->packets == x->tc->syns && x->ts->packets == 0;
-}
-
 static void check_tcp(struct ctx *x)
 {
 	const struct flow *f = x->f;
@@ -173,7 +167,7 @@ static void check_tcp(struct ctx *x)
 
 	/* Unanswered: retransmitted SYNs, or one SYN the timeout gave up on; not a
 	 * SYN whose flow was evicted or cut by the end of the capture too early. */
-	if (only_syns(x) && f->nicmp == 0 && !(f->anomalies & FLOW_ANOM_EVICTED) &&
+	if (report_only_syns(f) && f->nicmp == 0 && !(f->anomalies & FLOW_ANOM_EVICTED) &&
 	    (x->tc->syns >= 2 || f->close_kind == FLOW_CLOSE_TIMEOUT)) {
 		snprintf(sym, sizeof(sym), "ssh: connect to host %s: Connection timed out", x->server);
 		ev = diag(x, "tcp_no_answer", "error",

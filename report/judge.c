@@ -12,14 +12,14 @@ static int both_newkeys(const struct flow *f)
 }
 
 /* Only SYNs from the initiator and nothing back: the silence is the server's. */
-static int only_syns(const struct flow *f)
+int report_only_syns(const struct flow *f)
 {
 	return f->dir[0].syns > 0 && f->dir[0].packets == f->dir[0].syns && f->dir[1].packets == 0;
 }
 
 int report_one_sided(const struct flow *f)
 {
-	return (f->dir[0].packets == 0 || f->dir[1].packets == 0) && !only_syns(f);
+	return (f->dir[0].packets == 0 || f->dir[1].packets == 0) && !report_only_syns(f);
 }
 
 int report_capture_partial(const struct flow *f)

@@ -196,7 +196,7 @@ static int write_text(struct report *r, const struct flow *f, const struct recor
 {
 	char ts[48], a[64], b[64], client[80], server[80], line[1024];
 	const struct ssh_conn *s = &f->ssh;
-	int c = j->client_dir, src = flow_src_dir(f), n;
+	int c = j->client_dir, n;
 	const char *cs = "", *ce = "", *sw_c = "-", *sw_s = "-";
 	char *esc_c = NULL, *esc_s = NULL, detail[256] = "";
 
@@ -214,7 +214,6 @@ static int write_text(struct report *r, const struct flow *f, const struct recor
 		 c == 0 ? f->key.sport : f->key.dport);
 	snprintf(server, sizeof(server), f->key.family == 6 ? "[%s]:%u" : "%s:%u", b,
 		 c == 0 ? f->key.dport : f->key.sport);
-	(void)src;
 	if (s->dir[c].banner)
 		sw_c = esc_c = report_escape(s->dir[c].banner, s->dir[c].banner_len);
 	if (s->dir[!c].banner)

@@ -197,6 +197,8 @@ void report_summary(const struct report *r, FILE *err, const struct flow_stats *
  * the connection, so no conclusion is drawn from what is missing.
  */
 int report_one_sided(const struct flow *f);
+/* report_only_syns: the initiator sent only SYNs and nothing came back. */
+int report_only_syns(const struct flow *f);
 int report_capture_partial(const struct flow *f);
 
 /* Judgments, exposed for tests. */

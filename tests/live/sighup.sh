@@ -14,22 +14,27 @@ live_setup
 OUT="$WORK/out/kexwatch.jsonl"
 start_kexwatch kw -Z nobody -w "$OUT" --stats-interval 0 --limit close_linger_ms=200
 
-# The client: a refused connection every 20 ms, its source port logged.
+# The client: a refused connection every 20 ms, its source port logged,
+# until the test makes the stop file (or 30 s pass).
+STOP="$WORK/client.stop"
 start_bg "$WORK/ports.txt" timeout 60 ip netns exec "$NSC" "$PY" -c '
-import socket, sys, time
-end = time.time() + float(sys.argv[1])
-while time.time() < end:
+import os, socket, sys, time
+end = time.time() + 30
+while time.time() < end and not os.path.exists(sys.argv[1]):
     s = socket.socket()
     s.bind(("198.18.0.1", 0))
     print(s.getsockname()[1], flush=True)
     s.connect_ex(("198.18.0.2", 22))
     s.close()
     time.sleep(0.02)
-' 6
+' "$STOP"
 CLIENT=$BGPID
 
+# Each file must get records before it is rotated away; on a loaded machine
+# the client may start late, so wait for them rather than for a fixed time.
 rotate() { # rotate N create|nocreate
-	sleep 1.2
+	wait_until 15 grep -q tcp_refused "$OUT" || fail "no record in the file before rotation $1"
+	sleep 1
 	mv "$OUT" "$OUT.$1"
 	if [ "$2" = create ]; then
 		install -m 0640 -o nobody -g nogroup /dev/null "$OUT"
@@ -39,7 +44,9 @@ rotate() { # rotate N create|nocreate
 rotate 1 create
 rotate 2 nocreate
 rotate 3 create
-log "rotated three times; waiting for the client"
+wait_until 15 grep -q tcp_refused "$OUT" || fail "no record in the file after the last rotation"
+log "rotated three times; stopping the client"
+touch "$STOP"
 for _ in $(seq 1 100); do kill -0 "$CLIENT" 2>/dev/null || break; sleep 0.1; done
 stop_pid "$CLIENT"
 sleep 1.5 # the last records come after the close linger

@@ -39,6 +39,7 @@
 #define KW_DEFAULT_BUFFER_KIB 8192  /* kernel ring per interface */
 #define KW_DEFAULT_STATS_S 60
 #define KW_DEFAULT_EVIDENCE_MB 100
+#define OUTPUT_BATCH (256u << 10) /* offline: bytes of records per write(2) */
 
 /* Long options without a short form. */
 enum {
@@ -429,6 +430,11 @@ int main(int argc, char **argv)
 		if (open_sinks(sinks, &nsinks, outpath != NULL && strcmp(outpath, "-") == 0, outpath,
 			       syslog_targets, lo.nsyslog, lo.facility) != 0)
 			return 1;
+		/* Offline nobody tails the file as it grows: gather records and
+		 * write them a batch at a time (a fifth of the run's time went to
+		 * one write(2) per record on the benchmark). */
+		for (uint32_t i = 0; i < nsinks; i++)
+			sink_batch(sinks[i], OUTPUT_BATCH);
 	}
 	if (format < 0)
 		format = nsinks == 0 && isatty(fileno(out)) ? REPORT_TEXT : REPORT_JSON;
@@ -490,6 +496,7 @@ int main(int argc, char **argv)
 			       decoder_stats(dec)->frames, decoder_stats(dec)->malformed);
 	for (uint32_t i = 0; i < nsinks; i++) {
 		uint64_t written, lost;
+		sink_flush(sinks[i]);
 		sink_counts(sinks[i], &written, &lost);
 		if (lost > 0) { /* already named on stderr when it first failed */
 			fprintf(stderr, "kexwatch: %s: %llu records lost\n", sink_name(sinks[i]),

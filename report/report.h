@@ -38,7 +38,7 @@ int sink_open_fd(struct sink **out, int fd, const char *name);
 
 /*
  * sink_open_file appends to path (created with mode 0640 less the umask),
- * one write(2) per record. sink_reopen opens path again (after logrotate
+ * one write(2) per record unless batched (sink_batch). sink_reopen opens path again (after logrotate
  * renamed it): the new file is opened before the old one is closed, so a
  * failed reopen keeps writing to the old one. 0, or KW_ERR_IO with a reason
  * in err.
@@ -68,6 +68,16 @@ int sink_facility(const char *name);
  * when the record did not go out (it is counted as lost).
  */
 int sink_write(struct sink *s, const char *line, size_t n, int severity, const char *msgid);
+
+/*
+ * sink_batch makes a file or standard-output sink gather records and write
+ * them bytes at a time (whole records only; offline, where a record need
+ * not reach the file at once); sink_flush writes what is gathered. A failed
+ * write keeps the whole records that reached the file and counts the others
+ * as lost. 0, or KW_ERR_NOMEM (the sink goes on unbatched).
+ */
+int sink_batch(struct sink *s, size_t bytes);
+int sink_flush(struct sink *s);
 
 /* sink_reopen: reopen a file sink; 0 for the others. KW_ERR_IO with errno set. */
 int sink_reopen(struct sink *s);

@@ -8,6 +8,7 @@
  * responsible for formatting records (report.c) or for syslog framing
  * (sink_syslog.c).
  */
+#define _GNU_SOURCE /* memrchr */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -106,42 +107,100 @@ static int write_all(int fd, const char *p, size_t n, size_t *done)
 	return 0;
 }
 
-static int fd_write(struct sink *s, const char *line, size_t n)
+/* count_lines: the records (newlines) in p[0..n). */
+static uint64_t count_lines(const char *p, size_t n)
+{
+	uint64_t lines = 0;
+
+	for (const char *e = p + n; (p = memchr(p, '\n', (size_t)(e - p))) != NULL; p++)
+		lines++;
+	return lines;
+}
+
+/*
+ * fd_write writes records, buf[0..n) holding `records` whole lines. On a
+ * failure, the whole records that reached a regular file stay and the rest
+ * of a torn one is taken back, so the file holds whole lines only; where
+ * that cannot be done the line is ended before the next write.
+ */
+static int fd_write(struct sink *s, const char *buf, size_t n, uint64_t records)
 {
 	size_t done;
 	int e;
 
-	/* A record torn by an earlier failed write gets its line ended first,
-	 * so the next record starts on a line of its own. */
 	if (s->torn && write_all(s->fd, "\n", 1, &done) == 0)
 		s->torn = 0;
-	if (!s->torn && write_all(s->fd, line, n, &done) == 0) {
-		s->written++;
+	if (!s->torn && write_all(s->fd, buf, n, &done) == 0) {
+		s->written += records;
 		sink_ok(s);
 		return KW_OK;
 	}
 	e = errno;
-	if (done > 0 && done < n) {
-		/* Take back the part of the record that made it into a regular
-		 * file, so the file holds whole lines only; else end it later. */
+	if (s->torn)
+		done = 0;
+	if (done > 0) {
+		const char *nl = memrchr(buf, '\n', done);
+		size_t whole = nl ? (size_t)(nl - buf) + 1 : 0;
 		struct stat st;
-		if (fstat(s->fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size >= (off_t)done &&
-		    ftruncate(s->fd, st.st_size - (off_t)done) == 0)
-			s->torn = 0;
-		else
-			s->torn = 1;
+
+		s->written += count_lines(buf, whole);
+		records -= count_lines(buf, whole);
+		if (whole < done) {
+			off_t cut = (off_t)(done - whole);
+			if (fstat(s->fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size >= cut &&
+			    ftruncate(s->fd, st.st_size - cut) == 0)
+				s->torn = 0;
+			else
+				s->torn = 1;
+		}
 	}
 	sink_failed(s, strerror(e));
-	s->lost++;
+	s->lost += records;
 	errno = e;
 	return KW_ERR_IO;
 }
 
+int sink_batch(struct sink *s, size_t bytes)
+{
+	if (s->kind == SINK_SYSLOG || bytes == 0)
+		return KW_OK;
+	if ((s->batch = malloc(bytes)) == NULL)
+		return KW_ERR_NOMEM;
+	s->bcap = bytes;
+	return KW_OK;
+}
+
+int sink_flush(struct sink *s)
+{
+	int rc;
+
+	if (s->blen == 0)
+		return KW_OK;
+	rc = fd_write(s, s->batch, s->blen, s->brecords);
+	s->blen = 0;
+	s->brecords = 0;
+	return rc;
+}
+
 int sink_write(struct sink *s, const char *line, size_t n, int severity, const char *msgid)
 {
+	int rc = KW_OK;
+
 	if (s->kind == SINK_SYSLOG)
 		return sink_syslog_write(s, line, n, severity, msgid);
-	return fd_write(s, line, n);
+	if (s->batch == NULL)
+		return fd_write(s, line, n, 1);
+	if (s->blen + n > s->bcap) {
+		rc = sink_flush(s); /* a failure is reported and counted there */
+		if (n > s->bcap) { /* larger than a batch: on its own */
+			int rc2 = fd_write(s, line, n, 1);
+			return rc != KW_OK ? rc : rc2;
+		}
+	}
+	memcpy(s->batch + s->blen, line, n);
+	s->blen += n;
+	s->brecords++;
+	return rc;
 }
 
 int sink_reopen(struct sink *s)
@@ -150,6 +209,7 @@ int sink_reopen(struct sink *s)
 
 	if (s->kind != SINK_FILE)
 		return KW_OK;
+	sink_flush(s);
 	if ((fd = open_append(s->name)) < 0) {
 		int e = errno;
 		fprintf(stderr, "kexwatch: %s: cannot reopen: %s (still writing to the old file)\n",
@@ -186,9 +246,12 @@ void sink_close(struct sink *s)
 		return;
 	if (s->kind == SINK_SYSLOG)
 		sink_syslog_close(s);
-	else if (s->kind == SINK_FILE && s->fd >= 0)
+	else
+		sink_flush(s);
+	if (s->kind == SINK_FILE && s->fd >= 0)
 		close(s->fd);
 	free(s->queue);
+	free(s->batch);
 	free(s->name);
 	free(s);
 }

@@ -30,6 +30,10 @@ struct sink {
 	int torn;    /* a partial write left a line without its end */
 	int failing; /* the failure was reported; say when it recovers */
 	uint64_t written, lost, lost_at_failure;
+	/* batching (offline): whole records gathered, written together */
+	char *batch;
+	size_t blen, bcap;
+	uint64_t brecords; /* records in batch[0..blen) */
 	/* syslog */
 	enum sink_transport transport;
 	int facility;

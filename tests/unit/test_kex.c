@@ -1109,8 +1109,8 @@ static void test_hostkey_assets(void)
 		struct tpacket pk[8];
 		struct kex_hostkey key;
 		struct cursor c;
-		const uint8_t *blob;
-		uint32_t blen;
+		const uint8_t *blob = NULL;
+		uint32_t blen = 0;
 		uint8_t *f, msg;
 		int n = asset_packets(cases[i].file, &f, pk, 8), found = 0;
 

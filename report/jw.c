@@ -1,6 +1,7 @@
 /*
  * jw.c: the streaming JSON writer (see jw.h).
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -237,25 +238,36 @@ void jw_bool(struct jw *w, const char *k, int v)
 	put(w, v ? "true" : "false", v ? 4 : 5);
 }
 
+/*
+ * fmt_ms writes d microseconds as milliseconds with the microseconds as
+ * decimals, trailing zeros dropped but one: 6011.532, 0.1, 5.0 (as jansson
+ * prints a real).
+ */
+static size_t fmt_ms(char *out, uint64_t d)
+{
+	uint64_t frac = d % 1000;
+	size_t n = fmt_u64(out, d / 1000);
+
+	out[n++] = '.';
+	out[n++] = (char)('0' + frac / 100);
+	if (frac % 100 != 0) {
+		out[n++] = (char)('0' + frac / 10 % 10);
+		if (frac % 10 != 0)
+			out[n++] = (char)('0' + frac % 10);
+	}
+	return n;
+}
+
 void jw_ms(struct jw *w, const char *k, uint64_t from, uint64_t to)
 {
-	uint64_t d = to >= from ? to - from : from - to, frac = d % 1000;
+	uint64_t d = to >= from ? to - from : from - to;
 	char buf[32];
 	size_t n = 0;
 
 	key(w, k);
 	if (to < from && d != 0)
 		buf[n++] = '-';
-	n += fmt_u64(buf + n, d / 1000);
-	buf[n++] = '.';
-	/* Milliseconds with the microseconds as decimals, trailing zeros dropped
-	 * but one: 6011.532, 0.1, 5.0 (as jansson prints a real). */
-	buf[n++] = (char)('0' + frac / 100);
-	if (frac % 100 != 0) {
-		buf[n++] = (char)('0' + frac / 10 % 10);
-		if (frac % 10 != 0)
-			buf[n++] = (char)('0' + frac % 10);
-	}
+	n += fmt_ms(buf + n, d);
 	put(w, buf, n);
 }
 
@@ -265,22 +277,154 @@ void jw_raw(struct jw *w, const char *k, const char *json, size_t n)
 	put(w, json, n);
 }
 
-void jw_json(struct jw *w, const char *k, const json_t *v)
+/*
+ * jstr writes a jansson string as jansson's dump does without flags: \\ \"
+ * \b \f \n \r \t, other control characters as \u00XX (upper-case hex),
+ * everything else as it is (json_string took only valid UTF-8).
+ */
+static void jstr(struct jw *w, const char *s, size_t n)
 {
-	const size_t flags = JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(10);
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0, run;
+
+	putc1(w, '"');
+	while (i < n) {
+		for (run = i; run < n && p[run] >= 0x20 && p[run] != '"' && p[run] != '\\'; run++)
+			;
+		put(w, s + i, run - i);
+		if ((i = run) == n)
+			break;
+		switch (p[i]) {
+		case '"':
+			put(w, "\\\"", 2);
+			break;
+		case '\\':
+			put(w, "\\\\", 2);
+			break;
+		case '\b':
+			put(w, "\\b", 2);
+			break;
+		case '\f':
+			put(w, "\\f", 2);
+			break;
+		case '\n':
+			put(w, "\\n", 2);
+			break;
+		case '\r':
+			put(w, "\\r", 2);
+			break;
+		case '\t':
+			put(w, "\\t", 2);
+			break;
+		default: {
+			static const char up[] = "0123456789ABCDEF";
+			char e[6] = {'\\', 'u', '0', '0', up[p[i] >> 4], up[p[i] & 15]};
+			put(w, e, 6);
+			break;
+		}
+		}
+		i++;
+	}
+	putc1(w, '"');
+}
+
+/*
+ * jreal writes a real as json_dumpb with JSON_REAL_PRECISION(10) does. The
+ * reals of a record are milliseconds with microsecond decimals; those below
+ * 10^7 ms have at most ten significant digits, which "%.10g" prints exactly,
+ * so they are formatted by hand; any other value goes through jansson.
+ */
+static void jreal(struct jw *w, const json_t *v, size_t flags)
+{
+	double x = json_real_value(v);
+	char buf[32];
+	uint64_t us;
 	size_t n;
 
-	key(w, k);
-	/* Dump into the free space; only a value larger than it is dumped twice. */
-	if (jw_room(w, 1024) != 0)
-		return;
-	n = json_dumpb(v, w->buf + w->len, w->cap - w->len, flags);
-	if (n > w->cap - w->len) {
-		if (jw_room(w, n) != 0)
+	if (x >= 0 && x < 1e7 && !signbit(x)) {
+		us = (uint64_t)(x * 1000.0 + 0.5);
+		if ((double)us / 1000.0 == x) {
+			n = fmt_ms(buf, us);
+			put(w, buf, n);
 			return;
-		n = json_dumpb(v, w->buf + w->len, w->cap - w->len, flags);
+		}
 	}
-	if (n == 0)
+	if ((n = json_dumpb(v, buf, sizeof(buf), flags)) == 0 || n > sizeof(buf)) {
 		w->err = 1;
-	w->len += n;
+		return;
+	}
+	put(w, buf, n);
+}
+
+/* jvalue writes v compactly, object members in their order, as json_dumpb would. */
+static void jvalue(struct jw *w, const json_t *v, size_t flags)
+{
+	const char *k;
+	json_t *e;
+	int first = 1;
+	size_t i;
+	char buf[24];
+
+	switch (json_typeof(v)) {
+	case JSON_OBJECT:
+		putc1(w, '{');
+		json_object_foreach((json_t *)v, k, e)
+		{
+			if (!first)
+				putc1(w, ',');
+			first = 0;
+			jstr(w, k, strlen(k));
+			putc1(w, ':');
+			jvalue(w, e, flags);
+		}
+		putc1(w, '}');
+		break;
+	case JSON_ARRAY:
+		putc1(w, '[');
+		json_array_foreach(v, i, e)
+		{
+			if (i > 0)
+				putc1(w, ',');
+			jvalue(w, e, flags);
+		}
+		putc1(w, ']');
+		break;
+	case JSON_STRING:
+		jstr(w, json_string_value(v), json_string_length(v));
+		break;
+	case JSON_INTEGER: {
+		json_int_t x = json_integer_value(v);
+		size_t n = 0;
+
+		if (x < 0)
+			buf[n++] = '-';
+		n += fmt_u64(buf + n, x < 0 ? (uint64_t)(-(x + 1)) + 1 : (uint64_t)x);
+		put(w, buf, n);
+		break;
+	}
+	case JSON_REAL:
+		jreal(w, v, flags);
+		break;
+	case JSON_TRUE:
+		put(w, "true", 4);
+		break;
+	case JSON_FALSE:
+		put(w, "false", 5);
+		break;
+	case JSON_NULL:
+		put(w, "null", 4);
+		break;
+	}
+}
+
+void jw_json(struct jw *w, const char *k, const json_t *v)
+{
+	key(w, k);
+	if (v == NULL) {
+		w->err = 1;
+		return;
+	}
+	/* Walked here rather than by json_dumpb, whose loop check formats every
+	 * container's address with snprintf and allocates. */
+	jvalue(w, v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(10));
 }

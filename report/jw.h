@@ -47,7 +47,8 @@ void jw_bool(struct jw *w, const char *key, int v);
 void jw_ms(struct jw *w, const char *key, uint64_t from, uint64_t to);
 /* jw_raw: a value already serialised (trusted, valid JSON). */
 void jw_raw(struct jw *w, const char *key, const char *json, size_t n);
-/* jw_json: a jansson value, dumped compactly in place. */
+/* jw_json: a jansson value, written compactly in place, byte for byte as
+ * json_dumpb(JSON_COMPACT | JSON_REAL_PRECISION(10)) writes it. */
 void jw_json(struct jw *w, const char *key, const json_t *v);
 
 #endif

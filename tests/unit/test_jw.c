@@ -3,7 +3,8 @@
  * back with jansson and compared value by value: escaping of text (quotes,
  * backslashes, control bytes, valid and invalid UTF-8), wire bytes (as
  * report_escape then JSON), integers at their limits, milliseconds, arrays
- * longer than 255 elements, nesting, and spliced jansson values.
+ * longer than 255 elements, nesting, and spliced jansson values, which must
+ * come out byte for byte as json_dumpb writes them.
  */
 #include <jansson.h>
 #include <stdlib.h>
@@ -113,10 +114,47 @@ static void test_numbers_and_nesting(void)
 	jw_free(&w);
 }
 
+/* jw_json writes a jansson tree exactly as json_dumpb does (records keep their bytes). */
+static void test_json_bytes(void)
+{
+	static const double reals[] = {0.0, -0.0, 0.1, 0.001, 5.0, 6011.532, 9999999.999, 1e7,
+				       12345678.9, 1e10, 1e300, 123.4567, -2.5, 1e-5, 0.3};
+	const size_t flags = JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(10);
+	json_t *v = json_object(), *a = json_array(), *o = json_object();
+	char ref[4096];
+	struct jw w;
+	size_t n;
+
+	json_object_set_new(v, "text", json_string("q\" b\\s \b\f\n\r\t\x01\x1f\x7f / caf\xc3\xa9"));
+	json_object_set_new(v, "k\"ey\n", json_integer(-42));
+	json_object_set_new(v, "max", json_integer(INT64_MAX));
+	json_object_set_new(v, "min", json_integer(INT64_MIN));
+	for (size_t i = 0; i < sizeof(reals) / sizeof(reals[0]); i++)
+		json_array_append_new(a, json_real(reals[i]));
+	json_array_append_new(a, json_true());
+	json_array_append_new(a, json_false());
+	json_array_append_new(a, json_null());
+	json_array_append_new(a, json_array());
+	json_array_append_new(a, json_object());
+	json_object_set_new(v, "values", a);
+	json_object_set_new(o, "z", json_string(""));
+	json_object_set_new(o, "a", json_stringn("nul\0byte", 8));
+	json_object_set_new(v, "nested", o);
+	n = json_dumpb(v, ref, sizeof(ref), flags);
+	jw_init(&w);
+	jw_json(&w, NULL, v);
+	CHECK_EQ_INT(w.err, 0);
+	CHECK(n > 0 && n < sizeof(ref) && w.len == n && memcmp(w.buf, ref, n) == 0,
+	      "as json_dumpb: %.*s / %.*s", (int)w.len, w.buf, (int)n, ref);
+	jw_free(&w);
+	json_decref(v);
+}
+
 int main(void)
 {
 	test_text();
 	test_wire();
 	test_numbers_and_nesting();
+	test_json_bytes();
 	return tap_done();
 }

@@ -2,9 +2,10 @@
  * capture.c: capture files and live interfaces through libpcap (see
  * capture.h).
  *
- * libpcap reads pcap and pcapng itself. Compressed files go through zlib
- * behind a stdio cookie, so libpcap still does the parsing; standard input
- * always does (zlib reads uncompressed input transparently), since a pipe
+ * libpcap reads pcap and pcapng itself, from a stdio stream of ours: a
+ * regular file is read ahead, and inflated when compressed, by a second
+ * thread (prefetch.c); standard input and pipes go through zlib behind a
+ * stdio cookie (zlib reads uncompressed input transparently), since a pipe
  * cannot be peeked and rewound. Live captures use libpcap's memory-mapped
  * ring as it is (pcap_create/pcap_activate), nonblocking, with a short ring
  * timeout instead of immediate mode so a busy link is read in blocks.
@@ -15,19 +16,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
 #include "capture.h"
 #include "err.h"
-
-#define CAPTURE_READ_BUFFER (1u << 20) /* bytes read from a capture file per read(2) */
+#include "prefetch.h"
 
 struct capture {
 	pcap_t *pcap;
 	FILE *file; /* the stream libpcap reads; closed by pcap_close */
-	gzFile gz;  /* when compressed or stdin */
-	char *iobuf; /* stdio buffer of file, freed after pcap_close */
+	gzFile gz;  /* a stream that is not a regular file, read through zlib */
+	struct prefetch *ahead; /* a regular file, read ahead (prefetch.c) */
 	int link;
 	int live;
 	int fd; /* live: pcap_get_selectable_fd */
@@ -49,75 +51,85 @@ static int gz_cookie_close(void *cookie)
 	return gzclose_r((gzFile)cookie) == Z_OK ? 0 : EOF;
 }
 
-static int is_gzip(const char *path)
+/* is_gzip: whether the file open on fd starts with gzip's magic (not moving its offset). */
+static int is_gzip(int fd)
 {
 	unsigned char magic[2];
-	FILE *f = fopen(path, "rb");
-	int gz = 0;
 
-	if (f == NULL)
-		return 0;
-	gz = fread(magic, 1, 2, f) == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
-	fclose(f);
-	return gz;
+	return pread(fd, magic, 2, 0) == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
+}
+
+/*
+ * open_stream gives the stream libpcap reads, taking fd: a regular file is
+ * read ahead by prefetch.c (inflated there when compressed); anything else
+ * (standard input, a pipe) is read in this thread through zlib, which
+ * passes uncompressed input through, since a pipe cannot be peeked and
+ * rewound. NULL with errno set.
+ */
+static FILE *open_stream(struct capture *c, int fd)
+{
+	static const cookie_io_functions_t io = {.read = gz_cookie_read,
+						 .close = gz_cookie_close};
+	struct stat st;
+	int regular = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+	FILE *f;
+	int e;
+
+	if (regular && !is_gzip(fd)) {
+		if ((f = prefetch_fopen(fd, NULL, &c->ahead)) == NULL)
+			goto fail;
+		return f;
+	}
+	if ((c->gz = gzdopen(fd, "rb")) == NULL) {
+		errno = errno ? errno : ENOMEM;
+		goto fail;
+	}
+	gzbuffer(c->gz, 1 << 17);
+	if (regular)
+		f = prefetch_fopen(-1, c->gz, &c->ahead);
+	else
+		f = fopencookie(c->gz, "rb", io);
+	if (f != NULL) {
+		if (regular)
+			c->gz = NULL; /* the reader thread's now */
+		return f;
+	}
+	e = errno;
+	gzclose_r(c->gz); /* closes fd */
+	c->gz = NULL;
+	errno = e;
+	return NULL;
+fail:
+	e = errno;
+	close(fd);
+	errno = e;
+	return NULL;
 }
 
 int capture_open_file(struct capture **out, const char *path, char *err, size_t errlen)
 {
 	char pcap_err[PCAP_ERRBUF_SIZE] = "";
 	struct capture *c;
-	int stdin_input = strcmp(path, "-") == 0;
+	int fd;
 
 	*out = NULL;
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return KW_ERR_IO;
 	}
-	if (stdin_input || is_gzip(path)) {
-		static const cookie_io_functions_t io = {.read = gz_cookie_read,
-							 .close = gz_cookie_close};
-		int fd = stdin_input ? dup(STDIN_FILENO) : -1;
-
-		if (stdin_input)
-			c->gz = fd >= 0 ? gzdopen(fd, "rb") : NULL;
-		else
-			c->gz = gzopen(path, "rb");
-		if (c->gz == NULL) {
-			snprintf(err, errlen, "%s", strerror(errno ? errno : ENOMEM));
-			if (fd >= 0)
-				close(fd);
-			free(c);
-			return KW_ERR_IO;
-		}
-		gzbuffer(c->gz, 1 << 17);
-		if ((c->file = fopencookie(c->gz, "rb", io)) == NULL) {
-			snprintf(err, errlen, "%s", strerror(errno));
-			gzclose_r(c->gz);
-			free(c);
-			return KW_ERR_IO;
-		}
-		c->pcap = pcap_fopen_offline_with_tstamp_precision(
-			c->file, PCAP_TSTAMP_PRECISION_MICRO, pcap_err);
-		if (c->pcap == NULL)
-			fclose(c->file); /* closes gz too */
-	} else {
-		/* Our own stream with a large buffer: libpcap reads through stdio,
-		 * whose default 4 KiB buffer costs a read(2) per 4 KiB. */
-		if ((c->file = fopen(path, "rb")) == NULL) {
-			snprintf(err, errlen, "%s", strerror(errno));
-			free(c);
-			return KW_ERR_IO;
-		}
-		/* glibc ignores the size unless it is given the buffer. */
-		if ((c->iobuf = malloc(CAPTURE_READ_BUFFER)) != NULL)
-			setvbuf(c->file, c->iobuf, _IOFBF, CAPTURE_READ_BUFFER);
-		c->pcap = pcap_fopen_offline_with_tstamp_precision(
-			c->file, PCAP_TSTAMP_PRECISION_MICRO, pcap_err);
-		if (c->pcap == NULL) {
-			fclose(c->file);
-			free(c->iobuf);
-		}
+	if (strcmp(path, "-") == 0)
+		fd = fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 0);
+	else
+		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0 || (c->file = open_stream(c, fd)) == NULL) {
+		snprintf(err, errlen, "%s", strerror(errno));
+		free(c);
+		return KW_ERR_IO;
 	}
+	c->pcap = pcap_fopen_offline_with_tstamp_precision(c->file, PCAP_TSTAMP_PRECISION_MICRO,
+							   pcap_err);
+	if (c->pcap == NULL)
+		fclose(c->file); /* closes fd or gz, through the stream's cookie */
 	if (c->pcap == NULL) {
 		/* libpcap says "unknown file format" for a file that is not a capture;
 		 * its message may start with the path, which the caller names already. */
@@ -306,19 +318,16 @@ const char *capture_error(const struct capture *c)
 
 uint64_t capture_bytes(const struct capture *c)
 {
-	if (c->gz != NULL)
-		return (uint64_t)gzoffset(c->gz);
-	FILE *f = pcap_file(c->pcap);
-	long off = f ? ftell(f) : -1;
-	return off > 0 ? (uint64_t)off : 0;
+	if (c->ahead != NULL)
+		return prefetch_offset(c->ahead);
+	return c->gz != NULL ? (uint64_t)gzoffset(c->gz) : 0;
 }
 
 void capture_close(struct capture *c)
 {
 	if (c == NULL)
 		return;
-	pcap_close(c->pcap); /* closes c->file, and through its cookie c->gz */
-	free(c->iobuf);
+	pcap_close(c->pcap); /* closes c->file, and through its cookie fd or c->gz */
 	free(c);
 }
 

@@ -1,0 +1,228 @@
+/*
+ * prefetch.c: a capture file read ahead by a second thread (see prefetch.h).
+ *
+ * The reader thread fills PREFETCH_BLOCKS blocks in turn; the stream's read
+ * function copies out of the oldest filled block and hands it back when it
+ * is used up. The two meet under one mutex once per block, never per record.
+ * The block that ends the file (end or error) is never handed back, so every
+ * read after the end sees the end again.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "prefetch.h"
+
+#define PREFETCH_BLOCKS 4
+#define PREFETCH_BLOCK (1u << 20) /* bytes per read(2) or gzread */
+#define PREFETCH_STDIO (1u << 18) /* stdio's buffer: bytes per prefetch_read */
+
+struct block {
+	char *data;
+	size_t len; /* bytes in data */
+	int last;   /* the file ends after these bytes: at its end, or with err */
+	int err;    /* errno of the read that failed, else 0 */
+	uint64_t end; /* offset in the file after this block (compressed, for gz) */
+};
+
+struct prefetch {
+	int fd;
+	gzFile gz;
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t filled, emptied;
+	struct block block[PREFETCH_BLOCKS];
+	unsigned produced, consumed; /* blocks; block k is block[k % PREFETCH_BLOCKS] */
+	int stop;                    /* the stream is being closed */
+	uint64_t read_end;           /* the reader's offset in the file */
+	char *stdio_buf;
+	/* the reading side only */
+	int have; /* block[consumed] is filled and being read */
+	size_t pos;
+};
+
+/* source_read: one read(2) or gzread; -1 with errno set. */
+static ssize_t source_read(struct prefetch *p, char *buf, size_t n)
+{
+	int zerr, r;
+
+	if (p->gz == NULL)
+		return read(p->fd, buf, n);
+	errno = 0;
+	if ((r = gzread(p->gz, buf, (unsigned)n)) >= 0)
+		return r;
+	gzerror(p->gz, &zerr);
+	if (zerr != Z_ERRNO || errno == 0)
+		errno = EIO; /* corrupt or cut compressed data */
+	return -1;
+}
+
+static void fill(struct prefetch *p, struct block *b)
+{
+	b->len = 0;
+	while (b->len < PREFETCH_BLOCK) {
+		ssize_t n = source_read(p, b->data + b->len, PREFETCH_BLOCK - b->len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			b->last = 1;
+			b->err = n < 0 ? errno : 0;
+			return;
+		}
+		b->len += (size_t)n;
+		p->read_end += (uint64_t)n;
+	}
+}
+
+static void *reader(void *arg)
+{
+	struct prefetch *p = arg;
+	struct block *b;
+
+	do {
+		pthread_mutex_lock(&p->mu);
+		while (!p->stop && p->produced - p->consumed == PREFETCH_BLOCKS)
+			pthread_cond_wait(&p->emptied, &p->mu);
+		if (p->stop) {
+			pthread_mutex_unlock(&p->mu);
+			return NULL;
+		}
+		b = &p->block[p->produced % PREFETCH_BLOCKS];
+		pthread_mutex_unlock(&p->mu);
+
+		fill(p, b);
+		b->end = p->gz ? (uint64_t)gzoffset(p->gz) : p->read_end;
+
+		pthread_mutex_lock(&p->mu);
+		p->produced++;
+		pthread_cond_signal(&p->filled);
+		pthread_mutex_unlock(&p->mu);
+	} while (!b->last);
+	return NULL;
+}
+
+static ssize_t prefetch_read(void *cookie, char *buf, size_t size)
+{
+	struct prefetch *p = cookie;
+	size_t got = 0;
+
+	while (got < size) {
+		struct block *b = &p->block[p->consumed % PREFETCH_BLOCKS];
+		size_t n;
+
+		if (!p->have) {
+			pthread_mutex_lock(&p->mu);
+			while (p->produced == p->consumed)
+				pthread_cond_wait(&p->filled, &p->mu);
+			pthread_mutex_unlock(&p->mu);
+			p->have = 1;
+			p->pos = 0;
+		}
+		n = b->len - p->pos < size - got ? b->len - p->pos : size - got;
+		memcpy(buf + got, b->data + p->pos, n);
+		got += n;
+		p->pos += n;
+		if (p->pos < b->len)
+			continue;
+		if (b->last) {
+			if (got == 0 && b->err != 0) {
+				errno = b->err;
+				return -1;
+			}
+			break;
+		}
+		pthread_mutex_lock(&p->mu);
+		p->consumed++;
+		pthread_cond_signal(&p->emptied);
+		pthread_mutex_unlock(&p->mu);
+		p->have = 0;
+	}
+	return (ssize_t)got;
+}
+
+uint64_t prefetch_offset(const struct prefetch *p)
+{
+	return p->have ? p->block[p->consumed % PREFETCH_BLOCKS].end : 0;
+}
+
+static void destroy(struct prefetch *p)
+{
+	for (int i = 0; i < PREFETCH_BLOCKS; i++)
+		free(p->block[i].data);
+	free(p->stdio_buf);
+	pthread_cond_destroy(&p->filled);
+	pthread_cond_destroy(&p->emptied);
+	pthread_mutex_destroy(&p->mu);
+	free(p);
+}
+
+/* stop_reader ends the reader thread; a regular file's read returns soon. */
+static void stop_reader(struct prefetch *p)
+{
+	pthread_mutex_lock(&p->mu);
+	p->stop = 1;
+	pthread_cond_signal(&p->emptied);
+	pthread_mutex_unlock(&p->mu);
+	pthread_join(p->thread, NULL);
+}
+
+static int prefetch_close(void *cookie)
+{
+	struct prefetch *p = cookie;
+	int rc;
+
+	stop_reader(p);
+	if (p->gz != NULL)
+		rc = gzclose_r(p->gz) == Z_OK ? 0 : EOF;
+	else
+		rc = close(p->fd);
+	destroy(p);
+	return rc;
+}
+
+FILE *prefetch_fopen(int fd, gzFile gz, struct prefetch **handle)
+{
+	static const cookie_io_functions_t io = {.read = prefetch_read, .close = prefetch_close};
+	struct prefetch *p = calloc(1, sizeof(*p));
+	sigset_t all, old;
+	FILE *f;
+	int e = ENOMEM;
+
+	if (p == NULL)
+		return NULL;
+	p->fd = fd;
+	p->gz = gz;
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->filled, NULL);
+	pthread_cond_init(&p->emptied, NULL);
+	for (int i = 0; i < PREFETCH_BLOCKS; i++)
+		if ((p->block[i].data = malloc(PREFETCH_BLOCK)) == NULL)
+			goto fail;
+	if ((p->stdio_buf = malloc(PREFETCH_STDIO)) == NULL)
+		goto fail;
+	/* Signals are the packet loop's to take, not the reader's. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	e = pthread_create(&p->thread, NULL, reader, p);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (e != 0)
+		goto fail;
+	if ((f = fopencookie(p, "rb", io)) == NULL) {
+		e = errno;
+		stop_reader(p);
+		goto fail;
+	}
+	/* Buffered: glibc reads an unbuffered cookie stream a byte at a time.
+	 * (glibc ignores the size unless it is given the buffer.) */
+	setvbuf(f, p->stdio_buf, _IOFBF, PREFETCH_STDIO);
+	*handle = p;
+	return f;
+fail:
+	destroy(p);
+	errno = e;
+	return NULL;
+}

@@ -71,10 +71,12 @@ int sink_write(struct sink *s, const char *line, size_t n, int severity, const c
 
 /*
  * sink_batch makes a file or standard-output sink gather records and write
- * them bytes at a time (whole records only; offline, where a record need
- * not reach the file at once); sink_flush writes what is gathered. A failed
- * write keeps the whole records that reached the file and counts the others
- * as lost. 0, or KW_ERR_NOMEM (the sink goes on unbatched).
+ * them `bytes` at a time, whole records only, from a writer thread (offline,
+ * where a record need not reach the file at once); sink_flush writes what
+ * is gathered and waits for it. A failed write keeps the whole records that
+ * reached the file and counts the others as lost; batched, sink_write
+ * cannot tell, so failures show in sink_counts (after sink_flush) and on
+ * standard error. 0, or KW_ERR_NOMEM (the sink goes on unbatched).
  */
 int sink_batch(struct sink *s, size_t bytes);
 int sink_flush(struct sink *s);

@@ -11,6 +11,7 @@
 #define _GNU_SOURCE /* memrchr */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -160,25 +161,94 @@ static int fd_write(struct sink *s, const char *buf, size_t n, uint64_t records)
 	return KW_ERR_IO;
 }
 
+/* writer: the thread that writes the batches handed over in spare. */
+static void *writer(void *arg)
+{
+	struct sink *s = arg;
+
+	pthread_mutex_lock(&s->mu);
+	for (;;) {
+		while (!s->busy && !s->stop)
+			pthread_cond_wait(&s->cv, &s->mu);
+		if (!s->busy)
+			break;
+		pthread_mutex_unlock(&s->mu);
+		fd_write(s, s->spare, s->slen, s->srecords);
+		pthread_mutex_lock(&s->mu);
+		s->busy = 0;
+		pthread_cond_broadcast(&s->cv);
+	}
+	pthread_mutex_unlock(&s->mu);
+	return NULL;
+}
+
+static void wait_idle(struct sink *s)
+{
+	pthread_mutex_lock(&s->mu);
+	while (s->busy)
+		pthread_cond_wait(&s->cv, &s->mu);
+	pthread_mutex_unlock(&s->mu);
+}
+
 int sink_batch(struct sink *s, size_t bytes)
 {
+	sigset_t all, old;
+
 	if (s->kind == SINK_SYSLOG || bytes == 0)
 		return KW_OK;
-	if ((s->batch = malloc(bytes)) == NULL)
+	s->batch = malloc(bytes);
+	s->spare = malloc(bytes);
+	if (s->batch == NULL || s->spare == NULL) {
+		free(s->batch);
+		free(s->spare);
+		s->batch = s->spare = NULL;
 		return KW_ERR_NOMEM;
+	}
 	s->bcap = bytes;
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_cond_init(&s->cv, NULL);
+	/* Signals are the packet loop's to take, not the writer's. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	s->threaded = pthread_create(&s->writer, NULL, writer, s) == 0;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return KW_OK;
+}
+
+/* hand_over: the gathered records to the writer thread, or written here. */
+static int hand_over(struct sink *s)
+{
+	int rc = KW_OK;
+	char *t;
+
+	if (s->blen == 0)
+		return KW_OK;
+	if (s->threaded) {
+		pthread_mutex_lock(&s->mu);
+		while (s->busy)
+			pthread_cond_wait(&s->cv, &s->mu);
+		t = s->spare;
+		s->spare = s->batch;
+		s->batch = t;
+		s->slen = s->blen;
+		s->srecords = s->brecords;
+		s->busy = 1;
+		pthread_cond_broadcast(&s->cv);
+		pthread_mutex_unlock(&s->mu);
+	} else {
+		rc = fd_write(s, s->batch, s->blen, s->brecords);
+	}
+	s->blen = 0;
+	s->brecords = 0;
+	return rc;
 }
 
 int sink_flush(struct sink *s)
 {
-	int rc;
+	int rc = hand_over(s);
 
-	if (s->blen == 0)
-		return KW_OK;
-	rc = fd_write(s, s->batch, s->blen, s->brecords);
-	s->blen = 0;
-	s->brecords = 0;
+	if (s->threaded)
+		wait_idle(s);
 	return rc;
 }
 
@@ -191,9 +261,12 @@ int sink_write(struct sink *s, const char *line, size_t n, int severity, const c
 	if (s->batch == NULL)
 		return fd_write(s, line, n, 1);
 	if (s->blen + n > s->bcap) {
-		rc = sink_flush(s); /* a failure is reported and counted there */
-		if (n > s->bcap) { /* larger than a batch: on its own */
-			int rc2 = fd_write(s, line, n, 1);
+		rc = hand_over(s); /* a failure is reported and counted by fd_write */
+		if (n > s->bcap) { /* larger than a batch: on its own, in order */
+			int rc2;
+			if (s->threaded)
+				wait_idle(s);
+			rc2 = fd_write(s, line, n, 1);
 			return rc != KW_OK ? rc : rc2;
 		}
 	}
@@ -248,10 +321,22 @@ void sink_close(struct sink *s)
 		sink_syslog_close(s);
 	else
 		sink_flush(s);
+	if (s->threaded) {
+		pthread_mutex_lock(&s->mu);
+		s->stop = 1;
+		pthread_cond_broadcast(&s->cv);
+		pthread_mutex_unlock(&s->mu);
+		pthread_join(s->writer, NULL);
+	}
+	if (s->batch != NULL) {
+		pthread_cond_destroy(&s->cv);
+		pthread_mutex_destroy(&s->mu);
+	}
 	if (s->kind == SINK_FILE && s->fd >= 0)
 		close(s->fd);
 	free(s->queue);
 	free(s->batch);
+	free(s->spare);
 	free(s->name);
 	free(s);
 }

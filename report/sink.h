@@ -5,6 +5,7 @@
 #ifndef KW_SINK_H
 #define KW_SINK_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -30,10 +31,15 @@ struct sink {
 	int torn;    /* a partial write left a line without its end */
 	int failing; /* the failure was reported; say when it recovers */
 	uint64_t written, lost, lost_at_failure;
-	/* batching (offline): whole records gathered, written together */
-	char *batch;
-	size_t blen, bcap;
-	uint64_t brecords; /* records in batch[0..blen) */
+	/* batching (offline): whole records gathered in batch, written together
+	 * by a writer thread from spare (or here, when it could not start) */
+	char *batch, *spare;
+	size_t blen, bcap, slen;
+	uint64_t brecords, srecords; /* records in batch[0..blen), spare[0..slen) */
+	int threaded, busy, stop;    /* busy: the writer owns spare and the counts */
+	pthread_t writer;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
 	/* syslog */
 	enum sink_transport transport;
 	int facility;

@@ -438,6 +438,11 @@ int main(int argc, char **argv)
 	}
 	if (format < 0)
 		format = nsinks == 0 && isatty(fileno(out)) ? REPORT_TEXT : REPORT_JSON;
+	if (nsinks == 0 && !isatty(fileno(out))) {
+		/* stdio would write a file or pipe 4 KiB at a time. */
+		static char outbuf[OUTPUT_BATCH];
+		setvbuf(out, outbuf, _IOFBF, sizeof(outbuf));
+	}
 	if (state_path != NULL &&
 	    hostkeys_store_open(&store, state_path, (uint32_t)share_threshold) != 0) {
 		for (uint32_t i = 0; i < nsinks; i++)

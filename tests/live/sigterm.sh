@@ -14,8 +14,8 @@ sshd_start
 start_kexwatch kw -Z nobody -w "$WORK/out/records.jsonl" --stats-interval 0
 
 log "three ssh -N sessions, two half-open handshakes"
-for _ in 1 2 3; do
-	start_bg "$WORK/ssh-n.log" timeout 60 ip netns exec "$NSC" ssh "${SSH_OPTS[@]}" -N root@"$S4"
+for i in 1 2 3; do
+	start_bg "$WORK/ssh-n$i.log" timeout 60 ip netns exec "$NSC" ssh "${SSH_OPTS[@]}" -v -N root@"$S4"
 done
 start_bg "$WORK/held.log" timeout 60 ip netns exec "$NSC" "$PY" -c '
 import socket, sys, time
@@ -30,8 +30,11 @@ time.sleep(55)
 established() {
 	[ "$(ip netns exec "$NSC" ss -Htn state established "( dport = :22 )" | wc -l)" -ge 5 ]
 }
+authenticated() { [ "$(cat "$WORK"/ssh-n?.log | grep -c '^Authenticated to')" -ge 3 ]; }
 wait_until 20 established || fail "the five connections did not open"
-sleep 2 # the sessions' key exchanges finish (NEWKEYS seen)
+# Past NEWKEYS for certain once the clients say so (not after a fixed time:
+# a loaded CI runner can take seconds).
+wait_until 30 authenticated || fail "the three ssh sessions did not authenticate"
 ip netns exec "$NSC" ss -Htn state established "( dport = :22 )" |
 	awk '{ n = split($3, a, ":"); print a[n] }' | sort -n >"$WORK/ports.txt"
 [ "$(wc -l <"$WORK/ports.txt")" -eq 5 ] || fail "expected 5 client ports"

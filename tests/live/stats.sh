@@ -48,7 +48,16 @@ for _ in range(3):
     s.recv(1)
     s.close()
 '
-sleep 2.5 # the closes linger, then at least two interval records
+# The closes linger; wait for an interval record that has them all closed,
+# and for at least three interval records in all (not a fixed time: a
+# loaded CI runner can take seconds).
+settled() {
+	kwpy -c 'import kwlive,sys
+iv = [s["stats"] for s in kwlive.load(sys.argv[1]).stats if s["stats"]["reason"] == "interval"]
+sys.exit(not (len(iv) >= 3 and iv[-1]["connections"]["seen"] == 7 and iv[-1]["connections"]["open"] == 0))' \
+		"$WORK/out/records.jsonl"
+}
+wait_until 15 settled || fail "the interval records did not show the closed connections"
 stop_kexwatch kw
 
 kwpy - "$WORK/out/records.jsonl" "$VS" "$(dirname "$0")/../../docs/schema/ssh-record.schema.json" <<'EOF' || fail "stats"

@@ -115,39 +115,68 @@ static void namelist_array(struct jw *w, const char *key, const char *list)
 
 /*
  * The cache of serialised "hassh" and "kexinit" members, keyed by what they
- * are made of (the ten lists, the flag, the HASSH string), checked byte for
- * byte on a hit, so a hash collision can only cost a miss.
+ * are made of (the ten lists, the flag, the HASSH and its string), checked
+ * byte for byte on a hit, so a hash collision can only cost a miss. The
+ * hash only picks the set and rejects most strangers early: it mixes each
+ * list's length and its first and last eight bytes, the flag and the HASSH
+ * (an MD5 of four of the lists), not every byte. Entries whose hashes are
+ * equal still live side by side in a set, so a crafted collision costs at
+ * most RECORD_CACHE_WAYS comparisons.
  */
-static uint64_t hash_bytes(uint64_t h, const char *p, size_t n)
+static uint64_t mix(uint64_t h, uint64_t v)
 {
-	uint64_t v;
+	h = (h ^ v) * 0x9e3779b97f4a7c15ULL;
+	return h ^ (h >> 29);
+}
 
-	/* Eight bytes a step (a multiply-xorshift mix): the lists are ~1.5 KB. */
-	for (; n >= 8; p += 8, n -= 8) {
-		memcpy(&v, p, 8);
-		h = (h ^ v) * 0x9e3779b97f4a7c15ULL;
-		h ^= h >> 29;
+static uint64_t edge_bytes(const char *p, size_t n, size_t at)
+{
+	uint64_t v = 0;
+
+	if (n >= 8)
+		memcpy(&v, p + at, 8);
+	else
+		memcpy(&v, p, n);
+	return v;
+}
+
+static uint64_t side_hash(const struct ssh_dir *d)
+{
+	const struct kex_init *k = d->kexinit;
+	uint64_t h = 0x84222325cbf29ce4ULL, v;
+
+	for (int i = 0; i < KEX_NLISTS; i++) {
+		size_t n = k->list_len[i];
+
+		h = mix(h, n);
+		h = mix(h, edge_bytes(k->list[i], n, 0));
+		if (n > 8)
+			h = mix(h, edge_bytes(k->list[i], n, n - 8));
 	}
-	v = 0;
-	memcpy(&v, p, n);
-	h = (h ^ v ^ n) * 0x9e3779b97f4a7c15ULL;
+	h = mix(h, k->first_kex_follows);
+	for (size_t i = 0; d->hassh[0] != '\0' && i + 8 <= sizeof(d->hassh) - 1; i += 8) {
+		memcpy(&v, d->hassh + i, 8);
+		h = mix(h, v);
+	}
 	return h ^ (h >> 32);
 }
 
-/* The parts a side's members are made of, in order. */
-static size_t side_parts(const struct ssh_dir *d, const char *part[], size_t len[])
+/* side_is_cached: whether entry e holds exactly side d's members. */
+static int side_is_cached(const struct record_cache_entry *e, const struct ssh_dir *d, uint64_t h)
 {
-	size_t n = 0;
+	const struct kex_init *k = d->kexinit;
+	const char *key = e->key;
 
+	if (e->frag == NULL || e->hash != h || e->first_kex_follows != k->first_kex_follows ||
+	    strcmp(e->hassh, d->hassh) != 0)
+		return 0;
 	for (int i = 0; i < KEX_NLISTS; i++) {
-		part[n] = d->kexinit->list[i];
-		len[n++] = d->kexinit->list_len[i];
+		if (e->list_len[i] != k->list_len[i] || memcmp(key, k->list[i], k->list_len[i]) != 0)
+			return 0;
+		key += k->list_len[i];
 	}
-	part[n] = d->kexinit->first_kex_follows ? "1" : "0";
-	len[n++] = 1;
-	part[n] = d->hassh_str ? d->hassh_str : "";
-	len[n] = strlen(part[n]);
-	return n + 1;
+	/* The HASSH string follows the lists, NUL-terminated. */
+	return strcmp(key, d->hassh_str ? d->hassh_str : "") == 0;
 }
 
 static void side_kex_members(struct jw *w, const struct ssh_dir *d)
@@ -169,26 +198,24 @@ static void side_kex_members(struct jw *w, const struct ssh_dir *d)
 /* side_kex writes the "hassh" and "kexinit" members, from the cache when it can. */
 static void side_kex(struct record_writer *rw, const struct ssh_dir *d)
 {
-	const char *part[KEX_NLISTS + 2];
-	size_t len[KEX_NLISTS + 2], nparts, total = 0, off;
-	struct record_cache_entry *e;
-	uint64_t h = 0x84222325cbf29ce4ULL;
+	const struct kex_init *k = d->kexinit;
+	const char *hs = d->hassh_str ? d->hassh_str : "";
+	uint64_t h = side_hash(d);
+	struct record_cache_entry *set = &rw->cache[(h % RECORD_CACHE_SETS) * RECORD_CACHE_WAYS];
+	struct record_cache_entry *e = &set[0];
+	size_t total = 0, hslen, off;
 	struct jw frag;
-	int same;
 
-	nparts = side_parts(d, part, len);
-	for (size_t i = 0; i < nparts; i++) {
-		h = hash_bytes(h, part[i], len[i]);
-		total += len[i];
-	}
-	e = &rw->cache[h % RECORD_CACHE_SIZE];
-	same = e->hash == h && e->key_len == total && e->frag != NULL;
-	for (size_t i = 0, at = 0; same && i < nparts; at += len[i], i++)
-		same = memcmp(e->key + at, part[i], len[i]) == 0;
-	if (same && strcmp(e->hassh, d->hassh) == 0) {
-		rw->cache_hits++;
-		jw_raw(&rw->out, NULL, e->frag, e->frag_len);
-		return;
+	rw->clock++;
+	for (int i = 0; i < RECORD_CACHE_WAYS; i++) {
+		if (side_is_cached(&set[i], d, h)) {
+			set[i].used = rw->clock;
+			rw->cache_hits++;
+			jw_raw(&rw->out, NULL, set[i].frag, set[i].frag_len);
+			return;
+		}
+		if (set[i].used < e->used)
+			e = &set[i]; /* the least recently used way is replaced */
 	}
 	/* Miss: serialise the members alone ('{' ... '}'), keep the inside. */
 	jw_init(&frag);
@@ -196,19 +223,31 @@ static void side_kex(struct record_writer *rw, const struct ssh_dir *d)
 	side_kex_members(&frag, d);
 	jw_obj_close(&frag);
 	if (!frag.err && frag.len > 2) {
-		char *kc = malloc(total + 1), *fc = malloc(frag.len - 2);
+		char *kc, *fc;
+
+		for (int i = 0; i < KEX_NLISTS; i++)
+			total += k->list_len[i];
+		hslen = strlen(hs);
+		kc = malloc(total + hslen + 1);
+		fc = malloc(frag.len - 2);
 		if (kc != NULL && fc != NULL) {
-			for (size_t i = 0, at = 0; i < nparts; at += len[i], i++)
-				memcpy(kc + at, part[i], len[i]);
+			off = 0;
+			for (int i = 0; i < KEX_NLISTS; i++) {
+				memcpy(kc + off, k->list[i], k->list_len[i]);
+				off += k->list_len[i];
+				e->list_len[i] = k->list_len[i];
+			}
+			memcpy(kc + off, hs, hslen + 1);
 			off = frag.len - 2;
 			memcpy(fc, frag.buf + 1, off);
 			free(e->key);
 			free(e->frag);
 			e->key = kc;
-			e->key_len = total;
 			e->frag = fc;
 			e->frag_len = off;
 			e->hash = h;
+			e->used = rw->clock;
+			e->first_kex_follows = k->first_kex_follows;
 			memcpy(e->hassh, d->hassh, sizeof(e->hassh));
 			jw_raw(&rw->out, NULL, e->frag, e->frag_len);
 			jw_free(&frag);
@@ -455,7 +494,7 @@ void record_writer_init(struct record_writer *rw)
 
 void record_writer_free(struct record_writer *rw)
 {
-	for (int i = 0; i < RECORD_CACHE_SIZE; i++) {
+	for (int i = 0; i < RECORD_CACHE_SETS * RECORD_CACHE_WAYS; i++) {
 		free(rw->cache[i].key);
 		free(rw->cache[i].frag);
 	}

@@ -23,21 +23,29 @@ struct record_judgment {
 	struct auth_guess *guess;     /* failed logins per client (auth.c); NULL: none kept */
 };
 
-/* Serialised "hassh" and "kexinit" members of a side, reused across records. */
-#define RECORD_CACHE_SIZE 64
+/*
+ * Serialised "hassh" and "kexinit" members of a side, reused across records:
+ * RECORD_CACHE_SETS sets of RECORD_CACHE_WAYS entries, least recently used
+ * replaced, so a few software variants whose hashes meet in a set do not
+ * evict each other. Memory: 64 entries of ~1.5 KB key and ~2.5 KB JSON.
+ */
+#define RECORD_CACHE_SETS 16
+#define RECORD_CACHE_WAYS 4
 
 struct record_cache_entry {
-	uint64_t hash;
+	uint64_t hash, used; /* used: the writer's clock at the last hit */
 	char hassh[33];
-	char *key, *frag; /* what it is made of; the serialised members */
-	size_t key_len, frag_len;
+	uint8_t first_kex_follows;
+	uint32_t list_len[KEX_NLISTS];
+	char *key, *frag; /* the lists then the HASSH string (NUL-terminated); the members */
+	size_t frag_len;
 };
 
 /* The writer of records: its output buffer and the side cache (bounded). */
 struct record_writer {
 	struct jw out;
-	struct record_cache_entry cache[RECORD_CACHE_SIZE];
-	uint64_t cache_hits;
+	struct record_cache_entry cache[RECORD_CACHE_SETS * RECORD_CACHE_WAYS];
+	uint64_t cache_hits, clock;
 };
 
 void record_writer_init(struct record_writer *rw);

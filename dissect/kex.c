@@ -31,31 +31,55 @@
 #define KEX_CERT_SUFFIX "-cert-v01@openssh.com"
 
 /*
+ * kex_bytes_are_printable: every byte is printable US-ASCII without
+ * whitespace, 0x21..0x7e (RFC 4251 section 6). KEXINITs are a kilobyte or
+ * more and this runs over all of them, so it tests eight bytes at a time
+ * ("Bit Twiddling Hacks", hasless and hasmore: exact as yes/no answers);
+ * the words are copied out with memcpy, so alignment does not matter.
+ */
+static int kex_bytes_are_printable(const uint8_t *p, size_t n)
+{
+	const uint64_t ones = UINT64_C(0x0101010101010101), highs = UINT64_C(0x8080808080808080);
+	uint64_t w, bad = 0;
+	size_t i = 0;
+
+	for (; n - i >= 8; i += 8) {
+		memcpy(&w, p + i, 8);
+		/* a byte below 0x21, or a byte above 0x7e */
+		bad |= ((w - ones * 0x21) & ~w) | ((w + ones) | w);
+	}
+	if ((bad & highs) != 0)
+		return 0;
+	for (; i < n; i++) {
+		if (p[i] <= 0x20 || p[i] >= 0x7f)
+			return 0;
+	}
+	return 1;
+}
+
+/*
  * kex_namelist_is_valid checks every element of a name-list (RFC 4251
  * sections 5 and 6): non-empty, at most 64 characters, printable US-ASCII
- * without whitespace. One pass over the bytes: the list is already bounded
- * (it is a complete string of the packet), so plain indexing of [0, n) is
- * within it.
+ * without whitespace. The list is already bounded (it is a complete string
+ * of the packet), so plain indexing of [0, n) is within it.
  */
 static int kex_namelist_is_valid(const uint8_t *p, size_t n)
 {
-	size_t len = 0;
+	const uint8_t *end = p + n, *comma;
 
 	/* An empty name-list is legal: it has no elements (RFC 4251 5). */
 	if (n == 0)
 		return 1;
-	for (size_t i = 0; i < n; i++) {
-		uint8_t ch = p[i];
-		if (ch == ',') {
-			if (len == 0)
-				return 0;
-			len = 0;
-			continue;
-		}
-		if (ch <= 0x20 || ch >= 0x7f || ++len > KEX_NAME_MAX)
+	if (!kex_bytes_are_printable(p, n))
+		return 0;
+	for (;;) {
+		comma = memchr(p, ',', (size_t)(end - p));
+		if (comma == NULL)
+			return end - p <= KEX_NAME_MAX && end > p;
+		if (comma == p || comma - p > KEX_NAME_MAX)
 			return 0;
+		p = comma + 1;
 	}
-	return len > 0;
 }
 
 /* kex_name_is_valid: one algorithm name (RFC 4251 section 6). */
@@ -135,34 +159,30 @@ out:
 }
 
 /*
- * kex_list_next borrows the next comma-separated element of a list into
- * (*e, *elen) and advances *pos. Returns 0 at the end of the list.
+ * kex_list_next borrows the next comma-separated element of the list of
+ * len bytes into (*e, *elen) and advances *pos. Returns 0 at the end of the
+ * list. A trailing comma ends the list; ",," holds an empty element.
  */
-static int kex_list_next(const char *list, size_t *pos, const char **e, size_t *elen)
+static int kex_list_next(const char *list, size_t len, size_t *pos, const char **e, size_t *elen)
 {
 	const char *start, *comma;
 
-	if (list == NULL || list[*pos] == '\0')
+	if (*pos >= len)
 		return 0;
 	start = list + *pos;
-	comma = strchr(start, ',');
+	comma = memchr(start, ',', len - *pos);
 	*e = start;
-	if (comma == NULL) {
-		*elen = strlen(start);
-		*pos += *elen;
-	} else {
-		*elen = (size_t)(comma - start);
-		*pos += *elen + 1;
-	}
+	*elen = comma != NULL ? (size_t)(comma - start) : len - *pos;
+	*pos += *elen + (comma != NULL);
 	return 1;
 }
 
-static int kex_list_has_n(const char *list, const char *alg, size_t alen)
+static int kex_list_has_n(const char *list, size_t len, const char *alg, size_t alen)
 {
 	const char *e;
 	size_t pos = 0, elen;
 
-	while (kex_list_next(list, &pos, &e, &elen)) {
+	while (kex_list_next(list, len, &pos, &e, &elen)) {
 		if (elen == alen && memcmp(e, alg, alen) == 0)
 			return 1;
 	}
@@ -173,7 +193,22 @@ int kex_list_has(const char *list, const char *alg)
 {
 	if (list == NULL || alg == NULL)
 		return 0;
-	return kex_list_has_n(list, alg, strlen(alg));
+	return kex_list_has_n(list, strlen(list), alg, strlen(alg));
+}
+
+/*
+ * kex_list_len: the length of list l of k as a C string, which is what
+ * report/ prints and kex_list_has sees. It is list_len unless a NUL byte
+ * (a bad name, so KEX_ANOM_BAD_NAME) cuts the copy short; negotiating on
+ * the same bytes keeps ssh.negotiated consistent with the offered lists.
+ */
+static size_t kex_list_len(const struct kex_init *k, int l)
+{
+	if (k->list[l] == NULL)
+		return 0;
+	if (k->anomalies & KEX_ANOM_BAD_NAME)
+		return strlen(k->list[l]);
+	return k->list_len[l];
 }
 
 /*
@@ -183,36 +218,55 @@ int kex_list_has(const char *list, const char *alg)
  */
 static int kex_name_is_pseudo(const char *e, size_t elen)
 {
-	static const char *const pseudo[] = {
-	    "ext-info-c",
-	    "ext-info-s",
-	    "kex-strict-c-v00@openssh.com",
-	    "kex-strict-s-v00@openssh.com",
+	static const struct {
+		const char *name;
+		size_t len;
+	} pseudo[] = {
+	    {"ext-info-c", sizeof("ext-info-c") - 1},
+	    {"ext-info-s", sizeof("ext-info-s") - 1},
+	    {"kex-strict-c-v00@openssh.com", sizeof("kex-strict-c-v00@openssh.com") - 1},
+	    {"kex-strict-s-v00@openssh.com", sizeof("kex-strict-s-v00@openssh.com") - 1},
 	};
 	size_t i;
 
 	for (i = 0; i < sizeof(pseudo) / sizeof(pseudo[0]); i++) {
-		if (strlen(pseudo[i]) == elen && memcmp(pseudo[i], e, elen) == 0)
+		if (pseudo[i].len == elen && memcmp(pseudo[i].name, e, elen) == 0)
 			return 1;
 	}
 	return 0;
 }
 
+/* Server elements split once per kex_match_list; a longer list's tail is scanned. */
+#define KEX_MATCH_SPLIT 64
+
 /*
  * kex_match_list: OpenSSH match_list(client, server): the first element of
  * the client's list that the server's list also holds (RFC 4253 7.1).
  * Copies it into out (KEX_NAME_MAX + 1 bytes) and returns 1, or returns 0.
+ * The server's list is cut into elements once, not once per client element.
  */
-static int kex_match_list(const char *client, const char *server, char *out)
+static int kex_match_list(const char *client, size_t clen, const char *server, size_t slen,
+                          char *out)
 {
+	struct {
+		const char *e;
+		size_t len;
+	} sv[KEX_MATCH_SPLIT];
 	const char *e;
-	size_t pos = 0, elen;
+	size_t cpos = 0, spos = 0, elen, nsv = 0, i;
 
 	out[0] = '\0';
-	while (kex_list_next(client, &pos, &e, &elen)) {
+	while (nsv < KEX_MATCH_SPLIT &&
+	       kex_list_next(server, slen, &spos, &sv[nsv].e, &sv[nsv].len))
+		nsv++;
+	while (kex_list_next(client, clen, &cpos, &e, &elen)) {
 		if (elen == 0 || elen > KEX_NAME_MAX || kex_name_is_pseudo(e, elen))
 			continue;
-		if (kex_list_has_n(server, e, elen)) {
+		for (i = 0; i < nsv; i++) {
+			if (sv[i].len == elen && memcmp(sv[i].e, e, elen) == 0)
+				break;
+		}
+		if (i < nsv || kex_list_has_n(server + spos, slen - spos, e, elen)) {
 			memcpy(out, e, elen);
 			out[elen] = '\0';
 			return 1;
@@ -222,14 +276,21 @@ static int kex_match_list(const char *client, const char *server, char *out)
 }
 
 /* kex_first_equal compares the first elements of two lists (OpenSSH proposals_match). */
-static int kex_first_equal(const char *a, const char *b)
+static int kex_first_equal(const struct kex_init *a, const struct kex_init *b, int l)
 {
 	const char *ea = "", *eb = "";
 	size_t pa = 0, pb = 0, la = 0, lb = 0;
 
-	kex_list_next(a, &pa, &ea, &la);
-	kex_list_next(b, &pb, &eb, &lb);
+	kex_list_next(a->list[l], kex_list_len(a, l), &pa, &ea, &la);
+	kex_list_next(b->list[l], kex_list_len(b, l), &pb, &eb, &lb);
 	return la == lb && memcmp(ea, eb, la) == 0;
+}
+
+int kex_init_has(const struct kex_init *k, int l, const char *alg)
+{
+	if (k == NULL || l < 0 || l >= KEX_NLISTS || alg == NULL)
+		return 0;
+	return kex_list_has_n(k->list[l], kex_list_len(k, l), alg, strlen(alg));
 }
 
 void kex_negotiate(const struct kex_init *client, const struct kex_init *server,
@@ -257,23 +318,24 @@ void kex_negotiate(const struct kex_init *client, const struct kex_init *server,
 			strcpy(out->alg[cat], "<implicit>");
 			continue;
 		}
-		if (!kex_match_list(client->list[l], server->list[l], out->alg[cat]) &&
+		if (!kex_match_list(client->list[l], kex_list_len(client, l), server->list[l],
+		                    kex_list_len(server, l), out->alg[cat]) &&
 		    out->failed_cat < 0)
 			out->failed_cat = cat;
 	}
 	/* OpenSSH PROTOCOL section 1.10: strict KEX needs both markers. */
-	out->strict_kex = kex_list_has(client->list[KEX_ALGS], "kex-strict-c-v00@openssh.com") &&
-	                  kex_list_has(server->list[KEX_ALGS], "kex-strict-s-v00@openssh.com");
+	out->strict_kex = kex_init_has(client, KEX_ALGS, "kex-strict-c-v00@openssh.com") &&
+	                  kex_init_has(server, KEX_ALGS, "kex-strict-s-v00@openssh.com");
 	/* RFC 8308 section 2.1. */
-	out->ext_info_c = kex_list_has(client->list[KEX_ALGS], "ext-info-c");
-	out->ext_info_s = kex_list_has(server->list[KEX_ALGS], "ext-info-s");
+	out->ext_info_c = kex_init_has(client, KEX_ALGS, "ext-info-c");
+	out->ext_info_s = kex_init_has(server, KEX_ALGS, "ext-info-s");
 	/*
 	 * RFC 4253 section 7: a guessed packet is wrong when the preferred
 	 * kex or host-key algorithms differ (OpenSSH proposals_match).
 	 */
-	out->guess_wrong = client->first_kex_follows &&
-	                   (!kex_first_equal(client->list[KEX_ALGS], server->list[KEX_ALGS]) ||
-	                    !kex_first_equal(client->list[KEX_HOSTKEY], server->list[KEX_HOSTKEY]));
+	out->guess_wrong =
+	    client->first_kex_follows && (!kex_first_equal(client, server, KEX_ALGS) ||
+	                                  !kex_first_equal(client, server, KEX_HOSTKEY));
 }
 
 const char *kex_cat_name(int cat)

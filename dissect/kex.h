@@ -64,6 +64,12 @@ void kex_init_free(struct kex_init *k);
  * alg: 0.
  */
 int kex_list_has(const char *list, const char *alg);
+/*
+ * kex_init_has: kex_list_has on list l of k, without measuring the list
+ * again (it reads list_len, so hand-made lists must set it). 0 for a NULL k
+ * or alg, or a bad l.
+ */
+int kex_init_has(const struct kex_init *k, int l, const char *alg);
 
 /* Categories negotiated, in the order reported when none match. */
 enum kex_cat {

@@ -372,7 +372,6 @@ static void ssh_msg_kexinit(struct ssh_conn *conn, int dir, const uint8_t *p, si
 {
 	struct ssh_dir *d = &conn->dir[dir];
 	struct kex_init *k;
-	const char *algs;
 	int r;
 
 	/* RFC 4253 7.1: one KEXINIT per key exchange; a second is ignored. */
@@ -401,11 +400,11 @@ static void ssh_msg_kexinit(struct ssh_conn *conn, int dir, const uint8_t *p, si
 	 * RFC 8308 2.1 and OpenSSH PROTOCOL 1.10: the "-c" markers are sent
 	 * by the client only, the "-s" markers by the server only.
 	 */
-	algs = k->list[KEX_ALGS];
-	if (kex_list_has(algs, "ext-info-c") || kex_list_has(algs, "kex-strict-c-v00@openssh.com"))
+	if (kex_init_has(k, KEX_ALGS, "ext-info-c") ||
+	    kex_init_has(k, KEX_ALGS, "kex-strict-c-v00@openssh.com"))
 		ssh_role_set(conn, dir, SSH_ROLE_KEXINIT);
-	else if (kex_list_has(algs, "ext-info-s") ||
-	         kex_list_has(algs, "kex-strict-s-v00@openssh.com"))
+	else if (kex_init_has(k, KEX_ALGS, "ext-info-s") ||
+	         kex_init_has(k, KEX_ALGS, "kex-strict-s-v00@openssh.com"))
 		ssh_role_set(conn, 1 - dir, SSH_ROLE_KEXINIT);
 	ssh_conn_refresh(conn);
 }

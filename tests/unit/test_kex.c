@@ -302,7 +302,61 @@ static void test_kexinit_crafted(void)
 	CHECK_EQ_INT(kex_init_parse(buf, n, 65536, &k), KW_OK);
 	CHECK_EQ_INT(k.anomalies, KEX_ANOM_BAD_NAME);
 	CHECK_EQ_INT(k.list_len[KEX_ALGS], strlen(good[0]));
+	/* Lookups and negotiation see the list as report/ prints it: "cur". */
+	CHECK(!kex_init_has(&k, KEX_ALGS, "ext-info-c"), "list ends at its NUL");
+	CHECK(kex_init_has(&k, KEX_ALGS, "cur"), "element before the NUL");
+	{
+		struct kex_negotiated neg;
+
+		kex_negotiate(&k, &k, &neg);
+		CHECK_EQ_STR(neg.alg[KEX_CAT_KEX], "cur");
+		CHECK_EQ_INT(neg.ext_info_c, 0);
+	}
 	kex_init_free(&k);
+
+	/* Every position of a 40-byte name, each byte at the edges of the
+	 * printable range (the check reads eight bytes at a time). */
+	for (i = 0; i < 40; i++) {
+		static const uint8_t edge[] = {0x01, 0x20, 0x21, 0x7e, 0x7f, 0x80, 0xff};
+		char name[41];
+		size_t e;
+
+		for (e = 0; e < sizeof(edge); e++) {
+			memset(name, 'a', 40);
+			name[40] = '\0';
+			name[i] = (char)edge[e];
+			memcpy(lists, good, sizeof(lists));
+			lists[KEX_HOSTKEY] = name;
+			n = kexinit_build(buf, sizeof(buf), 20, lists, 0, 0);
+			CHECK_EQ_INT(kex_init_parse(buf, n, 65536, &k), KW_OK);
+			CHECK(k.anomalies ==
+			          (edge[e] == 0x21 || edge[e] == 0x7e ? 0 : KEX_ANOM_BAD_NAME),
+			      "byte %#x at %zu (%#x)", edge[e], i, k.anomalies);
+			kex_init_free(&k);
+		}
+	}
+	/* Element lengths: empty elements and 65 characters are bad, 64 fine. */
+	{
+		static const char *const lens[] = {
+		    ",a",
+		    "a,",
+		    "a,,b",
+		    "",
+		    "a,aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+		    "a,aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa,b"};
+		static const uint32_t want[] = {
+		    KEX_ANOM_BAD_NAME, KEX_ANOM_BAD_NAME, KEX_ANOM_BAD_NAME, 0, 0,
+		    KEX_ANOM_BAD_NAME};
+
+		for (i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+			memcpy(lists, good, sizeof(lists));
+			lists[KEX_MAC_S2C] = lens[i];
+			n = kexinit_build(buf, sizeof(buf), 20, lists, 0, 0);
+			CHECK_EQ_INT(kex_init_parse(buf, n, 65536, &k), KW_OK);
+			CHECK(k.anomalies == want[i], "list %zu (%#x)", i, k.anomalies);
+			kex_init_free(&k);
+		}
+	}
 
 	/* Reserved non-zero; boolean 7 is TRUE (RFC 4251 5). */
 	n = kexinit_build(buf, sizeof(buf), 20, good, 7, 0x01020304);
@@ -345,6 +399,7 @@ static void test_list_has(void)
 	CHECK(!kex_list_has(NULL, "a"), "NULL list");
 	CHECK(!kex_list_has("a", NULL), "NULL name");
 	CHECK(!kex_list_has("AES128-CTR", "aes128-ctr"), "case matters");
+	CHECK(!kex_list_has("aes128-ctr,", ""), "a trailing comma adds no element");
 }
 
 /* ---- negotiation ---- */

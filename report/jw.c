@@ -1,5 +1,9 @@
 /*
  * jw.c: the streaming JSON writer (see jw.h).
+ *
+ * Each value reserves its worst case once (separator, key and the value
+ * escaped at its longest), then writes without further checks: one test of
+ * the buffer per member rather than one per byte or run.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -8,6 +12,11 @@
 #include "jw.h"
 
 static const char hexdig[] = "0123456789abcdef";
+
+/* The longest a member's prefix can be besides its key: ',' '"' '"' ':'. */
+#define KEY_EXTRA 4
+/* The longest escape of one input byte: \u00XX, \ufffd; jw_wire's \\xHH is 5. */
+#define ESC_MAX 6
 
 void jw_init(struct jw *w)
 {
@@ -28,8 +37,8 @@ void jw_reset(struct jw *w)
 	w->count[0] = 0;
 }
 
-/* jw_room makes room for n more bytes; 0, or -1 (w->err set). */
-static int jw_room(struct jw *w, size_t n)
+/* grow makes room for n more bytes when there is not; 0, or -1 (w->err set). */
+static int grow(struct jw *w, size_t n)
 {
 	size_t cap;
 	char *nb;
@@ -38,6 +47,10 @@ static int jw_room(struct jw *w, size_t n)
 		return -1;
 	if (n <= w->cap - w->len)
 		return 0;
+	if (n > SIZE_MAX / 4 - w->len) {
+		w->err = 1; /* our bug: no record is this large */
+		return -1;
+	}
 	cap = w->cap ? w->cap : 4096;
 	while (cap - w->len < n)
 		cap *= 2;
@@ -50,37 +63,51 @@ static int jw_room(struct jw *w, size_t n)
 	return 0;
 }
 
-static void put(struct jw *w, const char *s, size_t n)
+/* room makes room for n more bytes; 0, or -1 (w->err set: the output is void). */
+static inline int room(struct jw *w, size_t n)
 {
-	if (jw_room(w, n) == 0) {
-		memcpy(w->buf + w->len, s, n);
-		w->len += n;
-	}
+	if (!w->err && n <= w->cap - w->len)
+		return 0;
+	return grow(w, n);
 }
 
-static void putc1(struct jw *w, char c)
+/* The writes below assume room() said yes. */
+static inline void raw(struct jw *w, const char *s, size_t n)
 {
-	if (jw_room(w, 1) == 0)
-		w->buf[w->len++] = c;
+	memcpy(w->buf + w->len, s, n);
+	w->len += n;
 }
 
-/* key writes the separator and, inside an object, "key":. */
-static void key(struct jw *w, const char *k)
+static inline void raw1(struct jw *w, char c)
 {
+	w->buf[w->len++] = c;
+}
+
+/*
+ * begin reserves KEY_EXTRA + the key + n bytes, then writes the separator
+ * and, inside an object, "key":. Returns 0, or -1 when nothing can be written.
+ */
+static int begin(struct jw *w, const char *k, size_t n)
+{
+	size_t kl = k != NULL ? strlen(k) : 0;
+
+	if (room(w, KEY_EXTRA + kl + n) != 0)
+		return -1;
 	if (w->count[w->depth])
-		putc1(w, ',');
+		raw1(w, ',');
 	w->count[w->depth] = 1;
 	if (k != NULL) {
-		putc1(w, '"');
-		put(w, k, strlen(k));
-		put(w, "\":", 2);
+		raw1(w, '"');
+		raw(w, k, kl);
+		raw(w, "\":", 2);
 	}
+	return 0;
 }
 
 static void open_(struct jw *w, const char *k, char c)
 {
-	key(w, k);
-	putc1(w, c);
+	if (begin(w, k, 1) == 0)
+		raw1(w, c);
 	if (w->depth + 1 < JW_MAX_DEPTH)
 		w->count[++w->depth] = 0;
 	else
@@ -89,7 +116,8 @@ static void open_(struct jw *w, const char *k, char c)
 
 static void close_(struct jw *w, char c)
 {
-	putc1(w, c);
+	if (room(w, 1) == 0)
+		raw1(w, c);
 	if (w->depth > 0)
 		w->depth--;
 }
@@ -137,42 +165,78 @@ static size_t utf8_len(const unsigned char *p, size_t n)
 	return len;
 }
 
+/*
+ * Bytes copied as they are: printable ASCII but '"' and '\\' (jw_strn,
+ * jw_wire: plain[c] & 1), and also every byte from 0x7f up (jansson's
+ * dump, which leaves UTF-8 alone: plain[c] & 2).
+ */
+static const uint8_t plain[256] = {
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,  /* 0x00 */
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,  /* 0x10 */
+	3, 3, 0, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,  /* 0x20 */
+	3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,  /* 0x30 */
+	3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,  /* 0x40 */
+	3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 0, 3, 3, 3,  /* 0x50 */
+	3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,  /* 0x60 */
+	3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 2,  /* 0x70 */
+	2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,  /* 0x80 */
+	2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,  /* 0x90 */
+	2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,  /* 0xa0 */
+	2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,  /* 0xb0 */
+	2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,  /* 0xc0 */
+	2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,  /* 0xd0 */
+	2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,  /* 0xe0 */
+	2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,  /* 0xf0 */
+};
+
+/* run_of: how many bytes from p (at most n) have all the bits of want in plain[]. */
+static inline size_t run_of(const unsigned char *p, size_t n, uint8_t want)
+{
+	size_t i = 0;
+
+	while (i < n && (plain[p[i]] & want))
+		i++;
+	return i;
+}
+
 void jw_strn(struct jw *w, const char *k, const char *s, size_t n)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t i = 0, run;
 
-	key(w, k);
-	putc1(w, '"');
+	if (n > SIZE_MAX / (2 * ESC_MAX)) {
+		w->err = 1;
+		return;
+	}
+	if (begin(w, k, 2 + n * ESC_MAX) != 0)
+		return;
+	raw1(w, '"');
 	while (i < n) {
 		/* Copy the longest run that needs no escaping in one go. */
-		for (run = i; run < n && p[run] >= 0x20 && p[run] < 0x7f && p[run] != '"' &&
-			      p[run] != '\\';
-		     run++)
-			;
-		put(w, s + i, run - i);
-		if ((i = run) == n)
+		run = run_of(p + i, n - i, 1);
+		raw(w, s + i, run);
+		if ((i += run) == n)
 			break;
 		if (p[i] == '"' || p[i] == '\\') {
 			char e[2] = {'\\', (char)p[i]};
-			put(w, e, 2);
+			raw(w, e, 2);
 			i++;
 		} else if (p[i] < 0x20 || p[i] == 0x7f) {
 			char e[6] = {'\\', 'u', '0', '0', hexdig[p[i] >> 4], hexdig[p[i] & 15]};
-			put(w, e, 6);
+			raw(w, e, 6);
 			i++;
 		} else {
 			size_t ul = utf8_len(p + i, n - i);
 			if (ul == 0) {
-				put(w, "\\ufffd", 6);
+				raw(w, "\\ufffd", 6);
 				i++;
 			} else {
-				put(w, s + i, ul);
+				raw(w, s + i, ul);
 				i += ul;
 			}
 		}
 	}
-	putc1(w, '"');
+	raw1(w, '"');
 }
 
 void jw_str(struct jw *w, const char *k, const char *s)
@@ -184,28 +248,31 @@ void jw_wire(struct jw *w, const char *k, const uint8_t *p, size_t n)
 {
 	size_t i = 0, run;
 
-	key(w, k);
-	putc1(w, '"');
+	if (n > SIZE_MAX / (2 * ESC_MAX)) {
+		w->err = 1;
+		return;
+	}
+	if (begin(w, k, 2 + n * 5) != 0)
+		return;
+	raw1(w, '"');
 	while (i < n) {
-		for (run = i; run < n && p[run] >= 0x20 && p[run] < 0x7f && p[run] != '\\' &&
-			      p[run] != '"';
-		     run++)
-			;
-		put(w, (const char *)p + i, run - i);
-		if ((i = run) == n)
+		run = run_of(p + i, n - i, 1);
+		raw(w, (const char *)p + i, run);
+		if ((i += run) == n)
 			break;
 		if (p[i] == '"') {
-			put(w, "\\\"", 2);
+			raw(w, "\\\"", 2);
 		} else {
 			/* report_escape's \xHH, whose backslash JSON escapes again */
 			char e[5] = {'\\', '\\', 'x', hexdig[p[i] >> 4], hexdig[p[i] & 15]};
-			put(w, e, 5);
+			raw(w, e, 5);
 		}
 		i++;
 	}
-	putc1(w, '"');
+	raw1(w, '"');
 }
 
+/* fmt_u64 writes v in decimal (at most 20 digits) to out; returns the length. */
 static size_t fmt_u64(char *out, uint64_t v)
 {
 	char tmp[24];
@@ -220,28 +287,32 @@ static size_t fmt_u64(char *out, uint64_t v)
 	return n;
 }
 
-void jw_int(struct jw *w, const char *k, int64_t v)
+/* fmt_i64: v in decimal with its sign, at most 20 characters. */
+static size_t fmt_i64(char *out, int64_t v)
 {
-	char buf[24];
 	size_t n = 0;
 
-	key(w, k);
 	if (v < 0)
-		buf[n++] = '-';
-	n += fmt_u64(buf + n, v < 0 ? (uint64_t)(-(v + 1)) + 1 : (uint64_t)v);
-	put(w, buf, n);
+		out[n++] = '-';
+	return n + fmt_u64(out + n, v < 0 ? (uint64_t)(-(v + 1)) + 1 : (uint64_t)v);
+}
+
+void jw_int(struct jw *w, const char *k, int64_t v)
+{
+	if (begin(w, k, 20) == 0)
+		w->len += fmt_i64(w->buf + w->len, v);
 }
 
 void jw_bool(struct jw *w, const char *k, int v)
 {
-	key(w, k);
-	put(w, v ? "true" : "false", v ? 4 : 5);
+	if (begin(w, k, 5) == 0)
+		raw(w, v ? "true" : "false", v ? 4 : 5);
 }
 
 /*
  * fmt_ms writes d microseconds as milliseconds with the microseconds as
  * decimals, trailing zeros dropped but one: 6011.532, 0.1, 5.0 (as jansson
- * prints a real).
+ * prints a real). At most 24 characters.
  */
 static size_t fmt_ms(char *out, uint64_t d)
 {
@@ -261,20 +332,31 @@ static size_t fmt_ms(char *out, uint64_t d)
 void jw_ms(struct jw *w, const char *k, uint64_t from, uint64_t to)
 {
 	uint64_t d = to >= from ? to - from : from - to;
-	char buf[32];
-	size_t n = 0;
 
-	key(w, k);
+	if (begin(w, k, 25) != 0)
+		return;
 	if (to < from && d != 0)
-		buf[n++] = '-';
-	n += fmt_ms(buf + n, d);
-	put(w, buf, n);
+		raw1(w, '-');
+	w->len += fmt_ms(w->buf + w->len, d);
 }
 
 void jw_raw(struct jw *w, const char *k, const char *json, size_t n)
 {
-	key(w, k);
-	put(w, json, n);
+	if (begin(w, k, n) == 0)
+		raw(w, json, n);
+}
+
+/* put, putc1: for the walker below, which reserves as it goes. */
+static void put(struct jw *w, const char *s, size_t n)
+{
+	if (room(w, n) == 0)
+		raw(w, s, n);
+}
+
+static void putc1(struct jw *w, char c)
+{
+	if (room(w, 1) == 0)
+		raw1(w, c);
 }
 
 /*
@@ -287,45 +369,50 @@ static void jstr(struct jw *w, const char *s, size_t n)
 	const unsigned char *p = (const unsigned char *)s;
 	size_t i = 0, run;
 
-	putc1(w, '"');
+	if (n > SIZE_MAX / (2 * ESC_MAX)) {
+		w->err = 1;
+		return;
+	}
+	if (room(w, 2 + n * ESC_MAX) != 0)
+		return;
+	raw1(w, '"');
 	while (i < n) {
-		for (run = i; run < n && p[run] >= 0x20 && p[run] != '"' && p[run] != '\\'; run++)
-			;
-		put(w, s + i, run - i);
-		if ((i = run) == n)
+		run = run_of(p + i, n - i, 2);
+		raw(w, s + i, run);
+		if ((i += run) == n)
 			break;
 		switch (p[i]) {
 		case '"':
-			put(w, "\\\"", 2);
+			raw(w, "\\\"", 2);
 			break;
 		case '\\':
-			put(w, "\\\\", 2);
+			raw(w, "\\\\", 2);
 			break;
 		case '\b':
-			put(w, "\\b", 2);
+			raw(w, "\\b", 2);
 			break;
 		case '\f':
-			put(w, "\\f", 2);
+			raw(w, "\\f", 2);
 			break;
 		case '\n':
-			put(w, "\\n", 2);
+			raw(w, "\\n", 2);
 			break;
 		case '\r':
-			put(w, "\\r", 2);
+			raw(w, "\\r", 2);
 			break;
 		case '\t':
-			put(w, "\\t", 2);
+			raw(w, "\\t", 2);
 			break;
 		default: {
 			static const char up[] = "0123456789ABCDEF";
 			char e[6] = {'\\', 'u', '0', '0', up[p[i] >> 4], up[p[i] & 15]};
-			put(w, e, 6);
+			raw(w, e, 6);
 			break;
 		}
 		}
 		i++;
 	}
-	putc1(w, '"');
+	raw1(w, '"');
 }
 
 /*
@@ -392,16 +479,9 @@ static void jvalue(struct jw *w, const json_t *v, size_t flags)
 	case JSON_STRING:
 		jstr(w, json_string_value(v), json_string_length(v));
 		break;
-	case JSON_INTEGER: {
-		json_int_t x = json_integer_value(v);
-		size_t n = 0;
-
-		if (x < 0)
-			buf[n++] = '-';
-		n += fmt_u64(buf + n, x < 0 ? (uint64_t)(-(x + 1)) + 1 : (uint64_t)x);
-		put(w, buf, n);
+	case JSON_INTEGER:
+		put(w, buf, fmt_i64(buf, json_integer_value(v)));
 		break;
-	}
 	case JSON_REAL:
 		jreal(w, v, flags);
 		break;
@@ -419,7 +499,8 @@ static void jvalue(struct jw *w, const json_t *v, size_t flags)
 
 void jw_json(struct jw *w, const char *k, const json_t *v)
 {
-	key(w, k);
+	if (begin(w, k, 0) != 0)
+		return;
 	if (v == NULL) {
 		w->err = 1;
 		return;

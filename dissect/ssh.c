@@ -351,9 +351,13 @@ static void ssh_conn_refresh(struct ssh_conn *conn)
 	}
 	cl = &conn->dir[conn->client_dir];
 	sv = &conn->dir[1 - conn->client_dir];
-	if (cl->kexinit != NULL && sv->kexinit != NULL) {
+	/* A KEXINIT never changes once parsed: negotiate again only when the
+	 * roles do (a stronger role source often confirms the same ones). */
+	if (cl->kexinit != NULL && sv->kexinit != NULL &&
+	    (!conn->negotiated_ok || conn->neg_client_dir != conn->client_dir)) {
 		kex_negotiate(cl->kexinit, sv->kexinit, &conn->neg);
 		conn->negotiated_ok = 1;
+		conn->neg_client_dir = conn->client_dir;
 	}
 }
 

@@ -188,6 +188,7 @@ struct ssh_conn {
 		SSH_ROLE_ASSUMED,      /* nothing told: the TCP initiator */
 	} role_source;
 	uint8_t negotiated_ok; /* both KEXINITs parsed: neg is valid */
+	int neg_client_dir;    /* client_dir neg was computed for (private to ssh.c) */
 	struct kex_negotiated neg;
 	struct ssh_hostkey_info hostkey;
 	struct ssh_gex gex;

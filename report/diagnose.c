@@ -30,12 +30,27 @@ struct ctx {
 	int c;                           /* TCP direction of the SSH client */
 	const struct tcp_dir *tc, *ts;   /* TCP: client, server */
 	const struct ssh_dir *sc, *ss;   /* SSH: client, server */
-	char server[80];                 /* "HOST port N", as OpenSSH prints it */
+	char server_buf[80];             /* "HOST port N", as OpenSSH prints it: server() */
 	int one_sided, partial;
 };
 
 static json_t *diag(struct ctx *x, const char *code, const char *severity, const char *hint,
 		    const char *symptom, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+
+/* server names the server as OpenSSH prints it, formatted on first use: most
+ * connections have no diagnosis that quotes it. */
+static const char *server(struct ctx *x)
+{
+	const struct flow *f = x->f;
+	char addr[64];
+
+	if (x->server_buf[0] == '\0') {
+		record_addr(addr, sizeof(addr), f->key.family, x->c == 0 ? f->key.dst : f->key.src);
+		snprintf(x->server_buf, sizeof(x->server_buf), "%s port %u", addr,
+			 x->c == 0 ? f->key.dport : f->key.sport);
+	}
+	return x->server_buf;
+}
 
 /* diag appends one diagnosis and returns its evidence object to fill. */
 static json_t *diag(struct ctx *x, const char *code, const char *severity, const char *hint,
@@ -169,7 +184,7 @@ static void check_tcp(struct ctx *x)
 	 * SYN whose flow was evicted or cut by the end of the capture too early. */
 	if (report_only_syns(f) && f->nicmp == 0 && !(f->anomalies & FLOW_ANOM_EVICTED) &&
 	    (x->tc->syns >= 2 || f->close_kind == FLOW_CLOSE_TIMEOUT)) {
-		snprintf(sym, sizeof(sym), "ssh: connect to host %s: Connection timed out", x->server);
+		snprintf(sym, sizeof(sym), "ssh: connect to host %s: Connection timed out", server(x));
 		ev = diag(x, "tcp_no_answer", "error",
 			  "A firewall or security group on the path or on the server drops the SYNs "
 			  "(an iptables/nftables DROP rule, fail2ban with a DROP action), the host is "
@@ -182,7 +197,7 @@ static void check_tcp(struct ctx *x)
 		set_ms(ev, "span_ms", x->tc->t_syn, x->tc->t_last);
 	}
 	if (f->t_synack == 0 && x->ts->rst && !x->ts->bytes) {
-		snprintf(sym, sizeof(sym), "ssh: connect to host %s: Connection refused", x->server);
+		snprintf(sym, sizeof(sym), "ssh: connect to host %s: Connection refused", server(x));
 		ev = diag(x, "tcp_refused", "error",
 			  "Nothing listens on that address and port (sshd stopped, another Port or "
 			  "ListenAddress), or a firewall rejects with a TCP reset (REJECT --reject-with "
@@ -212,7 +227,7 @@ static void check_tcp(struct ctx *x)
 			set_int(ev, "mtu", ic->mtu);
 			set_str(ev, "family", ic->v6 ? "icmpv6" : "icmp");
 		} else if (unreach) {
-			snprintf(sym, sizeof(sym), "ssh: connect to host %s: %s", x->server,
+			snprintf(sym, sizeof(sym), "ssh: connect to host %s: %s", server(x),
 				 port ? "Connection refused" : "No route to host");
 			ev = diag(x, "icmp_unreachable", "error",
 				  "A router or the host reports the destination unreachable: no route, "
@@ -426,7 +441,7 @@ static void check_closes(struct ctx *x)
 		client_last = x->ss->t_banner;
 	idle = f->t_close > client_last ? f->t_close - client_last : 0;
 	if (f->close_dir != x->c && idle >= DIAG_GRACE_IDLE_US && x->tc->packets > 0) {
-		snprintf(sym, sizeof(sym), "Connection closed by %s", x->server);
+		snprintf(sym, sizeof(sym), "Connection closed by %s", server(x));
 		ev = diag(x, "banner_timeout", "error",
 			  "sshd closed after waiting for the client (LoginGraceTime, default 120 s): the "
 			  "client stalled mid-handshake, as a stuck proxy, a scanner that opens and waits, "
@@ -444,7 +459,7 @@ static void check_closes(struct ctx *x)
 	if (x->sc->banner == NULL)
 		return;
 	snprintf(sym, sizeof(sym), "Connection %s by %s",
-		 f->close_kind == FLOW_CLOSE_RST ? "reset" : "closed", x->server);
+		 f->close_kind == FLOW_CLOSE_RST ? "reset" : "closed", server(x));
 	if (x->sc->kexinit == NULL || x->ss->kexinit == NULL) {
 		ev = diag(x, "closed_after_banner", "error",
 			  f->close_dir == x->c
@@ -542,11 +557,11 @@ static void check_negotiation(struct ctx *x)
 	cat = s->neg.failed_cat;
 	if (cat >= 0) {
 		const char *theirs = x->ss->kexinit->list[list_of[cat]];
-		n = strlen(theirs) + strlen(x->server) + 128;
+		n = strlen(theirs) + strlen(server(x)) + 128;
 		if ((sym = malloc(n)) == NULL)
 			return;
 		snprintf(sym, n, "Unable to negotiate with %s: no matching %s found. Their offer: %s",
-			 x->server, openssh_category_words(cat), theirs);
+			 server(x), openssh_category_words(cat), theirs);
 		ev = diag(x, "no_common_algorithm", "error",
 			  "The client and the server share no algorithm in this category. Enable one "
 			  "on either side: for an old server, the client can add it for that host only "
@@ -740,7 +755,7 @@ static void check_disconnect(struct ctx *x)
 		free(desc);
 		return;
 	}
-	snprintf(sym, n, "Received disconnect from %s:%u: %s", x->server, sd->disconnect_reason,
+	snprintf(sym, n, "Received disconnect from %s:%u: %s", server(x), sd->disconnect_reason,
 		 desc);
 	ev = diag(x, "disconnect_message", established(x->f) ? "info" : "error",
 		  "The description is the peer's own reason; on the server `journalctl -u ssh` has "
@@ -773,7 +788,10 @@ static void check_auth_guessing(struct ctx *x)
 
 	if (x->j->guess == NULL || !established(f))
 		return;
-	auth_infer(f, c, &a);
+	if (x->j->auth_known)
+		a = x->j->auth;
+	else
+		auth_infer(f, c, &a);
 	if (!auth_guess_add(x->j->guess, f->key.family, c == 0 ? f->key.src : f->key.dst, f->id, &a,
 			    x->j->t_close, &v))
 		return;
@@ -798,16 +816,12 @@ static void check_auth_guessing(struct ctx *x)
 void diagnose_flow(const struct flow *f, const struct record_judgment *j, json_t *list)
 {
 	struct ctx x = {.f = f, .j = j, .list = list, .c = j->client_dir};
-	char addr[64];
 	int c = j->client_dir;
 
 	x.tc = &f->dir[c];
 	x.ts = &f->dir[!c];
 	x.sc = &f->ssh.dir[c];
 	x.ss = &f->ssh.dir[!c];
-	record_addr(addr, sizeof(addr), f->key.family, c == 0 ? f->key.dst : f->key.src);
-	snprintf(x.server, sizeof(x.server), "%s port %u", addr,
-		 c == 0 ? f->key.dport : f->key.sport);
 	/* One direction missing is a capture problem, unless all the client did was
 	 * send SYNs: then the silence is the server's. */
 	x.one_sided = report_one_sided(f);

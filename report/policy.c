@@ -69,10 +69,15 @@ static int name_matches(const char *pattern, const char *name)
 
 const struct policy_verdict *policy_weak(const char *category, const char *algorithm)
 {
-	for (size_t i = 0; i < sizeof(weak_table) / sizeof(weak_table[0]); i++)
-		if (strcmp(weak_table[i].category, category) == 0 &&
-		    name_matches(weak_table[i].algorithm, algorithm))
-			return &weak_table[i];
+	for (size_t i = 0; i < sizeof(weak_table) / sizeof(weak_table[0]); i++) {
+		const struct policy_verdict *v = &weak_table[i];
+
+		/* The first character rules out most entries without a call. */
+		if (v->algorithm[0] != algorithm[0] && v->algorithm[0] != '*')
+			continue;
+		if (strcmp(v->category, category) == 0 && name_matches(v->algorithm, algorithm))
+			return v;
+	}
 	return NULL;
 }
 

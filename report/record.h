@@ -7,10 +7,9 @@
 #include <jansson.h>
 #include <stddef.h>
 
+#include "auth.h"
 #include "jw.h"
 #include "report.h"
-
-struct auth_guess;
 
 /* What report.c decided about a flow before its record is built. */
 struct record_judgment {
@@ -21,6 +20,8 @@ struct record_judgment {
 	enum report_phase phase;
 	enum report_phase close_phase;
 	struct auth_guess *guess;     /* failed logins per client (auth.c); NULL: none kept */
+	int auth_known;               /* auth holds auth_infer's reading (both sent NEWKEYS) */
+	struct auth_inference auth;
 };
 
 /*

@@ -122,6 +122,10 @@ static void judge(const struct flow *f, struct record_judgment *j)
 	j->outcome = report_outcome(f);
 	j->phase = report_phase_at(f, UINT64_MAX);
 	j->close_phase = report_phase_at(f, j->t_close);
+	/* Read once here for the diagnoses and the record alike. */
+	j->auth_known = f->ssh.dir[0].t_newkeys != 0 && f->ssh.dir[1].t_newkeys != 0;
+	if (j->auth_known)
+		auth_infer(f, j->client_dir, &j->auth);
 }
 
 /* write_sinks hands one record to every sink; KW_ERR_IO if one failed. */

@@ -212,28 +212,45 @@ static size_t kex_list_len(const struct kex_init *k, int l)
 }
 
 /*
- * kex_name_is_pseudo: names that signal a capability inside the kex list
+ * kex_name_marker: names that signal a capability inside the kex list
  * (RFC 8308 section 2.1 ext-info-c/-s; OpenSSH PROTOCOL 1.10 kex-strict)
- * and are never chosen as an algorithm.
+ * and are never chosen as an algorithm. Returns its KEX_MARK_* bit, or 0.
  */
-static int kex_name_is_pseudo(const char *e, size_t elen)
+static unsigned kex_name_marker(const char *e, size_t elen)
 {
 	static const struct {
 		const char *name;
 		size_t len;
+		unsigned mark;
 	} pseudo[] = {
-	    {"ext-info-c", sizeof("ext-info-c") - 1},
-	    {"ext-info-s", sizeof("ext-info-s") - 1},
-	    {"kex-strict-c-v00@openssh.com", sizeof("kex-strict-c-v00@openssh.com") - 1},
-	    {"kex-strict-s-v00@openssh.com", sizeof("kex-strict-s-v00@openssh.com") - 1},
+	    {"ext-info-c", sizeof("ext-info-c") - 1, KEX_MARK_EXT_INFO_C},
+	    {"ext-info-s", sizeof("ext-info-s") - 1, KEX_MARK_EXT_INFO_S},
+	    {"kex-strict-c-v00@openssh.com", sizeof("kex-strict-c-v00@openssh.com") - 1,
+	     KEX_MARK_STRICT_C},
+	    {"kex-strict-s-v00@openssh.com", sizeof("kex-strict-s-v00@openssh.com") - 1,
+	     KEX_MARK_STRICT_S},
 	};
 	size_t i;
 
 	for (i = 0; i < sizeof(pseudo) / sizeof(pseudo[0]); i++) {
 		if (pseudo[i].len == elen && memcmp(pseudo[i].name, e, elen) == 0)
-			return 1;
+			return pseudo[i].mark;
 	}
 	return 0;
+}
+
+unsigned kex_init_markers(const struct kex_init *k)
+{
+	const char *e;
+	size_t pos = 0, elen, len;
+	unsigned marks = 0;
+
+	if (k == NULL)
+		return 0;
+	len = kex_list_len(k, KEX_ALGS);
+	while (kex_list_next(k->list[KEX_ALGS], len, &pos, &e, &elen))
+		marks |= kex_name_marker(e, elen);
+	return marks;
 }
 
 /* Server elements split once per kex_match_list; a longer list's tail is scanned. */
@@ -260,7 +277,7 @@ static int kex_match_list(const char *client, size_t clen, const char *server, s
 	       kex_list_next(server, slen, &spos, &sv[nsv].e, &sv[nsv].len))
 		nsv++;
 	while (kex_list_next(client, clen, &cpos, &e, &elen)) {
-		if (elen == 0 || elen > KEX_NAME_MAX || kex_name_is_pseudo(e, elen))
+		if (elen == 0 || elen > KEX_NAME_MAX || kex_name_marker(e, elen) != 0)
 			continue;
 		for (i = 0; i < nsv; i++) {
 			if (sv[i].len == elen && memcmp(sv[i].e, e, elen) == 0)
@@ -302,6 +319,7 @@ void kex_negotiate(const struct kex_init *client, const struct kex_init *server,
 	    [KEX_CAT_MAC_C2S] = KEX_MAC_C2S,   [KEX_CAT_MAC_S2C] = KEX_MAC_S2C,
 	    [KEX_CAT_COMP_C2S] = KEX_COMP_C2S, [KEX_CAT_COMP_S2C] = KEX_COMP_S2C,
 	};
+	unsigned cmarks, smarks;
 	int cat, l;
 
 	memset(out, 0, sizeof(*out));
@@ -324,11 +342,12 @@ void kex_negotiate(const struct kex_init *client, const struct kex_init *server,
 			out->failed_cat = cat;
 	}
 	/* OpenSSH PROTOCOL section 1.10: strict KEX needs both markers. */
-	out->strict_kex = kex_init_has(client, KEX_ALGS, "kex-strict-c-v00@openssh.com") &&
-	                  kex_init_has(server, KEX_ALGS, "kex-strict-s-v00@openssh.com");
+	cmarks = kex_init_markers(client);
+	smarks = kex_init_markers(server);
+	out->strict_kex = (cmarks & KEX_MARK_STRICT_C) && (smarks & KEX_MARK_STRICT_S);
 	/* RFC 8308 section 2.1. */
-	out->ext_info_c = kex_init_has(client, KEX_ALGS, "ext-info-c");
-	out->ext_info_s = kex_init_has(server, KEX_ALGS, "ext-info-s");
+	out->ext_info_c = (cmarks & KEX_MARK_EXT_INFO_C) != 0;
+	out->ext_info_s = (smarks & KEX_MARK_EXT_INFO_S) != 0;
 	/*
 	 * RFC 4253 section 7: a guessed packet is wrong when the preferred
 	 * kex or host-key algorithms differ (OpenSSH proposals_match).

@@ -71,6 +71,15 @@ int kex_list_has(const char *list, const char *alg);
  */
 int kex_init_has(const struct kex_init *k, int l, const char *alg);
 
+/* Capability markers in a kex list, never chosen as algorithms. */
+#define KEX_MARK_EXT_INFO_C 0x01u /* ext-info-c (RFC 8308 2.1): sent by clients */
+#define KEX_MARK_EXT_INFO_S 0x02u /* ext-info-s: sent by servers */
+#define KEX_MARK_STRICT_C 0x04u   /* kex-strict-c-v00@openssh.com (OpenSSH PROTOCOL 1.10) */
+#define KEX_MARK_STRICT_S 0x08u   /* kex-strict-s-v00@openssh.com */
+
+/* kex_init_markers: the KEX_MARK_* bits of k's kex list, in one pass; 0 for NULL. */
+unsigned kex_init_markers(const struct kex_init *k);
+
 /* Categories negotiated, in the order reported when none match. */
 enum kex_cat {
 	KEX_CAT_KEX,

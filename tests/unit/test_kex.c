@@ -305,6 +305,7 @@ static void test_kexinit_crafted(void)
 	/* Lookups and negotiation see the list as report/ prints it: "cur". */
 	CHECK(!kex_init_has(&k, KEX_ALGS, "ext-info-c"), "list ends at its NUL");
 	CHECK(kex_init_has(&k, KEX_ALGS, "cur"), "element before the NUL");
+	CHECK_EQ_INT(kex_init_markers(&k), 0);
 	{
 		struct kex_negotiated neg;
 
@@ -400,6 +401,33 @@ static void test_list_has(void)
 	CHECK(!kex_list_has("a", NULL), "NULL name");
 	CHECK(!kex_list_has("AES128-CTR", "aes128-ctr"), "case matters");
 	CHECK(!kex_list_has("aes128-ctr,", ""), "a trailing comma adds no element");
+}
+
+static void test_markers(void)
+{
+	const char *l8[8] = {"a,ext-info-c,kex-strict-s-v00@openssh.com,ext-info-cc",
+	                     "k",
+	                     "c",
+	                     "c",
+	                     "m",
+	                     "m",
+	                     "z",
+	                     "z"};
+	struct kex_init k;
+	int i;
+
+	memset(&k, 0, sizeof(k));
+	for (i = 0; i < 8; i++) {
+		k.list[i] = (char *)l8[i];
+		k.list_len[i] = (uint32_t)strlen(l8[i]);
+	}
+	k.list[KEX_LANG_C2S] = k.list[KEX_LANG_S2C] = (char *)"";
+	CHECK_EQ_INT(kex_init_markers(&k), KEX_MARK_EXT_INFO_C | KEX_MARK_STRICT_S);
+	l8[0] = "ext-info-s,kex-strict-c-v00@openssh.com";
+	k.list[KEX_ALGS] = (char *)l8[0];
+	k.list_len[KEX_ALGS] = (uint32_t)strlen(l8[0]);
+	CHECK_EQ_INT(kex_init_markers(&k), KEX_MARK_EXT_INFO_S | KEX_MARK_STRICT_C);
+	CHECK_EQ_INT(kex_init_markers(NULL), 0);
 }
 
 /* ---- negotiation ---- */
@@ -1270,6 +1298,7 @@ static void test_hostkey_crafted(void)
 int main(void)
 {
 	test_list_has();
+	test_markers();
 	test_names();
 	test_kexinit_crafted();
 	test_negotiate_table();

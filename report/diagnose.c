@@ -17,6 +17,7 @@
 
 #include "auth.h"
 #include "diagnose.h"
+#include "jw.h"
 #include "policy.h"
 #include "report.h"
 
@@ -96,6 +97,91 @@ static void set_bytes(json_t *o, const char *k, const uint8_t *p, size_t n)
 	if (s != NULL)
 		set_str(o, k, s);
 	free(s);
+}
+
+/*
+ * The diagnosis cache: a small table searched in order (a record has at
+ * most a few diagnoses, and the corpus of a site a few key exchanges).
+ */
+struct diagnose_cache_entry {
+	char code[24];
+	char key[KEX_NAME_MAX + 1]; /* what the text depends on besides the code */
+	json_t *d;                  /* one reference held here */
+	char *text;
+	size_t len;
+};
+
+struct diagnose_cache {
+	struct diagnose_cache_entry e[DIAGNOSE_CACHE_SIZE];
+	unsigned next; /* the entry replaced next: the oldest */
+};
+
+struct diagnose_cache *diagnose_cache_new(void)
+{
+	return calloc(1, sizeof(struct diagnose_cache));
+}
+
+void diagnose_cache_free(struct diagnose_cache *c)
+{
+	if (c == NULL)
+		return;
+	for (int i = 0; i < DIAGNOSE_CACHE_SIZE; i++) {
+		json_decref(c->e[i].d);
+		free(c->e[i].text);
+	}
+	free(c);
+}
+
+const char *diagnose_cache_text(const struct diagnose_cache *c, const json_t *d, size_t *len)
+{
+	for (int i = 0; c != NULL && i < DIAGNOSE_CACHE_SIZE; i++)
+		if (c->e[i].d == d && d != NULL) {
+			*len = c->e[i].len;
+			return c->e[i].text;
+		}
+	return NULL;
+}
+
+/* cache_take appends the cached diagnosis code/key to x's list; 0 if there is none. */
+static int cache_take(struct ctx *x, const char *code, const char *key)
+{
+	struct diagnose_cache *c = x->j->dcache;
+
+	for (int i = 0; c != NULL && i < DIAGNOSE_CACHE_SIZE; i++)
+		if (c->e[i].d != NULL && strcmp(c->e[i].code, code) == 0 &&
+		    strcmp(c->e[i].key, key) == 0)
+			return json_array_append(x->list, c->e[i].d) == 0;
+	return 0;
+}
+
+/* cache_keep keeps d, the diagnosis code/key just built, with its serialised form. */
+static void cache_keep(struct ctx *x, const char *code, const char *key, json_t *d)
+{
+	struct diagnose_cache *c = x->j->dcache;
+	struct diagnose_cache_entry *e;
+	struct jw w;
+	char *text;
+
+	if (c == NULL || d == NULL || strlen(code) >= sizeof(e->code) ||
+	    strlen(key) >= sizeof(e->key))
+		return;
+	jw_init(&w);
+	jw_json(&w, NULL, d);
+	if (w.err || (text = malloc(w.len)) == NULL) {
+		jw_free(&w);
+		return;
+	}
+	memcpy(text, w.buf, w.len);
+	e = &c->e[c->next];
+	c->next = (c->next + 1) % DIAGNOSE_CACHE_SIZE;
+	json_decref(e->d);
+	free(e->text);
+	snprintf(e->code, sizeof(e->code), "%s", code);
+	snprintf(e->key, sizeof(e->key), "%s", key);
+	e->d = json_incref(d);
+	e->text = text;
+	e->len = w.len;
+	jw_free(&w);
 }
 
 static const char *role(const struct ctx *x, int dir)
@@ -598,7 +684,9 @@ static void check_negotiation(struct ctx *x)
 		set_str(ev, "reason", v->reason);
 		set_str(ev, "source", v->source);
 	}
-	if (s->neg.alg[KEX_CAT_KEX][0] && !policy_is_pq_kex(s->neg.alg[KEX_CAT_KEX])) {
+	/* The same on every connection with that key exchange: built once. */
+	if (s->neg.alg[KEX_CAT_KEX][0] && !policy_is_pq_kex(s->neg.alg[KEX_CAT_KEX]) &&
+	    !cache_take(x, "non_pq_kex", s->neg.alg[KEX_CAT_KEX])) {
 		ev = diag(x, "non_pq_kex", "info",
 			  "A recorded session can be decrypted later by whoever gets a large quantum "
 			  "computer. OpenSSH 9.0+ offers sntrup761x25519-sha512 and 9.9+ "
@@ -606,6 +694,8 @@ static void check_negotiation(struct ctx *x)
 			  "KexAlgorithms.",
 			  NULL, "The key exchange %s is not post-quantum.", s->neg.alg[KEX_CAT_KEX]);
 		set_str(ev, "kex", s->neg.alg[KEX_CAT_KEX]);
+		cache_keep(x, "non_pq_kex", s->neg.alg[KEX_CAT_KEX],
+			   json_array_get(x->list, json_array_size(x->list) - 1));
 	}
 	for (int dir = 0; dir < 2; dir++) {
 		const char *cipher = s->neg.alg[KEX_CAT_ENC_C2S + dir];

@@ -652,7 +652,19 @@ int record_build(struct record_writer *rw, const struct flow *f, const struct re
 		jw_wire(w, "description", s->dir[d].disconnect_desc, s->dir[d].disconnect_desc_len);
 		jw_obj_close(w);
 	}
-	jw_json(w, "diagnoses", diagnoses);
+	/* Diagnoses the cache shares are spliced as it serialised them. */
+	jw_arr_open(w, "diagnoses");
+	for (size_t i = 0; i < json_array_size(diagnoses); i++) {
+		const json_t *d = json_array_get(diagnoses, i);
+		const char *text;
+		size_t n;
+
+		if ((text = diagnose_cache_text(j->dcache, d, &n)) != NULL)
+			jw_raw(w, NULL, text, n);
+		else
+			jw_json(w, NULL, d);
+	}
+	jw_arr_close(w);
 	jw_str(w, "policy_version", POLICY_VERSION);
 	anomalies_array(w, f, c);
 	jw_obj_close(w); /* ssh */

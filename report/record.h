@@ -11,6 +11,8 @@
 #include "jw.h"
 #include "report.h"
 
+struct diagnose_cache;
+
 /* What report.c decided about a flow before its record is built. */
 struct record_judgment {
 	int client_dir;               /* TCP direction of the SSH client */
@@ -20,6 +22,7 @@ struct record_judgment {
 	enum report_phase phase;
 	enum report_phase close_phase;
 	struct auth_guess *guess;     /* failed logins per client (auth.c); NULL: none kept */
+	struct diagnose_cache *dcache; /* shared diagnoses (diagnose.c); NULL: none kept */
 	int auth_known;               /* auth holds auth_infer's reading (both sent NEWKEYS) */
 	struct auth_inference auth;
 };

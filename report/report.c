@@ -45,6 +45,7 @@ struct report {
 	int header_done;
 	int last_has_error;
 	struct auth_guess *guess; /* failed logins per client address (auth.c) */
+	struct diagnose_cache *dcache; /* diagnoses built once (diagnose.c) */
 };
 
 struct report *report_new(const struct report_config *cfg)
@@ -55,6 +56,10 @@ struct report *report_new(const struct report_config *cfg)
 		return NULL;
 	r->cfg = *cfg;
 	record_writer_init(&r->rw);
+	if ((r->dcache = diagnose_cache_new()) == NULL) {
+		report_free(r);
+		return NULL;
+	}
 	if (cfg->format == REPORT_TEXT) {
 		for (int i = 0; i < SUM_COUNT; i++) {
 			if ((r->sum[i] = tally_new(SUM_MAX_KEYS)) == NULL) {
@@ -74,6 +79,7 @@ void report_free(struct report *r)
 		tally_free(r->sum[i]);
 	record_writer_free(&r->rw);
 	auth_guess_free(r->guess);
+	diagnose_cache_free(r->dcache);
 	free(r);
 }
 
@@ -280,6 +286,7 @@ int report_flow(struct report *r, const struct flow *f, enum flow_report_why why
 		r->guess = auth_guess_new(f->ssh.limits->auth_clients, f->ssh.limits->auth_window_s,
 					  f->ssh.limits->auth_threshold);
 	j.guess = r->guess;
+	j.dcache = r->dcache;
 	if ((diags = json_array()) == NULL)
 		return KW_ERR_NOMEM;
 	diagnose_flow(f, &j, diags);

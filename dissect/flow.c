@@ -6,7 +6,8 @@
  * the least-recently-active order used to evict beyond max_flows, and for
  * the timeouts, which run on capture time through a timer wheel of one-second
  * slots, so a replayed capture gives the same records every time. Each flow
- * is reported at most once and freed in one place, flow_destroy. Not
+ * is reported at most once and freed in one place, flow_destroy (which
+ * keeps up to FLOW_SPARE_MAX of them for the next flows to reuse). Not
  * responsible for TCP details (tcp.c) or SSH (ssh.c).
  */
 #include <stdlib.h>
@@ -17,6 +18,9 @@
 #include "tcp.h"
 
 #define TW_SLOTS 4096u /* one-second slots: a wheel turn is 68 minutes */
+/* Freed flows kept for reuse: a flow is 2.6 KiB, too big for malloc's fast
+ * per-thread cache, and one is created for every connection. 64 = 170 KiB. */
+#define FLOW_SPARE_MAX 64u
 #define US_PER_MS 1000u
 #define US_PER_S 1000000u
 
@@ -32,6 +36,8 @@ struct flow_table {
 	uint64_t now_us;
 	uint64_t next_id;
 	struct flow_stats stats;
+	struct flow *spare; /* freed flows for reuse, linked by hnext */
+	uint32_t nspare;
 };
 
 int flow_src_dir(const struct flow *f)
@@ -215,8 +221,27 @@ static void flow_destroy(struct flow_table *t, struct flow *f)
 	tcp_dir_release(&f->dir[0]);
 	tcp_dir_release(&f->dir[1]);
 	ssh_conn_free(&f->ssh);
-	free(f);
 	t->stats.open--;
+	if (t->nspare < FLOW_SPARE_MAX) {
+		f->hnext = t->spare;
+		t->spare = f;
+		t->nspare++;
+		return;
+	}
+	free(f);
+}
+
+/* flow_alloc gives a zeroed flow, a spare one when there is one. */
+static struct flow *flow_alloc(struct flow_table *t)
+{
+	struct flow *f = t->spare;
+
+	if (f == NULL)
+		return calloc(1, sizeof(*f));
+	t->spare = f->hnext;
+	t->nspare--;
+	memset(f, 0, sizeof(*f));
+	return f;
 }
 
 static void flow_report(struct flow_table *t, struct flow *f, enum flow_report_why why)
@@ -319,7 +344,7 @@ static struct flow *flow_create(struct flow_table *t, const struct pkt *p, uint3
 		flow_report(t, old, FLOW_WHY_EVICTED);
 		flow_destroy(t, old);
 	}
-	if ((f = calloc(1, sizeof(*f))) == NULL)
+	if ((f = flow_alloc(t)) == NULL)
 		return NULL;
 	f->id = t->next_id++;
 	f->hash = hash;
@@ -514,6 +539,12 @@ void flow_table_free(struct flow_table *t)
 		return;
 	while (t->lru_tail != NULL)
 		flow_destroy(t, t->lru_tail);
+	while (t->spare != NULL) {
+		struct flow *f = t->spare;
+
+		t->spare = f->hnext;
+		free(f);
+	}
 	free(t->bucket);
 	free(t);
 }

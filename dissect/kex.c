@@ -411,14 +411,32 @@ static const EVP_MD *kex_digest(int which)
 	return md[which] != NULL ? md[which] : (which ? EVP_sha256() : EVP_md5());
 }
 
+/*
+ * kex_digest_ctx returns a digest context to reuse (for which, as
+ * kex_digest), NULL when none can be made. Each connection hashes two
+ * KEXINITs and a host key; a context made and freed per hash cost as much
+ * as the hashing. Same single thread, same lifetime as kex_digest.
+ */
+static EVP_MD_CTX *kex_digest_ctx(int which)
+{
+	static EVP_MD_CTX *ctx[2];
+
+	if (ctx[which] == NULL)
+		ctx[which] = EVP_MD_CTX_new();
+	return ctx[which];
+}
+
 void kex_md5_hex(const char *s, size_t n, char hash[33])
 {
 	static const char hex[] = "0123456789abcdef";
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0, i;
+	EVP_MD_CTX *ctx = kex_digest_ctx(0);
 
 	hash[0] = '\0';
-	if (EVP_Digest(s, n, md, &mdlen, kex_digest(0), NULL) != 1 || mdlen != 16)
+	if (ctx == NULL || EVP_DigestInit_ex(ctx, kex_digest(0), NULL) != 1 ||
+	    EVP_DigestUpdate(ctx, s, n) != 1 || EVP_DigestFinal_ex(ctx, md, &mdlen) != 1 ||
+	    mdlen != 16)
 		return;
 	for (i = 0; i < 16; i++) {
 		hash[2 * i] = hex[md[i] >> 4];
@@ -491,31 +509,28 @@ static int kex_fingerprint(const void *const parts[], const size_t lens[], int n
 	unsigned char md[EVP_MAX_MD_SIZE], b64[45];
 	unsigned int mdlen = 0;
 	EVP_MD_CTX *ctx;
-	int i, len, r = KW_ERR_BUG;
+	int i, len;
 
 	out[0] = '\0';
-	if ((ctx = EVP_MD_CTX_new()) == NULL)
+	if ((ctx = kex_digest_ctx(1)) == NULL)
 		return KW_ERR_NOMEM;
 	if (EVP_DigestInit_ex(ctx, kex_digest(1), NULL) != 1)
-		goto out;
+		return KW_ERR_BUG;
 	for (i = 0; i < nparts; i++) {
 		if (EVP_DigestUpdate(ctx, parts[i], lens[i]) != 1)
-			goto out;
+			return KW_ERR_BUG;
 	}
 	if (EVP_DigestFinal_ex(ctx, md, &mdlen) != 1 || mdlen != 32)
-		goto out;
+		return KW_ERR_BUG;
 	/* 32 bytes encode to 44 characters, the last one '=' padding. */
 	if ((len = EVP_EncodeBlock(b64, md, 32)) != 44)
-		goto out;
+		return KW_ERR_BUG;
 	while (len > 0 && b64[len - 1] == '=')
 		len--;
 	memcpy(out, "SHA256:", 7);
 	memcpy(out + 7, b64, (size_t)len);
 	out[7 + len] = '\0';
-	r = KW_OK;
-out:
-	EVP_MD_CTX_free(ctx);
-	return r;
+	return KW_OK;
 }
 
 static int kex_get_mpint_bits(struct cursor *c, uint32_t *bits)

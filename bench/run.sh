@@ -4,6 +4,8 @@
 #   (b) kexwatch          writing its JSON records to a file
 #   (c) tshark            extracting the same SSH fields to a file
 #   (d) ndpiReader        (nDPI, if installed) writing its flow CSV to a file
+#   (e) write records     cp of (b)'s records to a new file: what writing
+#                         the output alone costs, a floor under (b)
 # and prints a Markdown table: median wall and CPU (user+sys) time over RUNS
 # runs after one warm-up run per command (page cache warm), peak RSS, packets
 # per second, and every ratio to (a). Runs are interleaved round-robin (a b c
@@ -100,8 +102,10 @@ cmd_for() { # TOOL FILE -> prints the command line, one word per line
     tshark) printf '%s\n' timeout "$TSHARK_TIMEOUT" tshark -n -r "$2" -Y ssh -T fields \
                 -E separator=/t "${TSHARK_FIELDS[@]}" ;;
     ndpi) printf '%s\n' ndpiReader -q -i "$2" -C "$OUTD/out.ndpi.csv" ;;
+    write) printf '%s\n' cp "$(ref_for "$2")" "$OUTD/out.write.jsonl" ;;
     esac
 }
+ref_for() { echo "$OUTD/ref.$(basename "$1").jsonl"; } # (b)'s records, kept from its warm-up
 stdout_for() { case $1 in tshark) echo "$OUTD/out.tshark.tsv" ;; *) echo "$OUTD/out.$1.stdout" ;; esac; }
 
 # prefix FILE MB OUT: the first MB megabytes of a pcap, whole packets
@@ -111,7 +115,7 @@ JOBS=()   # "label|tool|file"
 for name in $FILES; do
     f=$CORPUS/$name
     [ -s "$f" ] || { echo "run.sh: missing $f (run bench/make-corpus.sh first)" >&2; exit 1; }
-    JOBS+=("$name|bare|$f" "$name|kexwatch|$f")
+    JOBS+=("$name|bare|$f" "$name|kexwatch|$f" "$name|write|$f")
     [ "$HAVE_NDPI" = 1 ] && JOBS+=("$name|ndpi|$f")
     size_mb=$(( $(stat -c %s "$f") / 1000000 ))
     if [ "$size_mb" -gt "$TSHARK_MAX_MB" ]; then
@@ -151,7 +155,8 @@ measure() { # JOB RUN
         "$("$PY" -c "print('%.4f' % ($t1 - $t0))")" "$u" "$s" "$m" "$rc" >>"$TSV"
     if [ "$2" = warmup ]; then
         case $tool in
-        kexwatch) log "  $label kexwatch: $(wc -l <"$OUTD/out.kexwatch.jsonl") records" ;;
+        kexwatch) log "  $label kexwatch: $(wc -l <"$OUTD/out.kexwatch.jsonl") records"
+                  cp "$OUTD/out.kexwatch.jsonl" "$(ref_for "$f")" ;;
         tshark) log "  $label tshark: $(wc -l <"$OUTD/out.tshark.tsv") SSH frames" ;;
         ndpi) log "  $label ndpiReader: $(( $(wc -l <"$OUTD/out.ndpi.csv") - 1 )) flows" ;;
         bare) log "  $label bare_loop: $(cat "$OUTD/out.bare.stdout")" ;;
@@ -204,7 +209,8 @@ for r in runs:
     a['cpu'].append(float(r['user_s']) + float(r['sys_s']))
     a['rss'].append(int(r['maxrss_kb']))
     a['rc'].add(r['rc'])
-names = {'bare': '(a) bare_loop', 'kexwatch': '(b) kexwatch', 'tshark': '(c) tshark', 'ndpi': '(d) ndpiReader'}
+names = {'bare': '(a) bare_loop', 'kexwatch': '(b) kexwatch', 'tshark': '(c) tshark', 'ndpi': '(d) ndpiReader',
+         'write': '(e) write records'}
 print('| corpus | command | MB | packets | wall s (median) | CPU s (median) | peak RSS MB | Mpkt/s | wall / (a) | CPU / (a) |')
 print('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|')
 med = {}

@@ -189,11 +189,28 @@ static const uint8_t plain[256] = {
 	2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,  /* 0xf0 */
 };
 
-/* run_of: how many bytes from p (at most n) have all the bits of want in plain[]. */
+/*
+ * run_of: how many bytes from p (at most n) have all the bits of want in
+ * plain[]. Eight bytes a step while none of them is special (the word tests
+ * of "Bit Twiddling Hacks": a byte below 0x20, equal to '"' or '\\', and for
+ * want 1 above 0x7e); the word that has one is finished byte by byte.
+ */
 static inline size_t run_of(const unsigned char *p, size_t n, uint8_t want)
 {
+	const uint64_t ones = 0x0101010101010101ULL, high = ones * 0x80;
+	uint64_t x, q, b, special;
 	size_t i = 0;
 
+	for (; n - i >= 8; i += 8) {
+		memcpy(&x, p + i, 8);
+		q = x ^ (ones * '"');
+		b = x ^ (ones * '\\');
+		special = ((x - ones * 0x20) & ~x) | ((q - ones) & ~q) | ((b - ones) & ~b);
+		if (want & 1)
+			special |= (x + ones) | x;
+		if (special & high)
+			break;
+	}
 	while (i < n && (plain[p[i]] & want))
 		i++;
 	return i;

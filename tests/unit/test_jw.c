@@ -69,6 +69,42 @@ static void test_wire(void)
 	jw_free(&w);
 }
 
+/* Every byte at every offset of a word, among plain ones: the escapes do not
+ * depend on where in the string a byte falls. */
+static void test_positions(void)
+{
+	uint8_t s[24];
+	struct jw w;
+	json_t *v;
+	char *esc;
+	int bad = 0;
+
+	jw_init(&w);
+	for (int c = 0; c < 256; c++) {
+		for (size_t k = 0; k < 17; k++) {
+			memset(s, 'a', sizeof(s));
+			s[k] = (uint8_t)c;
+			jw_reset(&w);
+			jw_wire(&w, NULL, s, sizeof(s));
+			esc = report_escape(s, sizeof(s));
+			v = json_loadb(w.buf, w.len, JSON_DECODE_ANY, NULL);
+			if (v == NULL || esc == NULL || strcmp(json_string_value(v), esc) != 0)
+				bad++;
+			json_decref(v);
+			free(esc);
+			jw_reset(&w);
+			jw_strn(&w, NULL, (const char *)s, sizeof(s));
+			v = json_loadb(w.buf, w.len, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
+			/* Bytes that are not UTF-8 alone become U+FFFD (three bytes). */
+			if (v == NULL || json_string_length(v) != sizeof(s) + (c >= 0x80 ? 2 : 0))
+				bad++;
+			json_decref(v);
+		}
+	}
+	CHECK_EQ_INT(bad, 0);
+	jw_free(&w);
+}
+
 static void test_numbers_and_nesting(void)
 {
 	struct jw w;
@@ -154,6 +190,7 @@ int main(void)
 {
 	test_text();
 	test_wire();
+	test_positions();
 	test_numbers_and_nesting();
 	test_json_bytes();
 	return tap_done();

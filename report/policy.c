@@ -58,13 +58,17 @@ static const char *const pq_kex[] = {
 	"mlkem1024nistp384-sha384",
 };
 
+/* name_matches: name equals pattern or, when pattern ends in '*', starts with what precedes it. */
 static int name_matches(const char *pattern, const char *name)
 {
-	size_t n = strlen(pattern);
-
-	if (n > 0 && pattern[n - 1] == '*')
-		return strncmp(pattern, name, n - 1) == 0;
-	return strcmp(pattern, name) == 0;
+	for (;; pattern++, name++) {
+		if (pattern[0] == '*' && pattern[1] == '\0')
+			return 1;
+		if (*pattern != *name)
+			return 0;
+		if (*pattern == '\0')
+			return 1;
+	}
 }
 
 const struct policy_verdict *policy_weak(const char *category, const char *algorithm)

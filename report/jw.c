@@ -84,13 +84,12 @@ static inline void raw1(struct jw *w, char c)
 }
 
 /*
- * begin reserves KEY_EXTRA + the key + n bytes, then writes the separator
- * and, inside an object, "key":. Returns 0, or -1 when nothing can be written.
+ * begin reserves KEY_EXTRA + the key (kl bytes) + n bytes, then writes the
+ * separator and, inside an object, "key":. Returns 0, or -1 when nothing can
+ * be written.
  */
-static int begin(struct jw *w, const char *k, size_t n)
+static int begin(struct jw *w, const char *k, size_t kl, size_t n)
 {
-	size_t kl = k != NULL ? strlen(k) : 0;
-
 	if (room(w, KEY_EXTRA + kl + n) != 0)
 		return -1;
 	if (w->count[w->depth])
@@ -104,9 +103,9 @@ static int begin(struct jw *w, const char *k, size_t n)
 	return 0;
 }
 
-static void open_(struct jw *w, const char *k, char c)
+void jw_put_open(struct jw *w, const char *k, size_t kl, char c)
 {
-	if (begin(w, k, 1) == 0)
+	if (begin(w, k, kl, 1) == 0)
 		raw1(w, c);
 	if (w->depth + 1 < JW_MAX_DEPTH)
 		w->count[++w->depth] = 0;
@@ -114,32 +113,12 @@ static void open_(struct jw *w, const char *k, char c)
 		w->err = 1; /* our bug: records are not this deep */
 }
 
-static void close_(struct jw *w, char c)
+void jw_put_close(struct jw *w, char c)
 {
 	if (room(w, 1) == 0)
 		raw1(w, c);
 	if (w->depth > 0)
 		w->depth--;
-}
-
-void jw_obj_open(struct jw *w, const char *k)
-{
-	open_(w, k, '{');
-}
-
-void jw_obj_close(struct jw *w)
-{
-	close_(w, '}');
-}
-
-void jw_arr_open(struct jw *w, const char *k)
-{
-	open_(w, k, '[');
-}
-
-void jw_arr_close(struct jw *w)
-{
-	close_(w, ']');
 }
 
 /* utf8_len: length of a valid UTF-8 sequence at p (at most n bytes), 0 if invalid. */
@@ -216,7 +195,7 @@ static inline size_t run_of(const unsigned char *p, size_t n, uint8_t want)
 	return i;
 }
 
-void jw_strn(struct jw *w, const char *k, const char *s, size_t n)
+void jw_put_str(struct jw *w, const char *k, size_t kl, const char *s, size_t n)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t i = 0, run;
@@ -225,7 +204,7 @@ void jw_strn(struct jw *w, const char *k, const char *s, size_t n)
 		w->err = 1;
 		return;
 	}
-	if (begin(w, k, 2 + n * ESC_MAX) != 0)
+	if (begin(w, k, kl, 2 + n * ESC_MAX) != 0)
 		return;
 	raw1(w, '"');
 	while (i < n) {
@@ -256,12 +235,7 @@ void jw_strn(struct jw *w, const char *k, const char *s, size_t n)
 	raw1(w, '"');
 }
 
-void jw_str(struct jw *w, const char *k, const char *s)
-{
-	jw_strn(w, k, s, strlen(s));
-}
-
-void jw_wire(struct jw *w, const char *k, const uint8_t *p, size_t n)
+void jw_put_wire(struct jw *w, const char *k, size_t kl, const uint8_t *p, size_t n)
 {
 	size_t i = 0, run;
 
@@ -269,7 +243,7 @@ void jw_wire(struct jw *w, const char *k, const uint8_t *p, size_t n)
 		w->err = 1;
 		return;
 	}
-	if (begin(w, k, 2 + n * 5) != 0)
+	if (begin(w, k, kl, 2 + n * 5) != 0)
 		return;
 	raw1(w, '"');
 	while (i < n) {
@@ -314,15 +288,15 @@ static size_t fmt_i64(char *out, int64_t v)
 	return n + fmt_u64(out + n, v < 0 ? (uint64_t)(-(v + 1)) + 1 : (uint64_t)v);
 }
 
-void jw_int(struct jw *w, const char *k, int64_t v)
+void jw_put_int(struct jw *w, const char *k, size_t kl, int64_t v)
 {
-	if (begin(w, k, 20) == 0)
+	if (begin(w, k, kl, 20) == 0)
 		w->len += fmt_i64(w->buf + w->len, v);
 }
 
-void jw_bool(struct jw *w, const char *k, int v)
+void jw_put_bool(struct jw *w, const char *k, size_t kl, int v)
 {
-	if (begin(w, k, 5) == 0)
+	if (begin(w, k, kl, 5) == 0)
 		raw(w, v ? "true" : "false", v ? 4 : 5);
 }
 
@@ -346,20 +320,20 @@ static size_t fmt_ms(char *out, uint64_t d)
 	return n;
 }
 
-void jw_ms(struct jw *w, const char *k, uint64_t from, uint64_t to)
+void jw_put_ms(struct jw *w, const char *k, size_t kl, uint64_t from, uint64_t to)
 {
 	uint64_t d = to >= from ? to - from : from - to;
 
-	if (begin(w, k, 25) != 0)
+	if (begin(w, k, kl, 25) != 0)
 		return;
 	if (to < from && d != 0)
 		raw1(w, '-');
 	w->len += fmt_ms(w->buf + w->len, d);
 }
 
-void jw_raw(struct jw *w, const char *k, const char *json, size_t n)
+void jw_put_raw(struct jw *w, const char *k, size_t kl, const char *json, size_t n)
 {
-	if (begin(w, k, n) == 0)
+	if (begin(w, k, kl, n) == 0)
 		raw(w, json, n);
 }
 
@@ -514,9 +488,9 @@ static void jvalue(struct jw *w, const json_t *v, size_t flags)
 	}
 }
 
-void jw_json(struct jw *w, const char *k, const json_t *v)
+void jw_put_json(struct jw *w, const char *k, size_t kl, const json_t *v)
 {
-	if (begin(w, k, 0) != 0)
+	if (begin(w, k, kl, 0) != 0)
 		return;
 	if (v == NULL) {
 		w->err = 1;

@@ -15,6 +15,7 @@
 #include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define JW_MAX_DEPTH 16
 
@@ -31,24 +32,91 @@ void jw_free(struct jw *w);
 /* jw_reset empties the buffer for the next record, keeping its memory. */
 void jw_reset(struct jw *w);
 
+/*
+ * The writers below take the key's length too; call them through the inline
+ * functions after them, which pass strlen(key), folded at compile time for
+ * the literal keys of the record.
+ */
+void jw_put_open(struct jw *w, const char *key, size_t klen, char c);
+void jw_put_close(struct jw *w, char c);
+void jw_put_str(struct jw *w, const char *key, size_t klen, const char *s, size_t n);
+void jw_put_wire(struct jw *w, const char *key, size_t klen, const uint8_t *p, size_t n);
+void jw_put_int(struct jw *w, const char *key, size_t klen, int64_t v);
+void jw_put_bool(struct jw *w, const char *key, size_t klen, int v);
+void jw_put_ms(struct jw *w, const char *key, size_t klen, uint64_t from, uint64_t to);
+void jw_put_raw(struct jw *w, const char *key, size_t klen, const char *json, size_t n);
+void jw_put_json(struct jw *w, const char *key, size_t klen, const json_t *v);
+
+static inline size_t jw_klen(const char *key)
+{
+	return key != NULL ? strlen(key) : 0;
+}
+
 /* key is NULL for array elements and the top-level value. */
-void jw_obj_open(struct jw *w, const char *key);
-void jw_obj_close(struct jw *w);
-void jw_arr_open(struct jw *w, const char *key);
-void jw_arr_close(struct jw *w);
+static inline void jw_obj_open(struct jw *w, const char *key)
+{
+	jw_put_open(w, key, jw_klen(key), '{');
+}
+
+static inline void jw_obj_close(struct jw *w)
+{
+	jw_put_close(w, '}');
+}
+
+static inline void jw_arr_open(struct jw *w, const char *key)
+{
+	jw_put_open(w, key, jw_klen(key), '[');
+}
+
+static inline void jw_arr_close(struct jw *w)
+{
+	jw_put_close(w, ']');
+}
+
 /* jw_str: NUL-terminated text (UTF-8; invalid bytes become U+FFFD). */
-void jw_str(struct jw *w, const char *key, const char *s);
-void jw_strn(struct jw *w, const char *key, const char *s, size_t n);
+static inline void jw_str(struct jw *w, const char *key, const char *s)
+{
+	jw_put_str(w, key, jw_klen(key), s, strlen(s));
+}
+
+static inline void jw_strn(struct jw *w, const char *key, const char *s, size_t n)
+{
+	jw_put_str(w, key, jw_klen(key), s, n);
+}
+
 /* jw_wire: wire bytes, escaped as report_escape does, then as JSON. */
-void jw_wire(struct jw *w, const char *key, const uint8_t *p, size_t n);
-void jw_int(struct jw *w, const char *key, int64_t v);
-void jw_bool(struct jw *w, const char *key, int v);
+static inline void jw_wire(struct jw *w, const char *key, const uint8_t *p, size_t n)
+{
+	jw_put_wire(w, key, jw_klen(key), p, n);
+}
+
+static inline void jw_int(struct jw *w, const char *key, int64_t v)
+{
+	jw_put_int(w, key, jw_klen(key), v);
+}
+
+static inline void jw_bool(struct jw *w, const char *key, int v)
+{
+	jw_put_bool(w, key, jw_klen(key), v);
+}
+
 /* jw_ms: (to - from) microseconds as milliseconds, e.g. 6011.532 or 5.0. */
-void jw_ms(struct jw *w, const char *key, uint64_t from, uint64_t to);
+static inline void jw_ms(struct jw *w, const char *key, uint64_t from, uint64_t to)
+{
+	jw_put_ms(w, key, jw_klen(key), from, to);
+}
+
 /* jw_raw: a value already serialised (trusted, valid JSON). */
-void jw_raw(struct jw *w, const char *key, const char *json, size_t n);
+static inline void jw_raw(struct jw *w, const char *key, const char *json, size_t n)
+{
+	jw_put_raw(w, key, jw_klen(key), json, n);
+}
+
 /* jw_json: a jansson value, written compactly in place, byte for byte as
  * json_dumpb(JSON_COMPACT | JSON_REAL_PRECISION(10)) writes it. */
-void jw_json(struct jw *w, const char *key, const json_t *v);
+static inline void jw_json(struct jw *w, const char *key, const json_t *v)
+{
+	jw_put_json(w, key, jw_klen(key), v);
+}
 
 #endif

@@ -53,6 +53,16 @@ static const char *server(struct ctx *x)
 	return x->server_buf;
 }
 
+/*
+ * lit: a string known to be valid UTF-8, unchecked: this file's literal
+ * text (ASCII) or report_escape's output (printable ASCII). json_string
+ * would check it byte by byte and accept it all the same.
+ */
+static json_t *lit(const char *s)
+{
+	return json_stringn_nocheck(s, strlen(s));
+}
+
 /* diag appends one diagnosis and returns its evidence object to fill. */
 static json_t *diag(struct ctx *x, const char *code, const char *severity, const char *hint,
 		    const char *symptom, const char *fmt, ...)
@@ -64,13 +74,15 @@ static json_t *diag(struct ctx *x, const char *code, const char *severity, const
 	va_start(ap, fmt);
 	vsnprintf(summary, sizeof(summary), fmt, ap);
 	va_end(ap);
-	json_object_set_new(d, "code", json_string(code));
-	json_object_set_new(d, "severity", json_string(severity));
-	json_object_set_new(d, "summary", json_string(summary));
-	json_object_set_new(d, "evidence", ev);
-	json_object_set_new(d, "hint", json_string(hint));
+	/* The code, severity and hint are literals; the summary and symptom may
+	 * quote the wire, so jansson checks them. */
+	json_object_set_new_nocheck(d, "code", lit(code));
+	json_object_set_new_nocheck(d, "severity", lit(severity));
+	json_object_set_new_nocheck(d, "summary", json_string(summary));
+	json_object_set_new_nocheck(d, "evidence", ev);
+	json_object_set_new_nocheck(d, "hint", lit(hint));
 	if (symptom != NULL)
-		json_object_set_new(d, "client_symptom", json_string(symptom));
+		json_object_set_new_nocheck(d, "client_symptom", json_string(symptom));
 	json_array_append_new(x->list, d);
 	return ev;
 }
@@ -95,7 +107,7 @@ static void set_bytes(json_t *o, const char *k, const uint8_t *p, size_t n)
 	char *s = report_escape(p, n);
 
 	if (s != NULL)
-		set_str(o, k, s);
+		json_object_set_new(o, k, lit(s));
 	free(s);
 }
 
@@ -617,7 +629,7 @@ static json_t *list_array(const char *list)
 		size_t n = comma ? (size_t)(comma - p) : strlen(p);
 		char *e = report_escape((const uint8_t *)p, n);
 		if (e != NULL)
-			json_array_append_new(a, json_string(e));
+			json_array_append_new(a, lit(e));
 		free(e);
 		p = comma ? comma + 1 : NULL;
 	}

@@ -88,7 +88,7 @@ static inline void raw1(struct jw *w, char c)
  * separator and, inside an object, "key":. Returns 0, or -1 when nothing can
  * be written.
  */
-static int begin(struct jw *w, const char *k, size_t kl, size_t n)
+static inline int begin(struct jw *w, const char *k, size_t kl, size_t n)
 {
 	if (room(w, KEY_EXTRA + kl + n) != 0)
 		return -1;

@@ -36,6 +36,7 @@ struct flow_table {
 	uint64_t now_us;
 	uint64_t next_id;
 	struct flow_stats stats;
+	struct flow *last;  /* flow of the last TCP packet, NULL once destroyed */
 	struct flow *spare; /* freed flows for reuse, linked by hnext */
 	uint32_t nspare;
 };
@@ -218,6 +219,8 @@ static void flow_destroy(struct flow_table *t, struct flow *f)
 		*pp = f->hnext;
 	lru_unlink(t, f);
 	tw_unlink(t, f);
+	if (t->last == f)
+		t->last = NULL;
 	tcp_dir_release(&f->dir[0]);
 	tcp_dir_release(&f->dir[1]);
 	ssh_conn_free(&f->ssh);
@@ -452,8 +455,16 @@ int flow_table_packet(struct flow_table *t, const struct pkt *p, uint32_t file_i
 		return KW_OK;
 	}
 	t->stats.bytes += p->wire_payload_len;
-	hash = pair_hash(&p->a, t->cfg.seed);
-	f = flow_find(t, &p->a, hash, &dir);
+	/* Segments of one connection often come in a row (a banner and its
+	 * KEXINIT, a window of data): try the last flow before hashing. Keys
+	 * are unique in the table, so this finds what flow_find would. */
+	f = t->last;
+	if (f == NULL || (dir = pair_match(&f->key, &p->a)) < 0) {
+		hash = pair_hash(&p->a, t->cfg.seed);
+		f = flow_find(t, &p->a, hash, &dir);
+	} else {
+		hash = f->hash;
+	}
 	if (f != NULL && flow_is_reused(f, dir, p)) {
 		t->stats.reused++;
 		flow_report(t, f, FLOW_WHY_REUSED);
@@ -465,6 +476,7 @@ int flow_table_packet(struct flow_table *t, const struct pkt *p, uint32_t file_i
 			return KW_ERR_NOMEM;
 		dir = pair_match(&f->key, &p->a);
 	}
+	t->last = f;
 	if (f->t_first > p->ts_us)
 		f->t_first = p->ts_us;
 	f->t_last = p->ts_us;

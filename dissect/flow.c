@@ -19,8 +19,10 @@
 
 #define TW_SLOTS 4096u /* one-second slots: a wheel turn is 68 minutes */
 /* Freed flows kept for reuse: a flow is 2.6 KiB, too big for malloc's fast
- * per-thread cache, and one is created for every connection. 64 = 170 KiB. */
-#define FLOW_SPARE_MAX 64u
+ * per-thread cache, and one is created for every connection. Flows linger
+ * after FIN/RST (close_linger_ms), so hundreds are open and freed at once
+ * on a busy link. 1024 = 2.6 MiB at most, once that many were open. */
+#define FLOW_SPARE_MAX 1024u
 #define US_PER_MS 1000u
 #define US_PER_S 1000000u
 

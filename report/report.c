@@ -46,6 +46,7 @@ struct report {
 	int last_has_error;
 	struct auth_guess *guess; /* failed logins per client address (auth.c) */
 	struct diagnose_cache *dcache; /* diagnoses built once (diagnose.c) */
+	json_t *diags; /* the diagnoses of the flow being reported, emptied after it */
 };
 
 struct report *report_new(const struct report_config *cfg)
@@ -56,7 +57,7 @@ struct report *report_new(const struct report_config *cfg)
 		return NULL;
 	r->cfg = *cfg;
 	record_writer_init(&r->rw);
-	if ((r->dcache = diagnose_cache_new()) == NULL) {
+	if ((r->dcache = diagnose_cache_new()) == NULL || (r->diags = json_array()) == NULL) {
 		report_free(r);
 		return NULL;
 	}
@@ -80,6 +81,7 @@ void report_free(struct report *r)
 	record_writer_free(&r->rw);
 	auth_guess_free(r->guess);
 	diagnose_cache_free(r->dcache);
+	json_decref(r->diags);
 	free(r);
 }
 
@@ -287,8 +289,8 @@ int report_flow(struct report *r, const struct flow *f, enum flow_report_why why
 					  f->ssh.limits->auth_threshold);
 	j.guess = r->guess;
 	j.dcache = r->dcache;
-	if ((diags = json_array()) == NULL)
-		return KW_ERR_NOMEM;
+	/* One list for every flow, emptied after each: no allocation per record. */
+	diags = r->diags;
 	diagnose_flow(f, &j, diags);
 	r->last_has_error = diagnoses_have_error(diags);
 	/* A handshake the capture stopped watching is incomplete, unless the
@@ -306,11 +308,11 @@ int report_flow(struct report *r, const struct flow *f, enum flow_report_why why
 		r->anomalous++;
 	if (r->cfg.format == REPORT_TEXT) {
 		ret = write_text(r, f, &j, diags);
-		json_decref(diags);
+		json_array_clear(diags);
 		return ret;
 	}
 	ret = record_build(&r->rw, f, &r->cfg, &j, diags);
-	json_decref(diags);
+	json_array_clear(diags);
 	if (ret != KW_OK)
 		return ret;
 	return write_line(r, r->rw.out.buf, r->rw.out.len);

@@ -138,6 +138,7 @@ int kex_init_parse(const uint8_t *p, size_t n, uint32_t namelist_max, struct kex
 		copy[out->list_len[i]] = '\0';
 		copy += out->list_len[i] + 1;
 	}
+	out->markers = (uint8_t)kex_init_markers(out);
 	/* RFC 4253 7.1: boolean first_kex_packet_follows, uint32 reserved. */
 	if ((r = cursor_get_u8(&c, &follows)) != 0 || (r = cursor_get_u32(&c, &out->reserved)) != 0)
 		goto out;
@@ -319,7 +320,6 @@ void kex_negotiate(const struct kex_init *client, const struct kex_init *server,
 	    [KEX_CAT_MAC_C2S] = KEX_MAC_C2S,   [KEX_CAT_MAC_S2C] = KEX_MAC_S2C,
 	    [KEX_CAT_COMP_C2S] = KEX_COMP_C2S, [KEX_CAT_COMP_S2C] = KEX_COMP_S2C,
 	};
-	unsigned cmarks, smarks;
 	int cat, l;
 
 	memset(out, 0, sizeof(*out));
@@ -342,12 +342,11 @@ void kex_negotiate(const struct kex_init *client, const struct kex_init *server,
 			out->failed_cat = cat;
 	}
 	/* OpenSSH PROTOCOL section 1.10: strict KEX needs both markers. */
-	cmarks = kex_init_markers(client);
-	smarks = kex_init_markers(server);
-	out->strict_kex = (cmarks & KEX_MARK_STRICT_C) && (smarks & KEX_MARK_STRICT_S);
+	out->strict_kex =
+	    (client->markers & KEX_MARK_STRICT_C) && (server->markers & KEX_MARK_STRICT_S);
 	/* RFC 8308 section 2.1. */
-	out->ext_info_c = (cmarks & KEX_MARK_EXT_INFO_C) != 0;
-	out->ext_info_s = (smarks & KEX_MARK_EXT_INFO_S) != 0;
+	out->ext_info_c = (client->markers & KEX_MARK_EXT_INFO_C) != 0;
+	out->ext_info_s = (server->markers & KEX_MARK_EXT_INFO_S) != 0;
 	/*
 	 * RFC 4253 section 7: a guessed packet is wrong when the preferred
 	 * kex or host-key algorithms differ (OpenSSH proposals_match).

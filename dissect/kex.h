@@ -42,6 +42,7 @@ struct kex_init {
 	uint32_t reserved;       /* the trailing uint32, should be 0 */
 	uint32_t packet_len;     /* packet_length of the carrying packet */
 	uint32_t anomalies;      /* KEX_ANOM_* */
+	uint8_t markers;         /* KEX_MARK_* of list[KEX_ALGS] (kex_init_markers) */
 };
 
 #define KEX_ANOM_RESERVED_NONZERO 0x01u /* reserved field is not 0 */
@@ -105,7 +106,9 @@ struct kex_negotiated {
 /*
  * kex_negotiate computes what both sides agree on, following OpenSSH's
  * kex_choose_conf. Never fails: categories without a match are "" and
- * failed_cat names the first one.
+ * failed_cat names the first one. It reads list, list_len and markers,
+ * which kex_init_parse sets (a hand-built kex_init sets markers with
+ * kex_init_markers).
  */
 void kex_negotiate(const struct kex_init *client, const struct kex_init *server,
 		   struct kex_negotiated *out);

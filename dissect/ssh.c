@@ -376,7 +376,6 @@ static void ssh_msg_kexinit(struct ssh_conn *conn, int dir, const uint8_t *p, si
 {
 	struct ssh_dir *d = &conn->dir[dir];
 	struct kex_init *k;
-	unsigned marks;
 	int r;
 
 	/* RFC 4253 7.1: one KEXINIT per key exchange; a second is ignored. */
@@ -405,10 +404,9 @@ static void ssh_msg_kexinit(struct ssh_conn *conn, int dir, const uint8_t *p, si
 	 * RFC 8308 2.1 and OpenSSH PROTOCOL 1.10: the "-c" markers are sent
 	 * by the client only, the "-s" markers by the server only.
 	 */
-	marks = kex_init_markers(k);
-	if (marks & (KEX_MARK_EXT_INFO_C | KEX_MARK_STRICT_C))
+	if (k->markers & (KEX_MARK_EXT_INFO_C | KEX_MARK_STRICT_C))
 		ssh_role_set(conn, dir, SSH_ROLE_KEXINIT);
-	else if (marks & (KEX_MARK_EXT_INFO_S | KEX_MARK_STRICT_S))
+	else if (k->markers & (KEX_MARK_EXT_INFO_S | KEX_MARK_STRICT_S))
 		ssh_role_set(conn, 1 - dir, SSH_ROLE_KEXINIT);
 	ssh_conn_refresh(conn);
 }

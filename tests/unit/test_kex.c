@@ -275,6 +275,7 @@ static void test_kexinit_crafted(void)
 	CHECK_EQ_INT(kex_init_parse(buf, n, 65536, &k), KW_OK);
 	CHECK_EQ_INT(k.anomalies, 0);
 	CHECK_EQ_STR(k.list[KEX_ALGS], "curve25519-sha256,ext-info-c");
+	CHECK_EQ_INT(k.markers, KEX_MARK_EXT_INFO_C);
 	kex_init_free(&k);
 
 	/* A 64-character name is still fine (RFC 4251 6). */
@@ -306,6 +307,7 @@ static void test_kexinit_crafted(void)
 	CHECK(!kex_init_has(&k, KEX_ALGS, "ext-info-c"), "list ends at its NUL");
 	CHECK(kex_init_has(&k, KEX_ALGS, "cur"), "element before the NUL");
 	CHECK_EQ_INT(kex_init_markers(&k), 0);
+	CHECK_EQ_INT(k.markers, 0);
 	{
 		struct kex_negotiated neg;
 
@@ -715,6 +717,7 @@ static void kex_init_fake(struct kex_init *k, const char *const l8[8], uint8_t f
 	}
 	k->list[KEX_LANG_C2S] = (char *)"";
 	k->list[KEX_LANG_S2C] = (char *)"";
+	k->markers = (uint8_t)kex_init_markers(k);
 	k->first_kex_follows = follows;
 }
 

@@ -254,14 +254,15 @@ unsigned kex_init_markers(const struct kex_init *k)
 	return marks;
 }
 
-/* Server elements split once per kex_match_list; a longer list's tail is scanned. */
+/* Server elements kept per kex_match_list; a longer list's tail is scanned. */
 #define KEX_MATCH_SPLIT 64
 
 /*
  * kex_match_list: OpenSSH match_list(client, server): the first element of
  * the client's list that the server's list also holds (RFC 4253 7.1).
  * Copies it into out (KEX_NAME_MAX + 1 bytes) and returns 1, or returns 0.
- * The server's list is cut into elements once, not once per client element.
+ * The server's list is cut into elements once, and only as far as needed:
+ * the client's first choice is usually among the server's first.
  */
 static int kex_match_list(const char *client, size_t clen, const char *server, size_t slen,
                           char *out)
@@ -272,19 +273,26 @@ static int kex_match_list(const char *client, size_t clen, const char *server, s
 	} sv[KEX_MATCH_SPLIT];
 	const char *e;
 	size_t cpos = 0, spos = 0, elen, nsv = 0, i;
+	int more = 1; /* server elements past sv[nsv - 1] not cut yet */
 
 	out[0] = '\0';
-	while (nsv < KEX_MATCH_SPLIT &&
-	       kex_list_next(server, slen, &spos, &sv[nsv].e, &sv[nsv].len))
-		nsv++;
 	while (kex_list_next(client, clen, &cpos, &e, &elen)) {
 		if (elen == 0 || elen > KEX_NAME_MAX || kex_name_marker(e, elen) != 0)
 			continue;
-		for (i = 0; i < nsv; i++) {
+		for (i = 0;; i++) {
+			if (i == nsv) {
+				if (!more || nsv == KEX_MATCH_SPLIT)
+					break;
+				if (!kex_list_next(server, slen, &spos, &sv[nsv].e, &sv[nsv].len)) {
+					more = 0;
+					break;
+				}
+				nsv++;
+			}
 			if (sv[i].len == elen && memcmp(sv[i].e, e, elen) == 0)
 				break;
 		}
-		if (i < nsv || kex_list_has_n(server + spos, slen - spos, e, elen)) {
+		if (i < nsv || (more && kex_list_has_n(server + spos, slen - spos, e, elen))) {
 			memcpy(out, e, elen);
 			out[elen] = '\0';
 			return 1;

@@ -538,6 +538,23 @@ static void anomalies_array(struct jw *w, const struct flow *f, int c)
 	jw_arr_close(w);
 }
 
+/* Both sides' name-lists and HASSH strings, a cache line at a time. */
+void record_prefetch(const struct flow *f)
+{
+	for (int i = 0; i < 2; i++) {
+		const struct ssh_dir *d = &f->ssh.dir[i];
+
+		if (d->kexinit == NULL)
+			continue;
+		for (int l = 0; l < KEX_NLISTS; l++)
+			for (uint32_t at = 0; at < d->kexinit->list_len[l]; at += 64)
+				__builtin_prefetch(d->kexinit->list[l] + at);
+		if (d->hassh_str != NULL)
+			for (size_t at = 0; at < 512; at += 64)
+				__builtin_prefetch(d->hassh_str + at);
+	}
+}
+
 void record_writer_init(struct record_writer *rw)
 {
 	memset(rw, 0, sizeof(*rw));

@@ -52,6 +52,9 @@ struct record_writer {
 	uint64_t cache_hits, clock;
 };
 
+/* record_prefetch starts loading what the side cache compares (a hint only). */
+void record_prefetch(const struct flow *f);
+
 void record_writer_init(struct record_writer *rw);
 void record_writer_free(struct record_writer *rw);
 

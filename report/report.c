@@ -282,6 +282,10 @@ int report_flow(struct report *r, const struct flow *f, enum flow_report_why why
 	int ret;
 
 	(void)why;
+	/* The KEXINIT lists were parsed long before and have left the cache:
+	 * their loads overlap the judging and the diagnoses. */
+	if (r->cfg.format != REPORT_TEXT)
+		record_prefetch(f);
 	judge(f, &j);
 	/* The guess table takes its sizes from the limits the flows were made with. */
 	if (r->guess == NULL && f->ssh.limits != NULL)

@@ -312,13 +312,6 @@ static int kex_first_equal(const struct kex_init *a, const struct kex_init *b, i
 	return la == lb && memcmp(ea, eb, la) == 0;
 }
 
-int kex_init_has(const struct kex_init *k, int l, const char *alg)
-{
-	if (k == NULL || l < 0 || l >= KEX_NLISTS || alg == NULL)
-		return 0;
-	return kex_list_has_n(k->list[l], kex_list_len(k, l), alg, strlen(alg));
-}
-
 void kex_negotiate(const struct kex_init *client, const struct kex_init *server,
                    struct kex_negotiated *out)
 {

@@ -65,12 +65,6 @@ void kex_init_free(struct kex_init *k);
  * alg: 0.
  */
 int kex_list_has(const char *list, const char *alg);
-/*
- * kex_init_has: kex_list_has on list l of k, without measuring the list
- * again (it reads list_len, so hand-made lists must set it). 0 for a NULL k
- * or alg, or a bad l.
- */
-int kex_init_has(const struct kex_init *k, int l, const char *alg);
 
 /* Capability markers in a kex list, never chosen as algorithms. */
 #define KEX_MARK_EXT_INFO_C 0x01u /* ext-info-c (RFC 8308 2.1): sent by clients */

@@ -19,6 +19,7 @@
 #include "hostcheck.h"
 #include "hostkeys.h"
 #include "hoststore.h"
+#include "limits.h"
 
 static void hostkeys_usage(FILE *out)
 {
@@ -175,12 +176,19 @@ int hostkeys_main(int argc, char **argv)
 	return status;
 }
 
-int hostkeys_store_open(struct hoststore **out, const char *path, uint32_t share_threshold)
+_Static_assert(KW_HOSTKEY_CACHE_DEFAULT == HOSTSTORE_CACHE_MAX &&
+		       KW_HOSTKEY_QUEUE_DEFAULT == HOSTSTORE_QUEUE_MAX,
+	       "--list-limits shows the host-key store's defaults");
+
+int hostkeys_store_open(struct hoststore **out, const char *path, uint32_t share_threshold,
+			const struct kw_limits *limits)
 {
 	struct hoststore_config cfg = {
 		.path = path,
 		.mode = HOSTSTORE_SENSOR,
 		.share_threshold = share_threshold,
+		.cache_max = limits->hostkey_cache,
+		.queue_max = limits->hostkey_queue,
 	};
 	char err[512] = "";
 	int r = hoststore_open(out, &cfg, err, sizeof(err));

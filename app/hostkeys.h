@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 struct hoststore;
+struct kw_limits;
 
 /*
  * hostkeys_main runs `kexwatch hostkeys --state PATH [--format text|json]
@@ -19,10 +20,12 @@ int hostkeys_main(int argc, char **argv);
 
 /*
  * hostkeys_store_open opens path as the run's host-key store (created if
- * missing) with share_threshold (0: the default). *out is the caller's until
- * hostkeys_store_close. Returns 0, or 1 after one line on standard error.
+ * missing) with share_threshold (0: the default) and the limits' hostkey_*
+ * sizes. *out is the caller's until hostkeys_store_close. Returns 0, or 1
+ * after one line on standard error.
  */
-int hostkeys_store_open(struct hoststore **out, const char *path, uint32_t share_threshold);
+int hostkeys_store_open(struct hoststore **out, const char *path, uint32_t share_threshold,
+			const struct kw_limits *limits);
 
 /*
  * hostkeys_store_close commits what is queued and closes the store (NULL is

@@ -444,7 +444,7 @@ int main(int argc, char **argv)
 		setvbuf(out, outbuf, _IOFBF, sizeof(outbuf));
 	}
 	if (state_path != NULL &&
-	    hostkeys_store_open(&store, state_path, (uint32_t)share_threshold) != 0) {
+	    hostkeys_store_open(&store, state_path, (uint32_t)share_threshold, &limits) != 0) {
 		for (uint32_t i = 0; i < nsinks; i++)
 			sink_close(sinks[i]);
 		return 1;

@@ -388,7 +388,7 @@ int live_run(const struct live_opts *o)
 	/* The state file too: its -wal and -shm files must belong to the user
 	 * that writes them. */
 	if (o->state_path != NULL &&
-	    hostkeys_store_open(&store, o->state_path, o->share_threshold) != 0)
+	    hostkeys_store_open(&store, o->state_path, o->share_threshold, o->limits) != 0)
 		goto out;
 	if (format < 0)
 		format = o->use_stdout && isatty(STDOUT_FILENO) ? REPORT_TEXT : REPORT_JSON;

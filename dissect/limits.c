@@ -36,6 +36,8 @@ static const struct limit_desc limit_descs[] = {
 	L(auth_window_s, "window for counting failed logins per client address (s)"),
 	L(auth_threshold, "failed logins within the window that raise auth_guessing (max 64)"),
 	L(auth_clients, "client addresses remembered for auth_guessing"),
+	L(hostkey_cache, "--state: host keys held in memory"),
+	L(hostkey_queue, "--state: host-key observations queued for the store's writer"),
 };
 #undef L
 

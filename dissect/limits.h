@@ -55,7 +55,17 @@ struct kw_limits {
 	uint32_t auth_window_s;
 	uint32_t auth_threshold;
 	uint32_t auth_clients;
+	/* Host-key store (--state, state/hoststore.h): keys held in memory
+	 * (about 400 bytes each: 100000 = 40 MB), and observations queued for
+	 * its writer thread (about 500 bytes each, allocated at open: 8192 =
+	 * 4 MB; rides out a disk stalled for a few seconds). */
+	uint32_t hostkey_cache;
+	uint32_t hostkey_queue;
 };
+
+/* The host-key store's own defaults (app/hostkeys.c checks that they agree). */
+#define KW_HOSTKEY_CACHE_DEFAULT 100000u
+#define KW_HOSTKEY_QUEUE_DEFAULT 8192u
 
 #define KW_LIMITS_DEFAULT                                                                          \
 	{                                                                                          \
@@ -65,7 +75,8 @@ struct kw_limits {
 		.handshake_timeout_ms = 300000, .idle_timeout_ms = 600000,                         \
 		.close_linger_ms = 5000, .established_report_ms = 60000, .frag_max = 1024,         \
 		.frag_timeout_ms = 30000, .auth_window_s = 60, .auth_threshold = 10,               \
-		.auth_clients = 4096,                                                              \
+		.auth_clients = 4096, .hostkey_cache = KW_HOSTKEY_CACHE_DEFAULT,                   \
+		.hostkey_queue = KW_HOSTKEY_QUEUE_DEFAULT,                                         \
 	}
 
 /*

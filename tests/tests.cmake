@@ -153,6 +153,11 @@ add_test(NAME docs.diagnoses_examples
          COMMAND /usr/bin/python3 ${CMAKE_SOURCE_DIR}/tests/diagnoses/examples.py --check
          WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
 
+# docs.limits: every limit of --list-limits is in docs/limits.md's table, with its default.
+add_test(NAME docs.limits
+         COMMAND ${Python3_EXECUTABLE} ${KW_TESTS_DIR}/docs/limits_table.py
+                 $<TARGET_FILE:kexwatch> ${CMAKE_SOURCE_DIR}/docs/limits.md)
+
 # readme.run_demo: the README's ./run.sh shows the demo summary (it builds in
 # build/ as a user's first run does).
 add_test(NAME readme.run_demo COMMAND bash ${CMAKE_SOURCE_DIR}/tests/readme/run_demo.sh

@@ -4,8 +4,9 @@
 #   (b) kexwatch          writing its JSON records to a file
 #   (c) tshark            extracting the same SSH fields to a file
 #   (d) ndpiReader        (nDPI, if installed) writing its flow CSV to a file
-#   (e) write records     cp of (b)'s records to a new file: what writing
-#                         the output alone costs, a floor under (b)
+#   (e) write records     as many bytes as (b)'s records, written to a new
+#                         file 256 KiB at a time (dd from /dev/zero): what
+#                         writing the output alone costs, a floor under (b)
 # and prints a Markdown table: median wall and CPU (user+sys) time over RUNS
 # runs after one warm-up run per command (page cache warm), peak RSS, packets
 # per second, and every ratio to (a). Runs are interleaved round-robin (a b c
@@ -102,7 +103,8 @@ cmd_for() { # TOOL FILE -> prints the command line, one word per line
     tshark) printf '%s\n' timeout "$TSHARK_TIMEOUT" tshark -n -r "$2" -Y ssh -T fields \
                 -E separator=/t "${TSHARK_FIELDS[@]}" ;;
     ndpi) printf '%s\n' ndpiReader -q -i "$2" -C "$OUTD/out.ndpi.csv" ;;
-    write) printf '%s\n' cp "$(ref_for "$2")" "$OUTD/out.write.jsonl" ;;
+    write) printf '%s\n' dd if=/dev/zero of="$OUTD/out.write.jsonl" bs=256K \
+               count="$(stat -c %s "$(ref_for "$2")")" iflag=count_bytes status=none ;;
     esac
 }
 ref_for() { echo "$OUTD/ref.$(basename "$1").jsonl"; } # (b)'s records, kept from its warm-up

@@ -968,6 +968,55 @@ static void test_hassh_vectors(void)
 	CHECK_EQ_INT(built, 52);
 }
 
+/*
+ * HASSH through the memo of recent strings: lookups over a pool of strings
+ * larger than the memo (hits, misses, evictions, strings that share length
+ * and sampled words, one longer than the memo keeps, one of two bytes) give
+ * exactly what hashing each string afresh gives.
+ */
+static void test_hassh_memo(void)
+{
+	enum { POOL = 100, LOOKUPS = 3000 };
+	static char text[POOL][6000];
+	struct kex_init k;
+	uint32_t seed = 12345;
+	int bad = 0;
+
+	for (int i = 0; i < POOL; i++) {
+		size_t n = i == 0 ? 2 : i == 1 ? 5000 : (size_t)(200 + (i % 7) * 150);
+		memset(text[i], 'a', n);
+		text[i][n] = '\0';
+		/* differ only in the middle of a run of equal lengths, or not at all near the samples */
+		text[i][n / 3] = (char)('A' + i % 26);
+		text[i][n / 3 + 1] = (char)('A' + i / 26);
+	}
+	for (int j = 0; j < LOOKUPS; j++) {
+		char want[33], got[33], *str = NULL, *expect;
+		int i;
+		seed = seed * 1103515245u + 12345u;
+		i = (int)((seed >> 16) % (j < LOOKUPS / 2 ? 10 : POOL)); /* hot set first, then all */
+		memset(&k, 0, sizeof(k));
+		for (int l = 0; l < KEX_NLISTS; l++)
+			k.list[l] = (char *)"";
+		k.list[KEX_ALGS] = text[i];
+		k.list_len[KEX_ALGS] = (uint32_t)strlen(text[i]);
+		if (kex_hassh(&k, 0, got, &str) != KW_OK || str == NULL) {
+			bad++;
+			continue;
+		}
+		if ((expect = malloc(strlen(text[i]) + 4)) != NULL) {
+			sprintf(expect, "%s;;;", text[i]);
+			kex_md5_hex(expect, strlen(expect), want);
+			if (strcmp(str, expect) != 0 || strcmp(got, want) != 0)
+				bad++;
+			free(expect);
+		}
+		free(str);
+	}
+	CHECK(bad == 0, "HASSH through the memo equals MD5 afresh on %d lookups (%d differ)",
+	      LOOKUPS, bad);
+}
+
 static void test_hassh_record(void)
 {
 	struct tpacket pk[1];
@@ -1308,6 +1357,7 @@ int main(void)
 	test_negotiate_each_category();
 	test_mpint_bits();
 	test_hassh_vectors();
+	test_hassh_memo();
 	test_hostkey_fixtures();
 	test_hostkey_crafted();
 	if (have_shared()) {

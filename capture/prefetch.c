@@ -1,9 +1,10 @@
 /*
  * prefetch.c: a capture file read ahead by a second thread (see prefetch.h).
  *
- * The reader thread fills PREFETCH_BLOCKS blocks in turn; the stream's read
- * function copies out of the oldest filled block and hands it back when it
- * is used up. The two meet under one mutex once per block, never per record.
+ * The reader thread fills PREFETCH_BLOCKS blocks in turn; the reading side
+ * (span, under prefetch_take and the stdio stream) takes bytes from the
+ * oldest filled block and hands it back when it is used up. The two meet
+ * under one mutex once per block, never per record.
  * The block that ends the file (end or error) is never handed back, so every
  * read after the end sees the end again.
  */
@@ -19,7 +20,7 @@
 
 #define PREFETCH_BLOCKS 4
 #define PREFETCH_BLOCK (1u << 20) /* bytes per read(2) or gzread */
-#define PREFETCH_STDIO (1u << 18) /* stdio's buffer: bytes per prefetch_read */
+#define PREFETCH_STDIO (1u << 18) /* stdio's buffer: bytes per stream_read */
 
 struct block {
 	char *data;
@@ -43,6 +44,10 @@ struct prefetch {
 	/* the reading side only */
 	int have; /* block[consumed] is filled and being read */
 	size_t pos;
+	uint8_t *side;     /* prefetch_take: bytes that straddle two blocks */
+	size_t side_cap;
+	uint8_t replay[PREFETCH_REPLAY]; /* given back by prefetch_stream */
+	size_t replay_len, replay_pos;
 };
 
 /* source_read: one read(2) or gzread; -1 with errno set. */
@@ -105,15 +110,25 @@ static void *reader(void *arg)
 	return NULL;
 }
 
-static ssize_t prefetch_read(void *cookie, char *buf, size_t size)
+/*
+ * span: the next bytes of the file, up to max, from one block and without a
+ * copy (after any replayed bytes); valid until the next call. 0 at the end
+ * of the file or after a read error (err then says which).
+ */
+static size_t span(struct prefetch *p, size_t max, const uint8_t **ptr, int *err)
 {
-	struct prefetch *p = cookie;
-	size_t got = 0;
+	struct block *b;
+	size_t n;
 
-	while (got < size) {
-		struct block *b = &p->block[p->consumed % PREFETCH_BLOCKS];
-		size_t n;
-
+	*err = 0;
+	if (p->replay_pos < p->replay_len) {
+		n = p->replay_len - p->replay_pos < max ? p->replay_len - p->replay_pos : max;
+		*ptr = p->replay + p->replay_pos;
+		p->replay_pos += n;
+		return n;
+	}
+	for (;;) {
+		b = &p->block[p->consumed % PREFETCH_BLOCKS];
 		if (!p->have) {
 			pthread_mutex_lock(&p->mu);
 			while (p->produced == p->consumed)
@@ -122,24 +137,63 @@ static ssize_t prefetch_read(void *cookie, char *buf, size_t size)
 			p->have = 1;
 			p->pos = 0;
 		}
-		n = b->len - p->pos < size - got ? b->len - p->pos : size - got;
-		memcpy(buf + got, b->data + p->pos, n);
-		got += n;
-		p->pos += n;
 		if (p->pos < b->len)
-			continue;
-		if (b->last) {
-			if (got == 0 && b->err != 0) {
-				errno = b->err;
-				return -1;
-			}
 			break;
+		if (b->last) { /* never handed back: every later call ends here too */
+			*err = b->err;
+			return 0;
 		}
 		pthread_mutex_lock(&p->mu);
 		p->consumed++;
 		pthread_cond_signal(&p->emptied);
 		pthread_mutex_unlock(&p->mu);
 		p->have = 0;
+	}
+	n = b->len - p->pos < max ? b->len - p->pos : max;
+	*ptr = (const uint8_t *)b->data + p->pos;
+	p->pos += n;
+	return n;
+}
+
+size_t prefetch_take(struct prefetch *p, size_t n, const uint8_t **ptr, int *err)
+{
+	const uint8_t *q;
+	size_t got = span(p, n, ptr, err), more;
+
+	if (got == n || got == 0)
+		return got;
+	if (p->side_cap < n) {
+		uint8_t *side = realloc(p->side, n);
+		if (side == NULL) {
+			*err = ENOMEM;
+			return 0;
+		}
+		p->side = side;
+		p->side_cap = n;
+	}
+	memcpy(p->side, *ptr, got);
+	while (got < n && (more = span(p, n - got, &q, err)) > 0) {
+		memcpy(p->side + got, q, more);
+		got += more;
+	}
+	*ptr = p->side;
+	return got;
+}
+
+static ssize_t stream_read(void *cookie, char *buf, size_t size)
+{
+	struct prefetch *p = cookie;
+	const uint8_t *q;
+	size_t got = 0, n;
+	int err = 0;
+
+	while (got < size && (n = span(p, size - got, &q, &err)) > 0) {
+		memcpy(buf + got, q, n);
+		got += n;
+	}
+	if (got == 0 && err != 0) {
+		errno = err;
+		return -1;
 	}
 	return (ssize_t)got;
 }
@@ -154,6 +208,7 @@ static void destroy(struct prefetch *p)
 	for (int i = 0; i < PREFETCH_BLOCKS; i++)
 		free(p->block[i].data);
 	free(p->stdio_buf);
+	free(p->side);
 	pthread_cond_destroy(&p->filled);
 	pthread_cond_destroy(&p->emptied);
 	pthread_mutex_destroy(&p->mu);
@@ -170,11 +225,12 @@ static void stop_reader(struct prefetch *p)
 	pthread_join(p->thread, NULL);
 }
 
-static int prefetch_close(void *cookie)
+int prefetch_close(struct prefetch *p)
 {
-	struct prefetch *p = cookie;
 	int rc;
 
+	if (p == NULL)
+		return 0;
 	stop_reader(p);
 	if (p->gz != NULL)
 		rc = gzclose_r(p->gz) == Z_OK ? 0 : EOF;
@@ -184,12 +240,15 @@ static int prefetch_close(void *cookie)
 	return rc;
 }
 
-FILE *prefetch_fopen(int fd, gzFile gz, struct prefetch **handle)
+static int stream_close(void *cookie)
 {
-	static const cookie_io_functions_t io = {.read = prefetch_read, .close = prefetch_close};
+	return prefetch_close(cookie);
+}
+
+struct prefetch *prefetch_open(int fd, gzFile gz)
+{
 	struct prefetch *p = calloc(1, sizeof(*p));
 	sigset_t all, old;
-	FILE *f;
 	int e = ENOMEM;
 
 	if (p == NULL)
@@ -202,27 +261,36 @@ FILE *prefetch_fopen(int fd, gzFile gz, struct prefetch **handle)
 	for (int i = 0; i < PREFETCH_BLOCKS; i++)
 		if ((p->block[i].data = malloc(PREFETCH_BLOCK)) == NULL)
 			goto fail;
-	if ((p->stdio_buf = malloc(PREFETCH_STDIO)) == NULL)
-		goto fail;
 	/* Signals are the packet loop's to take, not the reader's. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	e = pthread_create(&p->thread, NULL, reader, p);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (e != 0)
-		goto fail;
-	if ((f = fopencookie(p, "rb", io)) == NULL) {
-		e = errno;
-		stop_reader(p);
-		goto fail;
-	}
-	/* Buffered: glibc reads an unbuffered cookie stream a byte at a time.
-	 * (glibc ignores the size unless it is given the buffer.) */
-	setvbuf(f, p->stdio_buf, _IOFBF, PREFETCH_STDIO);
-	*handle = p;
-	return f;
+	if (e == 0)
+		return p;
 fail:
 	destroy(p);
 	errno = e;
 	return NULL;
+}
+
+FILE *prefetch_stream(struct prefetch *p, const uint8_t *replay, size_t n)
+{
+	static const cookie_io_functions_t io = {.read = stream_read, .close = stream_close};
+	FILE *f;
+
+	if (n > sizeof(p->replay) ||
+	    (p->stdio_buf == NULL && (p->stdio_buf = malloc(PREFETCH_STDIO)) == NULL)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	memcpy(p->replay, replay, n);
+	p->replay_len = n;
+	p->replay_pos = 0;
+	if ((f = fopencookie(p, "rb", io)) == NULL)
+		return NULL;
+	/* Buffered: glibc reads an unbuffered cookie stream a byte at a time.
+	 * (glibc ignores the size unless it is given the buffer.) */
+	setvbuf(f, p->stdio_buf, _IOFBF, PREFETCH_STDIO);
+	return f;
 }

@@ -121,7 +121,7 @@ add_test(NAME golden.diagnoses
 set_tests_properties(golden.diagnoses PROPERTIES TIMEOUT 300)
 
 # inputs.variants: one real capture rewritten into every link type, pcapng,
-# gzip, stdin and rotated files gives the same records.
+# big-endian and nanosecond pcap, gzip, stdin, a filter and rotated files gives the same records.
 add_test(NAME inputs.variants
          COMMAND /usr/bin/python3 ${CMAKE_SOURCE_DIR}/tests/inputs/variants.py
                  --kexwatch $<TARGET_FILE:kexwatch>

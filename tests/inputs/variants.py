@@ -4,8 +4,9 @@ gives the same records.
 
 Takes an Ethernet capture of real logins (tests/pcaps), rewrites it into each
 link type kexwatch decodes (raw IP, BSD loopback in both byte orders, Linux
-cooked v1 and v2, 802.1Q, QinQ), into pcapng (editcap), gzip, standard input,
-and two rotated files cut in the middle of a connection; runs kexwatch on
+cooked v1 and v2, 802.1Q, QinQ), into pcapng (editcap), big-endian and
+nanosecond pcap, gzip, standard input, read through a BPF filter, and two
+rotated files cut in the middle of a connection; runs kexwatch on
 each and requires the records to equal the original's, field by field, except
 `pcap_filename` (which names the input) and `vlan` (which must then name the
 tags). Exit 1 on any difference.
@@ -37,11 +38,14 @@ def read_pcap(path):
     return link, frames
 
 
-def write_pcap(path, link, frames, opener=open):
+def write_pcap(path, link, frames, opener=open, endian="<", nsec=False):
     with opener(path, "wb") as f:
-        f.write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 262144, link))
+        magic = 0xa1b23c4d if nsec else 0xa1b2c3d4
+        f.write(struct.pack(endian + "IHHiIII", magic, 2, 4, 0, 0, 262144, link))
         for sec, usec, body, wirelen in frames:
-            f.write(struct.pack("<IIII", sec, usec, len(body), wirelen))
+            # nanoseconds: a sub-microsecond remainder that must be dropped
+            frac = usec * 1000 + 999 if nsec else usec
+            f.write(struct.pack(endian + "IIII", sec, frac, len(body), wirelen))
             f.write(body)
 
 
@@ -123,6 +127,13 @@ def main():
                 path = os.path.join(tmp, name + ".pcap")
                 write_pcap(path, vlink, vframes)
                 cases[name] = (["-r", path], None, vlan)
+            for name, endian, nsec in (("big-endian", ">", False), ("nanoseconds", "<", True),
+                                       ("big-endian-nanoseconds", ">", True)):
+                path = os.path.join(tmp, name + ".pcap")
+                write_pcap(path, LINK_ETHERNET, frames, endian=endian, nsec=nsec)
+                cases[name] = (["-r", path], None, None)
+            # a BPF filter that keeps every frame of these captures
+            cases["filter"] = (["-r", pcap, "-f", "tcp or icmp or icmp6"], None, None)
             gz = os.path.join(tmp, "orig.pcap.gz")
             write_pcap(gz, LINK_ETHERNET, frames, opener=gzip.open)
             cases["gzip"] = (["-r", gz], None, None)

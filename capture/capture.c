@@ -192,8 +192,8 @@ static int open_file(struct capture *c, int fd, char *pcap_err)
 			errno = e;
 			return -1;
 		}
-		n = prefetch_take(c->ahead, sizeof(first), &h, &e);
-		memcpy(first, h, n);
+		if ((n = prefetch_take(c->ahead, sizeof(first), &h, &e)) > 0)
+			memcpy(first, h, n);
 		if (open_classic(c, first, n))
 			return 0;
 		if ((c->file = prefetch_stream(c->ahead, first, n)) == NULL) {

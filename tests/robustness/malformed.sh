@@ -4,7 +4,7 @@
 # Damaged capture files and failing outputs (DESIGN.md section 3: "Exit status 0
 # when every input was read to its end, non-zero otherwise (records already
 # produced are still written). Errors are one line on stderr naming the input."):
-#   wrong magic, truncated file header, truncated last record, a record whose
+#   an empty file, wrong magic, truncated file header, truncated last record, a record whose
 #   caplen is larger than the snap length (and than libpcap accepts), a missing
 #   file, a directory: exit status non-zero (never a signal), exactly one
 #   "kexwatch: <file>: ..." error line, the records before the damage written;
@@ -57,6 +57,9 @@ expect_damaged() {
 # Wrong magic: four bytes of the file header changed.
 { printf 'XKWX'; tail -c +5 "$big"; } >"$work/wrong-magic.pcap"
 expect_damaged wrong-magic wrong-magic.pcap 0
+# An empty file.
+: >"$work/empty.pcap"
+expect_damaged empty empty.pcap 0
 # Truncated file header (10 of 24 bytes).
 head -c 10 "$big" >"$work/short-header.pcap"
 expect_damaged short-header short-header.pcap 0

@@ -5,8 +5,9 @@ gives the same records.
 Takes an Ethernet capture of real logins (tests/pcaps), rewrites it into each
 link type kexwatch decodes (raw IP, BSD loopback in both byte orders, Linux
 cooked v1 and v2, 802.1Q, QinQ), into pcapng (editcap), big-endian and
-nanosecond pcap, gzip, standard input, read through a BPF filter, and two
-rotated files cut in the middle of a connection; runs kexwatch on
+nanosecond pcap, odd file headers, frames that straddle the read-ahead
+blocks, gzip, standard input, read through a BPF filter, and two rotated
+files cut in the middle of a connection; runs kexwatch on
 each and requires the records to equal the original's, field by field, except
 `pcap_filename` (which names the input) and `vlan` (which must then name the
 tags). Exit 1 on any difference.
@@ -38,10 +39,11 @@ def read_pcap(path):
     return link, frames
 
 
-def write_pcap(path, link, frames, opener=open, endian="<", nsec=False):
+def write_pcap(path, link, frames, opener=open, endian="<", nsec=False, snaplen=262144,
+               minor=4):
     with opener(path, "wb") as f:
         magic = 0xa1b23c4d if nsec else 0xa1b2c3d4
-        f.write(struct.pack(endian + "IHHiIII", magic, 2, 4, 0, 0, 262144, link))
+        f.write(struct.pack(endian + "IHHiIII", magic, 2, minor, 0, 0, snaplen, link))
         for sec, usec, body, wirelen in frames:
             # nanoseconds: a sub-microsecond remainder that must be dropped
             frac = usec * 1000 + 999 if nsec else usec
@@ -132,6 +134,22 @@ def main():
                 path = os.path.join(tmp, name + ".pcap")
                 write_pcap(path, LINK_ETHERNET, frames, endian=endian, nsec=nsec)
                 cases[name] = (["-r", path], None, None)
+            # header forms kexwatch reads itself (snap length 0 means the
+            # maximum) or leaves to libpcap (version 2.3, FCS bits in the link
+            # type), and frames of 200,000 bytes that straddle the 1 MiB
+            # read-ahead blocks (all zeros: no IP, so no record of their own)
+            odd = {"snaplen-0": dict(snaplen=0), "version-2.3": dict(minor=3)}
+            for name, kw in odd.items():
+                path = os.path.join(tmp, name + ".pcap")
+                write_pcap(path, LINK_ETHERNET, frames, **kw)
+                cases[name] = (["-r", path], None, None)
+            path = os.path.join(tmp, "fcs-bits.pcap")
+            write_pcap(path, LINK_ETHERNET | 0x10000000, frames)
+            cases["fcs-bits"] = (["-r", path], None, None)
+            path = os.path.join(tmp, "straddle.pcap")
+            junk = [(frames[0][0], 0, bytes(200000), 200000)] * 6
+            write_pcap(path, LINK_ETHERNET, junk + frames)
+            cases["straddle"] = (["-r", path], None, None)
             # a BPF filter that keeps every frame of these captures
             cases["filter"] = (["-r", pcap, "-f", "tcp or icmp or icmp6"], None, None)
             gz = os.path.join(tmp, "orig.pcap.gz")

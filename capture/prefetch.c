@@ -11,12 +11,12 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "prefetch.h"
+#include "thread.h"
 
 #define PREFETCH_BLOCKS 4
 #define PREFETCH_BLOCK (1u << 20) /* bytes per read(2) or gzread */
@@ -248,7 +248,6 @@ static int stream_close(void *cookie)
 struct prefetch *prefetch_open(int fd, gzFile gz)
 {
 	struct prefetch *p = calloc(1, sizeof(*p));
-	sigset_t all, old;
 	int e = ENOMEM;
 
 	if (p == NULL)
@@ -261,12 +260,7 @@ struct prefetch *prefetch_open(int fd, gzFile gz)
 	for (int i = 0; i < PREFETCH_BLOCKS; i++)
 		if ((p->block[i].data = malloc(PREFETCH_BLOCK)) == NULL)
 			goto fail;
-	/* Signals are the packet loop's to take, not the reader's. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	e = pthread_create(&p->thread, NULL, reader, p);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (e == 0)
+	if ((e = kw_thread_start(&p->thread, reader, p)) == 0)
 		return p;
 fail:
 	destroy(p);

@@ -11,7 +11,6 @@
 #define _GNU_SOURCE /* memrchr */
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +19,7 @@
 
 #include "err.h"
 #include "sink.h"
+#include "thread.h"
 
 void sink_failed(struct sink *s, const char *why)
 {
@@ -192,8 +192,6 @@ static void wait_idle(struct sink *s)
 
 int sink_batch(struct sink *s, size_t bytes)
 {
-	sigset_t all, old;
-
 	if (s->kind == SINK_SYSLOG || bytes == 0)
 		return KW_OK;
 	s->batch = malloc(bytes);
@@ -207,11 +205,7 @@ int sink_batch(struct sink *s, size_t bytes)
 	s->bcap = bytes;
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_cond_init(&s->cv, NULL);
-	/* Signals are the packet loop's to take, not the writer's. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	s->threaded = pthread_create(&s->writer, NULL, writer, s) == 0;
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	s->threaded = kw_thread_start(&s->writer, writer, s) == 0;
 	return KW_OK;
 }
 

@@ -30,6 +30,7 @@
 
 #include "err.h"
 #include "hoststore.h"
+#include "thread.h"
 
 /* The file says it is ours ('kexw') and which schema it has. */
 #define HS_APPLICATION_ID 0x6b657877
@@ -1074,7 +1075,7 @@ int hoststore_open(struct hoststore **out, const struct hoststore_config *cfg, c
 		hoststore_close(hs, NULL, NULL, 0);
 		return r;
 	}
-	if (pthread_create(&hs->thread, NULL, writer_main, hs) != 0) {
+	if (kw_thread_start(&hs->thread, writer_main, hs) != 0) {
 		set_err(err, errlen, "%s: cannot start the writer thread", cfg->path);
 		hoststore_close(hs, NULL, NULL, 0);
 		return KW_ERR_NOMEM;

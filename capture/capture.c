@@ -9,9 +9,10 @@
  * loop in stdio and copies); libpcap reads pcapng and anything unusual
  * itself, from a stdio stream over the same blocks. Standard input and
  * pipes go through zlib behind a stdio cookie (zlib reads uncompressed input
- * transparently), since a pipe cannot be peeked and rewound. Live captures use libpcap's memory-mapped
- * ring as it is (pcap_create/pcap_activate), nonblocking, with a short ring
- * timeout instead of immediate mode so a busy link is read in blocks.
+ * transparently), since a pipe cannot be peeked and rewound. Live captures
+ * use libpcap's memory-mapped ring as it is (pcap_create/pcap_activate),
+ * nonblocking, with a short ring timeout instead of immediate mode so a busy
+ * link is read in blocks.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -433,15 +434,12 @@ static int next_classic(struct capture *c, struct capture_frame *f)
 		frac = get32(h + 4, c->swapped);
 		caplen = get32(h + 8, c->swapped);
 		len = get32(h + 12, c->swapped);
+		/* libpcap clamps the snapshot to this maximum, so the
+		 * length is over both, and it names the snapshot. */
 		if (caplen > CAPTURE_MAX_CAPLEN) {
-			if (caplen > c->snapshot)
-				snprintf(c->err, sizeof(c->err),
-					 "invalid packet capture length %u, bigger than snaplen of %u",
-					 caplen, c->snapshot);
-			else
-				snprintf(c->err, sizeof(c->err),
-					 "invalid packet capture length %u, bigger than maximum of %u",
-					 caplen, CAPTURE_MAX_CAPLEN);
+			snprintf(c->err, sizeof(c->err),
+				 "invalid packet capture length %u, bigger than snaplen of %u", caplen,
+				 c->snapshot);
 			return KW_ERR_IO;
 		}
 		d = empty;

@@ -26,6 +26,7 @@
 #include "cursor.h"
 #include "err.h"
 #include "kex.h"
+#include "memo.h"
 
 /* Longest host-key type we accept (RFC 4251 section 6: names are <= 64). */
 #define KEX_CERT_SUFFIX "-cert-v01@openssh.com"
@@ -446,74 +447,26 @@ void kex_md5_hex(const char *s, size_t n, char hash[33])
 }
 
 /*
- * The HASSH memo: recent HASSH strings and their MD5. A sensor sees the same
- * few client and server versions over and over, and hashing the ~1 KB
- * string was a tenth of the packet loop; a memo hit costs a memcmp. Sets of
- * ways, most recent first, picked by a hash of the length and a few sampled
- * words; a hit is checked byte for byte, so the memo never changes a result.
- * Strings longer than HASSH_MEMO_LEN are hashed every time. Same single
- * thread, same lifetime as kex_digest: at most 64 x 4 KiB.
+ * hassh_md5: kex_md5_hex through a memo of recent HASSH strings (memo.h):
+ * hashing each ~1 KB string was a tenth of the packet loop. Strings over
+ * 4 KiB are hashed every time, so the memo holds at most 64 x 4 KiB. Same
+ * single thread, same lifetime as kex_digest.
  */
-#define HASSH_MEMO_SETS 16
-#define HASSH_MEMO_WAYS 4
-#define HASSH_MEMO_LEN 4096
-
-struct hassh_memo {
-	char *str; /* NULL: empty way */
-	size_t len;
-	char hash[33];
-};
-
-static uint64_t sample_word(const char *s, size_t n, size_t at)
-{
-	uint64_t w = 0;
-
-	memcpy(&w, s + (at + 8 <= n ? at : n - 8), 8);
-	return w;
-}
-
-static unsigned hassh_memo_set(const char *s, size_t n)
-{
-	uint64_t h = (uint64_t)n * 0x9e3779b97f4a7c15ull;
-
-	if (n >= 8) {
-		h = (h ^ sample_word(s, n, 0)) * 0xff51afd7ed558ccdull;
-		h = (h ^ sample_word(s, n, n / 2)) * 0xc4ceb9fe1a85ec53ull;
-		h = (h ^ sample_word(s, n, n - 8)) * 0xff51afd7ed558ccdull;
-	}
-	return (unsigned)(h >> 59) % HASSH_MEMO_SETS;
-}
-
-/* hassh_md5: kex_md5_hex through the memo. */
 static void hassh_md5(const char *s, size_t n, char hash[33])
 {
-	static struct hassh_memo memo[HASSH_MEMO_SETS][HASSH_MEMO_WAYS];
-	struct hassh_memo *set, hit;
-	int w;
+	static struct memo *memo;
+	const char *kept;
+	size_t len;
 
-	if (n > HASSH_MEMO_LEN) {
-		kex_md5_hex(s, n, hash);
+	if (memo == NULL)
+		memo = memo_new(16, 4, 4096);
+	if (memo != NULL && (kept = memo_get(memo, s, n, &len)) != NULL && len == 33) {
+		memcpy(hash, kept, 33);
 		return;
 	}
-	set = memo[hassh_memo_set(s, n)];
-	for (w = 0; w < HASSH_MEMO_WAYS && set[w].str != NULL; w++)
-		if (set[w].len == n && memcmp(set[w].str, s, n) == 0)
-			break;
-	if (w < HASSH_MEMO_WAYS && set[w].str != NULL) {
-		hit = set[w];
-	} else {
-		kex_md5_hex(s, n, hash);
-		if (hash[0] == '\0' || (hit.str = malloc(n ? n : 1)) == NULL)
-			return;
-		memcpy(hit.str, s, n);
-		hit.len = n;
-		memcpy(hit.hash, hash, 33);
-		w = HASSH_MEMO_WAYS - 1;
-		free(set[w].str); /* the least recent way gives its place */
-	}
-	memmove(&set[1], &set[0], (size_t)w * sizeof(set[0])); /* most recent first */
-	set[0] = hit;
-	memcpy(hash, hit.hash, 33);
+	kex_md5_hex(s, n, hash);
+	if (memo != NULL && hash[0] != '\0')
+		memo_put(memo, s, n, hash, 33);
 }
 
 int kex_hassh(const struct kex_init *k, int server, char hash[33], char **str)

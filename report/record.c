@@ -20,6 +20,7 @@
 #include "auth.h"
 #include "diagnose.h"
 #include "jw.h"
+#include "memo.h"
 #include "policy.h"
 #include "record.h"
 #include "err.h"
@@ -162,69 +163,37 @@ static void namelist_array(struct jw *w, const char *key, const char *list)
 }
 
 /*
- * The cache of serialised "hassh" and "kexinit" members, keyed by what they
- * are made of (the ten lists, the flag, the HASSH and its string), checked
- * byte for byte on a hit, so a hash collision can only cost a miss. The
- * hash only picks the set and rejects most strangers early: it mixes each
- * list's length and its first and last eight bytes, the flag and the HASSH
- * (an MD5 of four of the lists), not every byte. Entries whose hashes are
- * equal still live side by side in a set, so a crafted collision costs at
- * most RECORD_CACHE_WAYS comparisons.
+ * side_key puts in rw->key what a side's "hassh" and "kexinit" members are
+ * made of: the HASSH, the flag, each list behind its length, the HASSH
+ * string. 0, or -1 when out of memory.
  */
-static uint64_t mix(uint64_t h, uint64_t v)
-{
-	h = (h ^ v) * 0x9e3779b97f4a7c15ULL;
-	return h ^ (h >> 29);
-}
-
-static uint64_t edge_bytes(const char *p, size_t n, size_t at)
-{
-	uint64_t v = 0;
-
-	if (n >= 8)
-		memcpy(&v, p + at, 8);
-	else
-		memcpy(&v, p, n);
-	return v;
-}
-
-static uint64_t side_hash(const struct ssh_dir *d)
+static int side_key(struct record_writer *rw, const struct ssh_dir *d, size_t *len)
 {
 	const struct kex_init *k = d->kexinit;
-	uint64_t h = 0x84222325cbf29ce4ULL, v;
+	const char *hs = d->hassh_str ? d->hassh_str : "";
+	size_t hslen = strlen(hs), n = sizeof(d->hassh) + 1 + hslen, off;
 
+	for (int i = 0; i < KEX_NLISTS; i++)
+		n += sizeof(uint32_t) + k->list_len[i];
+	if (n > rw->key_cap) {
+		char *key = realloc(rw->key, n);
+		if (key == NULL)
+			return -1;
+		rw->key = key;
+		rw->key_cap = n;
+	}
+	memcpy(rw->key, d->hassh, sizeof(d->hassh));
+	off = sizeof(d->hassh);
+	rw->key[off++] = (char)k->first_kex_follows;
 	for (int i = 0; i < KEX_NLISTS; i++) {
-		size_t n = k->list_len[i];
-
-		h = mix(h, n);
-		h = mix(h, edge_bytes(k->list[i], n, 0));
-		if (n > 8)
-			h = mix(h, edge_bytes(k->list[i], n, n - 8));
+		memcpy(rw->key + off, &k->list_len[i], sizeof(uint32_t));
+		off += sizeof(uint32_t);
+		memcpy(rw->key + off, k->list[i], k->list_len[i]);
+		off += k->list_len[i];
 	}
-	h = mix(h, k->first_kex_follows);
-	for (size_t i = 0; d->hassh[0] != '\0' && i + 8 <= sizeof(d->hassh) - 1; i += 8) {
-		memcpy(&v, d->hassh + i, 8);
-		h = mix(h, v);
-	}
-	return h ^ (h >> 32);
-}
-
-/* side_is_cached: whether entry e holds exactly side d's members. */
-static int side_is_cached(const struct record_cache_entry *e, const struct ssh_dir *d, uint64_t h)
-{
-	const struct kex_init *k = d->kexinit;
-	const char *key = e->key;
-
-	if (e->frag == NULL || e->hash != h || e->first_kex_follows != k->first_kex_follows ||
-	    strcmp(e->hassh, d->hassh) != 0)
-		return 0;
-	for (int i = 0; i < KEX_NLISTS; i++) {
-		if (e->list_len[i] != k->list_len[i] || memcmp(key, k->list[i], k->list_len[i]) != 0)
-			return 0;
-		key += k->list_len[i];
-	}
-	/* The HASSH string follows the lists, NUL-terminated. */
-	return strcmp(key, d->hassh_str ? d->hassh_str : "") == 0;
+	memcpy(rw->key + off, hs, hslen);
+	*len = off + hslen;
+	return 0;
 }
 
 static void side_kex_members(struct jw *w, const struct ssh_dir *d)
@@ -243,69 +212,39 @@ static void side_kex_members(struct jw *w, const struct ssh_dir *d)
 	jw_obj_close(w);
 }
 
-/* side_kex writes the "hassh" and "kexinit" members, from the cache when it can. */
+/*
+ * side_kex writes the "hassh" and "kexinit" members, from the memo of
+ * recent sides (memo.h) when it can: they are most of a record, and the
+ * same for every connection of one software version.
+ */
 static void side_kex(struct record_writer *rw, const struct ssh_dir *d)
 {
-	const struct kex_init *k = d->kexinit;
-	const char *hs = d->hassh_str ? d->hassh_str : "";
-	uint64_t h = side_hash(d);
-	struct record_cache_entry *set = &rw->cache[(h % RECORD_CACHE_SETS) * RECORD_CACHE_WAYS];
-	struct record_cache_entry *e = &set[0];
-	size_t total = 0, hslen, off;
+	const char *kept;
 	struct jw frag;
+	size_t n, len;
 
-	rw->clock++;
-	for (int i = 0; i < RECORD_CACHE_WAYS; i++) {
-		if (side_is_cached(&set[i], d, h)) {
-			set[i].used = rw->clock;
-			rw->cache_hits++;
-			jw_raw(&rw->out, NULL, set[i].frag, set[i].frag_len);
-			return;
-		}
-		if (set[i].used < e->used)
-			e = &set[i]; /* the least recently used way is replaced */
+	if (rw->sides == NULL)
+		rw->sides = memo_new(RECORD_CACHE_SETS, RECORD_CACHE_WAYS, RECORD_CACHE_KEY_MAX);
+	if (rw->sides == NULL || side_key(rw, d, &n) != 0) {
+		side_kex_members(&rw->out, d);
+		return;
 	}
-	/* Miss: serialise the members alone ('{' ... '}'), keep the inside. */
+	if ((kept = memo_get(rw->sides, rw->key, n, &len)) != NULL) {
+		jw_raw(&rw->out, NULL, kept, len);
+		return;
+	}
+	/* Serialise the members alone ('{' ... '}') and keep the inside. */
 	jw_init(&frag);
 	jw_obj_open(&frag, NULL);
 	side_kex_members(&frag, d);
 	jw_obj_close(&frag);
 	if (!frag.err && frag.len > 2) {
-		char *kc, *fc;
-
-		for (int i = 0; i < KEX_NLISTS; i++)
-			total += k->list_len[i];
-		hslen = strlen(hs);
-		kc = malloc(total + hslen + 1);
-		fc = malloc(frag.len - 2);
-		if (kc != NULL && fc != NULL) {
-			off = 0;
-			for (int i = 0; i < KEX_NLISTS; i++) {
-				memcpy(kc + off, k->list[i], k->list_len[i]);
-				off += k->list_len[i];
-				e->list_len[i] = k->list_len[i];
-			}
-			memcpy(kc + off, hs, hslen + 1);
-			off = frag.len - 2;
-			memcpy(fc, frag.buf + 1, off);
-			free(e->key);
-			free(e->frag);
-			e->key = kc;
-			e->frag = fc;
-			e->frag_len = off;
-			e->hash = h;
-			e->used = rw->clock;
-			e->first_kex_follows = k->first_kex_follows;
-			memcpy(e->hassh, d->hassh, sizeof(e->hassh));
-			jw_raw(&rw->out, NULL, e->frag, e->frag_len);
-			jw_free(&frag);
-			return;
-		}
-		free(kc);
-		free(fc);
+		memo_put(rw->sides, rw->key, n, frag.buf + 1, frag.len - 2);
+		jw_raw(&rw->out, NULL, frag.buf + 1, frag.len - 2);
+	} else {
+		side_kex_members(&rw->out, d);
 	}
 	jw_free(&frag);
-	side_kex_members(&rw->out, d);
 }
 
 static void side_object(struct record_writer *rw, const char *key, const struct ssh_dir *d)
@@ -563,10 +502,8 @@ void record_writer_init(struct record_writer *rw)
 
 void record_writer_free(struct record_writer *rw)
 {
-	for (int i = 0; i < RECORD_CACHE_SETS * RECORD_CACHE_WAYS; i++) {
-		free(rw->cache[i].key);
-		free(rw->cache[i].frag);
-	}
+	memo_free(rw->sides);
+	free(rw->key);
 	jw_free(&rw->out);
 }
 

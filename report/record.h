@@ -28,28 +28,24 @@ struct record_judgment {
 };
 
 /*
- * Serialised "hassh" and "kexinit" members of a side, reused across records:
- * RECORD_CACHE_SETS sets of RECORD_CACHE_WAYS entries, least recently used
- * replaced, so a few software variants whose hashes meet in a set do not
- * evict each other. Memory: 64 entries of ~1.5 KB key and ~2.5 KB JSON.
+ * Serialised "hassh" and "kexinit" members of a side, reused across records
+ * (memo.h): RECORD_CACHE_SETS sets of RECORD_CACHE_WAYS, so a few software
+ * variants whose hashes meet in a set do not evict each other. Sides whose
+ * key (lists and HASSH string) is over RECORD_CACHE_KEY_MAX are written
+ * afresh. Memory: at most 64 x (16 KiB + their JSON).
  */
 #define RECORD_CACHE_SETS 16
 #define RECORD_CACHE_WAYS 4
+#define RECORD_CACHE_KEY_MAX 16384
 
-struct record_cache_entry {
-	uint64_t hash, used; /* used: the writer's clock at the last hit */
-	char hassh[33];
-	uint8_t first_kex_follows;
-	uint32_t list_len[KEX_NLISTS];
-	char *key, *frag; /* the lists then the HASSH string (NUL-terminated); the members */
-	size_t frag_len;
-};
+struct memo;
 
-/* The writer of records: its output buffer and the side cache (bounded). */
+/* The writer of records: its output buffer and the memo of sides. */
 struct record_writer {
 	struct jw out;
-	struct record_cache_entry cache[RECORD_CACHE_SETS * RECORD_CACHE_WAYS];
-	uint64_t cache_hits, clock;
+	struct memo *sides; /* made on first use */
+	char *key;          /* side_key's buffer */
+	size_t key_cap;
 };
 
 /* record_prefetch starts loading what the side cache compares (a hint only). */

@@ -365,23 +365,28 @@ BIGKEY=1 sshd_case fail-big-hostcert ""
 # Public-key login with a key that is not authorized: the KEX completes, auth fails.
 CLIENT_KEY=$K/client_unauthorized sshd_case fail-wrong-key ""
 
-# Compression: paramiko offers zlib only, sshd has Compression no.
-c=fail-nocommon-compression
-if wanted $c; then
-    log "$c: sshd [Compression no] <- paramiko compress, zlib only"
-    start_sshd $c "$NSS" 22 "Compression no"
-    start_capture $c "$NSS" veth-s
+# paramiko_case CASE SSHD_LINE PARAMIKO_OPTIONS_JSON: one paramiko login
+# (paramiko-login.py with those options) against sshd with one extra line.
+paramiko_case() {
+    local c=$1 conf=$2 opts=$3
+    wanted "$c" || return 0
+    log "$c: sshd [$conf] <- paramiko $opts"
+    start_sshd "$c" "$NSS" 22 "$conf"
+    start_capture "$c" "$NSS" veth-s
     RC=0
     in_ns_home "$NSC" "$CLIENT_TIMEOUT" "$PY" "$WORK/paramiko-login.py" "$S4" 22 root \
-        "$K/client_ed25519" true "$WORK/logs/$c.paramiko.json" \
-        '{"compress": true, "disabled_algorithms": {"compression": ["none"]}}' \
+        "$K/client_ed25519" true "$WORK/logs/$c.paramiko.json" "$opts" \
         </dev/null >"$WORK/logs/$c.client.log" 2>&1 || RC=$?
     sleep 0.5
-    stop_capture $c
+    stop_capture "$c"
     stop_server
-    truth $c paramiko openssh "$S4" 22 "$C4" paramiko sshd keys
-    publish $c
-fi
+    truth "$c" paramiko openssh "$S4" 22 "$C4" paramiko sshd keys
+    publish "$c"
+}
+
+# Compression: paramiko offers zlib only, sshd has Compression no.
+paramiko_case fail-nocommon-compression "Compression no" \
+    '{"compress": true, "disabled_algorithms": {"compression": ["none"]}}'
 
 # Policy verdicts on logins that work. sshd allows legacy algorithms and the
 # OpenSSH client offers only them: SHA-1 DH group 14, 3DES-CBC, RSA/SHA-1 host
@@ -395,22 +400,8 @@ HostKeyAlgorithms +ssh-rsa|PubkeyAcceptedAlgorithms +ssh-rsa" \
 # only aes128-cbc and hmac-sha2-256-etm@openssh.com (paramiko-login.py "only":
 # everything else in get_security_options() .ciphers / .digests disabled), sshd
 # adds aes128-cbc: a CBC cipher with an -etm MAC, strict KEX on the server only.
-c=fail-policy-terrapin
-if wanted $c; then
-    log "$c: sshd [Ciphers +aes128-cbc] <- paramiko aes128-cbc, hmac-sha2-256-etm only"
-    start_sshd $c "$NSS" 22 "Ciphers +aes128-cbc"
-    start_capture $c "$NSS" veth-s
-    RC=0
-    in_ns_home "$NSC" "$CLIENT_TIMEOUT" "$PY" "$WORK/paramiko-login.py" "$S4" 22 root \
-        "$K/client_ed25519" true "$WORK/logs/$c.paramiko.json" \
-        '{"only": {"ciphers": ["aes128-cbc"], "digests": ["hmac-sha2-256-etm@openssh.com"]}}' \
-        </dev/null >"$WORK/logs/$c.client.log" 2>&1 || RC=$?
-    sleep 0.5
-    stop_capture $c
-    stop_server
-    truth $c paramiko openssh "$S4" 22 "$C4" paramiko sshd keys
-    publish $c
-fi
+paramiko_case fail-policy-terrapin "Ciphers +aes128-cbc" \
+    '{"only": {"ciphers": ["aes128-cbc"], "digests": ["hmac-sha2-256-etm@openssh.com"]}}'
 
 # Host key verification fails: StrictHostKeyChecking=yes with an empty
 # known_hosts. The client gets the KEX reply, rejects the key and closes before

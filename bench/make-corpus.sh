@@ -133,27 +133,19 @@ ssh-keygen -q -t rsa -b 3072 -N '' -C kwb-client-rsa -f "$K/client_rsa"
 ssh-keygen -q -t ed25519 -N '' -C kwb-unauthorized -f "$K/client_unauth"
 cat "$K/client_ed25519.pub" "$K/client_rsa.pub" >"$K/authorized_keys"
 mkdir -p /run/sshd && chmod 755 /run/sshd
-cat >"$WORK/sshd_config" <<EOF
+{ sshd_test_lines "$K/authorized_keys"; cat <<EOF
 ListenAddress $S4
 Port 22
 HostKey $K/host_ed25519
 HostKey $K/host_ecdsa
 HostKey $K/host_rsa
-AuthorizedKeysFile $K/authorized_keys
-PermitRootLogin prohibit-password
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-UsePAM no
-StrictModes no
-UseDNS no
-PrintMotd no
-PrintLastLog no
 MaxStartups 200:30:400
 MaxSessions 50
 PidFile none
 LogLevel ERROR
 Subsystem sftp internal-sftp
 EOF
+} >"$WORK/sshd_config"
 /usr/sbin/sshd -t -f "$WORK/sshd_config" || die "sshd_config rejected"
 start_bg "$WORK/logs/sshd.log" ip netns exec "$NSS" /usr/sbin/sshd -D -e -f "$WORK/sshd_config"
 wait_port 22

@@ -86,24 +86,15 @@ FP_EC=$(fp "$K/host_ecdsa.pub")
 SSHD_PID=""
 start_sshd() { # name
     local conf=$WORK/sshd-$1.conf
-    cat >"$conf" <<EOF
+    { cat <<EOF
 Port 22
 AddressFamily any
 HostKey $K/host_ed25519
 HostKey $K/host_ecdsa
 PidFile $WORK/sshd-$1.pid
-UsePAM no
-StrictModes no
-AuthorizedKeysFile $K/authorized_keys
-PermitRootLogin prohibit-password
-PubkeyAuthentication yes
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-UseDNS no
-PrintMotd no
-PrintLastLog no
 LogLevel INFO
 EOF
+      sshd_test_lines "$K/authorized_keys"; } >"$conf"
     start_bg "$WORK/sshd-$1.log" ip netns exec "$NSS" /usr/sbin/sshd -D -e -f "$conf"
     SSHD_PID=$BGPID
     for _ in $(seq 1 100); do

@@ -29,6 +29,10 @@
 #                       wire-sized segments), link up.
 #   netns_wait_up NS IF...       bounded wait (NETNS_UP_WAIT tenths of a
 #                       second) for LOWER_UP on the links; 1 on timeout.
+#   sshd_test_lines AUTHORIZED_KEYS  the sshd_config lines every test sshd
+#                       shares (root by key only, no PAM, no DNS lookups, no
+#                       greeting); callers add ports, host keys, PidFile,
+#                       LogLevel and their case's own lines.
 #
 # Contract: the caller sets, before sourcing or at the latest before using
 # what needs them:
@@ -182,4 +186,20 @@ netns_wait_up() {
         sleep 0.1
     done
     return 1
+}
+
+# ---------------------------------------------------------------- sshd
+sshd_test_lines() {
+    cat <<EOF
+AuthorizedKeysFile $1
+PermitRootLogin prohibit-password
+PubkeyAuthentication yes
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+StrictModes no
+UseDNS no
+PrintMotd no
+PrintLastLog no
+EOF
 }

@@ -140,22 +140,16 @@ sshd_setup() {
 	ssh-keygen -q -t ed25519 -N '' -f "$WORK/host_ed25519"
 	ssh-keygen -q -t ed25519 -N '' -f "$WORK/client_ed25519"
 	cp "$WORK/client_ed25519.pub" "$WORK/authorized_keys"
-	cat >"$WORK/sshd_config" <<-EOF
+	{ cat <<-EOF
 		ListenAddress $S4:22
 		ListenAddress $S4:2222
 		ListenAddress [$S6]:22
 		HostKey $WORK/host_ed25519
 		PidFile $WORK/sshd.pid
-		AuthorizedKeysFile $WORK/authorized_keys
-		StrictModes no
-		PermitRootLogin prohibit-password
-		PasswordAuthentication no
-		KbdInteractiveAuthentication no
-		UsePAM no
-		PrintMotd no
 		LoginGraceTime 60
 		LogLevel VERBOSE
 	EOF
+	  sshd_test_lines "$WORK/authorized_keys"; } >"$WORK/sshd_config"
 	SSH_OPTS=(-F /dev/null -i "$WORK/client_ed25519" -o IdentitiesOnly=yes -o BatchMode=yes
 		-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o ConnectTimeout=10
 		-o LogLevel=INFO)

@@ -146,25 +146,16 @@ wait_listen() {   # port pid
 
 start_sshd() {    # case port
     local c=$1 port=$2 conf="$WORK/run/sshd-$1.conf"
-    cat >"$conf" <<EOF
+    { cat <<EOF
 Port $port
 AddressFamily any
 HostKey $K/ssh_host_ed25519_key
 HostKey $K/ssh_host_ecdsa_key
 HostKey $K/ssh_host_rsa_key
 PidFile $WORK/run/sshd-$c.pid
-UsePAM no
-StrictModes no
-AuthorizedKeysFile $K/authorized_keys
-PermitRootLogin prohibit-password
-PubkeyAuthentication yes
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-UseDNS no
-PrintMotd no
-PrintLastLog no
 LogLevel DEBUG1
 EOF
+      sshd_test_lines "$K/authorized_keys"; } >"$conf"
     start_bg "$WORK/logs/$c.server.log" ip netns exec "$NSS" /usr/sbin/sshd -D -e -f "$conf"
     SRV_PID=$BGPID
     SRV_PUBS=("${SSHD_PUBS[@]}")

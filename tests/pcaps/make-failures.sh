@@ -184,17 +184,8 @@ start_sshd() {
             echo "HostKey $K/ssh_host_rsa_key"
         fi
         echo "PidFile $WORK/run/sshd-$c.pid"
-        echo "UsePAM no"
-        echo "StrictModes no"
-        echo "AuthorizedKeysFile $K/authorized_keys"
-        echo "PermitRootLogin prohibit-password"
-        echo "PubkeyAuthentication yes"
-        echo "PasswordAuthentication no"
-        echo "KbdInteractiveAuthentication no"
-        echo "UseDNS no"
-        echo "PrintMotd no"
-        echo "PrintLastLog no"
         echo "LogLevel DEBUG1"
+        sshd_test_lines "$K/authorized_keys"
         for line in "$@"; do echo "$line"; done
     } >"$conf"
     start_bg "$WORK/logs/$c.server.log" ip netns exec "$ns" /usr/sbin/sshd -D -e -f "$conf"

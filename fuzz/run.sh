@@ -39,6 +39,8 @@ jobargs=""
 [ "$jobs" -gt 1 ] && jobargs="-jobs=$jobs -workers=$jobs"
 cd "$build"
 status=0
+new=""
+trap '[ -z "$new" ] || rm -rf "$new"' EXIT INT TERM # also when stopped mid-run
 for t in $targets; do
     bin="$build/fuzz/fuzz_$t"
     corpus="$here/corpus/$t"

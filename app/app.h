@@ -20,7 +20,7 @@ struct live_opts {
 	uint32_t nifaces;
 	const char *filter; /* NULL: capture_default_filter */
 	int snaplen, buffer_kib, promisc;
-	const char *user;   /* -Z, or NULL */
+	const char *user;    /* -Z, or NULL */
 	const char *outpath; /* -w; NULL or "-": standard output */
 	int use_stdout;      /* records also (or only) to standard output */
 	const char *const *syslog;
@@ -34,8 +34,8 @@ struct live_opts {
 	const struct kw_limits *limits;
 	const uint16_t *ports;
 	uint32_t nports;
-	const char *state_path;    /* --state, or NULL */
-	uint32_t share_threshold;  /* --hostkey-share-threshold, 0: default */
+	const char *state_path;   /* --state, or NULL */
+	uint32_t share_threshold; /* --hostkey-share-threshold, 0: default */
 };
 
 /* live_run captures until SIGINT/SIGTERM; returns the exit status. */
@@ -48,7 +48,7 @@ int live_run(const struct live_opts *o);
  * (sinks already opened are closed).
  */
 int open_sinks(struct sink **sinks, uint32_t *n, int use_stdout, const char *outpath,
-	       const char *const *syslog, uint32_t nsyslog, int facility);
+               const char *const *syslog, uint32_t nsyslog, int facility);
 
 /* Privileges (privdrop.c). */
 struct priv_user {
@@ -80,11 +80,11 @@ struct evidence;
 
 struct evidence_config {
 	const char *path;
-	uint64_t max_file_bytes;       /* the capture rotates to path.1 beyond it */
-	uint32_t max_frames_per_flow;  /* the handshake fits in the first few dozen */
+	uint64_t max_file_bytes;      /* the capture rotates to path.1 beyond it */
+	uint32_t max_frames_per_flow; /* the handshake fits in the first few dozen */
 	uint32_t max_bytes_per_flow;
-	uint64_t max_buffer_bytes;     /* all flows together */
-	uint32_t max_entries;          /* connections followed at once */
+	uint64_t max_buffer_bytes; /* all flows together */
+	uint32_t max_entries;      /* connections followed at once */
 	const struct capture_writer_iface *ifaces;
 	uint32_t nifaces;
 	uint64_t seed;
@@ -99,7 +99,7 @@ int evidence_open(struct evidence **out, const struct evidence_config *cfg);
  * address pair starts a new connection. The frame is copied.
  */
 void evidence_frame(struct evidence *ev, const struct pkt *p, int new_flow, uint32_t iface,
-		    uint64_t ts_us, const uint8_t *data, uint32_t caplen, uint32_t wirelen);
+                    uint64_t ts_us, const uint8_t *data, uint32_t caplen, uint32_t wirelen);
 
 /*
  * evidence_flow_reported: f's record was just written; keep says it had an

@@ -71,7 +71,7 @@ int evidence_open(struct evidence **out, const struct evidence_config *cfg)
 	ev->cfg = *cfg;
 	ev->mask = size - 1;
 	if (capture_writer_open(&ev->w, cfg->path, cfg->ifaces, cfg->nifaces, cfg->max_file_bytes,
-				err, sizeof(err)) != 0) {
+	                        err, sizeof(err)) != 0) {
 		fprintf(stderr, "kexwatch: %s: %s\n", cfg->path, err);
 		free(ev->bucket);
 		free(ev);
@@ -178,11 +178,10 @@ static struct ev_entry *entry_find(struct evidence *ev, const struct ev_key *k, 
  * make_room evicts the least recently active entries other than keep until
  * bytes more fit, and (new_entry) one more entry does.
  */
-static void make_room(struct evidence *ev, size_t bytes, const struct ev_entry *keep,
-		      int new_entry)
+static void make_room(struct evidence *ev, size_t bytes, const struct ev_entry *keep, int new_entry)
 {
 	while ((ev->buffered + bytes > ev->cfg.max_buffer_bytes ||
-		(new_entry && ev->count >= ev->cfg.max_entries)) &&
+	        (new_entry && ev->count >= ev->cfg.max_entries)) &&
 	       ev->lru_tail != NULL && ev->lru_tail != keep)
 		entry_free(ev, ev->lru_tail);
 }
@@ -204,7 +203,7 @@ static struct ev_entry *entry_new(struct evidence *ev, const struct ev_key *k, u
 }
 
 void evidence_frame(struct evidence *ev, const struct pkt *p, int new_flow, uint32_t iface,
-		    uint64_t ts_us, const uint8_t *data, uint32_t caplen, uint32_t wirelen)
+                    uint64_t ts_us, const uint8_t *data, uint32_t caplen, uint32_t wirelen)
 {
 	struct ev_frame fr = {.ts_us = ts_us, .iface = iface, .caplen = caplen, .wirelen = wirelen};
 	size_t need = sizeof(fr) + caplen;
@@ -227,7 +226,8 @@ void evidence_frame(struct evidence *ev, const struct pkt *p, int new_flow, uint
 	}
 	if (e == NULL || !e->live)
 		return; /* not followed (evicted, or already reported) */
-	if (e->nframes >= ev->cfg.max_frames_per_flow || e->len + need > ev->cfg.max_bytes_per_flow) {
+	if (e->nframes >= ev->cfg.max_frames_per_flow ||
+	    e->len + need > ev->cfg.max_bytes_per_flow) {
 		ev->n.frames_missed++;
 		return;
 	}
@@ -273,7 +273,7 @@ static void write_entry(struct evidence *ev, struct ev_entry *e)
 	for (off = 0; r == 0 && off < e->len; off += sizeof(fr) + fr.caplen) {
 		memcpy(&fr, e->buf + off, sizeof(fr));
 		r = capture_writer_put(ev->w, fr.iface, fr.ts_us, e->buf + off + sizeof(fr),
-				       fr.caplen, fr.wirelen);
+		                       fr.caplen, fr.wirelen);
 	}
 	if (r == 0)
 		r = capture_writer_flush(ev->w);

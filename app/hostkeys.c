@@ -24,21 +24,21 @@
 static void hostkeys_usage(FILE *out)
 {
 	fprintf(out,
-		"usage: kexwatch hostkeys --state PATH [--format text|json]\n"
-		"       kexwatch hostkeys --state PATH --forget SERVER[:PORT]\n"
-		"\n"
-		"Lists the host keys a kexwatch run with --state PATH has seen, by server, or\n"
-		"forgets a server's keys (after a planned re-key) so that its next key becomes\n"
-		"the remembered one. A sensor running on PATH picks up the forget within a\n"
-		"second.\n"
-		"\n"
-		"  --state PATH          the state file (must exist)\n"
-		"  --format json|text    one JSON object per server and port per line, or a\n"
-		"                        table (default: text on a terminal, else json)\n"
-		"  --forget SERVER[:PORT]  remove the keys of SERVER (192.0.2.1, 2001:db8::1,\n"
-		"                        [2001:db8::1]:22, 192.0.2.1:2222); without a port,\n"
-		"                        on every port\n"
-		"  -h, --help            print this help and exit\n");
+	        "usage: kexwatch hostkeys --state PATH [--format text|json]\n"
+	        "       kexwatch hostkeys --state PATH --forget SERVER[:PORT]\n"
+	        "\n"
+	        "Lists the host keys a kexwatch run with --state PATH has seen, by server, or\n"
+	        "forgets a server's keys (after a planned re-key) so that its next key becomes\n"
+	        "the remembered one. A sensor running on PATH picks up the forget within a\n"
+	        "second.\n"
+	        "\n"
+	        "  --state PATH          the state file (must exist)\n"
+	        "  --format json|text    one JSON object per server and port per line, or a\n"
+	        "                        table (default: text on a terminal, else json)\n"
+	        "  --forget SERVER[:PORT]  remove the keys of SERVER (192.0.2.1, 2001:db8::1,\n"
+	        "                        [2001:db8::1]:22, 192.0.2.1:2222); without a port,\n"
+	        "                        on every port\n"
+	        "  -h, --help            print this help and exit\n");
 }
 
 static int hostkeys_usage_error(const char *what, const char *arg)
@@ -99,11 +99,11 @@ static int parse_server(const char *s, char canon[HOSTSTORE_ADDR_LEN], int *port
 int hostkeys_main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"state", required_argument, NULL, 's'},
-		{"format", required_argument, NULL, 'F'},
-		{"forget", required_argument, NULL, 'f'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"state", required_argument, NULL, 's'},
+	    {"format", required_argument, NULL, 'F'},
+	    {"forget", required_argument, NULL, 'f'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *path = NULL, *forget = NULL;
 	struct hoststore_config cfg = {.mode = HOSTSTORE_ADMIN};
@@ -124,7 +124,7 @@ int hostkeys_main(int argc, char **argv)
 				json = 0;
 			else
 				return hostkeys_usage_error("unknown format (json or text):",
-							    optarg);
+				                            optarg);
 			break;
 		case 'f':
 			forget = optarg;
@@ -143,7 +143,7 @@ int hostkeys_main(int argc, char **argv)
 		return hostkeys_usage_error("--state PATH is required", NULL);
 	if (forget != NULL && parse_server(forget, canon, &port) != 0)
 		return hostkeys_usage_error("bad server (ADDRESS, ADDRESS:PORT or [IPv6]:PORT):",
-					    forget);
+		                            forget);
 	if (json < 0)
 		json = !isatty(STDOUT_FILENO);
 
@@ -177,18 +177,18 @@ int hostkeys_main(int argc, char **argv)
 }
 
 _Static_assert(KW_HOSTKEY_CACHE_DEFAULT == HOSTSTORE_CACHE_MAX &&
-		       KW_HOSTKEY_QUEUE_DEFAULT == HOSTSTORE_QUEUE_MAX,
-	       "--list-limits shows the host-key store's defaults");
+                   KW_HOSTKEY_QUEUE_DEFAULT == HOSTSTORE_QUEUE_MAX,
+               "--list-limits shows the host-key store's defaults");
 
 int hostkeys_store_open(struct hoststore **out, const char *path, uint32_t share_threshold,
-			const struct kw_limits *limits)
+                        const struct kw_limits *limits)
 {
 	struct hoststore_config cfg = {
-		.path = path,
-		.mode = HOSTSTORE_SENSOR,
-		.share_threshold = share_threshold,
-		.cache_max = limits->hostkey_cache,
-		.queue_max = limits->hostkey_queue,
+	    .path = path,
+	    .mode = HOSTSTORE_SENSOR,
+	    .share_threshold = share_threshold,
+	    .cache_max = limits->hostkey_cache,
+	    .queue_max = limits->hostkey_queue,
 	};
 	char err[512] = "";
 	int r = hoststore_open(out, &cfg, err, sizeof(err));
@@ -211,13 +211,13 @@ int hostkeys_store_close(struct hoststore *hs, const char *path, int quiet)
 	r = hoststore_close(hs, &st, err, sizeof(err));
 	if (!quiet) {
 		fprintf(stderr,
-			"kexwatch: host keys (%s): %llu sightings, %llu written in %llu "
-			"transactions, %llu not written; %llu keys in memory, %llu not loaded, "
-			"%llu evicted; %llu forgets picked up\n",
-			path, (unsigned long long)st.observed, (unsigned long long)st.committed,
-			(unsigned long long)st.transactions, (unsigned long long)st.dropped,
-			(unsigned long long)st.cache_keys, (unsigned long long)st.not_loaded,
-			(unsigned long long)st.cache_evicted, (unsigned long long)st.forgets);
+		        "kexwatch: host keys (%s): %llu sightings, %llu written in %llu "
+		        "transactions, %llu not written; %llu keys in memory, %llu not loaded, "
+		        "%llu evicted; %llu forgets picked up\n",
+		        path, (unsigned long long)st.observed, (unsigned long long)st.committed,
+		        (unsigned long long)st.transactions, (unsigned long long)st.dropped,
+		        (unsigned long long)st.cache_keys, (unsigned long long)st.not_loaded,
+		        (unsigned long long)st.cache_evicted, (unsigned long long)st.forgets);
 	}
 	if (r != 0) {
 		fprintf(stderr, "kexwatch: --state %s: %s\n", path, err);

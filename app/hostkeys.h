@@ -25,7 +25,7 @@ int hostkeys_main(int argc, char **argv);
  * after one line on standard error.
  */
 int hostkeys_store_open(struct hoststore **out, const char *path, uint32_t share_threshold,
-			const struct kw_limits *limits);
+                        const struct kw_limits *limits);
 
 /*
  * hostkeys_store_close commits what is queued and closes the store (NULL is

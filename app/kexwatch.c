@@ -35,8 +35,8 @@
 #define KW_MAX_PORTS 64
 #define KW_MAX_IFACES 64
 #define KW_MAX_SYSLOG 8
-#define KW_DEFAULT_SNAPLEN 262144   /* whole frames: a KEXINIT must not be cut */
-#define KW_DEFAULT_BUFFER_KIB 8192  /* kernel ring per interface */
+#define KW_DEFAULT_SNAPLEN 262144  /* whole frames: a KEXINIT must not be cut */
+#define KW_DEFAULT_BUFFER_KIB 8192 /* kernel ring per interface */
 #define KW_DEFAULT_STATS_S 60
 #define KW_DEFAULT_EVIDENCE_MB 100
 #define OUTPUT_BATCH (256u << 10) /* offline: bytes of records per write(2) */
@@ -57,48 +57,49 @@ static void on_signal(int sig)
 
 static void usage(FILE *out)
 {
-	fprintf(out,
-		"usage: kexwatch -r FILE [-r FILE ...] [options]\n"
-		"       kexwatch -i IFACE [-i IFACE ...] [options]\n"
-		"       kexwatch hostkeys --state PATH [--format text|json] [--forget SERVER[:PORT]]\n"
-		"\n"
-		"Reads SSH handshakes from capture files or interfaces and writes one record per\n"
-		"connection.\n"
-		"\n"
-		"  -r FILE               read a pcap or pcapng file (.gz too; - is stdin);\n"
-		"                        repeat for rotated captures, read in order\n"
-		"  -i IFACE              capture live on IFACE (repeat for several; \"any\": all)\n"
-		"  -f EXPR               BPF filter (default: all TCP, ICMP errors, tunnels;\n"
-		"                        see docs/operations.md)\n"
-		"  -s SNAPLEN            live: bytes kept per frame (default 262144)\n"
-		"  -B KIB                live: kernel buffer per interface in KiB (default 8192)\n"
-		"  --no-promisc          live: do not put interfaces in promiscuous mode\n"
-		"  -Z USER               live: run as USER once the captures are open\n"
-		"  --stats-interval S    live: a statistics record every S seconds (default 60,\n"
-		"                        0: only on SIGUSR1 and at exit)\n"
-		"  -w FILE               write records to FILE instead of standard output\n"
-		"                        (appended; reopened on SIGHUP; - is standard output)\n"
-		"  --syslog TARGET       send records to syslog (RFC 5424): /dev/log, unix:PATH,\n"
-		"                        udp://HOST:PORT or tcp://HOST:PORT; repeatable; with it,\n"
-		"                        standard output is used only if -w - is given\n"
-		"  --syslog-facility F   syslog facility (default local0)\n"
-		"  --evidence-pcap FILE  live: write the frames of connections with an error\n"
-		"                        diagnosis to FILE (pcapng), rotated to FILE.1\n"
-		"  --evidence-max-mb N   size at which the evidence file rotates (default 100)\n"
-		"  --format json|text    json (default when stdout is not a terminal) or a table\n"
-		"  --ssh-ports LIST      ports whose connections are reported even without SSH\n"
-		"                        (unanswered SYNs, refusals), comma separated; default 22\n"
-		"  --state PATH          remember each server's host keys in PATH (SQLite; created\n"
-		"                        if missing) and report host_key_changed and\n"
-		"                        host_key_shared; list it with kexwatch hostkeys\n"
-		"  --hostkey-share-threshold N  host_key_shared when more than N server\n"
-		"                        addresses present one key (default 3)\n"
-		"  --limit NAME=VALUE    change a limit (see --list-limits)\n"
-		"  --list-limits         print the limits with their values and exit\n"
-		"  -q, --quiet           no summary on standard error\n"
-		"  --explain CODE        what a diagnosis code means and what to check\n"
-		"  -V, --version         print versions and exit\n"
-		"  -h, --help            print this help and exit\n");
+	fprintf(
+	    out,
+	    "usage: kexwatch -r FILE [-r FILE ...] [options]\n"
+	    "       kexwatch -i IFACE [-i IFACE ...] [options]\n"
+	    "       kexwatch hostkeys --state PATH [--format text|json] [--forget SERVER[:PORT]]\n"
+	    "\n"
+	    "Reads SSH handshakes from capture files or interfaces and writes one record per\n"
+	    "connection.\n"
+	    "\n"
+	    "  -r FILE               read a pcap or pcapng file (.gz too; - is stdin);\n"
+	    "                        repeat for rotated captures, read in order\n"
+	    "  -i IFACE              capture live on IFACE (repeat for several; \"any\": all)\n"
+	    "  -f EXPR               BPF filter (default: all TCP, ICMP errors, tunnels;\n"
+	    "                        see docs/operations.md)\n"
+	    "  -s SNAPLEN            live: bytes kept per frame (default 262144)\n"
+	    "  -B KIB                live: kernel buffer per interface in KiB (default 8192)\n"
+	    "  --no-promisc          live: do not put interfaces in promiscuous mode\n"
+	    "  -Z USER               live: run as USER once the captures are open\n"
+	    "  --stats-interval S    live: a statistics record every S seconds (default 60,\n"
+	    "                        0: only on SIGUSR1 and at exit)\n"
+	    "  -w FILE               write records to FILE instead of standard output\n"
+	    "                        (appended; reopened on SIGHUP; - is standard output)\n"
+	    "  --syslog TARGET       send records to syslog (RFC 5424): /dev/log, unix:PATH,\n"
+	    "                        udp://HOST:PORT or tcp://HOST:PORT; repeatable; with it,\n"
+	    "                        standard output is used only if -w - is given\n"
+	    "  --syslog-facility F   syslog facility (default local0)\n"
+	    "  --evidence-pcap FILE  live: write the frames of connections with an error\n"
+	    "                        diagnosis to FILE (pcapng), rotated to FILE.1\n"
+	    "  --evidence-max-mb N   size at which the evidence file rotates (default 100)\n"
+	    "  --format json|text    json (default when stdout is not a terminal) or a table\n"
+	    "  --ssh-ports LIST      ports whose connections are reported even without SSH\n"
+	    "                        (unanswered SYNs, refusals), comma separated; default 22\n"
+	    "  --state PATH          remember each server's host keys in PATH (SQLite; created\n"
+	    "                        if missing) and report host_key_changed and\n"
+	    "                        host_key_shared; list it with kexwatch hostkeys\n"
+	    "  --hostkey-share-threshold N  host_key_shared when more than N server\n"
+	    "                        addresses present one key (default 3)\n"
+	    "  --limit NAME=VALUE    change a limit (see --list-limits)\n"
+	    "  --list-limits         print the limits with their values and exit\n"
+	    "  -q, --quiet           no summary on standard error\n"
+	    "  --explain CODE        what a diagnosis code means and what to check\n"
+	    "  -V, --version         print versions and exit\n"
+	    "  -h, --help            print this help and exit\n");
 }
 
 /* usage_error prints one line and the usage hint; returns the exit status 2. */
@@ -153,7 +154,7 @@ struct run {
 	struct report *report;
 	const char *filter; /* -f, applied to every file */
 	int output_failed;
-	int progress;       /* draw the progress line (stderr is a terminal) */
+	int progress; /* draw the progress line (stderr is a terminal) */
 };
 
 static void on_report(void *ctx, const struct flow *f, enum flow_report_why why)
@@ -184,7 +185,7 @@ static int link_supported(int link)
 
 /* read_input feeds one capture file through the table; 0, or 1 on failure. */
 static int read_input(const char *path, uint32_t index, struct decoder *dec,
-		      struct flow_table *table, struct run *run)
+                      struct flow_table *table, struct run *run)
 {
 	struct capture *cap;
 	struct capture_frame fr;
@@ -234,34 +235,34 @@ static int read_input(const char *path, uint32_t index, struct decoder *dec,
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"format", required_argument, NULL, 'F'},
-		{"ssh-ports", required_argument, NULL, 'P'},
-		{"limit", required_argument, NULL, 'L'},
-		{"list-limits", no_argument, NULL, 'l'},
-		{"quiet", no_argument, NULL, 'q'},
-		{"version", no_argument, NULL, 'V'},
-		{"help", no_argument, NULL, 'h'},
-		{"no-promisc", no_argument, NULL, 'p'},
-		{"stats-interval", required_argument, NULL, 'S'},
-		{"syslog", required_argument, NULL, 'Y'},
-		{"syslog-facility", required_argument, NULL, 'y'},
-		{"evidence-pcap", required_argument, NULL, 'E'},
-		{"evidence-max-mb", required_argument, NULL, 'M'},
-		{"explain", required_argument, NULL, 'X'},
-		{"state", required_argument, NULL, OPT_STATE},
-		{"hostkey-share-threshold", required_argument, NULL, OPT_SHARE_THRESHOLD},
-		{NULL, 0, NULL, 0},
+	    {"format", required_argument, NULL, 'F'},
+	    {"ssh-ports", required_argument, NULL, 'P'},
+	    {"limit", required_argument, NULL, 'L'},
+	    {"list-limits", no_argument, NULL, 'l'},
+	    {"quiet", no_argument, NULL, 'q'},
+	    {"version", no_argument, NULL, 'V'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"no-promisc", no_argument, NULL, 'p'},
+	    {"stats-interval", required_argument, NULL, 'S'},
+	    {"syslog", required_argument, NULL, 'Y'},
+	    {"syslog-facility", required_argument, NULL, 'y'},
+	    {"evidence-pcap", required_argument, NULL, 'E'},
+	    {"evidence-max-mb", required_argument, NULL, 'M'},
+	    {"explain", required_argument, NULL, 'X'},
+	    {"state", required_argument, NULL, OPT_STATE},
+	    {"hostkey-share-threshold", required_argument, NULL, OPT_SHARE_THRESHOLD},
+	    {NULL, 0, NULL, 0},
 	};
 	static const char *ifaces[KW_MAX_IFACES], *syslog_targets[KW_MAX_SYSLOG];
 	struct live_opts lo = {
-		.ifaces = ifaces,
-		.syslog = syslog_targets,
-		.snaplen = KW_DEFAULT_SNAPLEN,
-		.buffer_kib = KW_DEFAULT_BUFFER_KIB,
-		.promisc = 1,
-		.stats_interval_s = KW_DEFAULT_STATS_S,
-		.facility = 16, /* local0 */
-		.evidence_max_bytes = (uint64_t)KW_DEFAULT_EVIDENCE_MB << 20,
+	    .ifaces = ifaces,
+	    .syslog = syslog_targets,
+	    .snaplen = KW_DEFAULT_SNAPLEN,
+	    .buffer_kib = KW_DEFAULT_BUFFER_KIB,
+	    .promisc = 1,
+	    .stats_interval_s = KW_DEFAULT_STATS_S,
+	    .facility = 16, /* local0 */
+	    .evidence_max_bytes = (uint64_t)KW_DEFAULT_EVIDENCE_MB << 20,
 	};
 	const char *live_only = NULL, *filter = NULL;
 	struct sink *sinks[1 + KW_MAX_SYSLOG];
@@ -289,7 +290,8 @@ int main(int argc, char **argv)
 		switch (opt) {
 		case 'r':
 			if (ninputs == KW_MAX_INPUTS)
-				return usage_error("too many -r inputs (at most %d)", KW_MAX_INPUTS);
+				return usage_error("too many -r inputs (at most %d)",
+				                   KW_MAX_INPUTS);
 			if (strcmp(optarg, "-") == 0 && stdin_used++)
 				return usage_error("standard input given twice");
 			inputs[ninputs++] = optarg;
@@ -299,7 +301,8 @@ int main(int argc, char **argv)
 			break;
 		case 'i':
 			if (lo.nifaces == KW_MAX_IFACES)
-				return usage_error("too many -i interfaces (at most %d)", KW_MAX_IFACES);
+				return usage_error("too many -i interfaces (at most %d)",
+				                   KW_MAX_IFACES);
 			for (uint32_t i = 0; i < lo.nifaces; i++)
 				if (strcmp(ifaces[i], optarg) == 0)
 					return usage_error("interface %s given twice", optarg);
@@ -316,7 +319,8 @@ int main(int argc, char **argv)
 			break;
 		case 'B':
 			if (!parse_uint(optarg, 64, 4u << 20, &v))
-				return usage_error("bad buffer size '%s' (KiB, 64 to 4194304)", optarg);
+				return usage_error("bad buffer size '%s' (KiB, 64 to 4194304)",
+				                   optarg);
 			lo.buffer_kib = (int)v;
 			live_only = "-B";
 			break;
@@ -330,14 +334,15 @@ int main(int argc, char **argv)
 			break;
 		case 'S':
 			if (!parse_uint(optarg, 0, 86400 * 7, &v))
-				return usage_error("bad statistics interval '%s' (seconds)", optarg);
+				return usage_error("bad statistics interval '%s' (seconds)",
+				                   optarg);
 			lo.stats_interval_s = (uint32_t)v;
 			live_only = "--stats-interval";
 			break;
 		case 'Y':
 			if (lo.nsyslog == KW_MAX_SYSLOG)
 				return usage_error("too many --syslog targets (at most %d)",
-						   KW_MAX_SYSLOG);
+				                   KW_MAX_SYSLOG);
 			syslog_targets[lo.nsyslog++] = optarg;
 			break;
 		case 'y':
@@ -366,8 +371,8 @@ int main(int argc, char **argv)
 			break;
 		case OPT_SHARE_THRESHOLD:
 			if (!parse_uint(optarg, 1, 1000000, &share_threshold))
-				return usage_error("bad host-key share threshold '%s' (1 to 1000000)",
-						   optarg);
+				return usage_error(
+				    "bad host-key share threshold '%s' (1 to 1000000)", optarg);
 			break;
 		case 'P':
 			if (!parse_ports(optarg, ports, &nports))
@@ -385,8 +390,9 @@ int main(int argc, char **argv)
 			quiet = 1;
 			break;
 		case 'V':
-			printf("kexwatch %s\n%s\njansson %s\n%s\n", KW_VERSION, capture_lib_version(),
-			       report_jansson_version(), OpenSSL_version(OPENSSL_VERSION));
+			printf("kexwatch %s\n%s\njansson %s\n%s\n", KW_VERSION,
+			       capture_lib_version(), report_jansson_version(),
+			       OpenSSL_version(OPENSSL_VERSION));
 			return 0;
 		case 'X':
 			return explain_code(stdout, optarg);
@@ -410,7 +416,7 @@ int main(int argc, char **argv)
 		lo.filter = filter;
 		lo.outpath = outpath;
 		lo.use_stdout = (outpath == NULL && lo.nsyslog == 0) ||
-				(outpath != NULL && strcmp(outpath, "-") == 0);
+		                (outpath != NULL && strcmp(outpath, "-") == 0);
 		lo.format = format;
 		lo.quiet = quiet;
 		lo.limits = &limits;
@@ -427,8 +433,8 @@ int main(int argc, char **argv)
 		/* A file or syslog: records go to the sinks, one write(2) each, so a
 		 * full disk loses whole records and is reported by name; standard
 		 * output too only when asked for with -w -. */
-		if (open_sinks(sinks, &nsinks, outpath != NULL && strcmp(outpath, "-") == 0, outpath,
-			       syslog_targets, lo.nsyslog, lo.facility) != 0)
+		if (open_sinks(sinks, &nsinks, outpath != NULL && strcmp(outpath, "-") == 0,
+		               outpath, syslog_targets, lo.nsyslog, lo.facility) != 0)
 			return 1;
 		/* Offline nobody tails the file as it grows: gather records and
 		 * write them a batch at a time (a fifth of the run's time went to
@@ -455,23 +461,23 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	rcfg = (struct report_config){
-		.format = (enum report_format)format,
-		.out = out,
-		.sinks = sinks,
-		.nsinks = nsinks,
-		.filenames = inputs,
-		.nfiles = ninputs,
-		.color = format == REPORT_TEXT && nsinks == 0 && color_ok(fileno(out)),
-		.store = store,
+	    .format = (enum report_format)format,
+	    .out = out,
+	    .sinks = sinks,
+	    .nsinks = nsinks,
+	    .filenames = inputs,
+	    .nfiles = ninputs,
+	    .color = format == REPORT_TEXT && nsinks == 0 && color_ok(fileno(out)),
+	    .store = store,
 	};
 	run.report = report_new(&rcfg);
 	fcfg = (struct flow_config){
-		.limits = &limits,
-		.ssh_ports = ports,
-		.nssh_ports = nports,
-		.report = on_report,
-		.report_ctx = &run,
-		.seed = ((uint64_t)getpid() << 32) ^ (uint64_t)(uintptr_t)&run,
+	    .limits = &limits,
+	    .ssh_ports = ports,
+	    .nssh_ports = nports,
+	    .report = on_report,
+	    .report_ctx = &run,
+	    .seed = ((uint64_t)getpid() << 32) ^ (uint64_t)(uintptr_t)&run,
 	};
 	table = run.report ? flow_table_new(&fcfg) : NULL;
 	dec = table ? decoder_new(&limits) : NULL;
@@ -498,14 +504,14 @@ int main(int argc, char **argv)
 		fprintf(stderr, "kexwatch: standard output: output closed, stopping\n");
 	if (!quiet)
 		report_summary(run.report, stderr, flow_table_stats(table),
-			       decoder_stats(dec)->frames, decoder_stats(dec)->malformed);
+		               decoder_stats(dec)->frames, decoder_stats(dec)->malformed);
 	for (uint32_t i = 0; i < nsinks; i++) {
 		uint64_t written, lost;
 		sink_flush(sinks[i]);
 		sink_counts(sinks[i], &written, &lost);
 		if (lost > 0) { /* already named on stderr when it first failed */
 			fprintf(stderr, "kexwatch: %s: %llu records lost\n", sink_name(sinks[i]),
-				(unsigned long long)lost);
+			        (unsigned long long)lost);
 			status = 1;
 		}
 		sink_close(sinks[i]);

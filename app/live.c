@@ -28,8 +28,8 @@
 #include "err.h"
 #include "hostkeys.h"
 
-#define LIVE_MAX_NAMES 256 /* interface names records can carry */
-#define LIVE_TICK_MS 500      /* the clock moves at least this often */
+#define LIVE_MAX_NAMES 256       /* interface names records can carry */
+#define LIVE_TICK_MS 500         /* the clock moves at least this often */
 #define LIVE_RING_TIMEOUT_MS 100 /* a frame waits at most this long in the ring */
 /* The wall clock drives the table this far behind, so a frame still in the
  * ring (up to the ring timeout) is never older than the table's clock. */
@@ -62,7 +62,7 @@ static uint64_t clock_us(clockid_t id)
 }
 
 int open_sinks(struct sink **sinks, uint32_t *n, int use_stdout, const char *outpath,
-	       const char *const *syslog, uint32_t nsyslog, int facility)
+               const char *const *syslog, uint32_t nsyslog, int facility)
 {
 	char err[256];
 
@@ -139,13 +139,13 @@ static void write_stats(struct live *lv, const char *reason)
 {
 	struct report_evidence_counters evc;
 	struct report_stats_input in = {
-		.reason = reason,
-		.now_us = clock_us(CLOCK_REALTIME),
-		.uptime_us = clock_us(CLOCK_MONOTONIC) - lv->start_mono,
-		.flows = flow_table_stats(lv->table),
-		.decode = decoder_stats(lv->dec),
-		.ifaces = lv->counters,
-		.nifaces = lv->ncaps,
+	    .reason = reason,
+	    .now_us = clock_us(CLOCK_REALTIME),
+	    .uptime_us = clock_us(CLOCK_MONOTONIC) - lv->start_mono,
+	    .flows = flow_table_stats(lv->table),
+	    .decode = decoder_stats(lv->dec),
+	    .ifaces = lv->counters,
+	    .nifaces = lv->ncaps,
 	};
 
 	refresh_counters(lv);
@@ -196,17 +196,17 @@ static void read_capture(struct live *lv, uint32_t i)
 		if (flow_table_packet(lv->table, &pkt, 0, iface_slot(lv, i, pkt.ifindex)) ==
 		    KW_ERR_NOMEM) {
 			fprintf(stderr, "kexwatch: %s: out of memory: packet not followed\n",
-				lv->o->ifaces[i]);
+			        lv->o->ifaces[i]);
 			continue;
 		}
 		if (lv->ev != NULL)
 			evidence_frame(lv->ev, &pkt, flow_table_stats(lv->table)->flows != flows, i,
-				       fr.ts_us, fr.data, fr.caplen, fr.wirelen);
+			               fr.ts_us, fr.data, fr.caplen, fr.wirelen);
 	}
 	if (r < 0) {
 		/* The interface went away (or down): the others go on. */
 		fprintf(stderr, "kexwatch: %s: %s; no longer capturing on it\n", lv->o->ifaces[i],
-			capture_error(c));
+		        capture_error(c));
 		refresh_counters(lv);
 		capture_close(c);
 		lv->caps[i] = NULL;
@@ -222,12 +222,12 @@ static int open_captures(struct live *lv)
 
 	for (uint32_t i = 0; i < o->nifaces; i++) {
 		struct capture_live_opts co = {
-			.iface = o->ifaces[i],
-			.filter = o->filter,
-			.snaplen = o->snaplen,
-			.buffer_kib = o->buffer_kib,
-			.promisc = o->promisc,
-			.timeout_ms = LIVE_RING_TIMEOUT_MS,
+		    .iface = o->ifaces[i],
+		    .filter = o->filter,
+		    .snaplen = o->snaplen,
+		    .buffer_kib = o->buffer_kib,
+		    .promisc = o->promisc,
+		    .timeout_ms = LIVE_RING_TIMEOUT_MS,
 		};
 		if (capture_open_live(&lv->caps[i], &co, err, sizeof(err)) != 0) {
 			fprintf(stderr, "kexwatch: %s: %s\n", o->ifaces[i], err);
@@ -249,15 +249,15 @@ static int open_evidence(struct live *lv, uint64_t seed)
 	const struct live_opts *o = lv->o;
 	struct capture_writer_iface *wi = calloc(o->nifaces, sizeof(*wi));
 	struct evidence_config ec = {
-		.path = o->evidence_path,
-		.max_file_bytes = o->evidence_max_bytes,
-		.max_frames_per_flow = EVIDENCE_FRAMES_PER_FLOW,
-		.max_bytes_per_flow = EVIDENCE_BYTES_PER_FLOW,
-		.max_buffer_bytes = EVIDENCE_BUFFER_BYTES,
-		.max_entries = o->limits->max_flows,
-		.ifaces = wi,
-		.nifaces = o->nifaces,
-		.seed = seed,
+	    .path = o->evidence_path,
+	    .max_file_bytes = o->evidence_max_bytes,
+	    .max_frames_per_flow = EVIDENCE_FRAMES_PER_FLOW,
+	    .max_bytes_per_flow = EVIDENCE_BYTES_PER_FLOW,
+	    .max_buffer_bytes = EVIDENCE_BUFFER_BYTES,
+	    .max_entries = o->limits->max_flows,
+	    .ifaces = wi,
+	    .nifaces = o->nifaces,
+	    .seed = seed,
 	};
 	int r;
 
@@ -381,7 +381,7 @@ int live_run(const struct live_opts *o)
 		goto out;
 	/* Outputs are opened as the unprivileged user, like every reopen after SIGHUP. */
 	if (open_sinks(sinks, &nsinks, o->use_stdout, o->outpath, o->syslog, o->nsyslog,
-		       o->facility) != 0)
+	               o->facility) != 0)
 		goto out;
 	if (o->evidence_path != NULL && open_evidence(&lv, seed) != 0)
 		goto out;
@@ -393,23 +393,23 @@ int live_run(const struct live_opts *o)
 	if (format < 0)
 		format = o->use_stdout && isatty(STDOUT_FILENO) ? REPORT_TEXT : REPORT_JSON;
 	rcfg = (struct report_config){
-		.format = (enum report_format)format,
-		.out = stdout,
-		.sinks = sinks,
-		.nsinks = nsinks,
-		.ifaces = lv.names,
-		.color = format == REPORT_TEXT && nsinks == 1 && o->use_stdout &&
-			 color_ok(STDOUT_FILENO),
-		.flush_each = 1,
-		.store = store,
+	    .format = (enum report_format)format,
+	    .out = stdout,
+	    .sinks = sinks,
+	    .nsinks = nsinks,
+	    .ifaces = lv.names,
+	    .color =
+	        format == REPORT_TEXT && nsinks == 1 && o->use_stdout && color_ok(STDOUT_FILENO),
+	    .flush_each = 1,
+	    .store = store,
 	};
 	fcfg = (struct flow_config){
-		.limits = o->limits,
-		.ssh_ports = o->ports,
-		.nssh_ports = o->nports,
-		.report = on_live_report,
-		.report_ctx = &lv,
-		.seed = seed,
+	    .limits = o->limits,
+	    .ssh_ports = o->ports,
+	    .nssh_ports = o->nports,
+	    .report = on_live_report,
+	    .report_ctx = &lv,
+	    .seed = seed,
 	};
 	if ((lv.report = report_new(&rcfg)) == NULL || (lv.table = flow_table_new(&fcfg)) == NULL ||
 	    (lv.dec = decoder_new(o->limits)) == NULL) {
@@ -418,7 +418,7 @@ int live_run(const struct live_opts *o)
 	}
 	if (!o->quiet)
 		fprintf(stderr, "kexwatch: capturing on %u interface%s\n", o->nifaces,
-			o->nifaces == 1 ? "" : "s");
+		        o->nifaces == 1 ? "" : "s");
 
 	run_loop(&lv, &orig);
 
@@ -428,7 +428,7 @@ int live_run(const struct live_opts *o)
 	report_end(lv.report);
 	if (!o->quiet)
 		report_summary(lv.report, stderr, flow_table_stats(lv.table),
-			       decoder_stats(lv.dec)->frames, decoder_stats(lv.dec)->malformed);
+		               decoder_stats(lv.dec)->frames, decoder_stats(lv.dec)->malformed);
 	status = lv.nactive > 0 ? 0 : 1;
 	if (hostkeys_store_close(store, o->state_path, o->quiet) != 0)
 		status = 1;

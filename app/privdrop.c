@@ -30,7 +30,7 @@ int priv_lookup(const char *user, struct priv_user *out)
 	errno = 0;
 	if ((pw = getpwnam(user)) == NULL) {
 		fprintf(stderr, "kexwatch: -Z %s: %s\n", user,
-			errno ? strerror(errno) : "no such user");
+		        errno ? strerror(errno) : "no such user");
 		return 1;
 	}
 	if ((out->name = strdup(pw->pw_name)) == NULL) {
@@ -80,14 +80,14 @@ int priv_drop(const struct priv_user *u)
 		if (initgroups(u->name, (gid_t)u->gid) != 0 || setgid((gid_t)u->gid) != 0 ||
 		    setuid((uid_t)u->uid) != 0) {
 			fprintf(stderr, "kexwatch: -Z %s: cannot switch user: %s (needs root)\n",
-				u->name, strerror(errno));
+			        u->name, strerror(errno));
 			return 1;
 		}
 		/* The switch must be final: a process that can become root again
 		 * has dropped nothing. */
 		if (u->uid != 0 && (setuid(0) != -1 || seteuid(0) != -1)) {
 			fprintf(stderr, "kexwatch: -Z %s: root could be regained; stopping\n",
-				u->name);
+			        u->name);
 			return 1;
 		}
 		if (getuid() != u->uid || geteuid() != u->uid || getgid() != u->gid ||
@@ -98,7 +98,8 @@ int priv_drop(const struct priv_user *u)
 	}
 	if (geteuid() != 0) {
 		if (caps_clear() != 0 || caps_any()) {
-			fprintf(stderr, "kexwatch: cannot drop capabilities: %s\n", strerror(errno));
+			fprintf(stderr, "kexwatch: cannot drop capabilities: %s\n",
+			        strerror(errno));
 			return 1;
 		}
 		(void)prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);

@@ -72,7 +72,7 @@ void progress_tick(struct progress *p, uint64_t bytes_read, uint64_t connections
 	if (frac > 0.01)
 		snprintf(left, sizeof(left), "%.0f s", secs / frac - secs);
 	fprintf(stderr, "\r\033[Kkexwatch: %s: %s of %s (%.0f%%), %s, %llu connections, %s left",
-		p->name, done, total, frac * 100.0, rate, (unsigned long long)connections, left);
+	        p->name, done, total, frac * 100.0, rate, (unsigned long long)connections, left);
 	p->shown = 1;
 }
 
@@ -106,12 +106,15 @@ static const char *explain_find(const char *code, size_t *len)
 	char needle[80];
 	int n = snprintf(needle, sizeof(needle), "**%s**", code);
 
-	if (n <= 4 || (size_t)n >= sizeof(needle) || (hit = memfind(doc, end, needle, (size_t)n)) == NULL)
+	if (n <= 4 || (size_t)n >= sizeof(needle) ||
+	    (hit = memfind(doc, end, needle, (size_t)n)) == NULL)
 		return NULL;
-	for (start = hit; start > doc && !(start[-1] == '\n' && start - 1 > doc && start[-2] == '\n');)
+	for (start = hit;
+	     start > doc && !(start[-1] == '\n' && start - 1 > doc && start[-2] == '\n');)
 		start--;
 	e = memfind(hit, end, "\n\n**", 4);
-	if (e == NULL || (memfind(hit, end, "\n\n#", 3) != NULL && memfind(hit, end, "\n\n#", 3) < e))
+	if (e == NULL ||
+	    (memfind(hit, end, "\n\n#", 3) != NULL && memfind(hit, end, "\n\n#", 3) < e))
 		e = memfind(hit, end, "\n\n#", 3);
 	*len = (size_t)((e ? e : end) - start);
 	return start;
@@ -124,7 +127,8 @@ int explain_code(FILE *out, const char *code)
 
 	if (strlen(code) < 3 || strchr(code, '*') != NULL ||
 	    (p = explain_find(code, &len)) == NULL) {
-		fprintf(stderr, "kexwatch: unknown diagnosis code '%s' (see docs/diagnoses.md: ", code);
+		fprintf(stderr,
+		        "kexwatch: unknown diagnosis code '%s' (see docs/diagnoses.md: ", code);
 		/* Every bold lower-case word of the document is a code. */
 		for (p = kw_diagnoses_md; (p = strstr(p, "**")) != NULL; p += 2) {
 			size_t k = strspn(p + 2, "abcdefghijklmnopqrstuvwxyz_");

@@ -9,9 +9,9 @@
 #include <stdio.h>
 
 struct progress {
-	int on;                 /* stderr is a terminal and not -q */
+	int on; /* stderr is a terminal and not -q */
 	const char *name;
-	uint64_t total;         /* bytes of the file (compressed size for .gz) */
+	uint64_t total; /* bytes of the file (compressed size for .gz) */
 	uint64_t start_us, last_us, frames;
 	int shown;
 };

@@ -117,7 +117,7 @@ int main(int argc, char **argv)
 		pcap_close(p);
 	}
 	printf("packets %llu caplen_bytes %llu wire_bytes %llu checksum %llu\n",
-	       (unsigned long long)packets, (unsigned long long)caplen,
-	       (unsigned long long)wirelen, (unsigned long long)sum);
+	       (unsigned long long)packets, (unsigned long long)caplen, (unsigned long long)wirelen,
+	       (unsigned long long)sum);
 	return status;
 }

@@ -35,8 +35,8 @@
 
 struct capture {
 	pcap_t *pcap;
-	FILE *file; /* the stream libpcap reads; closed by pcap_close */
-	gzFile gz;  /* a stream that is not a regular file, read through zlib */
+	FILE *file;             /* the stream libpcap reads; closed by pcap_close */
+	gzFile gz;              /* a stream that is not a regular file, read through zlib */
 	struct prefetch *ahead; /* a regular file, read ahead (prefetch.c) */
 	/* classic pcap read here (see next_classic); pcap holds the header only */
 	int classic, swapped, nsec, has_prog;
@@ -133,7 +133,8 @@ static int open_classic(struct capture *c, const uint8_t *h, size_t n)
 	memcpy(c->header, h, 24);
 	if ((f = fmemopen(c->header, 24, "rb")) == NULL)
 		return 0;
-	c->pcap = pcap_fopen_offline_with_tstamp_precision(f, PCAP_TSTAMP_PRECISION_MICRO, pcap_err);
+	c->pcap =
+	    pcap_fopen_offline_with_tstamp_precision(f, PCAP_TSTAMP_PRECISION_MICRO, pcap_err);
 	if (c->pcap == NULL) {
 		fclose(f);
 		return 0; /* libpcap reads it all again, and says what it dislikes */
@@ -157,8 +158,7 @@ static int open_classic(struct capture *c, const uint8_t *h, size_t n)
  */
 static int open_file(struct capture *c, int fd, char *pcap_err)
 {
-	static const cookie_io_functions_t io = {.read = gz_cookie_read,
-						 .close = gz_cookie_close};
+	static const cookie_io_functions_t io = {.read = gz_cookie_read, .close = gz_cookie_close};
 	struct stat st;
 	const uint8_t *h = NULL;
 	uint8_t first[24];
@@ -206,7 +206,7 @@ static int open_file(struct capture *c, int fd, char *pcap_err)
 		}
 	}
 	c->pcap = pcap_fopen_offline_with_tstamp_precision(c->file, PCAP_TSTAMP_PRECISION_MICRO,
-							   pcap_err);
+	                                                   pcap_err);
 	if (c->pcap == NULL) {
 		fclose(c->file); /* closes fd, gz or the read-ahead, through the cookie */
 		c->ahead = NULL;
@@ -308,15 +308,15 @@ static int live_fail(struct capture *c, const char *step, int r, char *err, size
 	if (r == PCAP_ERROR_NO_SUCH_DEVICE && (why == NULL || why[0] == '\0'))
 		why = "no such interface";
 	snprintf(err, errlen, "%s: %s%s", step, why && why[0] ? why : pcap_statustostr(r),
-		 r == PCAP_ERROR_PERM_DENIED ? " (needs root, or CAP_NET_RAW and CAP_NET_ADMIN)"
-					     : "");
+	         r == PCAP_ERROR_PERM_DENIED ? " (needs root, or CAP_NET_RAW and CAP_NET_ADMIN)"
+	                                     : "");
 	pcap_close(c->pcap);
 	free(c);
 	return KW_ERR_IO;
 }
 
 int capture_open_live(struct capture **out, const struct capture_live_opts *o, char *err,
-		      size_t errlen)
+                      size_t errlen)
 {
 	char pcap_err[PCAP_ERRBUF_SIZE] = "";
 	struct capture *c;
@@ -345,8 +345,8 @@ int capture_open_live(struct capture **out, const struct capture_live_opts *o, c
 	if (r < 0)
 		return live_fail(c, "cannot capture", r, err, errlen);
 	if (r > 0) /* a warning: the capture works */
-		snprintf(err, errlen, "%s", pcap_geterr(c->pcap)[0] ? pcap_geterr(c->pcap)
-								   : pcap_statustostr(r));
+		snprintf(err, errlen, "%s",
+		         pcap_geterr(c->pcap)[0] ? pcap_geterr(c->pcap) : pcap_statustostr(r));
 	/* "any": cooked v2 keeps the interface index, so the evidence capture
 	 * shows where each frame came from. Not fatal where unavailable. */
 	if (pcap_datalink(c->pcap) == DLT_LINUX_SLL)
@@ -365,7 +365,7 @@ int capture_open_live(struct capture **out, const struct capture_live_opts *o, c
 		return KW_ERR_IO;
 	}
 	if ((r = capture_set_filter(c, o->filter ? o->filter : capture_default_filter(c->link),
-				    pcap_err, sizeof(pcap_err))) != 0) {
+	                            pcap_err, sizeof(pcap_err))) != 0) {
 		snprintf(err, errlen, "%s", pcap_err);
 		pcap_close(c->pcap);
 		free(c);
@@ -406,7 +406,7 @@ static int classic_fail(struct capture *c, int e, const char *what, uint32_t wan
 		snprintf(c->err, sizeof(c->err), "error reading dump file: %s", strerror(e));
 	else
 		snprintf(c->err, sizeof(c->err),
-			 "truncated dump file; tried to read %u %s, only got %zu", want, what, got);
+		         "truncated dump file; tried to read %u %s, only got %zu", want, what, got);
 	return KW_ERR_IO;
 }
 
@@ -438,8 +438,8 @@ static int next_classic(struct capture *c, struct capture_frame *f)
 		 * length is over both, and it names the snapshot. */
 		if (caplen > CAPTURE_MAX_CAPLEN) {
 			snprintf(c->err, sizeof(c->err),
-				 "invalid packet capture length %u, bigger than snaplen of %u", caplen,
-				 c->snapshot);
+			         "invalid packet capture length %u, bigger than snaplen of %u",
+			         caplen, c->snapshot);
 			return KW_ERR_IO;
 		}
 		d = empty;

@@ -48,7 +48,7 @@ struct capture_live_opts {
  * in err with 0 returned, err[0] otherwise '\0'.
  */
 int capture_open_live(struct capture **out, const struct capture_live_opts *o, char *err,
-		      size_t errlen);
+                      size_t errlen);
 
 /*
  * capture_set_filter compiles expr for the capture's link type and installs
@@ -124,8 +124,8 @@ struct capture_writer_iface {
  * with a one-line reason in err.
  */
 int capture_writer_open(struct capture_writer **out, const char *path,
-			const struct capture_writer_iface *ifaces, uint32_t nifaces,
-			uint64_t max_bytes, char *err, size_t errlen);
+                        const struct capture_writer_iface *ifaces, uint32_t nifaces,
+                        uint64_t max_bytes, char *err, size_t errlen);
 
 /*
  * capture_writer_reserve announces a group of frames of about bytes bytes
@@ -136,7 +136,7 @@ int capture_writer_open(struct capture_writer **out, const char *path,
  */
 int capture_writer_reserve(struct capture_writer *w, uint64_t bytes);
 int capture_writer_put(struct capture_writer *w, uint32_t iface, uint64_t ts_us,
-		       const uint8_t *data, uint32_t caplen, uint32_t wirelen);
+                       const uint8_t *data, uint32_t caplen, uint32_t wirelen);
 int capture_writer_flush(struct capture_writer *w);
 /* capture_writer_frame_cost: the bytes capture_writer_put adds for caplen bytes. */
 uint64_t capture_writer_frame_cost(uint32_t caplen);

@@ -24,9 +24,9 @@
 
 struct block {
 	char *data;
-	size_t len; /* bytes in data */
-	int last;   /* the file ends after these bytes: at its end, or with err */
-	int err;    /* errno of the read that failed, else 0 */
+	size_t len;   /* bytes in data */
+	int last;     /* the file ends after these bytes: at its end, or with err */
+	int err;      /* errno of the read that failed, else 0 */
 	uint64_t end; /* offset in the file after this block (compressed, for gz) */
 };
 
@@ -44,7 +44,7 @@ struct prefetch {
 	/* the reading side only */
 	int have; /* block[consumed] is filled and being read */
 	size_t pos;
-	uint8_t *side;     /* prefetch_take: bytes that straddle two blocks */
+	uint8_t *side; /* prefetch_take: bytes that straddle two blocks */
 	size_t side_cap;
 	uint8_t replay[PREFETCH_REPLAY]; /* given back by prefetch_stream */
 	size_t replay_len, replay_pos;

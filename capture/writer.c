@@ -148,8 +148,8 @@ static int start_file(struct capture_writer *w)
 }
 
 int capture_writer_open(struct capture_writer **out, const char *path,
-			const struct capture_writer_iface *ifaces, uint32_t nifaces,
-			uint64_t max_bytes, char *err, size_t errlen)
+                        const struct capture_writer_iface *ifaces, uint32_t nifaces,
+                        uint64_t max_bytes, char *err, size_t errlen)
 {
 	struct capture_writer *w = calloc(1, sizeof(*w));
 	struct stat st;
@@ -205,7 +205,7 @@ int capture_writer_reserve(struct capture_writer *w, uint64_t bytes)
 }
 
 int capture_writer_put(struct capture_writer *w, uint32_t iface, uint64_t ts_us,
-		       const uint8_t *data, uint32_t caplen, uint32_t wirelen)
+                       const uint8_t *data, uint32_t caplen, uint32_t wirelen)
 {
 	static const uint8_t zero[4];
 	uint32_t len = (uint32_t)capture_writer_frame_cost(caplen);

@@ -124,7 +124,8 @@ static void decode_tcp_options(struct cursor *c, struct pkt *out)
 			return;
 		if (kind == 1)
 			continue;
-		if (cursor_get_u8(c, &len) != 0 || len < 2 || cursor_get_bytes(c, len - 2u, &v) != 0) {
+		if (cursor_get_u8(c, &len) != 0 || len < 2 ||
+		    cursor_get_bytes(c, len - 2u, &v) != 0) {
 			out->anomalies |= DEC_ANOM_TCP_OPTIONS;
 			return;
 		}
@@ -222,8 +223,9 @@ static int decode_quoted(struct cursor *c, int v6, struct pkt *out)
 		memcpy(out->a.src, src, 4);
 		memcpy(out->a.dst, dst, 4);
 	} else if (v6 && vihl >> 4 == 6) {
-		if (cursor_skip(c, 6) != 0 || cursor_get_u8(c, &nh) != 0 || cursor_skip(c, 1) != 0 ||
-		    cursor_get_bytes(c, 16, &src) != 0 || cursor_get_bytes(c, 16, &dst) != 0)
+		if (cursor_skip(c, 6) != 0 || cursor_get_u8(c, &nh) != 0 ||
+		    cursor_skip(c, 1) != 0 || cursor_get_bytes(c, 16, &src) != 0 ||
+		    cursor_get_bytes(c, 16, &dst) != 0)
 			return KW_ERR_MALFORMED;
 		/* Extension headers in the quote (RFC 8200 section 4). */
 		for (int i = 0; i < 8 && nh != IPP_TCP; i++) {
@@ -336,7 +338,7 @@ static int decode_gre(struct decoder *d, struct cursor *c, struct pkt *out, int 
 }
 
 static int decode_l4(struct decoder *d, struct cursor *c, int proto, int v6, uint32_t wire_len,
-		     struct pkt *out, int depth)
+                     struct pkt *out, int depth)
 {
 	uint16_t sport, dport, ulen, csum;
 
@@ -379,7 +381,7 @@ static void frag_release(struct frag_entry *e)
  * KW_ERR_MORE when more are needed, KW_ERR_MALFORMED when dropped.
  */
 static int frag_add(struct decoder *d, struct pkt *out, int proto, uint32_t id, uint32_t offset,
-		    int more, const uint8_t *p, uint32_t n, uint32_t *total)
+                    int more, const uint8_t *p, uint32_t n, uint32_t *total)
 {
 	struct frag_entry *e = NULL, *freeslot = NULL, *oldest = NULL;
 	uint32_t end = offset + n, covered = 0;
@@ -524,7 +526,7 @@ static int decode_ipv4(struct decoder *d, struct cursor *c, struct pkt *out, int
 			return KW_ERR_MALFORMED;
 		}
 		r = frag_add(d, out, proto, id, (uint32_t)(fragw & 0x1fff) * 8,
-			     (fragw & 0x2000) != 0, cursor_ptr(&pc), (uint32_t)plen, &whole);
+		             (fragw & 0x2000) != 0, cursor_ptr(&pc), (uint32_t)plen, &whole);
 		if (r != KW_OK)
 			return r;
 		cursor_init(&pc, d->reasm, whole);
@@ -577,13 +579,13 @@ static int decode_ipv6(struct decoder *d, struct cursor *c, struct pkt *out, int
 			before = pc.off;
 			if (cursor_get_u8(&pc, &hnh) != 0 || cursor_get_u8(&pc, &hlen8) != 0 ||
 			    cursor_skip(&pc, nh == IPP_AH ? (size_t)hlen8 * 4 + 6
-							  : (size_t)hlen8 * 8 + 6) != 0) {
+			                                  : (size_t)hlen8 * 8 + 6) != 0) {
 				out->anomalies |= DEC_ANOM_TRUNCATED;
 				return KW_ERR_MALFORMED;
 			}
 			wire_payload -= (uint32_t)(pc.off - before) <= wire_payload
-						? (uint32_t)(pc.off - before)
-						: wire_payload;
+			                    ? (uint32_t)(pc.off - before)
+			                    : wire_payload;
 			nh = hnh;
 			continue;
 		case IPP_FRAGMENT:
@@ -603,7 +605,7 @@ static int decode_ipv6(struct decoder *d, struct cursor *c, struct pkt *out, int
 				continue;
 			}
 			r = frag_add(d, out, hnh, id, (uint32_t)(offw & 0xfff8), offw & 1,
-				     cursor_ptr(&pc), (uint32_t)cursor_left(&pc), &whole);
+			             cursor_ptr(&pc), (uint32_t)cursor_left(&pc), &whole);
 			if (r != KW_OK)
 				return r;
 			cursor_init(&pc, d->reasm, whole);
@@ -636,7 +638,7 @@ static int decode_ip(struct decoder *d, struct cursor *c, struct pkt *out, int d
 }
 
 static int decode_ethertype(struct decoder *d, struct cursor *c, uint16_t type, struct pkt *out,
-			    int depth)
+                            int depth)
 {
 	uint16_t tci;
 
@@ -662,7 +664,7 @@ static int decode_ether(struct decoder *d, struct cursor *c, struct pkt *out, in
 }
 
 int decode_frame(struct decoder *d, int link, const uint8_t *frame, uint32_t caplen,
-		 uint32_t wirelen, uint64_t ts_us, struct pkt *out)
+                 uint32_t wirelen, uint64_t ts_us, struct pkt *out)
 {
 	struct cursor c;
 	uint16_t type;
@@ -682,14 +684,14 @@ int decode_frame(struct decoder *d, int link, const uint8_t *frame, uint32_t cap
 		break;
 	case KW_LINK_SLL: /* Linux cooked v1: 16 bytes, protocol last */
 		r = cursor_skip(&c, 14) || cursor_get_u16(&c, &type)
-			    ? KW_ERR_MALFORMED
-			    : decode_ethertype(d, &c, type, out, 0);
+		        ? KW_ERR_MALFORMED
+		        : decode_ethertype(d, &c, type, out, 0);
 		break;
 	case KW_LINK_SLL2: /* Linux cooked v2: protocol, reserved, interface index, ... */
 		r = cursor_get_u16(&c, &type) || cursor_skip(&c, 2) ||
-			    cursor_get_u32(&c, &out->ifindex) || cursor_skip(&c, 12)
-			    ? KW_ERR_MALFORMED
-			    : decode_ethertype(d, &c, type, out, 0);
+		            cursor_get_u32(&c, &out->ifindex) || cursor_skip(&c, 12)
+		        ? KW_ERR_MALFORMED
+		        : decode_ethertype(d, &c, type, out, 0);
 		break;
 	case KW_LINK_NULL:
 	case KW_LINK_LOOP:

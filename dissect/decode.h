@@ -20,7 +20,7 @@
 #include "limits.h"
 
 /* Link types (the LINKTYPE_ values of pcap files; dissect/ never includes pcap.h). */
-#define KW_LINK_NULL 0      /* BSD loopback, host-order address family */
+#define KW_LINK_NULL 0 /* BSD loopback, host-order address family */
 #define KW_LINK_ETHERNET 1
 #define KW_LINK_RAW 101     /* raw IPv4 or IPv6 */
 #define KW_LINK_RAW_ALT1 12 /* DLT_RAW on most systems */
@@ -61,26 +61,26 @@ struct pkt {
 	struct addr_pair a; /* for PKT_ICMP_ERROR: the quoted segment's addresses */
 	uint16_t vlan[2];
 	uint8_t nvlan;
-	uint32_t ifindex;       /* Linux cooked v2: the interface the frame crossed, else 0 */
-	uint8_t df;             /* IPv4 don't-fragment bit (IPv6: always 1) */
-	uint8_t reassembled;    /* came from IP fragments */
-	uint16_t frag_count;    /* how many fragments it came from */
-	uint16_t ip_len;        /* IP total length on the wire */
+	uint32_t ifindex;    /* Linux cooked v2: the interface the frame crossed, else 0 */
+	uint8_t df;          /* IPv4 don't-fragment bit (IPv6: always 1) */
+	uint8_t reassembled; /* came from IP fragments */
+	uint16_t frag_count; /* how many fragments it came from */
+	uint16_t ip_len;     /* IP total length on the wire */
 	/* TCP */
 	uint8_t flags;
 	uint32_t seq, ack;
 	uint16_t window;
-	uint16_t mss;           /* 0: no option */
-	uint8_t wscale;         /* 0xff: no option */
+	uint16_t mss;   /* 0: no option */
+	uint8_t wscale; /* 0xff: no option */
 	uint8_t sack_ok, has_ts;
-	const uint8_t *payload; /* captured payload bytes */
-	uint32_t payload_len;   /* captured */
+	const uint8_t *payload;    /* captured payload bytes */
+	uint32_t payload_len;      /* captured */
 	uint32_t wire_payload_len; /* on the wire (>= payload_len when snapped) */
 	/* ICMP error */
 	uint8_t icmp_v6, icmp_type, icmp_code;
-	uint32_t icmp_mtu;      /* next-hop MTU of frag-needed / packet-too-big, else 0 */
-	uint32_t icmp_seq;      /* the quoted TCP sequence number */
-	uint32_t anomalies;     /* DEC_ANOM_* */
+	uint32_t icmp_mtu;  /* next-hop MTU of frag-needed / packet-too-big, else 0 */
+	uint32_t icmp_seq;  /* the quoted TCP sequence number */
+	uint32_t anomalies; /* DEC_ANOM_* */
 };
 
 struct decoder;
@@ -96,11 +96,10 @@ void decoder_free(struct decoder *d);
  * something kexwatch follows (other protocols, damage: see out->anomalies).
  */
 int decode_frame(struct decoder *d, int link, const uint8_t *frame, uint32_t caplen,
-		 uint32_t wirelen, uint64_t ts_us, struct pkt *out);
+                 uint32_t wirelen, uint64_t ts_us, struct pkt *out);
 
 struct decode_stats {
-	uint64_t frames, tcp, icmp_errors, other, malformed, fragments, reassembled,
-		frag_dropped;
+	uint64_t frames, tcp, icmp_errors, other, malformed, fragments, reassembled, frag_dropped;
 };
 const struct decode_stats *decoder_stats(const struct decoder *d);
 

@@ -46,8 +46,7 @@ struct flow_table {
 int flow_src_dir(const struct flow *f)
 {
 	/* Without SYN or SYN-ACK, the SSH client is taken as the initiator. */
-	if (!f->initiator_known && f->ssh.client_dir >= 0 &&
-	    f->ssh.role_source != SSH_ROLE_ASSUMED)
+	if (!f->initiator_known && f->ssh.client_dir >= 0 && f->ssh.role_source != SSH_ROLE_ASSUMED)
 		return f->ssh.client_dir;
 	return 0;
 }
@@ -184,8 +183,8 @@ static uint64_t flow_deadline(const struct flow_table *t, const struct flow *f)
 		return f->t_last + (uint64_t)l->syn_timeout_ms * US_PER_MS;
 	if (flow_established(f)) {
 		uint64_t nk = f->ssh.dir[0].t_newkeys > f->ssh.dir[1].t_newkeys
-				      ? f->ssh.dir[0].t_newkeys
-				      : f->ssh.dir[1].t_newkeys;
+		                  ? f->ssh.dir[0].t_newkeys
+		                  : f->ssh.dir[1].t_newkeys;
 		due = nk + (uint64_t)l->established_report_ms * US_PER_MS;
 		return due < idle ? due : idle;
 	}
@@ -339,7 +338,7 @@ static int port_listed(const struct flow_table *t, uint16_t port)
 }
 
 static struct flow *flow_create(struct flow_table *t, const struct pkt *p, uint32_t hash,
-				uint32_t file_index, uint32_t iface_index)
+                                uint32_t file_index, uint32_t iface_index)
 {
 	struct flow *f;
 
@@ -364,8 +363,9 @@ static struct flow *flow_create(struct flow_table *t, const struct pkt *p, uint3
 	} else if (p->flags & TCP_SYN) {
 		f->initiator_known = 1;
 	}
-	f->candidate = f->initiator_known ? port_listed(t, f->key.dport)
-					  : port_listed(t, f->key.dport) || port_listed(t, f->key.sport);
+	f->candidate = f->initiator_known
+	                   ? port_listed(t, f->key.dport)
+	                   : port_listed(t, f->key.dport) || port_listed(t, f->key.sport);
 	f->feeding = 1;
 	f->close_dir = -1;
 	f->t_first = p->ts_us;
@@ -385,7 +385,7 @@ static struct flow *flow_create(struct flow_table *t, const struct pkt *p, uint3
 }
 
 static struct flow *flow_find(struct flow_table *t, const struct addr_pair *k, uint32_t hash,
-			      int *dir)
+                              int *dir)
 {
 	for (struct flow *f = t->bucket[hash & t->mask]; f != NULL; f = f->hnext) {
 		if (f->hash == hash && (*dir = pair_match(&f->key, k)) >= 0)
@@ -437,14 +437,13 @@ static void flow_note_close(struct flow_table *t, struct flow *f, int dir, const
 		f->t_close = p->ts_us;
 		f->close_phase_newkeys = (uint8_t)flow_established(f);
 	}
-	if (f->state == FLOW_ACTIVE &&
-	    ((p->flags & TCP_RST) || (f->dir[0].fin && f->dir[1].fin)))
+	if (f->state == FLOW_ACTIVE && ((p->flags & TCP_RST) || (f->dir[0].fin && f->dir[1].fin)))
 		f->state = FLOW_CLOSING;
 	(void)t;
 }
 
 int flow_table_packet(struct flow_table *t, const struct pkt *p, uint32_t file_index,
-		      uint32_t iface_index)
+                      uint32_t iface_index)
 {
 	uint32_t hash;
 	struct flow *f;
@@ -540,8 +539,8 @@ void flow_table_flush(struct flow_table *t)
 	for (uint64_t i = 0; i < n; i++) {
 		if (all[i]->state == FLOW_ACTIVE || all[i]->state == FLOW_CLOSING)
 			flow_report(t, all[i],
-				    all[i]->state == FLOW_CLOSING ? FLOW_WHY_CLOSED
-								  : FLOW_WHY_CAPTURE_END);
+			            all[i]->state == FLOW_CLOSING ? FLOW_WHY_CLOSED
+			                                          : FLOW_WHY_CAPTURE_END);
 		flow_destroy(t, all[i]);
 	}
 	free(all);

@@ -32,24 +32,24 @@ struct tcp_dir {
 	uint8_t wscale, sack_ok, has_ts;
 	uint16_t mss; /* 0: none announced */
 	uint32_t packets, data_packets;
-	uint64_t bytes;        /* TCP payload bytes on the wire */
-	uint32_t retransmits;  /* data segments wholly seen before */
-	uint32_t retrans_max;  /* largest retransmitted segment */
-	uint32_t out_of_order; /* segments that arrived ahead of a hole */
-	uint32_t overlaps;     /* segments partly seen before */
-	uint32_t gaps;         /* holes never filled: bytes lost to the capture */
-	uint32_t path_holes;   /* holes the receiver never acknowledged: lost on the path */
-	uint32_t path_hole_max; /* the largest of them, in bytes */
-	uint32_t max_segment;  /* largest payload */
+	uint64_t bytes;            /* TCP payload bytes on the wire */
+	uint32_t retransmits;      /* data segments wholly seen before */
+	uint32_t retrans_max;      /* largest retransmitted segment */
+	uint32_t out_of_order;     /* segments that arrived ahead of a hole */
+	uint32_t overlaps;         /* segments partly seen before */
+	uint32_t gaps;             /* holes never filled: bytes lost to the capture */
+	uint32_t path_holes;       /* holes the receiver never acknowledged: lost on the path */
+	uint32_t path_hole_max;    /* the largest of them, in bytes */
+	uint32_t max_segment;      /* largest payload */
 	uint32_t df_set, df_clear; /* packets with and without DF */
 	uint32_t syns, rsts, fins;
-	uint32_t ack;          /* last acknowledgement sent */
+	uint32_t ack; /* last acknowledgement sent */
 	uint8_t ack_valid;
 	/* Segments sent in clear text and not yet acknowledged by the peer, to
 	 * tell a stalled key exchange (and which sizes got through) apart. */
 	uint32_t inflight_seq[TCP_INFLIGHT], inflight_len[TCP_INFLIGHT];
 	uint8_t ninflight;
-	uint32_t acked_max;    /* largest segment the peer acknowledged */
+	uint32_t acked_max; /* largest segment the peer acknowledged */
 	uint64_t t_first, t_last, t_syn, t_fin, t_rst;
 	struct tcp_seg *ooo; /* sorted by seq */
 	uint32_t ooo_count, ooo_bytes;
@@ -74,13 +74,13 @@ enum flow_report_why {
 };
 
 /* Flow anomalies (bits of flow.anomalies); decode anomalies are kept apart. */
-#define FLOW_ANOM_MIDSTREAM 0x01u    /* capture started after the handshake */
-#define FLOW_ANOM_ONE_SIDED 0x02u    /* a direction was never seen */
-#define FLOW_ANOM_OOO_LIMIT 0x04u    /* out-of-order limit hit: bytes given up */
-#define FLOW_ANOM_SEQ_JUMP 0x08u     /* a segment far outside the window */
-#define FLOW_ANOM_EVICTED 0x10u      /* reported early: table full */
-#define FLOW_ANOM_SNAPPED 0x20u      /* segments cut by the snap length */
-#define FLOW_ANOM_DATA_BEFORE_HS 0x40u /* data in a SYN */
+#define FLOW_ANOM_MIDSTREAM 0x01u        /* capture started after the handshake */
+#define FLOW_ANOM_ONE_SIDED 0x02u        /* a direction was never seen */
+#define FLOW_ANOM_OOO_LIMIT 0x04u        /* out-of-order limit hit: bytes given up */
+#define FLOW_ANOM_SEQ_JUMP 0x08u         /* a segment far outside the window */
+#define FLOW_ANOM_EVICTED 0x10u          /* reported early: table full */
+#define FLOW_ANOM_SNAPPED 0x20u          /* segments cut by the snap length */
+#define FLOW_ANOM_DATA_BEFORE_HS 0x40u   /* data in a SYN */
 #define FLOW_ANOM_OVERLAP_CONFLICT 0x80u /* overlapping segments carried different bytes */
 
 #define FLOW_MAX_ICMP 4
@@ -106,8 +106,8 @@ struct flow {
 	uint32_t hash;
 	uint32_t tw_slot;
 
-	uint64_t id;            /* flow_id, in order of creation, unique in a run */
-	struct addr_pair key;   /* src = direction 0's sender */
+	uint64_t id;          /* flow_id, in order of creation, unique in a run */
+	struct addr_pair key; /* src = direction 0's sender */
 	enum flow_state state;
 	uint8_t initiator_known; /* a SYN or SYN-ACK told who opened */
 	uint8_t candidate;       /* responder port is an SSH port: report even without SSH */
@@ -121,15 +121,15 @@ struct flow {
 	uint32_t ip_fragments;  /* fragments its packets arrived in */
 	uint32_t frag_max_size; /* largest reassembled datagram */
 	struct flow_icmp icmp[FLOW_MAX_ICMP];
-	uint32_t nicmp;         /* all seen; the first FLOW_MAX_ICMP are kept */
-	uint32_t anomalies;     /* FLOW_ANOM_* */
+	uint32_t nicmp;            /* all seen; the first FLOW_MAX_ICMP are kept */
+	uint32_t anomalies;        /* FLOW_ANOM_* */
 	uint32_t decode_anomalies; /* DEC_ANOM_* of its packets */
-	int8_t close_dir;       /* direction that closed first, -1 none */
+	int8_t close_dir;          /* direction that closed first, -1 none */
 	enum flow_close_kind close_kind;
 	uint64_t t_close;
 	uint8_t close_phase_newkeys; /* both NEWKEYS seen when it closed */
-	uint32_t file_index;    /* input file where the flow began */
-	uint32_t iface_index;   /* live interface */
+	uint32_t file_index;         /* input file where the flow began */
+	uint32_t iface_index;        /* live interface */
 };
 
 /* flow_src_dir: the direction reported as src_* (see DESIGN.md section 1). */
@@ -139,7 +139,7 @@ typedef void (*flow_report_fn)(void *ctx, const struct flow *f, enum flow_report
 
 struct flow_stats {
 	uint64_t packets, bytes, flows, reported, evicted, timeouts, reused, not_ssh, icmp_matched,
-		icmp_unmatched, anomalies;
+	    icmp_unmatched, anomalies;
 	uint64_t open; /* flows in the table now */
 };
 
@@ -149,7 +149,7 @@ struct flow_config {
 	uint32_t nssh_ports;
 	flow_report_fn report;
 	void *report_ctx;
-	uint64_t seed;                  /* hash seed: random in production */
+	uint64_t seed; /* hash seed: random in production */
 };
 
 struct flow_table;
@@ -166,7 +166,7 @@ void flow_table_free(struct flow_table *t);
  * iface_index are copied into new flows. Returns 0 or KW_ERR_NOMEM.
  */
 int flow_table_packet(struct flow_table *t, const struct pkt *p, uint32_t file_index,
-		      uint32_t iface_index);
+                      uint32_t iface_index);
 
 /* flow_table_advance moves the clock to now_us (never backwards) and runs timeouts. */
 void flow_table_advance(struct flow_table *t, uint64_t now_us);

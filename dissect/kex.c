@@ -810,7 +810,7 @@ out:
 }
 
 int kex_hostkey_v1(const uint8_t *e, size_t elen, const uint8_t *n, size_t nlen,
-		   struct kex_hostkey *out)
+                   struct kex_hostkey *out)
 {
 	const void *parts[2];
 	size_t lens[2];

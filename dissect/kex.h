@@ -35,14 +35,14 @@ enum kex_list {
 
 struct kex_init {
 	uint8_t cookie[16];
-	char *list[KEX_NLISTS];  /* NUL-terminated copies in one allocation that
-				  * list[0] owns; "" when empty */
+	char *list[KEX_NLISTS]; /* NUL-terminated copies in one allocation that
+	                         * list[0] owns; "" when empty */
 	uint32_t list_len[KEX_NLISTS];
 	uint8_t first_kex_follows;
-	uint32_t reserved;       /* the trailing uint32, should be 0 */
-	uint32_t packet_len;     /* packet_length of the carrying packet */
-	uint32_t anomalies;      /* KEX_ANOM_* */
-	uint8_t markers;         /* KEX_MARK_* of list[KEX_ALGS] (kex_init_markers) */
+	uint32_t reserved;   /* the trailing uint32, should be 0 */
+	uint32_t packet_len; /* packet_length of the carrying packet */
+	uint32_t anomalies;  /* KEX_ANOM_* */
+	uint8_t markers;     /* KEX_MARK_* of list[KEX_ALGS] (kex_init_markers) */
 };
 
 #define KEX_ANOM_RESERVED_NONZERO 0x01u /* reserved field is not 0 */
@@ -90,7 +90,7 @@ enum kex_cat {
 
 struct kex_negotiated {
 	char alg[KEX_NCATS][KEX_NAME_MAX + 1]; /* "" where nothing matched */
-	int failed_cat;      /* first category with no match, or -1 */
+	int failed_cat;                        /* first category with no match, or -1 */
 	uint8_t strict_kex;  /* kex-strict-c-v00 and kex-strict-s-v00 both offered */
 	uint8_t ext_info_c;  /* client offered ext-info-c */
 	uint8_t ext_info_s;  /* server offered ext-info-s */
@@ -105,7 +105,7 @@ struct kex_negotiated {
  * kex_init_markers).
  */
 void kex_negotiate(const struct kex_init *client, const struct kex_init *server,
-		   struct kex_negotiated *out);
+                   struct kex_negotiated *out);
 
 /* kex_cat_name gives "kex", "host_key", "cipher_c2s", ... for a category. */
 const char *kex_cat_name(int cat);
@@ -158,7 +158,7 @@ int kex_hostkey_parse(const uint8_t *blob, size_t n, struct kex_hostkey *out);
  * Returns 0 or KW_ERR_BUG when libcrypto fails.
  */
 int kex_hostkey_v1(const uint8_t *e, size_t elen, const uint8_t *n, size_t nlen,
-		   struct kex_hostkey *out);
+                   struct kex_hostkey *out);
 
 /* kex_mpint_bits counts the significant bits of an RFC 4251 mpint body. */
 uint32_t kex_mpint_bits(const uint8_t *p, size_t n);

@@ -38,10 +38,10 @@ struct kw_limits {
 	/* Longest name-list kept (RFC 4251 5); longer is an anomaly. */
 	uint32_t namelist_max;
 	/* Capture-time timeouts, in milliseconds. */
-	uint32_t syn_timeout_ms;      /* unanswered SYN (Linux gives up at ~127 s) */
-	uint32_t handshake_timeout_ms; /* idle before NEWKEYS */
-	uint32_t idle_timeout_ms;      /* idle after NEWKEYS */
-	uint32_t close_linger_ms;      /* after FIN/RST, for retransmissions */
+	uint32_t syn_timeout_ms;        /* unanswered SYN (Linux gives up at ~127 s) */
+	uint32_t handshake_timeout_ms;  /* idle before NEWKEYS */
+	uint32_t idle_timeout_ms;       /* idle after NEWKEYS */
+	uint32_t close_linger_ms;       /* after FIN/RST, for retransmissions */
 	uint32_t established_report_ms; /* report this long after NEWKEYS */
 	/* IP fragment reassembly: datagrams in progress and their timeout. */
 	uint32_t frag_max;

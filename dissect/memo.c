@@ -101,5 +101,6 @@ void memo_put(struct memo *m, const void *key, size_t n, const void *val, size_t
 	memcpy(copy, key, n);
 	memcpy(copy + n, val, vlen);
 	free(e->key);
-	*e = (struct memo_entry){.hash = h, .used = ++m->clock, .key = copy, .klen = n, .vlen = vlen};
+	*e = (struct memo_entry){
+	    .hash = h, .used = ++m->clock, .key = copy, .klen = n, .vlen = vlen};
 }

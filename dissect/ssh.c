@@ -591,38 +591,53 @@ struct ssh_alg_size {
 };
 
 static const struct ssh_alg_size ssh_cipher_blocks[] = {
-	{"aes128-ctr", 16},     {"aes192-ctr", 16},     {"aes256-ctr", 16},
-	{"aes128-cbc", 16},     {"aes192-cbc", 16},     {"aes256-cbc", 16},
-	{"rijndael-cbc@lysator.liu.se", 16},            {"aes128-gcm@openssh.com", 16},
-	{"aes256-gcm@openssh.com", 16},                 {"chacha20-poly1305@openssh.com", 8},
-	{"3des-cbc", 8},        {"3des-ctr", 8},        {"blowfish-cbc", 8},
-	{"blowfish-ctr", 8},    {"cast128-cbc", 8},     {"arcfour", 8},
-	{"arcfour128", 8},      {"arcfour256", 8},      {"twofish-cbc", 16},
-	{"twofish128-cbc", 16}, {"twofish256-cbc", 16}, {"serpent128-cbc", 16},
-	{"serpent256-cbc", 16}, {"none", 8},
+    {"aes128-ctr", 16},
+    {"aes192-ctr", 16},
+    {"aes256-ctr", 16},
+    {"aes128-cbc", 16},
+    {"aes192-cbc", 16},
+    {"aes256-cbc", 16},
+    {"rijndael-cbc@lysator.liu.se", 16},
+    {"aes128-gcm@openssh.com", 16},
+    {"aes256-gcm@openssh.com", 16},
+    {"chacha20-poly1305@openssh.com", 8},
+    {"3des-cbc", 8},
+    {"3des-ctr", 8},
+    {"blowfish-cbc", 8},
+    {"blowfish-ctr", 8},
+    {"cast128-cbc", 8},
+    {"arcfour", 8},
+    {"arcfour128", 8},
+    {"arcfour256", 8},
+    {"twofish-cbc", 16},
+    {"twofish128-cbc", 16},
+    {"twofish256-cbc", 16},
+    {"serpent128-cbc", 16},
+    {"serpent256-cbc", 16},
+    {"none", 8},
 };
 
 static const struct ssh_alg_size ssh_mac_lengths[] = {
-	{"hmac-sha1", 20},
-	{"hmac-sha1-96", 12},
-	{"hmac-sha2-256", 32},
-	{"hmac-sha2-512", 64},
-	{"hmac-md5", 16},
-	{"hmac-md5-96", 12},
-	{"hmac-ripemd160", 20},
-	{"hmac-ripemd160@openssh.com", 20},
-	{"umac-64@openssh.com", 8},
-	{"umac-128@openssh.com", 16},
-	{"hmac-sha1-etm@openssh.com", 20},
-	{"hmac-sha1-96-etm@openssh.com", 12},
-	{"hmac-sha2-256-etm@openssh.com", 32},
-	{"hmac-sha2-512-etm@openssh.com", 64},
-	{"hmac-md5-etm@openssh.com", 16},
-	{"hmac-md5-96-etm@openssh.com", 12},
-	{"hmac-ripemd160-etm@openssh.com", 20},
-	{"umac-64-etm@openssh.com", 8},
-	{"umac-128-etm@openssh.com", 16},
-	{"none", 0},
+    {"hmac-sha1", 20},
+    {"hmac-sha1-96", 12},
+    {"hmac-sha2-256", 32},
+    {"hmac-sha2-512", 64},
+    {"hmac-md5", 16},
+    {"hmac-md5-96", 12},
+    {"hmac-ripemd160", 20},
+    {"hmac-ripemd160@openssh.com", 20},
+    {"umac-64@openssh.com", 8},
+    {"umac-128@openssh.com", 16},
+    {"hmac-sha1-etm@openssh.com", 20},
+    {"hmac-sha1-96-etm@openssh.com", 12},
+    {"hmac-sha2-256-etm@openssh.com", 32},
+    {"hmac-sha2-512-etm@openssh.com", 64},
+    {"hmac-md5-etm@openssh.com", 16},
+    {"hmac-md5-96-etm@openssh.com", 12},
+    {"hmac-ripemd160-etm@openssh.com", 20},
+    {"umac-64-etm@openssh.com", 8},
+    {"umac-128-etm@openssh.com", 16},
+    {"none", 0},
 };
 
 static int ssh_alg_size(const struct ssh_alg_size *t, size_t n, const char *name, uint8_t *size)
@@ -652,8 +667,7 @@ static int ssh_has_suffix(const char *s, const char *suffix)
  * packet (RFC 4253 6.4). Only chacha20 encrypts packet_length among the
  * ciphers that leave it outside the padded part.
  */
-static void ssh_enc_params(struct ssh_enc *e, const char *cipher, const char *mac,
-                           const char *comp)
+static void ssh_enc_params(struct ssh_enc *e, const char *cipher, const char *mac, const char *comp)
 {
 	uint8_t block, tag;
 
@@ -665,16 +679,16 @@ static void ssh_enc_params(struct ssh_enc *e, const char *cipher, const char *ma
 		e->comp = SSH_COMP_ZLIB;
 	else
 		e->comp = SSH_COMP_UNKNOWN;
-	if (!ssh_alg_size(ssh_cipher_blocks, sizeof(ssh_cipher_blocks) / sizeof(ssh_cipher_blocks[0]),
-	                  cipher, &block))
+	if (!ssh_alg_size(ssh_cipher_blocks,
+	                  sizeof(ssh_cipher_blocks) / sizeof(ssh_cipher_blocks[0]), cipher, &block))
 		return;
 	if (kex_cipher_is_aead(cipher)) {
 		e->aad = 4;
 		e->tag = 16;
 		e->framed = strcmp(cipher, "chacha20-poly1305@openssh.com") != 0;
 	} else {
-		if (!ssh_alg_size(ssh_mac_lengths, sizeof(ssh_mac_lengths) / sizeof(ssh_mac_lengths[0]),
-		                  mac, &tag))
+		if (!ssh_alg_size(ssh_mac_lengths,
+		                  sizeof(ssh_mac_lengths) / sizeof(ssh_mac_lengths[0]), mac, &tag))
 			return;
 		e->tag = tag;
 		if (ssh_has_suffix(mac, "-etm@openssh.com"))
@@ -952,7 +966,8 @@ static int ssh_v1_packet_next(struct ssh_conn *conn, int dir, struct cursor *c, 
 		ssh_dir_stop(d, SSH_ST_STOPPED, SSH_ANOM_PACKET_LENGTH);
 		return KW_OK;
 	}
-	if ((r = cursor_skip(c, 8 - plen % 8)) != 0 || (r = cursor_get_bytes(c, plen, &body)) != 0) {
+	if ((r = cursor_skip(c, 8 - plen % 8)) != 0 ||
+	    (r = cursor_get_bytes(c, plen, &body)) != 0) {
 		c->off = start;
 		return r;
 	}

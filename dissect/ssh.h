@@ -41,22 +41,22 @@
 #define SSH_MSG_KEX_DH_GEX_REQUEST 34
 
 /* Per-direction anomalies (bits of ssh_dir.anomalies). */
-#define SSH_ANOM_BANNER_NUL 0x0001u      /* NUL byte in a line (RFC 4253 4.2) */
-#define SSH_ANOM_BANNER_LONG 0x0002u     /* line over banner_max */
-#define SSH_ANOM_BANNER_NO_CR 0x0004u    /* line ended by LF alone */
-#define SSH_ANOM_BANNER_INVALID 0x0008u  /* first line is not SSH- (client) */
-#define SSH_ANOM_PREBANNER_MANY 0x0010u  /* more lines than prebanner_lines */
-#define SSH_ANOM_PACKET_LENGTH 0x0020u   /* packet_length out of range (RFC 4253 6.1) */
-#define SSH_ANOM_PADDING 0x0040u         /* padding_length invalid (RFC 4253 6) */
-#define SSH_ANOM_KEXINIT 0x0080u         /* KEXINIT malformed */
-#define SSH_ANOM_KEXINIT_LIMIT 0x0100u   /* a name-list over namelist_max */
-#define SSH_ANOM_KEX_MSG 0x0200u         /* a KEX message malformed */
-#define SSH_ANOM_UNEXPECTED_MSG 0x0400u  /* a message not allowed before NEWKEYS */
-#define SSH_ANOM_GAP 0x0800u             /* bytes lost before NEWKEYS: parsing stopped */
-#define SSH_ANOM_BUFFER 0x1000u          /* a record over stream_buf: parsing stopped */
-#define SSH_ANOM_KEXINIT_REPEAT 0x2000u  /* a second KEXINIT before NEWKEYS */
-#define SSH_ANOM_BANNER_CHARS 0x4000u    /* non-printable bytes in the banner */
-#define SSH_ANOM_NOMEM 0x8000u           /* allocation failed: parsing stopped */
+#define SSH_ANOM_BANNER_NUL 0x0001u     /* NUL byte in a line (RFC 4253 4.2) */
+#define SSH_ANOM_BANNER_LONG 0x0002u    /* line over banner_max */
+#define SSH_ANOM_BANNER_NO_CR 0x0004u   /* line ended by LF alone */
+#define SSH_ANOM_BANNER_INVALID 0x0008u /* first line is not SSH- (client) */
+#define SSH_ANOM_PREBANNER_MANY 0x0010u /* more lines than prebanner_lines */
+#define SSH_ANOM_PACKET_LENGTH 0x0020u  /* packet_length out of range (RFC 4253 6.1) */
+#define SSH_ANOM_PADDING 0x0040u        /* padding_length invalid (RFC 4253 6) */
+#define SSH_ANOM_KEXINIT 0x0080u        /* KEXINIT malformed */
+#define SSH_ANOM_KEXINIT_LIMIT 0x0100u  /* a name-list over namelist_max */
+#define SSH_ANOM_KEX_MSG 0x0200u        /* a KEX message malformed */
+#define SSH_ANOM_UNEXPECTED_MSG 0x0400u /* a message not allowed before NEWKEYS */
+#define SSH_ANOM_GAP 0x0800u            /* bytes lost before NEWKEYS: parsing stopped */
+#define SSH_ANOM_BUFFER 0x1000u         /* a record over stream_buf: parsing stopped */
+#define SSH_ANOM_KEXINIT_REPEAT 0x2000u /* a second KEXINIT before NEWKEYS */
+#define SSH_ANOM_BANNER_CHARS 0x4000u   /* non-printable bytes in the banner */
+#define SSH_ANOM_NOMEM 0x8000u          /* allocation failed: parsing stopped */
 /* Added for ssh.c: a DISCONNECT too short for its fields (RFC 4253 11.1). */
 #define SSH_ANOM_MSG_MALFORMED 0x10000u
 /* An encrypted packet_length read in clear (EtM, AES-GCM) that cannot be one
@@ -144,25 +144,25 @@ struct ssh_dir {
 	uint8_t *pre; /* lines before it, raw, each ended by '\n'; owned */
 	uint32_t pre_len;
 	uint32_t pre_lines;
-	uint8_t *first_bytes; /* the first bytes of the direction (banner_invalid) */
-	uint32_t first_len;   /* up to 64 */
+	uint8_t *first_bytes;     /* the first bytes of the direction (banner_invalid) */
+	uint32_t first_len;       /* up to 64 */
 	struct kex_init *kexinit; /* first KEXINIT, owned; NULL before */
 	char hassh[33];           /* HASSH or HASSHServer of kexinit, by role */
 	char *hassh_str;          /* its algorithm string; owned */
 	uint8_t hassh_as;         /* role it was computed for: 1 client, 2 server, 0 none */
 	uint64_t t_first, t_banner, t_kexinit, t_kexmsg, t_newkeys;
-	uint32_t kexmsg_mask;  /* bit (msg - 30) for each KEX message 30..34 seen */
-	uint32_t kexmsg_len;   /* packet_length of the first KEX init/reply message */
-	uint32_t clear_packets;   /* binary packets parsed before NEWKEYS */
-	uint8_t last_msg;         /* last message number parsed, 0 = none */
+	uint32_t kexmsg_mask;   /* bit (msg - 30) for each KEX message 30..34 seen */
+	uint32_t kexmsg_len;    /* packet_length of the first KEX init/reply message */
+	uint32_t clear_packets; /* binary packets parsed before NEWKEYS */
+	uint8_t last_msg;       /* last message number parsed, 0 = none */
 	uint8_t disconnect_seen;
 	uint32_t disconnect_reason;
 	uint8_t *disconnect_desc; /* raw description bytes; owned */
 	uint32_t disconnect_desc_len;
-	uint64_t bytes;          /* all stream bytes pushed */
-	uint64_t enc_bytes;      /* bytes after NEWKEYS */
-	uint32_t anomalies;      /* SSH_ANOM_* */
-	struct ssh_enc enc;      /* after NEWKEYS */
+	uint64_t bytes;     /* all stream bytes pushed */
+	uint64_t enc_bytes; /* bytes after NEWKEYS */
+	uint32_t anomalies; /* SSH_ANOM_* */
+	struct ssh_enc enc; /* after NEWKEYS */
 };
 
 struct ssh_hostkey_info {

@@ -82,7 +82,7 @@ static void tcp_gap(struct flow *f, int d, uint32_t seq, uint64_t ts)
 }
 
 static void tcp_queue(struct flow *f, int d, uint32_t seq, const uint8_t *p, uint32_t n,
-		      const struct kw_limits *limits, uint64_t ts)
+                      const struct kw_limits *limits, uint64_t ts)
 {
 	struct tcp_dir *td = &f->dir[d];
 	struct tcp_seg *s, **pp;
@@ -123,9 +123,9 @@ static void tcp_inflight_add(struct tcp_dir *td, uint32_t seq, uint32_t len)
 {
 	if (td->ninflight == TCP_INFLIGHT) { /* forget the oldest */
 		memmove(td->inflight_seq, td->inflight_seq + 1,
-			sizeof(td->inflight_seq[0]) * (TCP_INFLIGHT - 1));
+		        sizeof(td->inflight_seq[0]) * (TCP_INFLIGHT - 1));
 		memmove(td->inflight_len, td->inflight_len + 1,
-			sizeof(td->inflight_len[0]) * (TCP_INFLIGHT - 1));
+		        sizeof(td->inflight_len[0]) * (TCP_INFLIGHT - 1));
 		td->ninflight--;
 	}
 	td->inflight_seq[td->ninflight] = seq;
@@ -158,7 +158,7 @@ static void tcp_inflight_ack(struct tcp_dir *td, uint32_t ack)
  * middlebox: RFC 9293 3.10.7.4 leaves the choice to the receiver).
  */
 static void tcp_deliver_inorder(struct flow *f, int d, uint32_t seq, const uint8_t *data,
-				uint32_t n, uint64_t ts)
+                                uint32_t n, uint64_t ts)
 {
 	struct tcp_dir *td = &f->dir[d];
 	uint32_t end = seq + n;
@@ -175,7 +175,8 @@ static void tcp_deliver_inorder(struct flow *f, int d, uint32_t seq, const uint8
 			if ((int32_t)(qend - from) > 0) {
 				uint32_t to = (int32_t)(qend - end) < 0 ? qend : end;
 				td->overlaps++;
-				if (memcmp(q->data + (from - q->seq), data + (from - seq), to - from) != 0)
+				if (memcmp(q->data + (from - q->seq), data + (from - seq),
+				           to - from) != 0)
 					f->anomalies |= FLOW_ANOM_OVERLAP_CONFLICT;
 			}
 			tcp_drain(f, d, ts); /* pops q: its start is at or before next_seq */
@@ -188,7 +189,7 @@ static void tcp_deliver_inorder(struct flow *f, int d, uint32_t seq, const uint8
 }
 
 static void tcp_data(struct flow *f, int d, uint32_t seq, const struct pkt *p,
-		     const struct kw_limits *limits)
+                     const struct kw_limits *limits)
 {
 	struct tcp_dir *td = &f->dir[d];
 	const uint8_t *data = p->payload;

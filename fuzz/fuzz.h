@@ -20,10 +20,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* The link types decode_frame knows, plus one it does not (65000). */
 static const int fuzz_links[16] = {
-	KW_LINK_ETHERNET, KW_LINK_ETHERNET, KW_LINK_ETHERNET, KW_LINK_ETHERNET,
-	KW_LINK_RAW,      KW_LINK_RAW,      KW_LINK_RAW_ALT1, KW_LINK_RAW_ALT2,
-	KW_LINK_NULL,     KW_LINK_LOOP,     KW_LINK_SLL,      KW_LINK_SLL2,
-	KW_LINK_IPV4,     KW_LINK_IPV6,     KW_LINK_ETHERNET, 65000,
+    KW_LINK_ETHERNET, KW_LINK_ETHERNET, KW_LINK_ETHERNET, KW_LINK_ETHERNET,
+    KW_LINK_RAW,      KW_LINK_RAW,      KW_LINK_RAW_ALT1, KW_LINK_RAW_ALT2,
+    KW_LINK_NULL,     KW_LINK_LOOP,     KW_LINK_SLL,      KW_LINK_SLL2,
+    KW_LINK_IPV4,     KW_LINK_IPV6,     KW_LINK_ETHERNET, 65000,
 };
 
 /* fuzz_link maps a selector byte to a link type. */

@@ -59,8 +59,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		if (n > 0)
 			memcpy(frame, data + off, n);
-		if (decode_frame(d, link, frame, (uint32_t)n, (uint32_t)n + (data[0] >> 4), ts, &p) ==
-		    KW_OK)
+		if (decode_frame(d, link, frame, (uint32_t)n, (uint32_t)n + (data[0] >> 4), ts,
+		                 &p) == KW_OK)
 			touch(&p);
 		free(frame);
 		off += n;

@@ -34,8 +34,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		}
 		if (strncmp(k.fingerprint, "SHA256:", 7) != 0 || strlen(k.fingerprint) != 50) {
-			fprintf(stderr, "fuzz_hostkey: bad fingerprint '%s' (r=%d)\n", k.fingerprint,
-				r);
+			fprintf(stderr, "fuzz_hostkey: bad fingerprint '%s' (r=%d)\n",
+			        k.fingerprint, r);
 			abort();
 		}
 	}

@@ -54,7 +54,7 @@ static void put_le32(uint8_t *p, uint32_t v)
 
 /* feed_pcap writes header + body to a memfd and reads it with capture.c. */
 static void feed_pcap(int link, const uint8_t *body, size_t n, struct decoder *dec,
-		      struct flow_table *t)
+                      struct flow_table *t)
 {
 	uint8_t hdr[24] = {0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0};
 	struct capture *cap;
@@ -90,7 +90,7 @@ static void feed_pcap(int link, const uint8_t *body, size_t n, struct decoder *d
 }
 
 static void feed_frames(int link, const uint8_t *p, size_t n, struct decoder *dec,
-			struct flow_table *t)
+                        struct flow_table *t)
 {
 	struct pkt pkt;
 	size_t off = 0;
@@ -155,18 +155,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		limits.frag_timeout_ms = 500;
 	}
 	rcfg = (struct report_config){
-		.format = (data[0] & 0x30) == 0x30 ? REPORT_TEXT : REPORT_JSON,
-		.out = devnull,
-		.filenames = names,
-		.nfiles = 1,
+	    .format = (data[0] & 0x30) == 0x30 ? REPORT_TEXT : REPORT_JSON,
+	    .out = devnull,
+	    .filenames = names,
+	    .nfiles = 1,
 	};
 	fcfg = (struct flow_config){
-		.limits = &limits,
-		.ssh_ports = ports,
-		.nssh_ports = 2,
-		.report = on_report,
-		.report_ctx = &run,
-		.seed = 0x6b657877617463ull,
+	    .limits = &limits,
+	    .ssh_ports = ports,
+	    .nssh_ports = 2,
+	    .report = on_report,
+	    .report_ctx = &run,
+	    .seed = 0x6b657877617463ull,
 	};
 	run.report = report_new(&rcfg);
 	t = run.report ? flow_table_new(&fcfg) : NULL;
@@ -181,7 +181,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		(void)flow_table_stats(t);
 		if (flow_table_stats(t)->open != 0) {
 			fprintf(stderr, "fuzz_pipeline: %llu flows open after flush\n",
-				(unsigned long long)flow_table_stats(t)->open);
+			        (unsigned long long)flow_table_stats(t)->open);
 			abort();
 		}
 	}

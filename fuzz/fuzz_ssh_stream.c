@@ -62,7 +62,7 @@ static void push_copy(struct ssh_conn *c, int dir, const uint8_t *p, size_t n, u
 }
 
 static void push_split(struct ssh_conn *c, int dir, const uint8_t *p, size_t n, uint8_t sel,
-		       struct rng *r)
+                       struct rng *r)
 {
 	size_t off = 0;
 
@@ -93,34 +93,35 @@ static void same_facts(const struct ssh_conn *w, const struct ssh_conn *x)
 		const struct ssh_dir *a = &w->dir[i], *b = &x->dir[i];
 		if (a->anomalies != b->anomalies)
 			fprintf(stderr, "anomalies whole 0x%x split 0x%x\n", a->anomalies,
-				b->anomalies);
+			        b->anomalies);
 		SAME("anomalies", a->anomalies == b->anomalies);
 		SAME("state", a->state == b->state);
 		SAME("banner", same_bytes(a->banner, a->banner_len, b->banner, b->banner_len));
 		SAME("pre-banner", same_bytes(a->pre, a->pre_len, b->pre, b->pre_len) &&
-					   a->pre_lines == b->pre_lines);
+		                       a->pre_lines == b->pre_lines);
 		SAME("bytes", a->bytes == b->bytes && a->enc_bytes == b->enc_bytes);
 		SAME("packets", a->clear_packets == b->clear_packets && a->last_msg == b->last_msg);
-		SAME("kex messages", a->kexmsg_mask == b->kexmsg_mask &&
-					     a->kexmsg_len == b->kexmsg_len);
+		SAME("kex messages",
+		     a->kexmsg_mask == b->kexmsg_mask && a->kexmsg_len == b->kexmsg_len);
 		SAME("kexinit", (a->kexinit == NULL) == (b->kexinit == NULL));
 		if (a->kexinit != NULL)
 			for (int l = 0; l < KEX_NLISTS; l++)
-				SAME("name-list", strcmp(a->kexinit->list[l], b->kexinit->list[l]) == 0);
+				SAME("name-list",
+				     strcmp(a->kexinit->list[l], b->kexinit->list[l]) == 0);
 		SAME("hassh", strcmp(a->hassh, b->hassh) == 0);
-		SAME("disconnect",
-		     a->disconnect_seen == b->disconnect_seen &&
-			     a->disconnect_reason == b->disconnect_reason &&
-			     same_bytes(a->disconnect_desc, a->disconnect_desc_len, b->disconnect_desc,
-					b->disconnect_desc_len));
+		SAME("disconnect", a->disconnect_seen == b->disconnect_seen &&
+		                       a->disconnect_reason == b->disconnect_reason &&
+		                       same_bytes(a->disconnect_desc, a->disconnect_desc_len,
+		                                  b->disconnect_desc, b->disconnect_desc_len));
 	}
 	int i = -1;
 	SAME("client_dir", w->client_dir == x->client_dir);
-	SAME("negotiation", w->negotiated_ok == x->negotiated_ok &&
-				    (!w->negotiated_ok || memcmp(&w->neg, &x->neg, sizeof(w->neg)) == 0));
+	SAME("negotiation",
+	     w->negotiated_ok == x->negotiated_ok &&
+	         (!w->negotiated_ok || memcmp(&w->neg, &x->neg, sizeof(w->neg)) == 0));
 	SAME("host key", w->hostkey.present == x->hostkey.present &&
-				 (!w->hostkey.present ||
-				  memcmp(&w->hostkey.key, &x->hostkey.key, sizeof(w->hostkey.key)) == 0));
+	                     (!w->hostkey.present || memcmp(&w->hostkey.key, &x->hostkey.key,
+	                                                    sizeof(w->hostkey.key)) == 0));
 	SAME("gex", memcmp(&w->gex, &x->gex, sizeof(w->gex)) == 0);
 }
 
@@ -141,7 +142,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size -= 2;
 	s[0] = s[1] = data;
 	n[0] = n[1] = size;
-	const uint8_t *m = size >= sizeof(marker) ? memmem(data, size, marker, sizeof(marker)) : NULL;
+	const uint8_t *m =
+	    size >= sizeof(marker) ? memmem(data, size, marker, sizeof(marker)) : NULL;
 	if (m != NULL) {
 		n[0] = (size_t)(m - data);
 		s[1] = m + sizeof(marker);

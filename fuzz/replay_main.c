@@ -90,7 +90,8 @@ int main(int argc, char **argv)
 			if (e->d_name[0] == '.')
 				continue;
 			if (n == cap) {
-				char **nn = realloc(names, (cap = cap ? cap * 2 : 256) * sizeof(*nn));
+				char **nn =
+				    realloc(names, (cap = cap ? cap * 2 : 256) * sizeof(*nn));
 				if (nn == NULL)
 					abort();
 				names = nn;

@@ -72,7 +72,7 @@ static void set_time(json_t *o, const char *key, uint64_t us)
 }
 
 static json_t *new_diag(const char *code, const char *severity, const char *summary,
-			const char *hint, const char *symptom, json_t **ev)
+                        const char *hint, const char *symptom, json_t **ev)
 {
 	json_t *d = json_object();
 
@@ -88,28 +88,28 @@ static json_t *new_diag(const char *code, const char *severity, const char *summ
 }
 
 static const char changed_hint[] =
-	"If the server's keys were regenerated on purpose (reinstall, planned re-key), compare the "
-	"new fingerprint with `ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub` on its console, then "
-	"accept it with `kexwatch hostkeys --state PATH --forget SERVER:PORT`. Otherwise treat it "
-	"as interception until shown otherwise: check who answers for the address (ARP/ND "
-	"entries, routes, NAT and load-balancer pools); a changed banner or HASSHServer as well "
-	"means another machine or a proxy answered.";
+    "If the server's keys were regenerated on purpose (reinstall, planned re-key), compare the "
+    "new fingerprint with `ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub` on its console, then "
+    "accept it with `kexwatch hostkeys --state PATH --forget SERVER:PORT`. Otherwise treat it "
+    "as interception until shown otherwise: check who answers for the address (ARP/ND "
+    "entries, routes, NAT and load-balancer pools); a changed banner or HASSHServer as well "
+    "means another machine or a proxy answered.";
 
 static const char shared_hint[] =
-	"Machines cloned from one image keep its host keys, and one stolen key then impersonates "
-	"them all: regenerate the keys on each machine (remove /etc/ssh/ssh_host_* and run "
-	"`ssh-keygen -A`, or `dpkg-reconfigure openssh-server`). If these addresses are one host "
-	"or one service behind a load balancer, raise --hostkey-share-threshold.";
+    "Machines cloned from one image keep its host keys, and one stolen key then impersonates "
+    "them all: regenerate the keys on each machine (remove /etc/ssh/ssh_host_* and run "
+    "`ssh-keygen -A`, or `dpkg-reconfigure openssh-server`). If these addresses are one host "
+    "or one service behind a load balancer, raise --hostkey-share-threshold.";
 
 static void add_changed(json_t *list, const struct hoststore_verdict *v,
-			const struct hoststore_obs *o, const char *server, const char *addr,
-			const char *banner, const char *hassh)
+                        const struct hoststore_obs *o, const char *server, const char *addr,
+                        const char *banner, const char *hassh)
 {
 	const struct hoststore_key *old = &v->remembered, *cur = &v->presented;
 	int banner_changed = banner != NULL && old->banner[0] != '\0' &&
-			     strncmp(old->banner, banner, HOSTSTORE_BANNER_MAX) != 0;
-	int hassh_changed = hassh[0] != '\0' && old->hassh[0] != '\0' &&
-			    strcmp(old->hassh, hassh) != 0;
+	                     strncmp(old->banner, banner, HOSTSTORE_BANNER_MAX) != 0;
+	int hassh_changed =
+	    hassh[0] != '\0' && old->hassh[0] != '\0' && strcmp(old->hassh, hassh) != 0;
 	char summary[768], when[48], also[256] = "";
 	json_t *d, *ev;
 
@@ -117,17 +117,17 @@ static void add_changed(json_t *list, const struct hoststore_verdict *v,
 	when[19] = '\0';
 	if (banner_changed || hassh_changed)
 		snprintf(also, sizeof(also),
-			 "; its %s changed with it: another machine, or a proxy in the middle "
-			 "(which changes the key, the banner and the HASSHServer), is answering",
-			 banner_changed && hassh_changed ? "banner and HASSHServer"
-			 : banner_changed                ? "banner"
-							 : "HASSHServer");
+		         "; its %s changed with it: another machine, or a proxy in the middle "
+		         "(which changes the key, the banner and the HASSHServer), is answering",
+		         banner_changed && hassh_changed ? "banner and HASSHServer"
+		         : banner_changed                ? "banner"
+		                                         : "HASSHServer");
 	snprintf(summary, sizeof(summary),
-		 "%s presented a different %s host key (%s) than the one remembered (%s, last seen "
-		 "%s UTC)%s.",
-		 server, o->key_type, o->fingerprint, old->fingerprint, when, also);
+	         "%s presented a different %s host key (%s) than the one remembered (%s, last seen "
+	         "%s UTC)%s.",
+	         server, o->key_type, o->fingerprint, old->fingerprint, when, also);
 	d = new_diag("host_key_changed", "error", summary, changed_hint,
-		     "WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED!", &ev);
+	             "WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED!", &ev);
 	set_text(ev, "server_ip", addr);
 	json_object_set_new(ev, "server_port", json_integer(o->port));
 	if (o->port == 0)
@@ -155,15 +155,15 @@ static void add_changed(json_t *list, const struct hoststore_verdict *v,
 }
 
 static void add_shared(json_t *list, const struct hoststore_verdict *v,
-		       const struct hoststore_obs *o)
+                       const struct hoststore_obs *o)
 {
 	char summary[512];
 	json_t *d, *ev, *a = json_array();
 
 	snprintf(summary, sizeof(summary),
-		 "The %s host key %s is presented by %u server addresses (more than %u): cloned "
-		 "machines or a key copied between hosts.",
-		 o->key_type, o->fingerprint, v->share_count, v->share_threshold);
+	         "The %s host key %s is presented by %u server addresses (more than %u): cloned "
+	         "machines or a key copied between hosts.",
+	         o->key_type, o->fingerprint, v->share_count, v->share_threshold);
 	d = new_diag("host_key_shared", "warning", summary, shared_hint, NULL, &ev);
 	set_text(ev, "key_type", o->key_type);
 	set_text(ev, "fingerprint", o->fingerprint);
@@ -177,7 +177,7 @@ static void add_shared(json_t *list, const struct hoststore_verdict *v,
 }
 
 void hostcheck_flow(struct hoststore *store, const struct flow *f, int client_dir,
-		    struct json_t *list)
+                    struct json_t *list)
 {
 	const struct ssh_conn *s = &f->ssh;
 	int sd = !client_dir;
@@ -269,7 +269,7 @@ static int list_row(void *ctx, const struct hoststore_row *row)
 		snprintf(l->server, sizeof(l->server), "%s", row->server);
 		l->port = row->port;
 		if (!l->json && fprintf(l->out, "%s %s %u\n", row->server,
-					row->port ? "port" : "(server-initiated)", row->port) < 0)
+		                        row->port ? "port" : "(server-initiated)", row->port) < 0)
 			return 1;
 	}
 	if (l->json) {
@@ -279,7 +279,7 @@ static int list_row(void *ctx, const struct hoststore_row *row)
 		set_text(k, "type", row->key_type);
 		set_text(k, "fingerprint", row->fingerprint);
 		json_object_set_new(k, "status",
-				    json_string(row->remembered ? "remembered" : "changed"));
+		                    json_string(row->remembered ? "remembered" : "changed"));
 		set_time(k, "first_seen", row->first_seen);
 		set_time(k, "last_seen", row->last_seen);
 		json_object_set_new(k, "times_seen", json_integer((json_int_t)row->times_seen));
@@ -288,7 +288,7 @@ static int list_row(void *ctx, const struct hoststore_row *row)
 		if (row->hassh[0] != '\0')
 			set_text(k, "hassh_server", row->hassh);
 		json_object_set_new(k, "addresses_with_key",
-				    json_integer((json_int_t)row->addresses_with_key));
+		                    json_integer((json_int_t)row->addresses_with_key));
 		json_array_append_new(l->keys, k);
 		return 0;
 	}
@@ -296,8 +296,8 @@ static int list_row(void *ctx, const struct hoststore_row *row)
 	record_time(last, sizeof(last), row->last_seen);
 	first[19] = last[19] = '\0';
 	if (fprintf(l->out, "  %-20s %-51s %-10s first %s  last %s  seen %llu\n", row->key_type,
-		    row->fingerprint, row->remembered ? "remembered" : "CHANGED", first, last,
-		    (unsigned long long)row->times_seen) < 0)
+	            row->fingerprint, row->remembered ? "remembered" : "CHANGED", first, last,
+	            (unsigned long long)row->times_seen) < 0)
 		return 1;
 	if (row->banner[0] != '\0' || row->hassh[0] != '\0' || row->addresses_with_key > 1) {
 		if (fprintf(l->out, "  %-20s", "") < 0 ||
@@ -306,7 +306,7 @@ static int list_row(void *ctx, const struct hoststore_row *row)
 		     fprintf(l->out, " hassh_server %s", row->hassh) < 0) ||
 		    (row->addresses_with_key > 1 &&
 		     fprintf(l->out, " shared by %llu addresses",
-			     (unsigned long long)row->addresses_with_key) < 0) ||
+		             (unsigned long long)row->addresses_with_key) < 0) ||
 		    fputc('\n', l->out) == EOF)
 			return 1;
 	}

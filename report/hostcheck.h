@@ -30,7 +30,7 @@ struct json_t;
  * record says so in its counters.
  */
 void hostcheck_flow(struct hoststore *store, const struct flow *f, int client_dir,
-		    struct json_t *list);
+                    struct json_t *list);
 
 /*
  * hostcheck_list writes every key in store (opened in HOSTSTORE_ADMIN mode)

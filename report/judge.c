@@ -49,8 +49,8 @@ enum report_outcome report_outcome(const struct flow *f)
 	if (f->close_kind == FLOW_CLOSE_FIN || f->close_kind == FLOW_CLOSE_RST ||
 	    f->close_kind == FLOW_CLOSE_TIMEOUT)
 		return (f->anomalies & FLOW_ANOM_MIDSTREAM) && !ssh_conn_is_ssh(s)
-			       ? OUTCOME_INCOMPLETE
-			       : OUTCOME_FAILED;
+		           ? OUTCOME_INCOMPLETE
+		           : OUTCOME_FAILED;
 	return OUTCOME_INCOMPLETE;
 }
 
@@ -97,8 +97,8 @@ const char *report_outcome_name(enum report_outcome o)
 const char *report_phase_name(enum report_phase p)
 {
 	static const char *const names[] = {"none",          "syn",           "tcp_established",
-					    "client_banner", "server_banner", "kexinit",
-					    "kex_reply",     "newkeys",       "encrypted"};
+	                                    "client_banner", "server_banner", "kexinit",
+	                                    "kex_reply",     "newkeys",       "encrypted"};
 
 	return (unsigned)p <= PHASE_ENCRYPTED ? names[p] : "none";
 }

@@ -22,9 +22,9 @@
 struct jw {
 	char *buf;
 	size_t len, cap;
-	int err;                       /* allocation failed: the output is void */
+	int err; /* allocation failed: the output is void */
 	int depth;
-	uint8_t count[JW_MAX_DEPTH];   /* 1 once a value was written at that level */
+	uint8_t count[JW_MAX_DEPTH]; /* 1 once a value was written at that level */
 };
 
 void jw_init(struct jw *w);

@@ -19,43 +19,42 @@
 #define OSSH70 "OpenSSH 7.0 release notes: ssh-dss disabled by default"
 
 static const struct policy_verdict weak_table[] = {
-	{"diffie-hellman-group1-sha1", "kex", "1024-bit group and SHA-1 (MUST NOT)", RFC9142},
-	{"diffie-hellman-group14-sha1", "kex", "SHA-1 exchange hash (SHOULD NOT)", RFC9142},
-	{"diffie-hellman-group-exchange-sha1", "kex", "SHA-1 exchange hash (SHOULD NOT)",
-	 RFC9142},
-	{"gss-group1-sha1-*", "kex", "1024-bit group and SHA-1 (MUST NOT)", RFC9142},
-	{"rsa1024-sha1", "kex", "1024-bit RSA and SHA-1 (MUST NOT)", RFC9142},
-	{"ssh-rsa", "host_key", "RSA signatures with SHA-1", OSSH88},
-	{"ssh-rsa-cert-v01@openssh.com", "host_key", "RSA signatures with SHA-1", OSSH88},
-	{"ssh-dss", "host_key", "DSA: 1024-bit keys and SHA-1", OSSH70},
-	{"ssh-dss-cert-v01@openssh.com", "host_key", "DSA: 1024-bit keys and SHA-1", OSSH70},
-	{"3des-cbc", "cipher", "64-bit block cipher (Sweet32) in CBC mode", AUDIT},
-	{"blowfish-cbc", "cipher", "64-bit block cipher in CBC mode", AUDIT},
-	{"cast128-cbc", "cipher", "64-bit block cipher in CBC mode", AUDIT},
-	{"arcfour", "cipher", "RC4 (MUST NOT)", RFC8758},
-	{"arcfour128", "cipher", "RC4 (MUST NOT)", RFC8758},
-	{"arcfour256", "cipher", "RC4 (MUST NOT)", RFC8758},
-	{"none", "cipher", "no encryption", "RFC 4253 section 6.3"},
-	{"des-cbc", "cipher", "56-bit key", AUDIT},
-	{"rijndael-cbc@lysator.liu.se", "cipher", "CBC mode, non-standard alias", AUDIT},
-	{"hmac-md5", "mac", "MD5, encrypt-and-MAC", AUDIT},
-	{"hmac-md5-96", "mac", "MD5 truncated to 96 bits", AUDIT},
-	{"hmac-md5-etm@openssh.com", "mac", "MD5", AUDIT},
-	{"hmac-md5-96-etm@openssh.com", "mac", "MD5 truncated to 96 bits", AUDIT},
-	{"hmac-sha1-96", "mac", "SHA-1 truncated to 96 bits", AUDIT},
-	{"hmac-sha1-96-etm@openssh.com", "mac", "SHA-1 truncated to 96 bits", AUDIT},
-	{"hmac-ripemd160", "mac", "RIPEMD-160, encrypt-and-MAC, unmaintained", AUDIT},
-	{"hmac-ripemd160@openssh.com", "mac", "RIPEMD-160, encrypt-and-MAC, unmaintained", AUDIT},
-	{"umac-32@openssh.com", "mac", "32-bit tag", AUDIT},
-	{"none", "mac", "no integrity protection", "RFC 4253 section 6.4"},
+    {"diffie-hellman-group1-sha1", "kex", "1024-bit group and SHA-1 (MUST NOT)", RFC9142},
+    {"diffie-hellman-group14-sha1", "kex", "SHA-1 exchange hash (SHOULD NOT)", RFC9142},
+    {"diffie-hellman-group-exchange-sha1", "kex", "SHA-1 exchange hash (SHOULD NOT)", RFC9142},
+    {"gss-group1-sha1-*", "kex", "1024-bit group and SHA-1 (MUST NOT)", RFC9142},
+    {"rsa1024-sha1", "kex", "1024-bit RSA and SHA-1 (MUST NOT)", RFC9142},
+    {"ssh-rsa", "host_key", "RSA signatures with SHA-1", OSSH88},
+    {"ssh-rsa-cert-v01@openssh.com", "host_key", "RSA signatures with SHA-1", OSSH88},
+    {"ssh-dss", "host_key", "DSA: 1024-bit keys and SHA-1", OSSH70},
+    {"ssh-dss-cert-v01@openssh.com", "host_key", "DSA: 1024-bit keys and SHA-1", OSSH70},
+    {"3des-cbc", "cipher", "64-bit block cipher (Sweet32) in CBC mode", AUDIT},
+    {"blowfish-cbc", "cipher", "64-bit block cipher in CBC mode", AUDIT},
+    {"cast128-cbc", "cipher", "64-bit block cipher in CBC mode", AUDIT},
+    {"arcfour", "cipher", "RC4 (MUST NOT)", RFC8758},
+    {"arcfour128", "cipher", "RC4 (MUST NOT)", RFC8758},
+    {"arcfour256", "cipher", "RC4 (MUST NOT)", RFC8758},
+    {"none", "cipher", "no encryption", "RFC 4253 section 6.3"},
+    {"des-cbc", "cipher", "56-bit key", AUDIT},
+    {"rijndael-cbc@lysator.liu.se", "cipher", "CBC mode, non-standard alias", AUDIT},
+    {"hmac-md5", "mac", "MD5, encrypt-and-MAC", AUDIT},
+    {"hmac-md5-96", "mac", "MD5 truncated to 96 bits", AUDIT},
+    {"hmac-md5-etm@openssh.com", "mac", "MD5", AUDIT},
+    {"hmac-md5-96-etm@openssh.com", "mac", "MD5 truncated to 96 bits", AUDIT},
+    {"hmac-sha1-96", "mac", "SHA-1 truncated to 96 bits", AUDIT},
+    {"hmac-sha1-96-etm@openssh.com", "mac", "SHA-1 truncated to 96 bits", AUDIT},
+    {"hmac-ripemd160", "mac", "RIPEMD-160, encrypt-and-MAC, unmaintained", AUDIT},
+    {"hmac-ripemd160@openssh.com", "mac", "RIPEMD-160, encrypt-and-MAC, unmaintained", AUDIT},
+    {"umac-32@openssh.com", "mac", "32-bit tag", AUDIT},
+    {"none", "mac", "no integrity protection", "RFC 4253 section 6.4"},
 };
 
 static const char *const pq_kex[] = {
-	"sntrup761x25519-sha512@openssh.com", /* OpenSSH 8.5, default in 9.0 */
-	"sntrup761x25519-sha512",             /* the same, IANA name (OpenSSH 9.9) */
-	"mlkem768x25519-sha256",              /* OpenSSH 9.9, default in 10.0 */
-	"mlkem768nistp256-sha256",
-	"mlkem1024nistp384-sha384",
+    "sntrup761x25519-sha512@openssh.com", /* OpenSSH 8.5, default in 9.0 */
+    "sntrup761x25519-sha512",             /* the same, IANA name (OpenSSH 9.9) */
+    "mlkem768x25519-sha256",              /* OpenSSH 9.9, default in 10.0 */
+    "mlkem768nistp256-sha256",
+    "mlkem1024nistp384-sha384",
 };
 
 /* name_matches: name equals pattern or, when pattern ends in '*', starts with what precedes it. */

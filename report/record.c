@@ -27,16 +27,16 @@
 #include "report.h"
 
 static const char *const kexinit_names[KEX_NLISTS] = {
-	"kex_algorithms",
-	"server_host_key_algorithms",
-	"encryption_algorithms_client_to_server",
-	"encryption_algorithms_server_to_client",
-	"mac_algorithms_client_to_server",
-	"mac_algorithms_server_to_client",
-	"compression_algorithms_client_to_server",
-	"compression_algorithms_server_to_client",
-	"languages_client_to_server",
-	"languages_server_to_client",
+    "kex_algorithms",
+    "server_host_key_algorithms",
+    "encryption_algorithms_client_to_server",
+    "encryption_algorithms_server_to_client",
+    "mac_algorithms_client_to_server",
+    "mac_algorithms_server_to_client",
+    "compression_algorithms_client_to_server",
+    "compression_algorithms_server_to_client",
+    "languages_client_to_server",
+    "languages_server_to_client",
 };
 
 char *report_escape(const uint8_t *p, size_t n)
@@ -406,48 +406,45 @@ struct anomaly_name {
 };
 
 static const struct anomaly_name ssh_anomaly_names[] = {
-	{SSH_ANOM_BANNER_NUL, "banner_nul"},
-	{SSH_ANOM_BANNER_LONG, "banner_too_long"},
-	{SSH_ANOM_BANNER_NO_CR, "banner_lf_only"},
-	{SSH_ANOM_BANNER_INVALID, "banner_invalid"},
-	{SSH_ANOM_PREBANNER_MANY, "too_many_pre_banner_lines"},
-	{SSH_ANOM_PACKET_LENGTH, "packet_length"},
-	{SSH_ANOM_PADDING, "padding_length"},
-	{SSH_ANOM_KEXINIT, "kexinit_malformed"},
-	{SSH_ANOM_KEXINIT_LIMIT, "namelist_too_long"},
-	{SSH_ANOM_KEX_MSG, "kex_message_malformed"},
-	{SSH_ANOM_UNEXPECTED_MSG, "unexpected_message"},
-	{SSH_ANOM_GAP, "stream_gap"},
-	{SSH_ANOM_BUFFER, "record_too_large"},
-	{SSH_ANOM_KEXINIT_REPEAT, "kexinit_repeated"},
-	{SSH_ANOM_BANNER_CHARS, "banner_nonprintable"},
-	{SSH_ANOM_NOMEM, "out_of_memory"},
-	{SSH_ANOM_MSG_MALFORMED, "message_malformed"},
-	{SSH_ANOM_ENC_LENGTH, "encrypted_packet_length"},
+    {SSH_ANOM_BANNER_NUL, "banner_nul"},
+    {SSH_ANOM_BANNER_LONG, "banner_too_long"},
+    {SSH_ANOM_BANNER_NO_CR, "banner_lf_only"},
+    {SSH_ANOM_BANNER_INVALID, "banner_invalid"},
+    {SSH_ANOM_PREBANNER_MANY, "too_many_pre_banner_lines"},
+    {SSH_ANOM_PACKET_LENGTH, "packet_length"},
+    {SSH_ANOM_PADDING, "padding_length"},
+    {SSH_ANOM_KEXINIT, "kexinit_malformed"},
+    {SSH_ANOM_KEXINIT_LIMIT, "namelist_too_long"},
+    {SSH_ANOM_KEX_MSG, "kex_message_malformed"},
+    {SSH_ANOM_UNEXPECTED_MSG, "unexpected_message"},
+    {SSH_ANOM_GAP, "stream_gap"},
+    {SSH_ANOM_BUFFER, "record_too_large"},
+    {SSH_ANOM_KEXINIT_REPEAT, "kexinit_repeated"},
+    {SSH_ANOM_BANNER_CHARS, "banner_nonprintable"},
+    {SSH_ANOM_NOMEM, "out_of_memory"},
+    {SSH_ANOM_MSG_MALFORMED, "message_malformed"},
+    {SSH_ANOM_ENC_LENGTH, "encrypted_packet_length"},
 };
 
 static const struct anomaly_name flow_anomaly_names[] = {
-	{FLOW_ANOM_MIDSTREAM, "tcp.midstream"},
-	{FLOW_ANOM_ONE_SIDED, "tcp.one_direction"},
-	{FLOW_ANOM_OOO_LIMIT, "tcp.out_of_order_limit"},
-	{FLOW_ANOM_SEQ_JUMP, "tcp.sequence_jump"},
-	{FLOW_ANOM_EVICTED, "flow.evicted"},
-	{FLOW_ANOM_SNAPPED, "capture.snaplen"},
-	{FLOW_ANOM_DATA_BEFORE_HS, "tcp.data_in_syn"},
-	{FLOW_ANOM_OVERLAP_CONFLICT, "tcp.overlap_conflict"},
+    {FLOW_ANOM_MIDSTREAM, "tcp.midstream"},
+    {FLOW_ANOM_ONE_SIDED, "tcp.one_direction"},
+    {FLOW_ANOM_OOO_LIMIT, "tcp.out_of_order_limit"},
+    {FLOW_ANOM_SEQ_JUMP, "tcp.sequence_jump"},
+    {FLOW_ANOM_EVICTED, "flow.evicted"},
+    {FLOW_ANOM_SNAPPED, "capture.snaplen"},
+    {FLOW_ANOM_DATA_BEFORE_HS, "tcp.data_in_syn"},
+    {FLOW_ANOM_OVERLAP_CONFLICT, "tcp.overlap_conflict"},
 };
 
 static const struct anomaly_name decode_anomaly_names[] = {
-	{DEC_ANOM_TRUNCATED, "ip.truncated"},
-	{DEC_ANOM_TCP_OPTIONS, "tcp.bad_option"},
-	{DEC_ANOM_IP_HEADER, "ip.bad_header"},
-	{DEC_ANOM_FRAG_OVERLAP, "ip.fragment_overlap"},
-	{DEC_ANOM_TCP_HEADER, "tcp.bad_header"},
+    {DEC_ANOM_TRUNCATED, "ip.truncated"},    {DEC_ANOM_TCP_OPTIONS, "tcp.bad_option"},
+    {DEC_ANOM_IP_HEADER, "ip.bad_header"},   {DEC_ANOM_FRAG_OVERLAP, "ip.fragment_overlap"},
+    {DEC_ANOM_TCP_HEADER, "tcp.bad_header"},
 };
 
-
 static void add_anomalies(struct jw *w, uint32_t bits, const struct anomaly_name *names, size_t n,
-			  const char *prefix)
+                          const char *prefix)
 {
 	char buf[96];
 
@@ -471,9 +468,9 @@ static void anomalies_array(struct jw *w, const struct flow *f, int c)
 	if (kex_c | kex_s)
 		jw_str(w, NULL, kex_c ? "client.kexinit_irregular" : "server.kexinit_irregular");
 	add_anomalies(w, f->anomalies, flow_anomaly_names,
-		      sizeof(flow_anomaly_names) / sizeof(flow_anomaly_names[0]), "");
+	              sizeof(flow_anomaly_names) / sizeof(flow_anomaly_names[0]), "");
 	add_anomalies(w, f->decode_anomalies, decode_anomaly_names,
-		      sizeof(decode_anomaly_names) / sizeof(decode_anomaly_names[0]), "");
+	              sizeof(decode_anomaly_names) / sizeof(decode_anomaly_names[0]), "");
 	jw_arr_close(w);
 }
 
@@ -508,7 +505,7 @@ void record_writer_free(struct record_writer *rw)
 }
 
 int record_build(struct record_writer *rw, const struct flow *f, const struct report_config *cfg,
-		 const struct record_judgment *j, const json_t *diagnoses)
+                 const struct record_judgment *j, const json_t *diagnoses)
 {
 	const struct ssh_conn *s = &f->ssh;
 	int src = flow_src_dir(f), c = j->client_dir;
@@ -544,9 +541,10 @@ int record_build(struct record_writer *rw, const struct flow *f, const struct re
 	side_object(rw, "client", &s->dir[c]);
 	side_object(rw, "server", &s->dir[!c]);
 	jw_bool(w, "roles_reversed", c != src);
-	jw_str(w, "roles_from", s->role_source == SSH_ROLE_KEX_MESSAGES ? "kex_messages"
-				: s->role_source == SSH_ROLE_KEXINIT        ? "kexinit"
-									    : "tcp");
+	jw_str(w, "roles_from",
+	       s->role_source == SSH_ROLE_KEX_MESSAGES ? "kex_messages"
+	       : s->role_source == SSH_ROLE_KEXINIT    ? "kexinit"
+	                                               : "tcp");
 	if (!f->initiator_known)
 		jw_bool(w, "initiator_inferred", 1);
 	if (s->hostkey.present) {
@@ -593,8 +591,8 @@ int record_build(struct record_writer *rw, const struct flow *f, const struct re
 	timing_set(w, "kex_reply", t0, s->dir[!c].t_kexmsg);
 	if (s->dir[0].t_newkeys && s->dir[1].t_newkeys)
 		timing_set(w, "newkeys", t0,
-			   s->dir[0].t_newkeys > s->dir[1].t_newkeys ? s->dir[0].t_newkeys
-								     : s->dir[1].t_newkeys);
+		           s->dir[0].t_newkeys > s->dir[1].t_newkeys ? s->dir[0].t_newkeys
+		                                                     : s->dir[1].t_newkeys);
 	jw_obj_close(w);
 	tcp_object(w, f, c);
 	auth_fields(w, f, j);

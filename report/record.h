@@ -15,15 +15,15 @@ struct diagnose_cache;
 
 /* What report.c decided about a flow before its record is built. */
 struct record_judgment {
-	int client_dir;               /* TCP direction of the SSH client */
-	uint64_t t0;                  /* the SYN, or the first packet */
-	uint64_t t_close;             /* when it closed, or the last packet */
+	int client_dir;   /* TCP direction of the SSH client */
+	uint64_t t0;      /* the SYN, or the first packet */
+	uint64_t t_close; /* when it closed, or the last packet */
 	enum report_outcome outcome;
 	enum report_phase phase;
 	enum report_phase close_phase;
-	struct auth_guess *guess;     /* failed logins per client (auth.c); NULL: none kept */
+	struct auth_guess *guess;      /* failed logins per client (auth.c); NULL: none kept */
 	struct diagnose_cache *dcache; /* shared diagnoses (diagnose.c); NULL: none kept */
-	int auth_known;               /* auth holds auth_infer's reading (both sent NEWKEYS) */
+	int auth_known;                /* auth holds auth_infer's reading (both sent NEWKEYS) */
 	struct auth_inference auth;
 };
 
@@ -60,7 +60,7 @@ void record_writer_free(struct record_writer *rw);
  * diagnose_flow filled) spliced in. Returns 0 or KW_ERR_NOMEM.
  */
 int record_build(struct record_writer *rw, const struct flow *f, const struct report_config *cfg,
-		 const struct record_judgment *j, const json_t *diagnoses);
+                 const struct record_judgment *j, const json_t *diagnoses);
 
 /* record_addr formats an address; record_time an ISO 8601 UTC time with microseconds. */
 void record_addr(char *buf, size_t size, int family, const uint8_t *addr);

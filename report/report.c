@@ -38,13 +38,13 @@ enum {
 
 struct report {
 	struct report_config cfg;
-	struct record_writer rw; /* JSON records: buffer and side cache */
+	struct record_writer rw;      /* JSON records: buffer and side cache */
 	struct tally *sum[SUM_COUNT]; /* text format only */
 	uint64_t by_outcome[OUTCOME_COUNT];
 	uint64_t written, failed_writes, anomalous;
 	int header_done;
 	int last_has_error;
-	struct auth_guess *guess; /* failed logins per client address (auth.c) */
+	struct auth_guess *guess;      /* failed logins per client address (auth.c) */
 	struct diagnose_cache *dcache; /* diagnoses built once (diagnose.c) */
 	json_t *diags; /* the diagnoses of the flow being reported, emptied after it */
 };
@@ -87,7 +87,7 @@ void report_free(struct report *r)
 
 /* summary_add counts one connection for the text summary. */
 static void summary_add(struct report *r, const struct flow *f, const struct record_judgment *j,
-			const char *server, json_t *diags)
+                        const char *server, json_t *diags)
 {
 	const struct ssh_dir *c = &f->ssh.dir[j->client_dir], *s = &f->ssh.dir[!j->client_dir];
 	const struct ssh_dir *sides[2] = {c, s};
@@ -98,16 +98,18 @@ static void summary_add(struct report *r, const struct flow *f, const struct rec
 	if (j->outcome == OUTCOME_FAILED)
 		tally_add(r->sum[SUM_SERVER_FAILED], server, 1);
 	json_array_foreach(diags, i, d)
-		tally_add(r->sum[SUM_DIAGNOSIS], json_string_value(json_object_get(d, "code")), 1);
+	    tally_add(r->sum[SUM_DIAGNOSIS], json_string_value(json_object_get(d, "code")), 1);
 	for (int k = 0; k < 2; k++) {
 		const struct ssh_dir *sd = sides[k];
 		if (sd->banner != NULL) {
 			/* software_version: after "SSH-x.y-", up to the first space */
 			char *e = report_escape(sd->banner, sd->banner_len), *v, *sp;
-			if (e != NULL && (v = strchr(e + (strncmp(e, "SSH-", 4) == 0 ? 4 : 0), '-'))) {
+			if (e != NULL &&
+			    (v = strchr(e + (strncmp(e, "SSH-", 4) == 0 ? 4 : 0), '-'))) {
 				if ((sp = strchr(++v, ' ')) != NULL)
 					*sp = '\0';
-				tally_add(r->sum[k ? SUM_SERVER_SOFTWARE : SUM_CLIENT_SOFTWARE], v, 1);
+				tally_add(r->sum[k ? SUM_SERVER_SOFTWARE : SUM_CLIENT_SOFTWARE], v,
+				          1);
 			}
 			free(e);
 		}
@@ -121,12 +123,12 @@ static void judge(const struct flow *f, struct record_judgment *j)
 	uint64_t last = f->dir[0].t_last > f->dir[1].t_last ? f->dir[0].t_last : f->dir[1].t_last;
 
 	j->client_dir = f->ssh.client_dir >= 0 && f->ssh.role_source != SSH_ROLE_ASSUMED
-				? f->ssh.client_dir
-				: flow_src_dir(f);
+	                    ? f->ssh.client_dir
+	                    : flow_src_dir(f);
 	j->t0 = f->t_syn ? f->t_syn : f->t_first;
 	j->t_close = (f->close_kind == FLOW_CLOSE_FIN || f->close_kind == FLOW_CLOSE_RST)
-			     ? f->t_close
-			     : last;
+	                 ? f->t_close
+	                 : last;
 	j->outcome = report_outcome(f);
 	j->phase = report_phase_at(f, UINT64_MAX);
 	j->close_phase = report_phase_at(f, j->t_close);
@@ -138,7 +140,7 @@ static void judge(const struct flow *f, struct record_judgment *j)
 
 /* write_sinks hands one record to every sink; KW_ERR_IO if one failed. */
 static int write_sinks(struct report *r, const char *line, size_t n, int severity,
-		       const char *msgid)
+                       const char *msgid)
 {
 	int failed = 0, e = 0;
 
@@ -159,8 +161,8 @@ static int write_sinks(struct report *r, const char *line, size_t n, int severit
 static int write_line(struct report *r, const char *line, size_t n)
 {
 	if (r->cfg.nsinks > 0)
-		return write_sinks(r, line, n,
-				   r->last_has_error ? SINK_SEV_WARNING : SINK_SEV_INFO, "ssh");
+		return write_sinks(r, line, n, r->last_has_error ? SINK_SEV_WARNING : SINK_SEV_INFO,
+		                   "ssh");
 	/* One fwrite per record: with a line-buffered or unbuffered sink the
 	 * record reaches the file whole. */
 	if (fwrite(line, 1, n, r->cfg.out) != n || (r->cfg.flush_each && fflush(r->cfg.out) != 0)) {
@@ -204,7 +206,7 @@ static json_t *first_problem(json_t *diags)
 }
 
 static int write_text(struct report *r, const struct flow *f, const struct record_judgment *j,
-		      json_t *diags)
+                      json_t *diags)
 {
 	char ts[48], a[64], b[64], client[80], server[80], line[1024];
 	const struct ssh_conn *s = &f->ssh;
@@ -214,7 +216,7 @@ static int write_text(struct report *r, const struct flow *f, const struct recor
 
 	if (!r->header_done) {
 		n = snprintf(line, sizeof(line), "%-26s %-40s %-40s %-11s %-15s %s\n", "time",
-			     "client", "server", "outcome", "phase", "detail");
+		             "client", "server", "outcome", "phase", "detail");
 		write_line(r, line, (size_t)n);
 		r->header_done = 1;
 	}
@@ -223,9 +225,9 @@ static int write_text(struct report *r, const struct flow *f, const struct recor
 	record_addr(a, sizeof(a), f->key.family, c == 0 ? f->key.src : f->key.dst);
 	record_addr(b, sizeof(b), f->key.family, c == 0 ? f->key.dst : f->key.src);
 	snprintf(client, sizeof(client), f->key.family == 6 ? "[%s]:%u" : "%s:%u", a,
-		 c == 0 ? f->key.sport : f->key.dport);
+	         c == 0 ? f->key.sport : f->key.dport);
 	snprintf(server, sizeof(server), f->key.family == 6 ? "[%s]:%u" : "%s:%u", b,
-		 c == 0 ? f->key.dport : f->key.sport);
+	         c == 0 ? f->key.dport : f->key.sport);
 	if (s->dir[c].banner)
 		sw_c = esc_c = report_escape(s->dir[c].banner, s->dir[c].banner_len);
 	if (s->dir[!c].banner)
@@ -233,12 +235,12 @@ static int write_text(struct report *r, const struct flow *f, const struct recor
 	summary_add(r, f, j, server, diags);
 	if (first_problem(diags) != NULL)
 		snprintf(detail, sizeof(detail), "%s: %s",
-			 json_string_value(json_object_get(first_problem(diags), "code")),
-			 json_string_value(json_object_get(first_problem(diags), "summary")));
+		         json_string_value(json_object_get(first_problem(diags), "code")),
+		         json_string_value(json_object_get(first_problem(diags), "summary")));
 	else if (s->negotiated_ok)
 		snprintf(detail, sizeof(detail), "%s %s %s; %s -> %s", s->neg.alg[KEX_CAT_KEX],
-			 s->neg.alg[KEX_CAT_HOSTKEY], s->neg.alg[KEX_CAT_ENC_C2S], sw_c ? sw_c : "-",
-			 sw_s ? sw_s : "-");
+		         s->neg.alg[KEX_CAT_HOSTKEY], s->neg.alg[KEX_CAT_ENC_C2S],
+		         sw_c ? sw_c : "-", sw_s ? sw_s : "-");
 	else
 		snprintf(detail, sizeof(detail), "%s -> %s", sw_c ? sw_c : "-", sw_s ? sw_s : "-");
 	if (r->cfg.color) {
@@ -246,8 +248,8 @@ static int write_text(struct report *r, const struct flow *f, const struct recor
 		ce = "\033[0m";
 	}
 	n = snprintf(line, sizeof(line), "%-26s %-40s %-40s %s%-11s%s %-15s %s\n", ts, client,
-		     server, cs, report_outcome_name(j->outcome), ce, report_phase_name(j->phase),
-		     detail);
+	             server, cs, report_outcome_name(j->outcome), ce, report_phase_name(j->phase),
+	             detail);
 	free(esc_c);
 	free(esc_s);
 	if (n < 0)
@@ -290,7 +292,7 @@ int report_flow(struct report *r, const struct flow *f, enum flow_report_why why
 	/* The guess table takes its sizes from the limits the flows were made with. */
 	if (r->guess == NULL && f->ssh.limits != NULL)
 		r->guess = auth_guess_new(f->ssh.limits->auth_clients, f->ssh.limits->auth_window_s,
-					  f->ssh.limits->auth_threshold);
+		                          f->ssh.limits->auth_threshold);
 	j.guess = r->guess;
 	j.dcache = r->dcache;
 	/* One list for every flow, emptied after each: no allocation per record. */
@@ -354,7 +356,7 @@ static json_t *stats_object(const struct report *r, const struct report_stats_in
 	o = json_object();
 	for (int i = 0; i < OUTCOME_COUNT; i++)
 		json_object_set_new(o, report_outcome_name((enum report_outcome)i),
-				    json_u64(r->by_outcome[i]));
+		                    json_u64(r->by_outcome[i]));
 	json_object_set_new(st, "outcomes", o);
 	json_object_set_new(st, "anomalies", json_u64(r->anomalous));
 	o = json_object();
@@ -412,12 +414,13 @@ int report_stats(struct report *r, const struct report_stats_input *in)
 	json_object_set_new(rec, "stats", stats_object(r, in));
 	if (r->cfg.format == REPORT_TEXT) {
 		const struct flow_stats *fs = in->flows;
-		int k = snprintf(line, sizeof(line),
-				 "# stats %s (%s): %llu packets, %llu bytes; connections %llu open, "
-				 "%llu reported, %llu evicted\n",
-				 ts, in->reason, (unsigned long long)fs->packets,
-				 (unsigned long long)fs->bytes, (unsigned long long)fs->open,
-				 (unsigned long long)fs->reported, (unsigned long long)fs->evicted);
+		int k =
+		    snprintf(line, sizeof(line),
+		             "# stats %s (%s): %llu packets, %llu bytes; connections %llu open, "
+		             "%llu reported, %llu evicted\n",
+		             ts, in->reason, (unsigned long long)fs->packets,
+		             (unsigned long long)fs->bytes, (unsigned long long)fs->open,
+		             (unsigned long long)fs->reported, (unsigned long long)fs->evicted);
 		json_decref(rec);
 		if (k < 0 || (size_t)k >= sizeof(line))
 			return KW_ERR_BUG;
@@ -482,7 +485,7 @@ static void summary_top(struct report *r, const char *title, int which)
 	used = (size_t)snprintf(line, sizeof(line), "  %-22s", title);
 	for (size_t i = 0; i < n && used < sizeof(line) - 2; i++)
 		used += (size_t)snprintf(line + used, sizeof(line) - used, "%s%s (%llu)",
-					 i ? ", " : "", keys[i], (unsigned long long)counts[i]);
+		                         i ? ", " : "", keys[i], (unsigned long long)counts[i]);
 	if (used > sizeof(line) - 2)
 		used = sizeof(line) - 2;
 	line[used++] = '\n';
@@ -501,21 +504,22 @@ void report_end(struct report *r)
 		return;
 	for (int i = 0; i < OUTCOME_COUNT; i++)
 		total += r->by_outcome[i];
-	len = snprintf(line, sizeof(line),
-		       "\n%llu connections: %llu established, %llu failed, %llu incomplete, %llu not "
-		       "SSH\n",
-		       (unsigned long long)total,
-		       (unsigned long long)r->by_outcome[OUTCOME_ESTABLISHED],
-		       (unsigned long long)r->by_outcome[OUTCOME_FAILED],
-		       (unsigned long long)r->by_outcome[OUTCOME_INCOMPLETE],
-		       (unsigned long long)r->by_outcome[OUTCOME_NOT_SSH]);
+	len = snprintf(
+	    line, sizeof(line),
+	    "\n%llu connections: %llu established, %llu failed, %llu incomplete, %llu not "
+	    "SSH\n",
+	    (unsigned long long)total, (unsigned long long)r->by_outcome[OUTCOME_ESTABLISHED],
+	    (unsigned long long)r->by_outcome[OUTCOME_FAILED],
+	    (unsigned long long)r->by_outcome[OUTCOME_INCOMPLETE],
+	    (unsigned long long)r->by_outcome[OUTCOME_NOT_SSH]);
 	write_line(r, line, (size_t)len);
 	if ((n = tally_top(r->sum[SUM_SERVER], keys, counts, 20)) > 0) {
 		write_str(r, "\nby server (top 20):\n");
 		for (size_t i = 0; i < n; i++) {
-			len = snprintf(line, sizeof(line), "  %-46s %6llu connections  %6llu failed\n",
-				       keys[i], (unsigned long long)counts[i],
-				       (unsigned long long)tally_get(r->sum[SUM_SERVER_FAILED], keys[i]));
+			len = snprintf(
+			    line, sizeof(line), "  %-46s %6llu connections  %6llu failed\n",
+			    keys[i], (unsigned long long)counts[i],
+			    (unsigned long long)tally_get(r->sum[SUM_SERVER_FAILED], keys[i]));
 			write_line(r, line, (size_t)len);
 		}
 	}
@@ -523,7 +527,7 @@ void report_end(struct report *r)
 		write_str(r, "\nby diagnosis:\n");
 		for (size_t i = 0; i < n; i++) {
 			len = snprintf(line, sizeof(line), "  %-30s %6llu\n", keys[i],
-				       (unsigned long long)counts[i]);
+			               (unsigned long long)counts[i]);
 			write_line(r, line, (size_t)len);
 		}
 	}
@@ -534,27 +538,28 @@ void report_end(struct report *r)
 	summary_top(r, "HASSHServer", SUM_HASSH_SERVER);
 }
 
-void report_summary(const struct report *r, FILE *err, const struct flow_stats *fs,
-		    uint64_t frames, uint64_t anomalies_decode)
+void report_summary(const struct report *r, FILE *err, const struct flow_stats *fs, uint64_t frames,
+                    uint64_t anomalies_decode)
 {
 	uint64_t total = 0;
 
 	for (int i = 0; i < OUTCOME_COUNT; i++)
 		total += r->by_outcome[i];
-	fprintf(err,
-		"kexwatch: %llu connections (%llu established, %llu failed, %llu incomplete, "
-		"%llu not_ssh); %llu frames, %llu TCP/ICMP packets, %llu payload bytes; %llu flows, "
-		"%llu evicted; %llu connections with anomalies, %llu malformed frames",
-		(unsigned long long)total, (unsigned long long)r->by_outcome[OUTCOME_ESTABLISHED],
-		(unsigned long long)r->by_outcome[OUTCOME_FAILED],
-		(unsigned long long)r->by_outcome[OUTCOME_INCOMPLETE],
-		(unsigned long long)r->by_outcome[OUTCOME_NOT_SSH], (unsigned long long)frames,
-		(unsigned long long)fs->packets, (unsigned long long)fs->bytes,
-		(unsigned long long)fs->flows, (unsigned long long)fs->evicted,
-		(unsigned long long)r->anomalous, (unsigned long long)anomalies_decode);
+	fprintf(
+	    err,
+	    "kexwatch: %llu connections (%llu established, %llu failed, %llu incomplete, "
+	    "%llu not_ssh); %llu frames, %llu TCP/ICMP packets, %llu payload bytes; %llu flows, "
+	    "%llu evicted; %llu connections with anomalies, %llu malformed frames",
+	    (unsigned long long)total, (unsigned long long)r->by_outcome[OUTCOME_ESTABLISHED],
+	    (unsigned long long)r->by_outcome[OUTCOME_FAILED],
+	    (unsigned long long)r->by_outcome[OUTCOME_INCOMPLETE],
+	    (unsigned long long)r->by_outcome[OUTCOME_NOT_SSH], (unsigned long long)frames,
+	    (unsigned long long)fs->packets, (unsigned long long)fs->bytes,
+	    (unsigned long long)fs->flows, (unsigned long long)fs->evicted,
+	    (unsigned long long)r->anomalous, (unsigned long long)anomalies_decode);
 	if (r->failed_writes)
 		fprintf(err, "; %llu records could not be written",
-			(unsigned long long)r->failed_writes);
+		        (unsigned long long)r->failed_writes);
 	fputc('\n', err);
 }
 

@@ -38,10 +38,9 @@ int sink_open_fd(struct sink **out, int fd, const char *name);
 
 /*
  * sink_open_file appends to path (created with mode 0640 less the umask),
- * one write(2) per record unless batched (sink_batch). sink_reopen opens path again (after logrotate
- * renamed it): the new file is opened before the old one is closed, so a
- * failed reopen keeps writing to the old one. 0, or KW_ERR_IO with a reason
- * in err.
+ * one write(2) per record unless batched (sink_batch). sink_reopen opens path again (after
+ * logrotate renamed it): the new file is opened before the old one is closed, so a failed reopen
+ * keeps writing to the old one. 0, or KW_ERR_IO with a reason in err.
  */
 int sink_open_file(struct sink **out, const char *path, char *err, size_t errlen);
 
@@ -55,8 +54,7 @@ int sink_open_file(struct sink **out, const char *path, char *err, size_t errlen
  * A target that is not reachable yet is not an error (it is retried); 0,
  * or KW_ERR_MALFORMED / KW_ERR_IO with a reason in err.
  */
-int sink_open_syslog(struct sink **out, const char *target, int facility, char *err,
-		     size_t errlen);
+int sink_open_syslog(struct sink **out, const char *target, int facility, char *err, size_t errlen);
 
 /* sink_facility: a syslog facility name ("daemon", "local0"...) to its code, -1 if unknown. */
 int sink_facility(const char *name);
@@ -127,15 +125,15 @@ struct hoststore; /* state/hoststore.h */
 
 struct report_config {
 	enum report_format format;
-	FILE *out;                    /* borrowed; the caller closes it; unused with sinks */
-	struct sink *const *sinks;    /* borrowed; when nsinks > 0 records go to these */
+	FILE *out;                 /* borrowed; the caller closes it; unused with sinks */
+	struct sink *const *sinks; /* borrowed; when nsinks > 0 records go to these */
 	uint32_t nsinks;
 	const char *const *filenames; /* by flow.file_index; borrowed; NULL in live mode */
 	uint32_t nfiles;
-	const char *const *ifaces;    /* by flow.iface_index; NULL offline */
-	int color;                    /* text: ANSI colour */
-	int flush_each;               /* flush after every record (live mode) */
-	struct hoststore *store;      /* borrowed; --state: host_key_changed/_shared; NULL: off */
+	const char *const *ifaces; /* by flow.iface_index; NULL offline */
+	int color;                 /* text: ANSI colour */
+	int flush_each;            /* flush after every record (live mode) */
+	struct hoststore *store;   /* borrowed; --state: host_key_changed/_shared; NULL: off */
 };
 
 struct report;
@@ -173,8 +171,8 @@ struct report_evidence_counters {
 
 /* What a statistics record reports (all borrowed for the call). */
 struct report_stats_input {
-	const char *reason;                  /* "interval", "signal" or "exit" */
-	uint64_t now_us, uptime_us;          /* wall clock */
+	const char *reason;         /* "interval", "signal" or "exit" */
+	uint64_t now_us, uptime_us; /* wall clock */
 	const struct flow_stats *flows;
 	const struct decode_stats *decode;
 	const struct report_iface_counters *ifaces;
@@ -199,8 +197,8 @@ void report_tick(struct report *r);
 void report_end(struct report *r);
 
 /* report_summary writes the end-of-run summary (counts) to err. */
-void report_summary(const struct report *r, FILE *err, const struct flow_stats *fs,
-		    uint64_t frames, uint64_t anomalies_decode);
+void report_summary(const struct report *r, FILE *err, const struct flow_stats *fs, uint64_t frames,
+                    uint64_t anomalies_decode);
 
 /*
  * report_one_sided: a direction was never seen (and not because the server

@@ -36,7 +36,7 @@ void sink_ok(struct sink *s)
 		return;
 	s->failing = 0;
 	fprintf(stderr, "kexwatch: %s: working again (%llu records lost)\n", s->name,
-		(unsigned long long)(s->lost - s->lost_at_failure));
+	        (unsigned long long)(s->lost - s->lost_at_failure));
 }
 
 static struct sink *sink_new(enum sink_kind kind, const char *name)
@@ -280,7 +280,7 @@ int sink_reopen(struct sink *s)
 	if ((fd = open_append(s->name)) < 0) {
 		int e = errno;
 		fprintf(stderr, "kexwatch: %s: cannot reopen: %s (still writing to the old file)\n",
-			s->name, strerror(e));
+		        s->name, strerror(e));
 		errno = e;
 		return KW_ERR_IO;
 	}

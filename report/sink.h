@@ -57,8 +57,7 @@ void sink_failed(struct sink *s, const char *why);
 void sink_ok(struct sink *s);
 
 /* Syslog transport (sink_syslog.c). */
-int sink_syslog_write(struct sink *s, const char *line, size_t n, int severity,
-		      const char *msgid);
+int sink_syslog_write(struct sink *s, const char *line, size_t n, int severity, const char *msgid);
 void sink_syslog_tick(struct sink *s);
 void sink_syslog_close(struct sink *s);
 

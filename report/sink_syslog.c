@@ -28,15 +28,15 @@
 #include "err.h"
 #include "sink.h"
 
-#define SINK_TCP_QUEUE (4u << 20)   /* bytes queued at most while TCP is down or slow */
-#define SINK_RETRY_US 1000000u      /* reconnect attempts from the clock, at most this often */
-#define SINK_CLOSE_WAIT_MS 2000     /* at exit, time given to send the queue */
-#define SINK_MAX_MSG (1u << 20)     /* a record longer than this is not sent */
+#define SINK_TCP_QUEUE (4u << 20) /* bytes queued at most while TCP is down or slow */
+#define SINK_RETRY_US 1000000u    /* reconnect attempts from the clock, at most this often */
+#define SINK_CLOSE_WAIT_MS 2000   /* at exit, time given to send the queue */
+#define SINK_MAX_MSG (1u << 20)   /* a record longer than this is not sent */
 
 static const char *const facility_names[24] = {
-	"kern",   "user",   "mail",   "daemon", "auth",   "syslog", "lpr",    "news",
-	"uucp",   "cron",   "authpriv", "ftp",  "ntp",    "security", "console", "clock",
-	"local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7",
+    "kern",   "user",   "mail",     "daemon", "auth",   "syslog",   "lpr",     "news",
+    "uucp",   "cron",   "authpriv", "ftp",    "ntp",    "security", "console", "clock",
+    "local0", "local1", "local2",   "local3", "local4", "local5",   "local6",  "local7",
 };
 
 int sink_facility(const char *name)
@@ -82,8 +82,9 @@ static int parse_target(struct sink *s, const char *target, char *err, size_t er
 	else if (strncmp(target, "tcp://", 6) == 0)
 		s->transport = SINK_TCP;
 	else {
-		snprintf(err, errlen, "not a socket path, unix:PATH, udp://HOST:PORT or "
-				      "tcp://HOST:PORT");
+		snprintf(err, errlen,
+		         "not a socket path, unix:PATH, udp://HOST:PORT or "
+		         "tcp://HOST:PORT");
 		return KW_ERR_MALFORMED;
 	}
 	rest = target + 6;
@@ -104,7 +105,8 @@ static int parse_target(struct sink *s, const char *target, char *err, size_t er
 		hl = (size_t)(colon - rest);
 	}
 	if (hl == 0 || hl >= sizeof(host) || strlen(colon + 1) == 0 ||
-	    strlen(colon + 1) >= sizeof(port) || strspn(colon + 1, "0123456789") != strlen(colon + 1)) {
+	    strlen(colon + 1) >= sizeof(port) ||
+	    strspn(colon + 1, "0123456789") != strlen(colon + 1)) {
 		snprintf(err, errlen, "bad HOST:PORT");
 		return KW_ERR_MALFORMED;
 	}
@@ -155,8 +157,7 @@ static int sock_connect(struct sink *s)
 	return KW_ERR_IO;
 }
 
-int sink_open_syslog(struct sink **out, const char *target, int facility, char *err,
-		     size_t errlen)
+int sink_open_syslog(struct sink **out, const char *target, int facility, char *err, size_t errlen)
 {
 	struct sink *s = calloc(1, sizeof(*s));
 	int r;
@@ -198,8 +199,8 @@ static int header(const struct sink *s, char *buf, size_t size, int severity, co
 	strftime(t, sizeof(t), "%Y-%m-%dT%H:%M:%S", &tm);
 	/* PRI VERSION SP TIMESTAMP SP HOSTNAME SP APP-NAME SP PROCID SP MSGID SP SD SP */
 	return snprintf(buf, size, "<%d>1 %s.%06ldZ %s kexwatch %ld %s - ",
-			s->facility * 8 + severity, t, ts.tv_nsec / 1000, s->host, (long)getpid(),
-			msgid);
+	                s->facility * 8 + severity, t, ts.tv_nsec / 1000, s->host, (long)getpid(),
+	                msgid);
 }
 
 /* tcp_frame_len: the length of the whole framed message at q (0: malformed queue). */
@@ -249,7 +250,7 @@ static void tcp_pump(struct sink *s)
 	}
 	while (s->qsent < s->qlen) {
 		ssize_t w = send(s->fd, s->queue + s->qsent, s->qlen - s->qsent,
-				 MSG_NOSIGNAL | MSG_DONTWAIT);
+		                 MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
@@ -282,7 +283,7 @@ static int tcp_enqueue(struct sink *s, const char *hdr, size_t hn, const char *m
 
 	if (s->qlen + need > SINK_TCP_QUEUE) {
 		sink_failed(s, s->fd < 0 ? "not connected and the queue is full"
-					 : "the collector is too slow and the queue is full");
+		                         : "the collector is too slow and the queue is full");
 		s->lost++;
 		errno = ENOBUFS;
 		return KW_ERR_IO;
@@ -339,8 +340,7 @@ static int dgram_send(struct sink *s, const char *hdr, size_t hn, const char *ms
 	return KW_ERR_IO;
 }
 
-int sink_syslog_write(struct sink *s, const char *line, size_t n, int severity,
-		      const char *msgid)
+int sink_syslog_write(struct sink *s, const char *line, size_t n, int severity, const char *msgid)
 {
 	char hdr[512];
 	int hn = header(s, hdr, sizeof(hdr), severity, msgid);
@@ -385,14 +385,14 @@ void sink_syslog_close(struct sink *s)
 	}
 	if (s->transport == SINK_TCP && s->qlen > 0) {
 		uint64_t n = 0;
-		for (size_t off = 0, fl; off < s->qlen &&
-					 (fl = tcp_frame_len(s->queue + off, s->qlen - off)) != 0;
+		for (size_t off = 0, fl;
+		     off < s->qlen && (fl = tcp_frame_len(s->queue + off, s->qlen - off)) != 0;
 		     off += fl)
 			n++;
 		s->lost += n;
 		s->written -= n;
 		fprintf(stderr, "kexwatch: %s: %llu records not sent at exit\n", s->name,
-			(unsigned long long)n);
+		        (unsigned long long)n);
 	}
 	if (s->transport == SINK_TCP && s->fd >= 0)
 		shutdown(s->fd, SHUT_WR);

@@ -41,42 +41,42 @@
 #define HS_RETRIES 3
 
 static const char hs_schema[] =
-	"CREATE TABLE IF NOT EXISTS host_keys("
-	" server TEXT NOT NULL,"          /* canonical address text */
-	" port INTEGER NOT NULL,"         /* 0: the server opened the TCP connection */
-	" key_type TEXT NOT NULL,"
-	" fingerprint TEXT NOT NULL,"     /* SHA256:... as ssh-keygen -l prints it */
-	" first_seen INTEGER NOT NULL,"   /* capture time, microseconds since 1970 */
-	" last_seen INTEGER NOT NULL,"
-	" times_seen INTEGER NOT NULL,"
-	" banner TEXT NOT NULL DEFAULT '',"       /* last seen with this key, escaped */
-	" hassh_server TEXT NOT NULL DEFAULT ''," /* last seen with this key */
-	" PRIMARY KEY(server, port, key_type, fingerprint)) WITHOUT ROWID;"
-	"CREATE INDEX IF NOT EXISTS host_keys_by_fingerprint ON host_keys(fingerprint, server);"
-	"CREATE TABLE IF NOT EXISTS forgotten("
-	" seq INTEGER PRIMARY KEY AUTOINCREMENT,"
-	" server TEXT NOT NULL,"
-	" port INTEGER NOT NULL," /* -1: every port */
-	" at INTEGER NOT NULL);"  /* wall clock, microseconds since 1970 */
-	"PRAGMA application_id=1801812087;" /* HS_APPLICATION_ID */
-	"PRAGMA user_version=1;";
+    "CREATE TABLE IF NOT EXISTS host_keys("
+    " server TEXT NOT NULL,"  /* canonical address text */
+    " port INTEGER NOT NULL," /* 0: the server opened the TCP connection */
+    " key_type TEXT NOT NULL,"
+    " fingerprint TEXT NOT NULL,"   /* SHA256:... as ssh-keygen -l prints it */
+    " first_seen INTEGER NOT NULL," /* capture time, microseconds since 1970 */
+    " last_seen INTEGER NOT NULL,"
+    " times_seen INTEGER NOT NULL,"
+    " banner TEXT NOT NULL DEFAULT '',"       /* last seen with this key, escaped */
+    " hassh_server TEXT NOT NULL DEFAULT ''," /* last seen with this key */
+    " PRIMARY KEY(server, port, key_type, fingerprint)) WITHOUT ROWID;"
+    "CREATE INDEX IF NOT EXISTS host_keys_by_fingerprint ON host_keys(fingerprint, server);"
+    "CREATE TABLE IF NOT EXISTS forgotten("
+    " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " server TEXT NOT NULL,"
+    " port INTEGER NOT NULL,"           /* -1: every port */
+    " at INTEGER NOT NULL);"            /* wall clock, microseconds since 1970 */
+    "PRAGMA application_id=1801812087;" /* HS_APPLICATION_ID */
+    "PRAGMA user_version=1;";
 
 /* One sighting counts once: first/last widen, the count grows, and banner and
  * HASSHServer follow the latest sighting. */
 static const char hs_upsert_sql[] =
-	"INSERT INTO host_keys(server, port, key_type, fingerprint, first_seen, last_seen,"
-	" times_seen, banner, hassh_server) VALUES(?1, ?2, ?3, ?4, ?5, ?5, 1, ?6, ?7)"
-	" ON CONFLICT(server, port, key_type, fingerprint) DO UPDATE SET"
-	" first_seen = min(first_seen, excluded.first_seen),"
-	" last_seen = max(last_seen, excluded.last_seen),"
-	" times_seen = times_seen + 1,"
-	" banner = CASE WHEN excluded.last_seen >= last_seen AND excluded.banner <> ''"
-	"   THEN excluded.banner ELSE banner END,"
-	" hassh_server = CASE WHEN excluded.last_seen >= last_seen AND excluded.hassh_server <> ''"
-	"   THEN excluded.hassh_server ELSE hassh_server END";
+    "INSERT INTO host_keys(server, port, key_type, fingerprint, first_seen, last_seen,"
+    " times_seen, banner, hassh_server) VALUES(?1, ?2, ?3, ?4, ?5, ?5, 1, ?6, ?7)"
+    " ON CONFLICT(server, port, key_type, fingerprint) DO UPDATE SET"
+    " first_seen = min(first_seen, excluded.first_seen),"
+    " last_seen = max(last_seen, excluded.last_seen),"
+    " times_seen = times_seen + 1,"
+    " banner = CASE WHEN excluded.last_seen >= last_seen AND excluded.banner <> ''"
+    "   THEN excluded.banner ELSE banner END,"
+    " hassh_server = CASE WHEN excluded.last_seen >= last_seen AND excluded.hassh_server <> ''"
+    "   THEN excluded.hassh_server ELSE hassh_server END";
 
 static const char hs_forgotten_sql[] =
-	"SELECT seq, server, port FROM forgotten WHERE seq > ?1 ORDER BY seq LIMIT 1024";
+    "SELECT seq, server, port FROM forgotten WHERE seq > ?1 ORDER BY seq LIMIT 1024";
 
 /* ------------------------------------------------------------------ cache */
 
@@ -86,7 +86,7 @@ struct hs_group;
 /* One fingerprint of one server, port and key type. */
 struct hs_key {
 	struct hs_group *group;
-	struct hs_key *gnext;         /* next key of the group */
+	struct hs_key *gnext; /* next key of the group */
 	struct hs_fp *fp;
 	struct hs_key *fprev, *fnext; /* keys with this fingerprint */
 	uint64_t first_seen, last_seen, times_seen;
@@ -96,7 +96,7 @@ struct hs_key {
 
 /* One server, port and key type. */
 struct hs_group {
-	struct hs_group *hnext;       /* hash chain */
+	struct hs_group *hnext;         /* hash chain */
 	struct hs_group *lprev, *lnext; /* least recently seen at the tail */
 	uint32_t hash;
 	uint8_t family, addr[16];
@@ -186,7 +186,7 @@ struct hoststore {
 };
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
@@ -244,7 +244,7 @@ static size_t addr_len(uint8_t family)
 }
 
 static uint32_t group_hash(const struct hoststore *hs, uint8_t family, const uint8_t *addr,
-			   uint16_t port, const char *type)
+                           uint16_t port, const char *type)
 {
 	uint8_t head[3] = {family, (uint8_t)(port >> 8), (uint8_t)port};
 	uint64_t h = hs->seed ^ 0xcbf29ce484222325ull;
@@ -260,7 +260,7 @@ static uint32_t fp_hash(const struct hoststore *hs, const char *fp)
 }
 
 static uint32_t af_hash(const struct hoststore *hs, const struct hs_fp *fp, uint8_t family,
-			const uint8_t *addr)
+                        const uint8_t *addr)
 {
 	uint64_t h = (hs->seed ^ fp->hash) * 0x9e3779b97f4a7c15ull;
 
@@ -274,7 +274,7 @@ static int addr_eq(uint8_t fa, const uint8_t *a, uint8_t fb, const uint8_t *b)
 }
 
 static struct hs_group *group_find(struct hoststore *hs, uint8_t family, const uint8_t *addr,
-				   uint16_t port, const char *type)
+                                   uint16_t port, const char *type)
 {
 	uint32_t h = group_hash(hs, family, addr, port, type);
 
@@ -296,7 +296,7 @@ static struct hs_fp *fp_find(struct hoststore *hs, const char *fingerprint)
 }
 
 static struct hs_af **af_slot(struct hoststore *hs, const struct hs_fp *fp, uint8_t family,
-			      const uint8_t *addr, uint32_t *hash)
+                              const uint8_t *addr, uint32_t *hash)
 {
 	uint32_t h = af_hash(hs, fp, family, addr);
 	struct hs_af **pp = &hs->afs[h & hs->mask];
@@ -402,7 +402,7 @@ static void group_free(struct hoststore *hs, struct hs_group *g)
 }
 
 static struct hs_group *group_new(struct hoststore *hs, uint8_t family, const uint8_t *addr,
-				  uint16_t port, const char *type, int at_tail)
+                                  uint16_t port, const char *type, int at_tail)
 {
 	struct hs_group *g = calloc(1, sizeof(*g));
 
@@ -447,7 +447,7 @@ static struct hs_key *group_key(const struct hs_group *g, const char *fingerprin
  * itself, nothing is added (*out NULL, 0). 0 or KW_ERR_NOMEM.
  */
 static int key_add(struct hoststore *hs, struct hs_group *g, const char *fingerprint,
-		   uint64_t first_seen, uint64_t last_seen, struct hs_key **out)
+                   uint64_t first_seen, uint64_t last_seen, struct hs_key **out)
 {
 	struct hs_key *k, *rem, *victim = NULL;
 	struct hs_fp *fp;
@@ -626,7 +626,7 @@ static int schema_check(struct hoststore *hs, const char *path, char *err, size_
 	}
 	if (app != 0 && app != HS_APPLICATION_ID) {
 		set_err(err, errlen, "%s: not a kexwatch state file (application_id %lld)", path,
-			(long long)app);
+		        (long long)app);
 		return KW_ERR_IO;
 	}
 	if (app == 0 && tables > 0) {
@@ -635,8 +635,8 @@ static int schema_check(struct hoststore *hs, const char *path, char *err, size_
 	}
 	if (ver > HS_SCHEMA_VERSION) {
 		set_err(err, errlen,
-			"%s: state file of a newer kexwatch (schema %lld, this one reads %d)", path,
-			(long long)ver, HS_SCHEMA_VERSION);
+		        "%s: state file of a newer kexwatch (schema %lld, this one reads %d)", path,
+		        (long long)ver, HS_SCHEMA_VERSION);
 		return KW_ERR_IO;
 	}
 	if (app == HS_APPLICATION_ID && ver == HS_SCHEMA_VERSION)
@@ -659,8 +659,8 @@ static int schema_check(struct hoststore *hs, const char *path, char *err, size_
 static int cache_load(struct hoststore *hs, const char *path, char *err, size_t errlen)
 {
 	static const char sql[] =
-		"SELECT server, port, key_type, fingerprint, first_seen, last_seen, times_seen,"
-		" banner, hassh_server FROM host_keys ORDER BY last_seen DESC";
+	    "SELECT server, port, key_type, fingerprint, first_seen, last_seen, times_seen,"
+	    " banner, hassh_server FROM host_keys ORDER BY last_seen DESC";
 	sqlite3_stmt *st;
 	int r;
 
@@ -690,13 +690,12 @@ static int cache_load(struct hoststore *hs, const char *path, char *err, size_t 
 			continue;
 		}
 		g = group_find(hs, family, addr, (uint16_t)port, type);
-		if (g == NULL &&
-		    (g = group_new(hs, family, addr, (uint16_t)port, type, 1)) == NULL)
+		if (g == NULL && (g = group_new(hs, family, addr, (uint16_t)port, type, 1)) == NULL)
 			break;
 		if (group_key(g, fp) != NULL)
 			continue;
 		if (key_add(hs, g, fp, (uint64_t)sqlite3_column_int64(st, 4),
-			    (uint64_t)sqlite3_column_int64(st, 5), &k) != 0)
+		            (uint64_t)sqlite3_column_int64(st, 5), &k) != 0)
 			break;
 		if (k == NULL) {
 			hs->st.not_loaded++;
@@ -704,7 +703,7 @@ static int cache_load(struct hoststore *hs, const char *path, char *err, size_t 
 		}
 		k->times_seen = (uint64_t)sqlite3_column_int64(st, 6);
 		key_set_seen(k, k->last_seen, (const char *)sqlite3_column_text(st, 7),
-			     (const char *)sqlite3_column_text(st, 8));
+		             (const char *)sqlite3_column_text(st, 8));
 	}
 	sqlite3_finalize(st);
 	if (r == SQLITE_ROW) {
@@ -744,7 +743,7 @@ static int poll_forgets(struct hoststore *hs)
 
 		hs->forget_seq = sqlite3_column_int64(hs->forgotten, 0);
 		copy_str(t.server, sizeof(t.server),
-			 (const char *)sqlite3_column_text(hs->forgotten, 1));
+		         (const char *)sqlite3_column_text(hs->forgotten, 1));
 		t.epoch = ++hs->w_epoch;
 		if (hs->ntombs == hs->captombs) {
 			uint32_t cap = hs->captombs ? hs->captombs * 2 : 8;
@@ -944,7 +943,7 @@ static void *writer_main(void *arg)
 /* ------------------------------------------------------------------ API */
 
 int hoststore_addr_canon(const char *text, char out[HOSTSTORE_ADDR_LEN], uint8_t *family,
-			 uint8_t addr[16])
+                         uint8_t addr[16])
 {
 	uint8_t buf[16];
 	int af;
@@ -969,7 +968,7 @@ static uint32_t pick(uint32_t v, uint32_t def)
 }
 
 int hoststore_open(struct hoststore **out, const struct hoststore_config *cfg, char *err,
-		   size_t errlen)
+                   size_t errlen)
 {
 	struct hoststore *hs;
 	pthread_condattr_t ca;
@@ -1011,7 +1010,7 @@ int hoststore_open(struct hoststore **out, const struct hoststore_config *cfg, c
 	 * then the writer thread alone, then the closer after the join). */
 	if ((r = sqlite3_open_v2(cfg->path, &hs->db, flags, NULL)) != SQLITE_OK) {
 		set_err(err, errlen, "%s: %s", cfg->path,
-			hs->db ? sqlite3_errmsg(hs->db) : sqlite3_errstr(r));
+		        hs->db ? sqlite3_errmsg(hs->db) : sqlite3_errstr(r));
 		hoststore_close(hs, NULL, NULL, 0);
 		return r == SQLITE_NOMEM ? KW_ERR_NOMEM : KW_ERR_IO;
 	}
@@ -1055,9 +1054,9 @@ int hoststore_open(struct hoststore **out, const struct hoststore_config *cfg, c
 		return KW_ERR_NOMEM;
 	}
 	if (sqlite3_prepare_v3(hs->db, hs_upsert_sql, -1, SQLITE_PREPARE_PERSISTENT, &hs->upsert,
-			       NULL) != SQLITE_OK ||
+	                       NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v3(hs->db, hs_forgotten_sql, -1, SQLITE_PREPARE_PERSISTENT,
-			       &hs->forgotten, NULL) != SQLITE_OK) {
+	                       &hs->forgotten, NULL) != SQLITE_OK) {
 		set_err(err, errlen, "%s: %s", cfg->path, sqlite3_errmsg(hs->db));
 		hoststore_close(hs, NULL, NULL, 0);
 		return KW_ERR_IO;
@@ -1085,8 +1084,7 @@ int hoststore_open(struct hoststore **out, const struct hoststore_config *cfg, c
 	return KW_OK;
 }
 
-int hoststore_close(struct hoststore *hs, struct hoststore_stats *final, char *err,
-		    size_t errlen)
+int hoststore_close(struct hoststore *hs, struct hoststore_stats *final, char *err, size_t errlen)
 {
 	int ret = KW_OK;
 
@@ -1100,8 +1098,8 @@ int hoststore_close(struct hoststore *hs, struct hoststore_stats *final, char *e
 		pthread_join(hs->thread, NULL);
 		if (hs->st.dropped > 0) {
 			set_err(err, errlen, "%llu host-key observations were not written%s%s",
-				(unsigned long long)hs->st.dropped, hs->last_error[0] ? ": " : "",
-				hs->last_error);
+			        (unsigned long long)hs->st.dropped, hs->last_error[0] ? ": " : "",
+			        hs->last_error);
 			ret = KW_ERR_IO;
 		}
 	}
@@ -1155,7 +1153,7 @@ static void apply_forgets(struct hoststore *hs)
 
 /* share_fill lists up to HOSTSTORE_SHARE_LIST distinct addresses of fp, g's first. */
 static void share_fill(const struct hs_fp *fp, const struct hs_group *g,
-		       struct hoststore_verdict *v)
+                       struct hoststore_verdict *v)
 {
 	uint8_t fam[HOSTSTORE_SHARE_LIST], addr[HOSTSTORE_SHARE_LIST][16];
 	uint32_t walked = 0;
@@ -1181,7 +1179,7 @@ static void share_fill(const struct hs_fp *fp, const struct hs_group *g,
 	}
 	for (uint32_t i = 0; i < v->naddrs; i++)
 		if (inet_ntop(fam[i] == 6 ? AF_INET6 : AF_INET, addr[i], v->addrs[i],
-			      HOSTSTORE_ADDR_LEN) == NULL)
+		              HOSTSTORE_ADDR_LEN) == NULL)
 			copy_str(v->addrs[i], HOSTSTORE_ADDR_LEN, "?");
 }
 
@@ -1201,7 +1199,7 @@ static void queue_push(struct hoststore *hs, const struct hoststore_obs *o, cons
 	row->epoch = hs->epoch;
 	row->port = o->port;
 	if (inet_ntop(o->family == 6 ? AF_INET6 : AF_INET, o->addr, row->server,
-		      sizeof(row->server)) == NULL)
+	              sizeof(row->server)) == NULL)
 		copy_str(row->server, sizeof(row->server), "?");
 	copy_str(row->type, sizeof(row->type), type);
 	copy_str(row->fp, sizeof(row->fp), o->fingerprint);
@@ -1215,7 +1213,7 @@ static void queue_push(struct hoststore *hs, const struct hoststore_obs *o, cons
 }
 
 int hoststore_observe(struct hoststore *hs, const struct hoststore_obs *o,
-		      struct hoststore_verdict *v)
+                      struct hoststore_verdict *v)
 {
 	struct hoststore_verdict scratch;
 	char type[HOSTSTORE_TYPE_LEN], banner[HOSTSTORE_BANNER_MAX + 1];
@@ -1295,15 +1293,15 @@ void hoststore_get_stats(struct hoststore *hs, struct hoststore_stats *st)
 }
 
 int hoststore_foreach(struct hoststore *hs, hoststore_row_fn fn, void *ctx, char *err,
-		      size_t errlen)
+                      size_t errlen)
 {
 	static const char sql[] =
-		"SELECT h.server, h.port, h.key_type, h.fingerprint, h.first_seen, h.last_seen,"
-		" h.times_seen, h.banner, h.hassh_server,"
-		" (SELECT count(DISTINCT x.server) FROM host_keys x"
-		"   WHERE x.fingerprint = h.fingerprint)"
-		" FROM host_keys h"
-		" ORDER BY h.server, h.port, h.key_type, h.first_seen, h.fingerprint";
+	    "SELECT h.server, h.port, h.key_type, h.fingerprint, h.first_seen, h.last_seen,"
+	    " h.times_seen, h.banner, h.hassh_server,"
+	    " (SELECT count(DISTINCT x.server) FROM host_keys x"
+	    "   WHERE x.fingerprint = h.fingerprint)"
+	    " FROM host_keys h"
+	    " ORDER BY h.server, h.port, h.key_type, h.first_seen, h.fingerprint";
 	char prev_server[HOSTSTORE_ADDR_LEN] = "", prev_type[HOSTSTORE_TYPE_LEN] = "";
 	int prev_port = -1, r, ret = KW_OK;
 	sqlite3_stmt *st;
@@ -1330,7 +1328,7 @@ int hoststore_foreach(struct hoststore *hs, hoststore_row_fn fn, void *ctx, char
 		row.hassh = (s = (const char *)sqlite3_column_text(st, 8)) ? s : "";
 		row.addresses_with_key = (uint64_t)sqlite3_column_int64(st, 9);
 		row.remembered = strcmp(row.server, prev_server) != 0 || row.port != prev_port ||
-				 strcmp(row.key_type, prev_type) != 0;
+		                 strcmp(row.key_type, prev_type) != 0;
 		copy_str(prev_server, sizeof(prev_server), row.server);
 		copy_str(prev_type, sizeof(prev_type), row.key_type);
 		prev_port = row.port;
@@ -1346,10 +1344,10 @@ int hoststore_foreach(struct hoststore *hs, hoststore_row_fn fn, void *ctx, char
 }
 
 int hoststore_forget(struct hoststore *hs, const char *server, int port, uint64_t *removed,
-		     char *err, size_t errlen)
+                     char *err, size_t errlen)
 {
 	static const char del_sql[] =
-		"DELETE FROM host_keys WHERE server = ?1 AND (?2 < 0 OR port = ?2)";
+	    "DELETE FROM host_keys WHERE server = ?1 AND (?2 < 0 OR port = ?2)";
 	static const char log_sql[] = "INSERT INTO forgotten(server, port, at) VALUES(?1, ?2, ?3)";
 	sqlite3_stmt *del = NULL, *log = NULL;
 	char why[256] = "";

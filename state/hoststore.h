@@ -85,13 +85,13 @@ enum hoststore_mode {
 };
 
 struct hoststore_config {
-	const char *path;          /* borrowed for the call */
+	const char *path; /* borrowed for the call */
 	enum hoststore_mode mode;
-	uint32_t share_threshold;  /* 0: HOSTSTORE_SHARE_THRESHOLD */
-	uint32_t cache_max;        /* 0: HOSTSTORE_CACHE_MAX */
-	uint32_t batch_records;    /* 0: HOSTSTORE_BATCH_RECORDS */
-	uint32_t batch_ms;         /* 0: HOSTSTORE_BATCH_MS */
-	uint32_t queue_max;        /* 0: HOSTSTORE_QUEUE_MAX */
+	uint32_t share_threshold; /* 0: HOSTSTORE_SHARE_THRESHOLD */
+	uint32_t cache_max;       /* 0: HOSTSTORE_CACHE_MAX */
+	uint32_t batch_records;   /* 0: HOSTSTORE_BATCH_RECORDS */
+	uint32_t batch_ms;        /* 0: HOSTSTORE_BATCH_MS */
+	uint32_t queue_max;       /* 0: HOSTSTORE_QUEUE_MAX */
 };
 
 /*
@@ -104,7 +104,7 @@ struct hoststore_config {
  * KW_ERR_NOMEM.
  */
 int hoststore_open(struct hoststore **out, const struct hoststore_config *cfg, char *err,
-		   size_t errlen);
+                   size_t errlen);
 
 /*
  * hoststore_close commits every queued observation (waiting for the writer
@@ -114,19 +114,18 @@ int hoststore_open(struct hoststore **out, const struct hoststore_config *cfg, c
  * written during the store's life (reason in err); hs is freed either way.
  */
 struct hoststore_stats;
-int hoststore_close(struct hoststore *hs, struct hoststore_stats *final, char *err,
-		    size_t errlen);
+int hoststore_close(struct hoststore *hs, struct hoststore_stats *final, char *err, size_t errlen);
 
 /* One sighting of a host key, as the report layer saw it (all borrowed). */
 struct hoststore_obs {
-	uint8_t family;         /* 4 or 6 */
-	uint8_t addr[16];       /* the SSH server's address */
-	uint16_t port;          /* its port; 0 when the server opened the TCP connection */
-	const char *key_type;   /* the key blob's type, printable ASCII */
+	uint8_t family;          /* 4 or 6 */
+	uint8_t addr[16];        /* the SSH server's address */
+	uint16_t port;           /* its port; 0 when the server opened the TCP connection */
+	const char *key_type;    /* the key blob's type, printable ASCII */
 	const char *fingerprint; /* "SHA256:..." */
-	const char *banner;     /* the server's identification line, escaped; NULL: none */
-	const char *hassh;      /* HASSHServer; NULL or "": unknown */
-	uint64_t ts_us;         /* capture time of the connection */
+	const char *banner;      /* the server's identification line, escaped; NULL: none */
+	const char *hassh;       /* HASSHServer; NULL or "": unknown */
+	uint64_t ts_us;          /* capture time of the connection */
 };
 
 /* What the store knew of one key. */
@@ -168,19 +167,19 @@ struct hoststore_verdict {
  * cache could not grow; *v is still filled from what is known).
  */
 int hoststore_observe(struct hoststore *hs, const struct hoststore_obs *o,
-		      struct hoststore_verdict *v);
+                      struct hoststore_verdict *v);
 
 /* Counters since open (SENSOR mode). */
 struct hoststore_stats {
-	uint64_t observed;     /* hoststore_observe calls that recorded something */
-	uint64_t committed;    /* observations written to the file */
-	uint64_t transactions; /* commits */
-	uint64_t dropped;      /* not persisted: queue full, or the write kept failing */
-	uint64_t write_errors; /* failed transactions (retried) */
-	uint64_t forgets;      /* --forget entries picked up from the file */
-	uint64_t cache_keys;   /* keys in the cache now */
+	uint64_t observed;      /* hoststore_observe calls that recorded something */
+	uint64_t committed;     /* observations written to the file */
+	uint64_t transactions;  /* commits */
+	uint64_t dropped;       /* not persisted: queue full, or the write kept failing */
+	uint64_t write_errors;  /* failed transactions (retried) */
+	uint64_t forgets;       /* --forget entries picked up from the file */
+	uint64_t cache_keys;    /* keys in the cache now */
 	uint64_t cache_evicted; /* keys evicted from the cache (kept in the file) */
-	uint64_t not_loaded;   /* keys in the file that did not fit in the cache at open */
+	uint64_t not_loaded;    /* keys in the file that did not fit in the cache at open */
 };
 
 /* hoststore_get_stats copies the counters; safe while the writer runs. */
@@ -188,13 +187,13 @@ void hoststore_get_stats(struct hoststore *hs, struct hoststore_stats *st);
 
 /* One stored key, for listing (all strings borrowed for the callback). */
 struct hoststore_row {
-	const char *server;     /* canonical address text */
-	uint16_t port;          /* 0: server-initiated connections */
+	const char *server; /* canonical address text */
+	uint16_t port;      /* 0: server-initiated connections */
 	const char *key_type, *fingerprint;
-	const char *banner;     /* "" when none */
-	const char *hassh;      /* "" when none */
+	const char *banner; /* "" when none */
+	const char *hassh;  /* "" when none */
 	uint64_t first_seen, last_seen, times_seen;
-	int remembered;         /* the first key of its server, port and type */
+	int remembered;              /* the first key of its server, port and type */
 	uint64_t addresses_with_key; /* distinct server addresses with this fingerprint */
 };
 
@@ -207,7 +206,7 @@ typedef int (*hoststore_row_fn)(void *ctx, const struct hoststore_row *row);
  * fn's non-zero value, or KW_ERR_IO (message in err).
  */
 int hoststore_foreach(struct hoststore *hs, hoststore_row_fn fn, void *ctx, char *err,
-		      size_t errlen);
+                      size_t errlen);
 
 /*
  * hoststore_forget removes every key of server (canonical address text, see
@@ -216,7 +215,7 @@ int hoststore_foreach(struct hoststore *hs, hoststore_row_fn fn, void *ctx, char
  * gets the number of keys removed. ADMIN mode. Returns 0 or KW_ERR_IO.
  */
 int hoststore_forget(struct hoststore *hs, const char *server, int port, uint64_t *removed,
-		     char *err, size_t errlen);
+                     char *err, size_t errlen);
 
 /*
  * hoststore_addr_canon parses an IPv4 or IPv6 address (no brackets, no port)
@@ -224,6 +223,6 @@ int hoststore_forget(struct hoststore *hs, const char *server, int port, uint64_
  * family/addr non-NULL also its binary form. Returns 0 or KW_ERR_MALFORMED.
  */
 int hoststore_addr_canon(const char *text, char out[HOSTSTORE_ADDR_LEN], uint8_t *family,
-			 uint8_t addr[16]);
+                         uint8_t addr[16]);
 
 #endif

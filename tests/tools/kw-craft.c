@@ -125,17 +125,16 @@ static const uint8_t *build_tcp(const struct seg *s, uint32_t *len)
 	uint32_t n;
 
 	libnet_clear_packet(ln);
-	if (s->optlen > 0 &&
-	    libnet_build_tcp_options(s->opts, s->optlen, ln, 0) == -1)
+	if (s->optlen > 0 && libnet_build_tcp_options(s->opts, s->optlen, ln, 0) == -1)
 		die("libnet_build_tcp_options: %s", libnet_geterror(ln));
 	if (libnet_build_tcp(s->sport, s->dport, s->seq, s->ack, s->flags, 64240, 0, 0,
-			     LIBNET_TCP_H + s->optlen + s->len, s->payload, s->len, ln, 0) == -1)
+	                     LIBNET_TCP_H + s->optlen + s->len, s->payload, s->len, ln, 0) == -1)
 		die("libnet_build_tcp: %s", libnet_geterror(ln));
 	if (libnet_build_ipv4(LIBNET_IPV4_H + LIBNET_TCP_H + s->optlen + s->len, 0, s->ip_id,
-			      0x4000, 64, IPPROTO_TCP, 0, s->src, s->dst, NULL, 0, ln, 0) == -1)
+	                      0x4000, 64, IPPROTO_TCP, 0, s->src, s->dst, NULL, 0, ln, 0) == -1)
 		die("libnet_build_ipv4: %s", libnet_geterror(ln));
 	if (libnet_build_ethernet(s->to_server ? mac_s : mac_c, s->to_server ? mac_c : mac_s,
-				  ETHERTYPE_IP, NULL, 0, ln, 0) == -1)
+	                          ETHERTYPE_IP, NULL, 0, ln, 0) == -1)
 		die("libnet_build_ethernet: %s", libnet_geterror(ln));
 	if (libnet_pblock_coalesce(ln, &pkt, &n) == -1)
 		die("libnet_pblock_coalesce: %s", libnet_geterror(ln));
@@ -149,7 +148,8 @@ static const uint8_t *build_tcp(const struct seg *s, uint32_t *len)
 
 /* build_frag returns an IPv4 fragment frame carrying bytes of an IP payload. */
 static const uint8_t *build_frag(uint32_t src, uint32_t dst, uint16_t id, uint32_t offset8,
-				 int more, const uint8_t *p, uint32_t n, int to_server, uint32_t *len)
+                                 int more, const uint8_t *p, uint32_t n, int to_server,
+                                 uint32_t *len)
 {
 	static uint8_t frame[70000];
 	uint8_t *pkt;
@@ -157,10 +157,10 @@ static const uint8_t *build_frag(uint32_t src, uint32_t dst, uint16_t id, uint32
 
 	libnet_clear_packet(ln);
 	if (libnet_build_ipv4(LIBNET_IPV4_H + n, 0, id, (uint16_t)((more ? 0x2000 : 0) | offset8),
-			      64, IPPROTO_TCP, 0, src, dst, p, n, ln, 0) == -1)
+	                      64, IPPROTO_TCP, 0, src, dst, p, n, ln, 0) == -1)
 		die("libnet_build_ipv4: %s", libnet_geterror(ln));
 	if (libnet_build_ethernet(to_server ? mac_s : mac_c, to_server ? mac_c : mac_s,
-				  ETHERTYPE_IP, NULL, 0, ln, 0) == -1)
+	                          ETHERTYPE_IP, NULL, 0, ln, 0) == -1)
 		die("libnet_build_ethernet: %s", libnet_geterror(ln));
 	if (libnet_pblock_coalesce(ln, &pkt, &out) == -1)
 		die("libnet_pblock_coalesce: %s", libnet_geterror(ln));
@@ -187,7 +187,7 @@ static void conn_init(struct conn *c, struct pcapw *w, int n)
 	memset(c, 0, sizeof(*c));
 	c->w = w;
 	c->cip = htonl(0x0a000000u | (uint32_t)(n + 2)); /* 10.0.0.x */
-	c->sip = htonl(0x0a010001u);                    /* 10.1.0.1 */
+	c->sip = htonl(0x0a010001u);                     /* 10.1.0.1 */
 	c->cport = (uint16_t)(40000 + n);
 	c->sport = 22;
 	c->cseq = 1000000u * (uint32_t)(n + 1);
@@ -197,7 +197,7 @@ static void conn_init(struct conn *c, struct pcapw *w, int n)
 
 /* conn_seg sends one segment of side dir (0 client, 1 server) at offset rel from its next seq. */
 static void conn_seg_at(struct conn *c, int dir, int32_t rel, uint8_t flags, const void *p,
-			uint32_t n)
+                        uint32_t n)
 {
 	struct seg s = {0};
 	uint32_t len;
@@ -265,28 +265,28 @@ static void conn_close(struct conn *c)
 
 /* A compact client KEXINIT (what the split test splits); its HASSH is in check_crafted.py. */
 static const char *const kex_client[10] = {
-	"curve25519-sha256,ext-info-c,kex-strict-c-v00@openssh.com",
-	"ssh-ed25519,rsa-sha2-512",
-	"chacha20-poly1305@openssh.com,aes128-ctr",
-	"chacha20-poly1305@openssh.com,aes128-ctr",
-	"hmac-sha2-256-etm@openssh.com",
-	"hmac-sha2-256-etm@openssh.com",
-	"none",
-	"none",
-	"",
-	"",
+    "curve25519-sha256,ext-info-c,kex-strict-c-v00@openssh.com",
+    "ssh-ed25519,rsa-sha2-512",
+    "chacha20-poly1305@openssh.com,aes128-ctr",
+    "chacha20-poly1305@openssh.com,aes128-ctr",
+    "hmac-sha2-256-etm@openssh.com",
+    "hmac-sha2-256-etm@openssh.com",
+    "none",
+    "none",
+    "",
+    "",
 };
 static const char *const kex_server[10] = {
-	"curve25519-sha256,kex-strict-s-v00@openssh.com",
-	"ssh-ed25519",
-	"chacha20-poly1305@openssh.com,aes128-ctr",
-	"chacha20-poly1305@openssh.com,aes128-ctr",
-	"hmac-sha2-256-etm@openssh.com",
-	"hmac-sha2-256-etm@openssh.com",
-	"none,zlib@openssh.com",
-	"none,zlib@openssh.com",
-	"",
-	"",
+    "curve25519-sha256,kex-strict-s-v00@openssh.com",
+    "ssh-ed25519",
+    "chacha20-poly1305@openssh.com,aes128-ctr",
+    "chacha20-poly1305@openssh.com,aes128-ctr",
+    "hmac-sha2-256-etm@openssh.com",
+    "hmac-sha2-256-etm@openssh.com",
+    "none,zlib@openssh.com",
+    "none,zlib@openssh.com",
+    "",
+    "",
 };
 
 struct buf {
@@ -334,7 +334,7 @@ static void ssh_packet(struct buf *out, const struct buf *payload)
 
 /* kexinit_packet builds a KEXINIT packet from ten lists (lists[0] may be replaced by kex). */
 static void kexinit_packet(struct buf *out, const char *const lists[10], const char *kex,
-			   uint32_t kex_len)
+                           uint32_t kex_len)
 {
 	struct buf pl = {0};
 	uint8_t cookie[16];
@@ -474,7 +474,8 @@ static void sc_kexinit_split(struct pcapw *w)
 		/* server KEXINIT: s2c after its banner, up to the KEX reply */
 		uint32_t ks = sizeof(BANNER_S) - 1;
 		uint32_t klen = ((uint32_t)s2c.p[ks] << 24 | (uint32_t)s2c.p[ks + 1] << 16 |
-				 (uint32_t)s2c.p[ks + 2] << 8 | s2c.p[ks + 3]) + 4;
+		                 (uint32_t)s2c.p[ks + 2] << 8 | s2c.p[ks + 3]) +
+		                4;
 		conn_send(&c, 1, s2c.p + ks, klen);
 		conn_close(&c);
 	}
@@ -519,13 +520,15 @@ static void sc_ip_fragments(struct pcapw *w)
 		for (uint32_t i = 0; i < nfrag; i++) {
 			uint32_t k = variant == 0 ? nfrag - 1 - i : i; /* reversed order */
 			uint32_t off = k * 64, n = ip_len - off < 64 ? ip_len - off : 64;
-			f = build_frag(c.cip, c.sip, id, off / 8, k + 1 < nfrag, tcp + off, n, 1, &len);
+			f = build_frag(c.cip, c.sip, id, off / 8, k + 1 < nfrag, tcp + off, n, 1,
+			               &len);
 			pcap_put(w, f, len);
 			if (variant == 1 && k == 1) {
 				/* An overlapping copy of fragment 1 with other bytes. */
 				uint8_t other[64];
 				memset(other, 'X', sizeof(other));
-				f = build_frag(c.cip, c.sip, id, (off - 32) / 8, 1, other, 64, 1, &len);
+				f = build_frag(c.cip, c.sip, id, (off - 32) / 8, 1, other, 64, 1,
+				               &len);
 				pcap_put(w, f, len);
 			}
 		}
@@ -631,10 +634,10 @@ static void sc_banner_100k(struct pcapw *w)
 static void sc_tcp_bad_options(struct pcapw *w)
 {
 	static const uint8_t opts[4][8] = {
-		{2, 0, 5, 0xb4, 1, 1, 1, 1},  /* MSS with length 0 (would loop) */
-		{2, 4, 5, 0xb4, 3, 40, 7, 0}, /* window scale claiming 40 bytes */
-		{2, 1, 5, 0xb4, 0, 0, 0, 0},  /* length 1 (below the minimum 2) */
-		{1, 1, 1, 1, 1, 1, 8, 9},     /* timestamps cut by the header end */
+	    {2, 0, 5, 0xb4, 1, 1, 1, 1},  /* MSS with length 0 (would loop) */
+	    {2, 4, 5, 0xb4, 3, 40, 7, 0}, /* window scale claiming 40 bytes */
+	    {2, 1, 5, 0xb4, 0, 0, 0, 0},  /* length 1 (below the minimum 2) */
+	    {1, 1, 1, 1, 1, 1, 8, 9},     /* timestamps cut by the header end */
 	};
 
 	for (int i = 0; i < 4; i++) {
@@ -703,7 +706,7 @@ static void sc_zero_length(struct pcapw *w)
 /* ---- flood (memory test) ------------------------------------------------ */
 
 static void raw_frame(uint8_t *f, uint32_t src, uint32_t dst, uint16_t sp, uint16_t dp,
-		      uint32_t seq, uint32_t ack, uint8_t flags, uint32_t plen)
+                      uint32_t seq, uint32_t ack, uint8_t flags, uint32_t plen)
 {
 	uint32_t sum = 0;
 
@@ -757,7 +760,8 @@ static void flood(const char *path, uint32_t nsyn, uint32_t nbanner, uint32_t ro
 	pcap_open(&w, path, 65535);
 	for (uint32_t i = 0; i < nsyn; i++) {
 		uint32_t src = htonl(0x0b000000u + i); /* 11.0.0.0/8 */
-		raw_frame(f, src, server, (uint16_t)(1024 + i % 60000), 22, i * 7919u, 0, TH_SYN, 0);
+		raw_frame(f, src, server, (uint16_t)(1024 + i % 60000), 22, i * 7919u, 0, TH_SYN,
+		          0);
 		pcap_put(&w, f, 54);
 	}
 	for (uint32_t r = 0; r <= rounds; r++) {
@@ -767,14 +771,15 @@ static void flood(const char *path, uint32_t nsyn, uint32_t nbanner, uint32_t ro
 			if (r == 0) {
 				raw_frame(f, src, server, 40000, 22, isn, 0, TH_SYN, 0);
 				pcap_put(&w, f, 54);
-				raw_frame(f, server, src, 22, 40000, sisn, isn + 1, TH_SYN | TH_ACK, 0);
+				raw_frame(f, server, src, 22, 40000, sisn, isn + 1, TH_SYN | TH_ACK,
+				          0);
 				pcap_put(&w, f, 54);
 				raw_frame(f, src, server, 40000, 22, isn + 1, sisn + 1, TH_ACK, 0);
 				pcap_put(&w, f, 54);
 				continue;
 			}
 			raw_frame(f, src, server, 40000, 22, isn + 1 + (r - 1) * 1448u, sisn + 1,
-				  TH_ACK, 1448);
+			          TH_ACK, 1448);
 			memset(f + 54, 'A' + (int)(r % 26), 1448);
 			if (r == 1)
 				memcpy(f + 54, "SSH-2.0-", 8);
@@ -803,18 +808,18 @@ static void sc_namelist_1mb(struct pcapw *w)
 }
 
 static const struct scenario scenarios[] = {
-	{"ooo-overlap-conflict", sc_ooo_overlap, 0},
-	{"one-byte-segments", sc_one_byte, 0},
-	{"kexinit-split-every-offset", sc_kexinit_split, 0},
-	{"ip-fragments", sc_ip_fragments, 0},
-	{"packet-length-extremes", sc_packet_length, 0},
-	{"namelist-10000-names", sc_namelist_10000, 0},
-	{"namelist-100k", sc_namelist_100k, 0},
-	{"namelist-1mb", sc_namelist_1mb, 0},
-	{"banner-100k-no-newline", sc_banner_100k, 0},
-	{"tcp-bad-options", sc_tcp_bad_options, 0},
-	{"snaplen-100", sc_snaplen, 100},
-	{"zero-length-frames", sc_zero_length, 0},
+    {"ooo-overlap-conflict", sc_ooo_overlap, 0},
+    {"one-byte-segments", sc_one_byte, 0},
+    {"kexinit-split-every-offset", sc_kexinit_split, 0},
+    {"ip-fragments", sc_ip_fragments, 0},
+    {"packet-length-extremes", sc_packet_length, 0},
+    {"namelist-10000-names", sc_namelist_10000, 0},
+    {"namelist-100k", sc_namelist_100k, 0},
+    {"namelist-1mb", sc_namelist_1mb, 0},
+    {"banner-100k-no-newline", sc_banner_100k, 0},
+    {"tcp-bad-options", sc_tcp_bad_options, 0},
+    {"snaplen-100", sc_snaplen, 100},
+    {"zero-length-frames", sc_zero_length, 0},
 };
 
 int main(int argc, char **argv)
@@ -834,7 +839,7 @@ int main(int argc, char **argv)
 	}
 	if (argc != 3) {
 		fprintf(stderr, "usage: kw-craft SCENARIO FILE | kw-craft list | "
-				"kw-craft flood FILE NSYN NBANNER ROUNDS\n");
+		                "kw-craft flood FILE NSYN NBANNER ROUNDS\n");
 		return 2;
 	}
 	for (size_t i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++) {

@@ -11,7 +11,7 @@
 #include <stdint.h>
 
 void tap_check(int cond, const char *file, int line, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 int tap_done(void);
 void tap_skip_all(const char *why) __attribute__((noreturn));
 /* tap_read_file reads a whole file into a malloc'd buffer (NULL on error). */
@@ -23,14 +23,14 @@ uint8_t *tap_read_file(const char *path, size_t *len);
 	do {                                                                                       \
 		long long tap_a_ = (long long)(a), tap_b_ = (long long)(b);                        \
 		tap_check(tap_a_ == tap_b_, __FILE__, __LINE__, "%s == %s (%lld vs %lld)", #a, #b, \
-			  tap_a_, tap_b_);                                                         \
+		          tap_a_, tap_b_);                                                         \
 	} while (0)
 #define CHECK_EQ_STR(a, b)                                                                         \
 	do {                                                                                       \
 		const char *tap_a_ = (a), *tap_b_ = (b);                                           \
 		tap_check(tap_a_ != NULL && tap_b_ != NULL && strcmp(tap_a_, tap_b_) == 0,         \
-			  __FILE__, __LINE__, "%s == %s (\"%s\" vs \"%s\")", #a, #b,                 \
-			  tap_a_ ? tap_a_ : "(null)", tap_b_ ? tap_b_ : "(null)");                 \
+		          __FILE__, __LINE__, "%s == %s (\"%s\" vs \"%s\")", #a, #b,               \
+		          tap_a_ ? tap_a_ : "(null)", tap_b_ ? tap_b_ : "(null)");                 \
 	} while (0)
 
 #endif

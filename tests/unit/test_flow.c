@@ -34,9 +34,9 @@ static void on_report(void *ctx, const struct flow *f, enum flow_report_why why)
 	s->id[i] = f->id;
 	s->why[i] = why;
 	snprintf(s->client_banner[i], 64, "%.*s", (int)f->ssh.dir[0].banner_len,
-		 f->ssh.dir[0].banner ? (const char *)f->ssh.dir[0].banner : "");
+	         f->ssh.dir[0].banner ? (const char *)f->ssh.dir[0].banner : "");
 	snprintf(s->server_banner[i], 64, "%.*s", (int)f->ssh.dir[1].banner_len,
-		 f->ssh.dir[1].banner ? (const char *)f->ssh.dir[1].banner : "");
+	         f->ssh.dir[1].banner ? (const char *)f->ssh.dir[1].banner : "");
 	s->retransmits[i] = f->dir[0].retransmits + f->dir[1].retransmits;
 	s->gaps[i] = f->dir[0].gaps + f->dir[1].gaps;
 	s->ooo[i] = f->dir[0].out_of_order + f->dir[1].out_of_order;
@@ -53,11 +53,11 @@ static const uint16_t ssh_port[] = {22};
 static struct flow_table *table(struct seen *s, uint32_t max_flows)
 {
 	struct flow_config cfg = {.limits = &limits,
-				  .ssh_ports = ssh_port,
-				  .nssh_ports = 1,
-				  .report = on_report,
-				  .report_ctx = s,
-				  .seed = 12345};
+	                          .ssh_ports = ssh_port,
+	                          .nssh_ports = 1,
+	                          .report = on_report,
+	                          .report_ctx = s,
+	                          .seed = 12345};
 	memset(s, 0, sizeof(*s));
 	limits.max_flows = max_flows;
 	return flow_table_new(&cfg);
@@ -65,7 +65,7 @@ static struct flow_table *table(struct seen *s, uint32_t max_flows)
 
 /* seg builds a packet from client (dir 0) or server (dir 1) of connection n. */
 static struct pkt seg(int n, int from_server, uint8_t flags, uint32_t seq, uint32_t ack,
-		      const char *data, size_t len, uint64_t ts)
+                      const char *data, size_t len, uint64_t ts)
 {
 	struct pkt p;
 
@@ -125,13 +125,14 @@ static void test_orders(void)
 		for (int k = 0; k < 4; k++) {
 			size_t i = (size_t)orders[o][k], off = i * piece;
 			size_t n = i == 3 ? len - off : piece;
-			p = seg(1, 0, TCP_ACK | TCP_PSH, CISN + 1 + (uint32_t)off, SISN + 1, CB + off, n,
-				1001000 + (uint64_t)k);
+			p = seg(1, 0, TCP_ACK | TCP_PSH, CISN + 1 + (uint32_t)off, SISN + 1,
+			        CB + off, n, 1001000 + (uint64_t)k);
 			flow_table_packet(t, &p, 0, 0);
 		}
 		p = seg(1, 1, TCP_ACK, SISN + 1, CISN + 1 + (uint32_t)len, SB, strlen(SB), 1002000);
 		flow_table_packet(t, &p, 0, 0);
-		close_both(t, 1, CISN + 1 + (uint32_t)len, SISN + 1 + (uint32_t)strlen(SB), 1003000);
+		close_both(t, 1, CISN + 1 + (uint32_t)len, SISN + 1 + (uint32_t)strlen(SB),
+		           1003000);
 		flow_table_flush(t);
 		CHECK_EQ_INT(s.n, 1);
 		CHECK_EQ_STR(s.client_banner[0], "SSH-2.0-OpenSSH_9.2p1 Debian-2");
@@ -159,7 +160,7 @@ static void test_retransmit_overlap_gap(void)
 	flow_table_packet(t, &p, 0, 0); /* overlaps 5 bytes, brings the rest */
 	/* server: its banner segment is missed, the client's ACK shows it was sent */
 	p = seg(2, 0, TCP_ACK, CISN + 1 + (uint32_t)strlen(CB), SISN + 1 + (uint32_t)strlen(SB),
-		NULL, 0, 1002000);
+	        NULL, 0, 1002000);
 	flow_table_packet(t, &p, 0, 0);
 	flow_table_flush(t);
 	CHECK_EQ_INT(s.n, 1);

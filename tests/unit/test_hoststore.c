@@ -33,15 +33,15 @@
 static char dir[64], path[96];
 
 static struct hoststore_obs obs(const char *addr, uint16_t port, const char *type, const char *fp,
-				uint64_t ts)
+                                uint64_t ts)
 {
 	struct hoststore_obs o = {
-		.port = port,
-		.key_type = type,
-		.fingerprint = fp,
-		.banner = BANNER_1,
-		.hassh = HASSH_1,
-		.ts_us = ts,
+	    .port = port,
+	    .key_type = type,
+	    .fingerprint = fp,
+	    .banner = BANNER_1,
+	    .hassh = HASSH_1,
+	    .ts_us = ts,
 	};
 	char canon[HOSTSTORE_ADDR_LEN];
 
@@ -51,15 +51,15 @@ static struct hoststore_obs obs(const char *addr, uint16_t port, const char *typ
 }
 
 static struct hoststore *open_sensor(const char *p, uint32_t batch, uint32_t batch_ms,
-				     uint32_t threshold, uint32_t cache_max)
+                                     uint32_t threshold, uint32_t cache_max)
 {
 	struct hoststore_config cfg = {
-		.path = p,
-		.mode = HOSTSTORE_SENSOR,
-		.batch_records = batch,
-		.batch_ms = batch_ms,
-		.share_threshold = threshold,
-		.cache_max = cache_max,
+	    .path = p,
+	    .mode = HOSTSTORE_SENSOR,
+	    .batch_records = batch,
+	    .batch_ms = batch_ms,
+	    .share_threshold = threshold,
+	    .cache_max = cache_max,
 	};
 	struct hoststore *hs = NULL;
 	char err[256] = "";
@@ -91,11 +91,11 @@ static int collect(void *ctx, const struct hoststore_row *row)
 
 	if (r->n < 64)
 		snprintf(r->line[r->n++], 256, "%s %u %s %s %s %llu %llu %llu %llu", row->server,
-			 row->port, row->key_type, row->fingerprint,
-			 row->remembered ? "remembered" : "changed",
-			 (unsigned long long)row->first_seen, (unsigned long long)row->last_seen,
-			 (unsigned long long)row->times_seen,
-			 (unsigned long long)row->addresses_with_key);
+		         row->port, row->key_type, row->fingerprint,
+		         row->remembered ? "remembered" : "changed",
+		         (unsigned long long)row->first_seen, (unsigned long long)row->last_seen,
+		         (unsigned long long)row->times_seen,
+		         (unsigned long long)row->addresses_with_key);
 	return 0;
 }
 
@@ -202,13 +202,13 @@ static void test_record_lookup(void)
 	CHECK_EQ_INT(list_file(path, &rows), 4);
 	/* Ordered by server, port, type, first sighting; counts and times kept. */
 	CHECK_EQ_STR(rows.line[0], "198.18.0.2 22 ecdsa-sha2-nistp256 " FP_E
-				   " remembered 1700000020000000 1700000020000000 1 1");
+	                           " remembered 1700000020000000 1700000020000000 1 1");
 	CHECK_EQ_STR(rows.line[1], "198.18.0.2 22 ssh-ed25519 " FP_A
-				   " remembered 1700000000000000 1700000050000000 3 1");
+	                           " remembered 1700000000000000 1700000050000000 3 1");
 	CHECK_EQ_STR(rows.line[2], "198.18.0.2 22 ssh-ed25519 " FP_B
-				   " changed 1700000030000000 1700000040000000 2 1");
+	                           " changed 1700000030000000 1700000040000000 2 1");
 	CHECK_EQ_STR(rows.line[3], "198.18.0.2 2222 ssh-ed25519 " FP_B
-				   " remembered 1700000025000000 1700000025000000 1 1");
+	                           " remembered 1700000025000000 1700000025000000 1 1");
 }
 
 static void test_reopen(void)
@@ -311,7 +311,7 @@ static void test_forget_while_running(void)
 	CHECK_EQ_INT(hoststore_close(hs, &st, NULL, 0), 0);
 	CHECK_EQ_INT(list_file(path, &rows), 1);
 	CHECK_EQ_STR(rows.line[0], "198.18.0.2 22 ssh-ed25519 " FP_B
-				   " remembered 1700000090000000 1700000090000000 1 1");
+	                           " remembered 1700000090000000 1700000090000000 1 1");
 }
 
 static void test_shared(void)
@@ -427,8 +427,8 @@ static void test_refuse(void)
 	{
 		char cmd[256];
 		snprintf(cmd, sizeof(cmd),
-			 "sqlite3 '%s' 'CREATE TABLE t(x); INSERT INTO t VALUES(1);' 2>/dev/null",
-			 p);
+		         "sqlite3 '%s' 'CREATE TABLE t(x); INSERT INTO t VALUES(1);' 2>/dev/null",
+		         p);
 		if (system(cmd) == 0) {
 			cfg.path = p;
 			CHECK(hoststore_open(&hs, &cfg, err, sizeof(err)) != 0,
@@ -458,7 +458,7 @@ static void test_addr(void)
 
 /* fake_flow: a connection from 198.18.0.1 to server:22 whose server sent key. */
 static void fake_flow(struct flow *f, const uint8_t server[4], const char *type, const char *fp,
-		      const char *banner, const char *hassh, uint64_t t)
+                      const char *banner, const char *hassh, uint64_t t)
 {
 	static const uint8_t client[4] = {198, 18, 0, 1};
 
@@ -523,8 +523,8 @@ static void test_hostcheck(void)
 	hostcheck_flow(hs, f, 0, list);
 	CHECK_EQ_INT(json_array_size(list), 0);
 	/* The same key type, a new key: host_key_changed, before any warning. */
-	json_array_append_new(list, json_pack("{s:s,s:s}", "code", "non_pq_kex", "severity",
-					      "warning"));
+	json_array_append_new(list,
+	                      json_pack("{s:s,s:s}", "code", "non_pq_kex", "severity", "warning"));
 	fake_flow(f, s1, "ssh-ed25519", FP_B, BANNER_1, HASSH_1, T0 + SEC);
 	hostcheck_flow(hs, f, 0, list);
 	d = find_code(list, "host_key_changed", &at);
@@ -590,9 +590,9 @@ static void test_hostcheck(void)
 			ev = json_object_get(d, "evidence");
 			CHECK_EQ_INT(json_integer_value(json_object_get(ev, "address_count")), 4);
 			CHECK_EQ_INT(json_array_size(json_object_get(ev, "addresses")), 4);
-			CHECK_EQ_STR(json_string_value(
-					     json_array_get(json_object_get(ev, "addresses"), 0)),
-				     "198.18.9.4");
+			CHECK_EQ_STR(
+			    json_string_value(json_array_get(json_object_get(ev, "addresses"), 0)),
+			    "198.18.9.4");
 			CHECK_EQ_STR(json_string_value(json_object_get(d, "severity")), "warning");
 		}
 		json_decref(list);
@@ -621,7 +621,7 @@ static void test_hostcheck(void)
 			CHECK_EQ_INT(hostcheck_list(a, out, 0, err, sizeof(err)), 0);
 			fclose(out);
 			CHECK(buf != NULL && strstr(buf, "198.18.0.2 port 22\n") != NULL &&
-				      strstr(buf, "CHANGED") != NULL,
+			          strstr(buf, "CHANGED") != NULL,
 			      "text listing: %s", buf ? buf : "");
 			free(buf);
 		}

@@ -27,8 +27,12 @@ static json_t *parse(const struct jw *w)
 static void test_text(void)
 {
 	static const char *const texts[] = {
-		"plain", "quote \" and backslash \\", "tab\tnewline\ncr\r", "\x01\x1f\x7f",
-		"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x94\x91", "",
+	    "plain",
+	    "quote \" and backslash \\",
+	    "tab\tnewline\ncr\r",
+	    "\x01\x1f\x7f",
+	    "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x94\x91",
+	    "",
 	};
 	struct jw w;
 
@@ -44,7 +48,11 @@ static void test_text(void)
 	/* Invalid UTF-8 (a lone continuation byte, an overlong form, a surrogate,
 	 * a truncated sequence) becomes U+FFFD, never invalid JSON. */
 	jw_reset(&w);
-	jw_str(&w, NULL, "a\x80" "b\xc0\xaf" "c\xed\xa0\x80" "d\xe2\x82");
+	jw_str(&w, NULL,
+	       "a\x80"
+	       "b\xc0\xaf"
+	       "c\xed\xa0\x80"
+	       "d\xe2\x82");
 	json_decref(parse(&w));
 	CHECK(strstr(w.buf, "\\ufffd") != NULL, "replacement character used");
 	jw_free(&w);
@@ -153,15 +161,17 @@ static void test_numbers_and_nesting(void)
 /* jw_json writes a jansson tree exactly as json_dumpb does (records keep their bytes). */
 static void test_json_bytes(void)
 {
-	static const double reals[] = {0.0, -0.0, 0.1, 0.001, 5.0, 6011.532, 9999999.999, 1e7,
-				       12345678.9, 1e10, 1e300, 123.4567, -2.5, 1e-5, 0.3};
+	static const double reals[] = {0.0,      -0.0,        0.1,  0.001,      5.0,
+	                               6011.532, 9999999.999, 1e7,  12345678.9, 1e10,
+	                               1e300,    123.4567,    -2.5, 1e-5,       0.3};
 	const size_t flags = JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(10);
 	json_t *v = json_object(), *a = json_array(), *o = json_object();
 	char ref[4096];
 	struct jw w;
 	size_t n;
 
-	json_object_set_new(v, "text", json_string("q\" b\\s \b\f\n\r\t\x01\x1f\x7f / caf\xc3\xa9"));
+	json_object_set_new(v, "text",
+	                    json_string("q\" b\\s \b\f\n\r\t\x01\x1f\x7f / caf\xc3\xa9"));
 	json_object_set_new(v, "k\"ey\n", json_integer(-42));
 	json_object_set_new(v, "max", json_integer(INT64_MAX));
 	json_object_set_new(v, "min", json_integer(INT64_MIN));

@@ -986,7 +986,8 @@ static void test_hassh_memo(void)
 		size_t n = i == 0 ? 2 : i == 1 ? 5000 : (size_t)(200 + (i % 7) * 150);
 		memset(text[i], 'a', n);
 		text[i][n] = '\0';
-		/* differ only in the middle of a run of equal lengths, or not at all near the samples */
+		/* differ only in the middle of a run of equal lengths, or not at all near the
+		 * samples */
 		text[i][n / 3] = (char)('A' + i % 26);
 		text[i][n / 3 + 1] = (char)('A' + i / 26);
 	}
@@ -994,7 +995,8 @@ static void test_hassh_memo(void)
 		char want[33], got[33], *str = NULL, *expect;
 		int i;
 		seed = seed * 1103515245u + 12345u;
-		i = (int)((seed >> 16) % (j < LOOKUPS / 2 ? 10 : POOL)); /* hot set first, then all */
+		i = (int)((seed >> 16) %
+		          (j < LOOKUPS / 2 ? 10 : POOL)); /* hot set first, then all */
 		memset(&k, 0, sizeof(k));
 		for (int l = 0; l < KEX_NLISTS; l++)
 			k.list[l] = (char *)"";

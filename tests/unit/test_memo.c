@@ -48,8 +48,8 @@ static void test_basics(void)
 	b[5] = 'y';
 	memo_put(m, a, 40, "A", 1);
 	CHECK(has(m, a, "A") && has(m, b, NULL), "a key one byte apart is a miss");
-	memo_put(m, "long key over the maximum of sixty-four bytes ...................", 66,
-		 "v", 1);
+	memo_put(m, "long key over the maximum of sixty-four bytes ...................", 66, "v",
+	         1);
 	CHECK(has(m, "long key over the maximum of sixty-four bytes ...................", NULL),
 	      "a key over max_key is not kept");
 	memo_free(m);

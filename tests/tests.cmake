@@ -168,3 +168,7 @@ set_tests_properties(readme.run_demo PROPERTIES TIMEOUT 900 RUN_SERIAL ON)
 add_test(NAME ux.color COMMAND bash ${CMAKE_SOURCE_DIR}/tests/ux/color.sh $<TARGET_FILE:kexwatch>
                                     ${CMAKE_SOURCE_DIR}/tests/pcaps/demo.pcap)
 set_tests_properties(ux.color PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 120)
+
+# Every C file is formatted by .clang-format (formatting changes go in their own commits).
+add_test(NAME format.clang COMMAND ${KW_TESTS_DIR}/format/check.sh)
+set_tests_properties(format.clang PROPERTIES TIMEOUT 300)

@@ -12,7 +12,7 @@
 #include "decode.h"
 #include "flow.h"
 #include "limits.h"
-#include "report.h"
+#include "output.h"
 
 /* Everything the command line says about a live run (borrowed by live_run). */
 struct live_opts {

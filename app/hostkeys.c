@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #include "err.h"
-#include "hostcheck.h"
+#include "hostkey.h"
 #include "hostkeys.h"
 #include "hoststore.h"
 #include "limits.h"

@@ -24,7 +24,7 @@
 #include "flow.h"
 #include "hostkeys.h"
 #include "limits.h"
-#include "report.h"
+#include "output.h"
 #include "ux.h"
 
 #ifndef KW_VERSION

@@ -29,7 +29,7 @@
 #include "flow.h"
 #include "fuzz.h"
 #include "limits.h"
-#include "report.h"
+#include "output.h"
 
 struct fuzz_run {
 	struct report *report;

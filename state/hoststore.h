@@ -67,7 +67,7 @@
 #define HOSTSTORE_SHARE_THRESHOLD 3u
 /* Addresses listed in the evidence of host_key_shared. */
 #define HOSTSTORE_SHARE_LIST 16u
-/* Banners are stored escaped (report_escape) and cut to this many bytes. */
+/* Banners are stored escaped (text_escape) and cut to this many bytes. */
 #define HOSTSTORE_BANNER_MAX 255u
 
 /* Text sizes: an address as inet_ntop writes it, a key type (RFC 4251 section

@@ -15,7 +15,7 @@
 
 #include "err.h"
 #include "flow.h"
-#include "hostcheck.h"
+#include "hostkey.h"
 #include "hoststore.h"
 #include "tap.h"
 

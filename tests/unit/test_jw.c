@@ -2,7 +2,7 @@
  * test_jw.c: unit.jw — the streaming JSON writer. Every output is parsed
  * back with jansson and compared value by value: escaping of text (quotes,
  * backslashes, control bytes, valid and invalid UTF-8), wire bytes (as
- * report_escape then JSON), integers at their limits, milliseconds, arrays
+ * text_escape then JSON), integers at their limits, milliseconds, arrays
  * longer than 255 elements, nesting, and spliced jansson values, which must
  * come out byte for byte as json_dumpb writes them.
  */
@@ -10,8 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "text.h"
 #include "jw.h"
-#include "report.h"
+#include "output.h"
 #include "tap.h"
 
 static json_t *parse(const struct jw *w)
@@ -69,7 +70,7 @@ static void test_wire(void)
 		bytes[i] = (uint8_t)i;
 	jw_init(&w);
 	jw_wire(&w, NULL, bytes, sizeof(bytes));
-	esc = report_escape(bytes, sizeof(bytes));
+	esc = text_escape(bytes, sizeof(bytes));
 	if ((v = parse(&w)) != NULL)
 		CHECK_EQ_STR(json_string_value(v), esc);
 	json_decref(v);
@@ -94,7 +95,7 @@ static void test_positions(void)
 			s[k] = (uint8_t)c;
 			jw_reset(&w);
 			jw_wire(&w, NULL, s, sizeof(s));
-			esc = report_escape(s, sizeof(s));
+			esc = text_escape(s, sizeof(s));
 			v = json_loadb(w.buf, w.len, JSON_DECODE_ANY, NULL);
 			if (v == NULL || esc == NULL || strcmp(json_string_value(v), esc) != 0)
 				bad++;

@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "err.h"
-#include "report.h"
+#include "output.h"
 #include "tap.h"
 
 #define NRECORDS 500

@@ -10,7 +10,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#include "report.h"
+#include "output.h"
 
 enum sink_kind {
 	SINK_FD,   /* standard output: borrowed descriptor */

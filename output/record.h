@@ -9,7 +9,7 @@
 
 #include "auth.h"
 #include "jw.h"
-#include "report.h"
+#include "output.h"
 
 struct diagnose_cache;
 
@@ -62,8 +62,5 @@ void record_writer_free(struct record_writer *rw);
 int record_build(struct record_writer *rw, const struct flow *f, const struct report_config *cfg,
                  const struct record_judgment *j, const json_t *diagnoses);
 
-/* record_addr formats an address; record_time an ISO 8601 UTC time with microseconds. */
-void record_addr(char *buf, size_t size, int family, const uint8_t *addr);
-void record_time(char *buf, size_t size, uint64_t us);
 
 #endif

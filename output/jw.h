@@ -7,7 +7,7 @@
  * the smaller, rarer objects (diagnoses, statistics), which jw_json splices
  * in. Keys are trusted ASCII literals. Text values are escaped as JSON
  * requires; wire bytes (jw_wire) are first made printable ASCII exactly as
- * report_escape does, so the output is valid JSON whatever the peer sent.
+ * text_escape does, so the output is valid JSON whatever the peer sent.
  */
 #ifndef KW_JW_H
 #define KW_JW_H
@@ -84,7 +84,7 @@ static inline void jw_strn(struct jw *w, const char *key, const char *s, size_t 
 	jw_put_str(w, key, jw_klen(key), s, n);
 }
 
-/* jw_wire: wire bytes, escaped as report_escape does, then as JSON. */
+/* jw_wire: wire bytes, escaped as text_escape does, then as JSON. */
 static inline void jw_wire(struct jw *w, const char *key, const uint8_t *p, size_t n)
 {
 	jw_put_wire(w, key, jw_klen(key), p, n);

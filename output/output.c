@@ -14,13 +14,14 @@
 #include <string.h>
 #include <time.h>
 
+#include "text.h"
 #include "err.h"
 #include "auth.h"
 #include "diagnose.h"
-#include "hostcheck.h"
+#include "hostkey.h"
 #include "record.h"
 #include "tally.h"
-#include "report.h"
+#include "output.h"
 #include "sink.h"
 
 /* What the text summary counts (report_end). */
@@ -103,7 +104,7 @@ static void summary_add(struct report *r, const struct flow *f, const struct rec
 		const struct ssh_dir *sd = sides[k];
 		if (sd->banner != NULL) {
 			/* software_version: after "SSH-x.y-", up to the first space */
-			char *e = report_escape(sd->banner, sd->banner_len), *v, *sp;
+			char *e = text_escape(sd->banner, sd->banner_len), *v, *sp;
 			if (e != NULL &&
 			    (v = strchr(e + (strncmp(e, "SSH-", 4) == 0 ? 4 : 0), '-'))) {
 				if ((sp = strchr(++v, ' ')) != NULL)
@@ -220,18 +221,18 @@ static int write_text(struct report *r, const struct flow *f, const struct recor
 		write_line(r, line, (size_t)n);
 		r->header_done = 1;
 	}
-	record_time(ts, sizeof(ts), f->t_first);
+	text_time(ts, sizeof(ts), f->t_first);
 	ts[19] = '\0';
-	record_addr(a, sizeof(a), f->key.family, c == 0 ? f->key.src : f->key.dst);
-	record_addr(b, sizeof(b), f->key.family, c == 0 ? f->key.dst : f->key.src);
+	text_addr(a, sizeof(a), f->key.family, c == 0 ? f->key.src : f->key.dst);
+	text_addr(b, sizeof(b), f->key.family, c == 0 ? f->key.dst : f->key.src);
 	snprintf(client, sizeof(client), f->key.family == 6 ? "[%s]:%u" : "%s:%u", a,
 	         c == 0 ? f->key.sport : f->key.dport);
 	snprintf(server, sizeof(server), f->key.family == 6 ? "[%s]:%u" : "%s:%u", b,
 	         c == 0 ? f->key.dport : f->key.sport);
 	if (s->dir[c].banner)
-		sw_c = esc_c = report_escape(s->dir[c].banner, s->dir[c].banner_len);
+		sw_c = esc_c = text_escape(s->dir[c].banner, s->dir[c].banner_len);
 	if (s->dir[!c].banner)
-		sw_s = esc_s = report_escape(s->dir[!c].banner, s->dir[!c].banner_len);
+		sw_s = esc_s = text_escape(s->dir[!c].banner, s->dir[!c].banner_len);
 	summary_add(r, f, j, server, diags);
 	if (first_problem(diags) != NULL)
 		snprintf(detail, sizeof(detail), "%s: %s",
@@ -408,7 +409,7 @@ int report_stats(struct report *r, const struct report_stats_input *in)
 
 	if (rec == NULL)
 		return KW_ERR_NOMEM;
-	record_time(ts, sizeof(ts), in->now_us);
+	text_time(ts, sizeof(ts), in->now_us);
 	json_object_set_new(rec, "timestamp", json_string(ts));
 	json_object_set_new(rec, "event_type", json_string("stats"));
 	json_object_set_new(rec, "stats", stats_object(r, in));

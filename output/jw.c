@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "text.h"
 #include "jw.h"
 
 static const char hexdig[] = "0123456789abcdef";
@@ -254,7 +255,7 @@ void jw_put_wire(struct jw *w, const char *k, size_t kl, const uint8_t *p, size_
 		if (p[i] == '"') {
 			raw(w, "\\\"", 2);
 		} else {
-			/* report_escape's \xHH, whose backslash JSON escapes again */
+			/* text_escape's \xHH, whose backslash JSON escapes again */
 			char e[5] = {'\\', '\\', 'x', hexdig[p[i] >> 4], hexdig[p[i] & 15]};
 			raw(w, e, 5);
 		}

@@ -15,11 +15,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "text.h"
 #include "auth.h"
 #include "diagnose.h"
 #include "jw.h"
 #include "policy.h"
-#include "report.h"
+#include "output.h"
 
 /* A side that stays silent this long before the server gives up: LoginGraceTime. */
 #define DIAG_GRACE_IDLE_US 10000000u
@@ -47,7 +48,7 @@ static const char *server(struct ctx *x)
 	char addr[64];
 
 	if (x->server_buf[0] == '\0') {
-		record_addr(addr, sizeof(addr), f->key.family, x->c == 0 ? f->key.dst : f->key.src);
+		text_addr(addr, sizeof(addr), f->key.family, x->c == 0 ? f->key.dst : f->key.src);
 		snprintf(x->server_buf, sizeof(x->server_buf), "%s port %u", addr,
 		         x->c == 0 ? f->key.dport : f->key.sport);
 	}
@@ -56,7 +57,7 @@ static const char *server(struct ctx *x)
 
 /*
  * lit: a string known to be valid UTF-8, unchecked: this file's literal
- * text (ASCII) or report_escape's output (printable ASCII). json_string
+ * text (ASCII) or text_escape's output (printable ASCII). json_string
  * would check it byte by byte and accept it all the same.
  */
 static json_t *lit(const char *s)
@@ -105,7 +106,7 @@ static void set_ms(json_t *o, const char *k, uint64_t from, uint64_t to)
 
 static void set_bytes(json_t *o, const char *k, const uint8_t *p, size_t n)
 {
-	char *s = report_escape(p, n);
+	char *s = text_escape(p, n);
 
 	if (s != NULL)
 		json_object_set_new(o, k, lit(s));
@@ -660,7 +661,7 @@ static json_t *list_array(const char *list)
 	while (p && *p) {
 		const char *comma = strchr(p, ',');
 		size_t n = comma ? (size_t)(comma - p) : strlen(p);
-		char *e = report_escape((const uint8_t *)p, n);
+		char *e = text_escape((const uint8_t *)p, n);
 		if (e != NULL)
 			json_array_append_new(a, lit(e));
 		free(e);
@@ -892,7 +893,7 @@ static void check_disconnect(struct ctx *x)
 
 	if (!sd->disconnect_seen)
 		return;
-	if ((desc = report_escape(sd->disconnect_desc, sd->disconnect_desc_len)) == NULL)
+	if ((desc = text_escape(sd->disconnect_desc, sd->disconnect_desc_len)) == NULL)
 		return;
 	n = strlen(desc) + 200;
 	if ((sym = malloc(n)) == NULL) {
@@ -939,7 +940,7 @@ static void check_auth_guessing(struct ctx *x)
 	if (!auth_guess_add(x->j->guess, f->key.family, c == 0 ? f->key.src : f->key.dst, f->id, &a,
 	                    x->j->t_close, &v))
 		return;
-	record_addr(addr, sizeof(addr), f->key.family, c == 0 ? f->key.src : f->key.dst);
+	text_addr(addr, sizeof(addr), f->key.family, c == 0 ? f->key.src : f->key.dst);
 	ev = diag(
 	    x, "auth_guessing", "warning",
 	    "Someone at this address is guessing passwords or keys. Confirm in sshd's log "

@@ -4,7 +4,7 @@
  * Responsible for ssh.outcome and ssh.phase (DESIGN.md section 2). Not
  * responsible for diagnoses (why it failed) or for writing anything.
  */
-#include "report.h"
+#include "output.h"
 
 static int both_newkeys(const struct flow *f)
 {

@@ -18,11 +18,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "text.h"
 #include "err.h"
-#include "hostcheck.h"
+#include "hostkey.h"
 #include "hoststore.h"
 #include "record.h"
-#include "report.h"
+#include "output.h"
 
 static int severity_rank(const char *s)
 {
@@ -55,7 +56,7 @@ static void set_text(json_t *o, const char *key, const char *v)
 	json_t *s = json_string(v);
 
 	if (s == NULL) {
-		char *e = report_escape((const uint8_t *)v, strlen(v));
+		char *e = text_escape((const uint8_t *)v, strlen(v));
 		s = e ? json_string(e) : NULL;
 		free(e);
 	}
@@ -67,7 +68,7 @@ static void set_time(json_t *o, const char *key, uint64_t us)
 {
 	char ts[48];
 
-	record_time(ts, sizeof(ts), us);
+	text_time(ts, sizeof(ts), us);
 	json_object_set_new(o, key, json_string(ts));
 }
 
@@ -113,7 +114,7 @@ static void add_changed(json_t *list, const struct hoststore_verdict *v,
 	char summary[768], when[48], also[256] = "";
 	json_t *d, *ev;
 
-	record_time(when, sizeof(when), old->last_seen);
+	text_time(when, sizeof(when), old->last_seen);
 	when[19] = '\0';
 	if (banner_changed || hassh_changed)
 		snprintf(also, sizeof(also),
@@ -196,17 +197,17 @@ void hostcheck_flow(struct hoststore *store, const struct flow *f, int client_di
 	o.port = sd == flow_src_dir(f) ? 0 : sd == 0 ? f->key.sport : f->key.dport;
 	/* The type comes from the wire: escaped so the store and the record only
 	 * ever hold printable ASCII. */
-	type = report_escape((const uint8_t *)s->hostkey.key.type, strlen(s->hostkey.key.type));
+	type = text_escape((const uint8_t *)s->hostkey.key.type, strlen(s->hostkey.key.type));
 	if (type == NULL)
 		return;
 	if (srv->banner != NULL)
-		banner = report_escape(srv->banner, srv->banner_len);
+		banner = text_escape(srv->banner, srv->banner_len);
 	o.key_type = type;
 	o.fingerprint = s->hostkey.key.fingerprint;
 	o.banner = banner;
 	o.hassh = srv->hassh;
 	o.ts_us = f->t_first;
-	record_addr(addr, sizeof(addr), o.family, o.addr);
+	text_addr(addr, sizeof(addr), o.family, o.addr);
 	if (o.port == 0)
 		snprintf(server, sizeof(server), "%s (server-initiated connection)", addr);
 	else
@@ -292,8 +293,8 @@ static int list_row(void *ctx, const struct hoststore_row *row)
 		json_array_append_new(l->keys, k);
 		return 0;
 	}
-	record_time(first, sizeof(first), row->first_seen);
-	record_time(last, sizeof(last), row->last_seen);
+	text_time(first, sizeof(first), row->first_seen);
+	text_time(last, sizeof(last), row->last_seen);
 	first[19] = last[19] = '\0';
 	if (fprintf(l->out, "  %-20s %-51s %-10s first %s  last %s  seen %llu\n", row->key_type,
 	            row->fingerprint, row->remembered ? "remembered" : "CHANGED", first, last,

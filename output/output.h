@@ -217,13 +217,6 @@ enum report_phase report_phase_at(const struct flow *f, uint64_t t_us);
 const char *report_outcome_name(enum report_outcome o);
 const char *report_phase_name(enum report_phase p);
 
-/*
- * report_escape writes n wire bytes as printable ASCII: bytes 0x20-0x7e
- * stay, except '\', and everything else becomes \xHH. Returns a malloc'd
- * NUL-terminated string (NULL on allocation failure).
- */
-char *report_escape(const uint8_t *p, size_t n);
-
 /* report_jansson_version: the jansson version string. */
 const char *report_jansson_version(void);
 

@@ -6,7 +6,7 @@
  * IPv4 address, an IPv6 address bare or in brackets, an optional port), and
  * for the messages and exit status around the store. Not responsible for
  * the file (state/hoststore.c) or for the listing's format
- * (report/hostcheck.c).
+ * (output/hostlist.c).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #include "err.h"
-#include "hostkey.h"
+#include "hostlist.h"
 #include "hostkeys.h"
 #include "hoststore.h"
 #include "limits.h"
@@ -164,7 +164,7 @@ int hostkeys_main(int argc, char **argv)
 			printf("forgot %llu host key%s of %s port %d\n",
 			       (unsigned long long)removed, removed == 1 ? "" : "s", canon, port);
 		}
-	} else if (hostcheck_list(hs, stdout, json, err, sizeof(err)) != 0) {
+	} else if (hostlist_write(hs, stdout, json, err, sizeof(err)) != 0) {
 		fprintf(stderr, "kexwatch hostkeys: %s: %s\n", path, err);
 		status = 1;
 	}

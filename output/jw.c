@@ -6,6 +6,7 @@
  * the buffer per member rather than one per byte or run.
  */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -338,166 +339,47 @@ void jw_put_raw(struct jw *w, const char *k, size_t kl, const char *json, size_t
 		raw(w, json, n);
 }
 
-/* put, putc1: for the walker below, which reserves as it goes. */
-static void put(struct jw *w, const char *s, size_t n)
-{
-	if (room(w, n) == 0)
-		raw(w, s, n);
-}
-
-static void putc1(struct jw *w, char c)
-{
-	if (room(w, 1) == 0)
-		raw1(w, c);
-}
-
 /*
- * jstr writes a jansson string as jansson's dump does without flags: \\ \"
- * \b \f \n \r \t, other control characters as \u00XX (upper-case hex),
- * everything else as it is (json_string took only valid UTF-8).
+ * jw_put_real writes x as jansson's dump with JSON_REAL_PRECISION(10) does,
+ * the form the record's evidence has always had: "%.10g", ".0" added when
+ * that reads as an integer, no '+' and no leading zeros in an exponent.
+ * Milliseconds with microsecond decimals below 10^7 ms have at most ten
+ * significant digits, so fmt_ms prints them exactly and faster.
  */
-static void jstr(struct jw *w, const char *s, size_t n)
+void jw_put_real(struct jw *w, const char *k, size_t kl, double x)
 {
-	const unsigned char *p = (const unsigned char *)s;
-	size_t i = 0, run;
-
-	if (n > SIZE_MAX / (2 * ESC_MAX)) {
-		w->err = 1;
-		return;
-	}
-	if (room(w, 2 + n * ESC_MAX) != 0)
-		return;
-	raw1(w, '"');
-	while (i < n) {
-		run = run_of(p + i, n - i, 2);
-		raw(w, s + i, run);
-		if ((i += run) == n)
-			break;
-		switch (p[i]) {
-		case '"':
-			raw(w, "\\\"", 2);
-			break;
-		case '\\':
-			raw(w, "\\\\", 2);
-			break;
-		case '\b':
-			raw(w, "\\b", 2);
-			break;
-		case '\f':
-			raw(w, "\\f", 2);
-			break;
-		case '\n':
-			raw(w, "\\n", 2);
-			break;
-		case '\r':
-			raw(w, "\\r", 2);
-			break;
-		case '\t':
-			raw(w, "\\t", 2);
-			break;
-		default: {
-			static const char up[] = "0123456789ABCDEF";
-			char e[6] = {'\\', 'u', '0', '0', up[p[i] >> 4], up[p[i] & 15]};
-			raw(w, e, 6);
-			break;
-		}
-		}
-		i++;
-	}
-	raw1(w, '"');
-}
-
-/*
- * jreal writes a real as json_dumpb with JSON_REAL_PRECISION(10) does. The
- * reals of a record are milliseconds with microsecond decimals; those below
- * 10^7 ms have at most ten significant digits, which "%.10g" prints exactly,
- * so they are formatted by hand; any other value goes through jansson.
- */
-static void jreal(struct jw *w, const json_t *v, size_t flags)
-{
-	double x = json_real_value(v);
-	char buf[32];
+	char buf[40], *e;
 	uint64_t us;
-	size_t n;
+	int n;
 
+	if (begin(w, k, kl, sizeof(buf)) != 0)
+		return;
 	if (x >= 0 && x < 1e7 && !signbit(x)) {
 		us = (uint64_t)(x * 1000.0 + 0.5);
 		if ((double)us / 1000.0 == x) {
-			n = fmt_ms(buf, us);
-			put(w, buf, n);
+			w->len += fmt_ms(w->buf + w->len, us);
 			return;
 		}
 	}
-	if ((n = json_dumpb(v, buf, sizeof(buf), flags)) == 0 || n > sizeof(buf)) {
+	n = snprintf(buf, sizeof(buf) - 2, "%.10g", x);
+	if (n < 0 || (size_t)n >= sizeof(buf) - 2) {
 		w->err = 1;
 		return;
 	}
-	put(w, buf, n);
-}
-
-/* jvalue writes v compactly, object members in their order, as json_dumpb would. */
-static void jvalue(struct jw *w, const json_t *v, size_t flags)
-{
-	const char *k;
-	json_t *e;
-	int first = 1;
-	size_t i;
-	char buf[24];
-
-	switch (json_typeof(v)) {
-	case JSON_OBJECT:
-		putc1(w, '{');
-		json_object_foreach((json_t *)v, k, e)
-		{
-			if (!first)
-				putc1(w, ',');
-			first = 0;
-			jstr(w, k, strlen(k));
-			putc1(w, ':');
-			jvalue(w, e, flags);
-		}
-		putc1(w, '}');
-		break;
-	case JSON_ARRAY:
-		putc1(w, '[');
-		json_array_foreach(v, i, e)
-		{
-			if (i > 0)
-				putc1(w, ',');
-			jvalue(w, e, flags);
-		}
-		putc1(w, ']');
-		break;
-	case JSON_STRING:
-		jstr(w, json_string_value(v), json_string_length(v));
-		break;
-	case JSON_INTEGER:
-		put(w, buf, fmt_i64(buf, json_integer_value(v)));
-		break;
-	case JSON_REAL:
-		jreal(w, v, flags);
-		break;
-	case JSON_TRUE:
-		put(w, "true", 4);
-		break;
-	case JSON_FALSE:
-		put(w, "false", 5);
-		break;
-	case JSON_NULL:
-		put(w, "null", 4);
-		break;
+	if (strchr(buf, '.') == NULL && strchr(buf, 'e') == NULL && isfinite(x)) {
+		memcpy(buf + n, ".0", 3);
+		n += 2;
 	}
-}
-
-void jw_put_json(struct jw *w, const char *k, size_t kl, const json_t *v)
-{
-	if (begin(w, k, kl, 0) != 0)
-		return;
-	if (v == NULL) {
-		w->err = 1;
-		return;
+	if ((e = strchr(buf, 'e')) != NULL) {
+		char *from = e + 1, *to = e + 1;
+		if (*from == '+')
+			from++;
+		else if (*from == '-')
+			from = ++to;
+		while (*from == '0' && from[1] != '\0')
+			from++;
+		memmove(to, from, strlen(from) + 1);
+		n = (int)strlen(buf);
 	}
-	/* Walked here rather than by json_dumpb, whose loop check formats every
-	 * container's address with snprintf and allocates. */
-	jvalue(w, v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(10));
+	raw(w, buf, (size_t)n);
 }

@@ -1,18 +1,17 @@
 /*
- * jw.h: a streaming JSON writer for the record (internal to report/).
+ * jw.h: a streaming JSON writer for the record (internal to output/).
  *
  * Appends straight into one reusable buffer: no tree, no allocation per
  * value, integers and fixed-point numbers formatted by hand. The record is
- * the hot path (one per connection, thousands per second); jansson builds
- * the smaller, rarer objects (diagnoses, statistics), which jw_json splices
- * in. Keys are trusted ASCII literals. Text values are escaped as JSON
+ * the hot path (one per connection, thousands per second), diagnoses
+ * included; jansson builds only the rare statistics records. Keys are
+ * trusted ASCII literals. Text values are escaped as JSON
  * requires; wire bytes (jw_wire) are first made printable ASCII exactly as
  * text_escape does, so the output is valid JSON whatever the peer sent.
  */
 #ifndef KW_JW_H
 #define KW_JW_H
 
-#include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -45,7 +44,7 @@ void jw_put_int(struct jw *w, const char *key, size_t klen, int64_t v);
 void jw_put_bool(struct jw *w, const char *key, size_t klen, int v);
 void jw_put_ms(struct jw *w, const char *key, size_t klen, uint64_t from, uint64_t to);
 void jw_put_raw(struct jw *w, const char *key, size_t klen, const char *json, size_t n);
-void jw_put_json(struct jw *w, const char *key, size_t klen, const json_t *v);
+void jw_put_real(struct jw *w, const char *key, size_t klen, double x);
 
 static inline size_t jw_klen(const char *key)
 {
@@ -112,11 +111,10 @@ static inline void jw_raw(struct jw *w, const char *key, const char *json, size_
 	jw_put_raw(w, key, jw_klen(key), json, n);
 }
 
-/* jw_json: a jansson value, written compactly in place, byte for byte as
- * json_dumpb(JSON_COMPACT | JSON_REAL_PRECISION(10)) writes it. */
-static inline void jw_json(struct jw *w, const char *key, const json_t *v)
+/* jw_real: a number as jansson prints a real with JSON_REAL_PRECISION(10): 5.0, 6011.532. */
+static inline void jw_real(struct jw *w, const char *key, double x)
 {
-	jw_put_json(w, key, jw_klen(key), v);
+	jw_put_real(w, key, jw_klen(key), x);
 }
 
 #endif

@@ -16,9 +16,6 @@
 
 #include "text.h"
 #include "err.h"
-#include "auth.h"
-#include "diagnose.h"
-#include "hostkey.h"
 #include "record.h"
 #include "tally.h"
 #include "output.h"
@@ -45,9 +42,8 @@ struct report {
 	uint64_t written, failed_writes, anomalous;
 	int header_done;
 	int last_has_error;
-	struct auth_guess *guess;      /* failed logins per client address (auth.c) */
-	struct diagnose_cache *dcache; /* diagnoses built once (diagnose.c) */
-	json_t *diags; /* the diagnoses of the flow being reported, emptied after it */
+	struct verdict_ctx judge; /* failed logins, host keys, the verdict's strings */
+	struct verdict v;         /* the verdict of the flow being reported */
 };
 
 struct report *report_new(const struct report_config *cfg)
@@ -58,10 +54,7 @@ struct report *report_new(const struct report_config *cfg)
 		return NULL;
 	r->cfg = *cfg;
 	record_writer_init(&r->rw);
-	if ((r->dcache = diagnose_cache_new()) == NULL || (r->diags = json_array()) == NULL) {
-		report_free(r);
-		return NULL;
-	}
+	verdict_ctx_init(&r->judge, cfg->store);
 	if (cfg->format == REPORT_TEXT) {
 		for (int i = 0; i < SUM_COUNT; i++) {
 			if ((r->sum[i] = tally_new(SUM_MAX_KEYS)) == NULL) {
@@ -80,26 +73,22 @@ void report_free(struct report *r)
 	for (int i = 0; i < SUM_COUNT; i++)
 		tally_free(r->sum[i]);
 	record_writer_free(&r->rw);
-	auth_guess_free(r->guess);
-	diagnose_cache_free(r->dcache);
-	json_decref(r->diags);
+	verdict_ctx_free(&r->judge);
 	free(r);
 }
 
 /* summary_add counts one connection for the text summary. */
-static void summary_add(struct report *r, const struct flow *f, const struct record_judgment *j,
-                        const char *server, json_t *diags)
+static void summary_add(struct report *r, const struct flow *f, const struct verdict *j,
+                        const char *server)
 {
 	const struct ssh_dir *c = &f->ssh.dir[j->client_dir], *s = &f->ssh.dir[!j->client_dir];
 	const struct ssh_dir *sides[2] = {c, s};
-	json_t *d;
-	size_t i;
 
 	tally_add(r->sum[SUM_SERVER], server, 1);
 	if (j->outcome == OUTCOME_FAILED)
 		tally_add(r->sum[SUM_SERVER_FAILED], server, 1);
-	json_array_foreach(diags, i, d)
-	    tally_add(r->sum[SUM_DIAGNOSIS], json_string_value(json_object_get(d, "code")), 1);
+	for (uint32_t i = 0; i < j->ndiag; i++)
+		tally_add(r->sum[SUM_DIAGNOSIS], diag_rule(j->diag[i].code)->code, 1);
 	for (int k = 0; k < 2; k++) {
 		const struct ssh_dir *sd = sides[k];
 		if (sd->banner != NULL) {
@@ -117,26 +106,6 @@ static void summary_add(struct report *r, const struct flow *f, const struct rec
 		if (sd->hassh[0] != '\0')
 			tally_add(r->sum[k ? SUM_HASSH_SERVER : SUM_HASSH], sd->hassh, 1);
 	}
-}
-
-static void judge(const struct flow *f, struct record_judgment *j)
-{
-	uint64_t last = f->dir[0].t_last > f->dir[1].t_last ? f->dir[0].t_last : f->dir[1].t_last;
-
-	j->client_dir = f->ssh.client_dir >= 0 && f->ssh.role_source != SSH_ROLE_ASSUMED
-	                    ? f->ssh.client_dir
-	                    : flow_src_dir(f);
-	j->t0 = f->t_syn ? f->t_syn : f->t_first;
-	j->t_close = (f->close_kind == FLOW_CLOSE_FIN || f->close_kind == FLOW_CLOSE_RST)
-	                 ? f->t_close
-	                 : last;
-	j->outcome = report_outcome(f);
-	j->phase = report_phase_at(f, UINT64_MAX);
-	j->close_phase = report_phase_at(f, j->t_close);
-	/* Read once here for the diagnoses and the record alike. */
-	j->auth_known = f->ssh.dir[0].t_newkeys != 0 && f->ssh.dir[1].t_newkeys != 0;
-	if (j->auth_known)
-		auth_infer(f, j->client_dir, &j->auth);
 }
 
 /* write_sinks hands one record to every sink; KW_ERR_IO if one failed. */
@@ -175,7 +144,7 @@ static int write_line(struct report *r, const char *line, size_t n)
 	return KW_OK;
 }
 
-static const char *color_of(enum report_outcome o)
+static const char *color_of(enum verdict_outcome o)
 {
 	switch (o) {
 	case OUTCOME_ESTABLISHED:
@@ -190,30 +159,23 @@ static const char *color_of(enum report_outcome o)
 }
 
 /* first_problem: the most severe diagnosis that is an error or a warning, or NULL. */
-static json_t *first_problem(json_t *diags)
+static const struct diagnosis *first_problem(const struct verdict *v)
 {
-	static const char *const order[] = {"error", "warning"};
-	json_t *d;
-	size_t i;
-
-	for (size_t k = 0; k < 2; k++)
-		json_array_foreach(diags, i, d)
-		{
-			const char *sev = json_string_value(json_object_get(d, "severity"));
-			if (sev != NULL && strcmp(sev, order[k]) == 0)
-				return d;
-		}
+	for (int sev = SEV_ERROR; sev <= SEV_WARNING; sev++)
+		for (uint32_t i = 0; i < v->ndiag; i++)
+			if (v->diag[i].severity == (enum verdict_severity)sev)
+				return &v->diag[i];
 	return NULL;
 }
 
-static int write_text(struct report *r, const struct flow *f, const struct record_judgment *j,
-                      json_t *diags)
+static int write_text(struct report *r, const struct flow *f, const struct verdict *j)
 {
 	char ts[48], a[64], b[64], client[80], server[80], line[1024];
 	const struct ssh_conn *s = &f->ssh;
 	int c = j->client_dir, n;
 	const char *cs = "", *ce = "", *sw_c = "-", *sw_s = "-";
 	char *esc_c = NULL, *esc_s = NULL, detail[256] = "";
+	const struct diagnosis *problem;
 
 	if (!r->header_done) {
 		n = snprintf(line, sizeof(line), "%-26s %-40s %-40s %-11s %-15s %s\n", "time",
@@ -233,11 +195,10 @@ static int write_text(struct report *r, const struct flow *f, const struct recor
 		sw_c = esc_c = text_escape(s->dir[c].banner, s->dir[c].banner_len);
 	if (s->dir[!c].banner)
 		sw_s = esc_s = text_escape(s->dir[!c].banner, s->dir[!c].banner_len);
-	summary_add(r, f, j, server, diags);
-	if (first_problem(diags) != NULL)
-		snprintf(detail, sizeof(detail), "%s: %s",
-		         json_string_value(json_object_get(first_problem(diags), "code")),
-		         json_string_value(json_object_get(first_problem(diags), "summary")));
+	summary_add(r, f, j, server);
+	if ((problem = first_problem(j)) != NULL)
+		snprintf(detail, sizeof(detail), "%s: %s", diag_rule(problem->code)->code,
+		         problem->summary != NULL ? problem->summary : "");
 	else if (s->negotiated_ok)
 		snprintf(detail, sizeof(detail), "%s %s %s; %s -> %s", s->neg.alg[KEX_CAT_KEX],
 		         s->neg.alg[KEX_CAT_HOSTKEY], s->neg.alg[KEX_CAT_ENC_C2S],
@@ -249,7 +210,7 @@ static int write_text(struct report *r, const struct flow *f, const struct recor
 		ce = "\033[0m";
 	}
 	n = snprintf(line, sizeof(line), "%-26s %-40s %-40s %s%-11s%s %-15s %s\n", ts, client,
-	             server, cs, report_outcome_name(j->outcome), ce, report_phase_name(j->phase),
+	             server, cs, verdict_outcome_name(j->outcome), ce, verdict_phase_name(j->phase),
 	             detail);
 	free(esc_c);
 	free(esc_s);
@@ -262,26 +223,9 @@ static int write_text(struct report *r, const struct flow *f, const struct recor
 	return write_line(r, line, (size_t)n);
 }
 
-/* has_error: whether a record carries an error-level diagnosis. */
-/* diagnoses_have_error: an error-level diagnosis explains the connection. */
-static int diagnoses_have_error(json_t *list)
-{
-	json_t *d;
-	size_t i;
-
-	json_array_foreach(list, i, d)
-	{
-		const char *sev = json_string_value(json_object_get(d, "severity"));
-		if (sev != NULL && strcmp(sev, "error") == 0)
-			return 1;
-	}
-	return 0;
-}
-
 int report_flow(struct report *r, const struct flow *f, enum flow_report_why why)
 {
-	struct record_judgment j;
-	json_t *diags;
+	struct verdict *v = &r->v;
 	int ret;
 
 	(void)why;
@@ -289,38 +233,15 @@ int report_flow(struct report *r, const struct flow *f, enum flow_report_why why
 	 * their loads overlap the judging and the diagnoses. */
 	if (r->cfg.format != REPORT_TEXT)
 		record_prefetch(f);
-	judge(f, &j);
-	/* The guess table takes its sizes from the limits the flows were made with. */
-	if (r->guess == NULL && f->ssh.limits != NULL)
-		r->guess = auth_guess_new(f->ssh.limits->auth_clients, f->ssh.limits->auth_window_s,
-		                          f->ssh.limits->auth_threshold);
-	j.guess = r->guess;
-	j.dcache = r->dcache;
-	/* One list for every flow, emptied after each: no allocation per record. */
-	diags = r->diags;
-	diagnose_flow(f, &j, diags);
-	r->last_has_error = diagnoses_have_error(diags);
-	/* A handshake the capture stopped watching is incomplete, unless the
-	 * evidence already shows why it failed (unanswered SYNs, an ICMP error,
-	 * a stalled key exchange). */
-	if (j.outcome == OUTCOME_INCOMPLETE && r->last_has_error)
-		j.outcome = OUTCOME_FAILED;
-	/* Host-key continuity (--state): an error for the operator (evidence
-	 * capture, syslog severity), not a reason the handshake failed. */
-	hostcheck_flow(r->cfg.store, f, j.client_dir, diags);
-	r->last_has_error = diagnoses_have_error(diags);
-	r->by_outcome[j.outcome]++;
+	verdict_judge(&r->judge, f, v);
+	r->last_has_error = verdict_has_error(v);
+	r->by_outcome[v->outcome]++;
 	if (f->anomalies || f->decode_anomalies || f->ssh.dir[0].anomalies ||
 	    f->ssh.dir[1].anomalies)
 		r->anomalous++;
-	if (r->cfg.format == REPORT_TEXT) {
-		ret = write_text(r, f, &j, diags);
-		json_array_clear(diags);
-		return ret;
-	}
-	ret = record_build(&r->rw, f, &r->cfg, &j, diags);
-	json_array_clear(diags);
-	if (ret != KW_OK)
+	if (r->cfg.format == REPORT_TEXT)
+		return write_text(r, f, v);
+	if ((ret = record_build(&r->rw, f, &r->cfg, v)) != KW_OK)
 		return ret;
 	return write_line(r, r->rw.out.buf, r->rw.out.len);
 }
@@ -356,7 +277,7 @@ static json_t *stats_object(const struct report *r, const struct report_stats_in
 	json_object_set_new(st, "connections", o);
 	o = json_object();
 	for (int i = 0; i < OUTCOME_COUNT; i++)
-		json_object_set_new(o, report_outcome_name((enum report_outcome)i),
+		json_object_set_new(o, verdict_outcome_name((enum verdict_outcome)i),
 		                    json_u64(r->by_outcome[i]));
 	json_object_set_new(st, "outcomes", o);
 	json_object_set_new(st, "anomalies", json_u64(r->anomalous));

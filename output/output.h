@@ -1,13 +1,14 @@
 /*
- * report.h: from the facts of a flow to the record of DESIGN.md section 2.
+ * output.h: from a flow and its verdict to the record of DESIGN.md section 2.
  *
- * The only module that talks to jansson. Judges each flow (outcome, phase,
- * close), builds its record, and writes it to the sinks as one JSON line or
- * one text line; builds the statistics records. Owns the sinks' formats and
- * transports (standard output, a file reopened on request, syslog over the
- * local socket, UDP or TCP). Keeps the counts for the end-of-run summary.
- * Not responsible for collecting facts (dissect/), for opening captures or
- * for the process, its signals and privileges (app/).
+ * The only module that talks to jansson. Has each flow judged (verdict/),
+ * writes its record to the sinks as one JSON line or one text line, and
+ * builds the statistics records. Owns the sinks' formats and transports
+ * (standard output, a file reopened on request, syslog over the local
+ * socket, UDP or TCP). Keeps the counts for the end-of-run summary. Not
+ * responsible for collecting facts (dissect/), for deciding what happened
+ * (verdict/), for opening captures or for the process, its signals and
+ * privileges (app/).
  */
 #ifndef KW_REPORT_H
 #define KW_REPORT_H
@@ -17,6 +18,7 @@
 
 #include "decode.h"
 #include "flow.h"
+#include "verdict.h"
 
 /*
  * Sinks: where records go. Each sink writes one whole record per write
@@ -99,28 +101,6 @@ enum report_format {
 	REPORT_TEXT,
 };
 
-/* What the record says of how far the handshake went (ssh.outcome). */
-enum report_outcome {
-	OUTCOME_ESTABLISHED,
-	OUTCOME_FAILED,
-	OUTCOME_INCOMPLETE,
-	OUTCOME_NOT_SSH,
-	OUTCOME_COUNT
-};
-
-/* ssh.phase, in order: the furthest one reached. */
-enum report_phase {
-	PHASE_NONE,
-	PHASE_SYN,
-	PHASE_TCP_ESTABLISHED,
-	PHASE_CLIENT_BANNER,
-	PHASE_SERVER_BANNER,
-	PHASE_KEXINIT,
-	PHASE_KEX_REPLY,
-	PHASE_NEWKEYS,
-	PHASE_ENCRYPTED,
-};
-
 struct hoststore; /* state/hoststore.h */
 
 struct report_config {
@@ -199,23 +179,6 @@ void report_end(struct report *r);
 /* report_summary writes the end-of-run summary (counts) to err. */
 void report_summary(const struct report *r, FILE *err, const struct flow_stats *fs, uint64_t frames,
                     uint64_t anomalies_decode);
-
-/*
- * report_one_sided: a direction was never seen (and not because the server
- * never answered a SYN). report_capture_partial: one-sided, begun
- * mid-connection, snapped, evicted or with holes: the capture holds part of
- * the connection, so no conclusion is drawn from what is missing.
- */
-int report_one_sided(const struct flow *f);
-/* report_only_syns: the initiator sent only SYNs and nothing came back. */
-int report_only_syns(const struct flow *f);
-int report_capture_partial(const struct flow *f);
-
-/* Judgments, exposed for tests. */
-enum report_outcome report_outcome(const struct flow *f);
-enum report_phase report_phase_at(const struct flow *f, uint64_t t_us);
-const char *report_outcome_name(enum report_outcome o);
-const char *report_phase_name(enum report_phase p);
 
 /* report_jansson_version: the jansson version string. */
 const char *report_jansson_version(void);

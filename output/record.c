@@ -11,15 +11,12 @@
  * (diagnose.c, built with jansson and spliced in).
  */
 #include <arpa/inet.h>
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "text.h"
-#include "auth.h"
-#include "diagnose.h"
 #include "jw.h"
 #include "memo.h"
 #include "policy.h"
@@ -206,25 +203,8 @@ static void negotiated_object(struct jw *w, const struct flow *f)
 	jw_obj_close(w);
 }
 
-static const char *close_kind_name(enum flow_close_kind k)
-{
-	switch (k) {
-	case FLOW_CLOSE_FIN:
-		return "fin";
-	case FLOW_CLOSE_RST:
-		return "rst";
-	case FLOW_CLOSE_TIMEOUT:
-		return "timeout";
-	case FLOW_CLOSE_CAPTURE_END:
-		return "capture_end";
-	case FLOW_CLOSE_NONE:
-		break;
-	}
-	return NULL;
-}
-
 /* ssh.auth and ssh.session (auth.c): once both sides sent NEWKEYS. */
-static void auth_fields(struct jw *w, const struct flow *f, const struct record_judgment *j)
+static void auth_fields(struct jw *w, const struct flow *f, const struct verdict *j)
 {
 	struct auth_inference a;
 	struct auth_session ss;
@@ -389,6 +369,55 @@ static void anomalies_array(struct jw *w, const struct flow *f, int c)
 	jw_arr_close(w);
 }
 
+/* One piece of evidence, typed as the verdict gives it. */
+static void evidence_value(struct jw *w, const struct diag_evidence *e)
+{
+	switch (e->type) {
+	case EV_INT:
+		jw_int(w, e->key, e->v.i);
+		break;
+	case EV_BOOL:
+		jw_bool(w, e->key, (int)e->v.i);
+		break;
+	case EV_TEXT:
+		jw_str(w, e->key, e->v.s);
+		break;
+	case EV_MS:
+		/* a time before its start reads 0 */
+		jw_real(w, e->key,
+		        e->v.ms.to >= e->v.ms.from ? (double)(e->v.ms.to - e->v.ms.from) / 1000.0
+		                                   : 0.0);
+		break;
+	case EV_NAMES:
+		namelist_array(w, e->key, e->v.s);
+		break;
+	case EV_TEXTS:
+		jw_arr_open(w, e->key);
+		for (uint32_t i = 0; i < e->v.list.n; i++)
+			jw_str(w, NULL, e->v.list.v[i]);
+		jw_arr_close(w);
+		break;
+	}
+}
+
+/* ssh.diagnoses[]: code, severity, summary, evidence, hint, client_symptom. */
+static void diagnosis_object(struct jw *w, const struct diagnosis *d)
+{
+	jw_obj_open(w, NULL);
+	jw_str(w, "code", diag_rule(d->code)->code);
+	jw_str(w, "severity", verdict_severity_name(d->severity));
+	if (d->summary != NULL)
+		jw_str(w, "summary", d->summary);
+	jw_obj_open(w, "evidence");
+	for (uint8_t i = 0; i < d->nev; i++)
+		evidence_value(w, &d->ev[i]);
+	jw_obj_close(w);
+	jw_str(w, "hint", diagnosis_hint(d));
+	if (d->symptom != NULL)
+		jw_str(w, "client_symptom", d->symptom);
+	jw_obj_close(w);
+}
+
 /* Both sides' name-lists and HASSH strings, a cache line at a time. */
 void record_prefetch(const struct flow *f)
 {
@@ -420,7 +449,7 @@ void record_writer_free(struct record_writer *rw)
 }
 
 int record_build(struct record_writer *rw, const struct flow *f, const struct report_config *cfg,
-                 const struct record_judgment *j, const json_t *diagnoses)
+                 const struct verdict *j)
 {
 	const struct ssh_conn *s = &f->ssh;
 	int src = flow_src_dir(f), c = j->client_dir;
@@ -485,16 +514,16 @@ int record_build(struct record_writer *rw, const struct flow *f, const struct re
 			jw_int(w, "p_bits", s->gex.p_bits);
 		jw_obj_close(w);
 	}
-	jw_str(w, "outcome", report_outcome_name(j->outcome));
-	jw_str(w, "phase", report_phase_name(j->phase));
-	if (close_kind_name(f->close_kind) != NULL) {
+	jw_str(w, "outcome", verdict_outcome_name(j->outcome));
+	jw_str(w, "phase", verdict_phase_name(j->phase));
+	if (verdict_close_kind_name(f->close_kind) != NULL) {
 		const char *who = "none";
 		if (f->close_kind == FLOW_CLOSE_FIN || f->close_kind == FLOW_CLOSE_RST)
 			who = f->close_dir == c ? "client" : "server";
 		jw_obj_open(w, "close");
 		jw_str(w, "initiator", who);
-		jw_str(w, "kind", close_kind_name(f->close_kind));
-		jw_str(w, "phase", report_phase_name(j->close_phase));
+		jw_str(w, "kind", verdict_close_kind_name(f->close_kind));
+		jw_str(w, "phase", verdict_phase_name(j->close_phase));
 		jw_ms(w, "after_ms", t0, j->t_close);
 		jw_obj_close(w);
 	}
@@ -519,18 +548,9 @@ int record_build(struct record_writer *rw, const struct flow *f, const struct re
 		jw_wire(w, "description", s->dir[d].disconnect_desc, s->dir[d].disconnect_desc_len);
 		jw_obj_close(w);
 	}
-	/* Diagnoses the cache shares are spliced as it serialised them. */
 	jw_arr_open(w, "diagnoses");
-	for (size_t i = 0; i < json_array_size(diagnoses); i++) {
-		const json_t *d = json_array_get(diagnoses, i);
-		const char *text;
-		size_t n;
-
-		if ((text = diagnose_cache_text(j->dcache, d, &n)) != NULL)
-			jw_raw(w, NULL, text, n);
-		else
-			jw_json(w, NULL, d);
-	}
+	for (uint32_t i = 0; i < j->ndiag; i++)
+		diagnosis_object(w, &j->diag[i]);
 	jw_arr_close(w);
 	jw_str(w, "policy_version", POLICY_VERSION);
 	anomalies_array(w, f, c);

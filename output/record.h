@@ -1,31 +1,14 @@
 /*
- * record.h: building one record (internal to report/).
+ * record.h: building one record (internal to output/).
  */
 #ifndef KW_RECORD_H
 #define KW_RECORD_H
 
-#include <jansson.h>
 #include <stddef.h>
 
-#include "auth.h"
+#include "verdict.h"
 #include "jw.h"
 #include "output.h"
-
-struct diagnose_cache;
-
-/* What report.c decided about a flow before its record is built. */
-struct record_judgment {
-	int client_dir;   /* TCP direction of the SSH client */
-	uint64_t t0;      /* the SYN, or the first packet */
-	uint64_t t_close; /* when it closed, or the last packet */
-	enum report_outcome outcome;
-	enum report_phase phase;
-	enum report_phase close_phase;
-	struct auth_guess *guess;      /* failed logins per client (auth.c); NULL: none kept */
-	struct diagnose_cache *dcache; /* shared diagnoses (diagnose.c); NULL: none kept */
-	int auth_known;                /* auth holds auth_infer's reading (both sent NEWKEYS) */
-	struct auth_inference auth;
-};
 
 /*
  * Serialised "hassh" and "kexinit" members of a side, reused across records
@@ -55,12 +38,11 @@ void record_writer_init(struct record_writer *rw);
 void record_writer_free(struct record_writer *rw);
 
 /*
- * record_build writes flow f's record, one JSON line ending in a newline,
- * into rw->out (valid until the next call), with diagnoses (the list
- * diagnose_flow filled) spliced in. Returns 0 or KW_ERR_NOMEM.
+ * record_build writes flow f's record with its verdict v, one JSON line
+ * ending in a newline, into rw->out (valid until the next call). Returns 0
+ * or KW_ERR_NOMEM.
  */
 int record_build(struct record_writer *rw, const struct flow *f, const struct report_config *cfg,
-                 const struct record_judgment *j, const json_t *diagnoses);
-
+                 const struct verdict *v);
 
 #endif

@@ -1,6 +1,6 @@
 /*
  * sink.h: the sink object shared by sink.c and sink_syslog.c (internal to
- * report/; the public API is in report.h).
+ * output/; the public API is in output.h).
  */
 #ifndef KW_SINK_H
 #define KW_SINK_H

@@ -1,6 +1,6 @@
 /*
  * tally.h: bounded counts of strings, for the text summary (internal to
- * report/). Keys beyond the bound are counted under "(other)", so memory
+ * output/). Keys beyond the bound are counted under "(other)", so memory
  * stays fixed whatever the input.
  */
 #ifndef KW_TALLY_H

@@ -1,6 +1,6 @@
 /*
  * auth.h: what the encrypted sizes say about user authentication, and the
- * per-client memory of failed logins (internal to report/).
+ * per-client memory of failed logins (internal to verdict/).
  *
  * auth_infer reads the sizes ssh.c kept after NEWKEYS (exact packet lengths
  * where packet_length travels in clear, TCP segment sizes otherwise) and

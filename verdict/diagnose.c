@@ -2,43 +2,43 @@
  * diagnose.c: from the facts of a connection to diagnoses an operator can
  * act on (DESIGN.md section 4).
  *
- * Responsible for each code's condition, its evidence (facts from the record,
- * never guesses), a one-sentence summary, a hint that ranks the likely causes
- * and says what to run to confirm, and the message the OpenSSH client most
- * likely printed. When the capture cannot support a conclusion (a direction
+ * Responsible for each code's condition and its evidence (facts from the
+ * record, never guesses), the summary sentence and the message the OpenSSH
+ * client most likely printed for this connection, and the choice among the
+ * rule's hints. When the capture cannot support a conclusion (a direction
  * missing, gaps, a capture that began mid-connection) it says so with
  * capture_incomplete and draws nothing stronger from the missing side.
- * Not responsible for the facts themselves (dissect/) or the host-key store.
+ * Not responsible for the facts themselves (dissect/), the fixed text of
+ * each code (rules.c), host-key continuity (hostkey.c) or any output format.
  */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "text.h"
-#include "auth.h"
 #include "diagnose.h"
-#include "jw.h"
 #include "policy.h"
-#include "output.h"
+#include "rules.h"
+#include "text.h"
 
 /* A side that stays silent this long before the server gives up: LoginGraceTime. */
 #define DIAG_GRACE_IDLE_US 10000000u
 
+/* A summary is one sentence; one quoting a long wire text is cut here. */
+#define DIAG_SUMMARY_MAX 512
+
 struct ctx {
 	const struct flow *f;
-	const struct record_judgment *j;
-	json_t *list;
+	struct verdict *v;
+	struct arena *arena;
+	struct auth_guess *guess;
 	int c;                         /* TCP direction of the SSH client */
 	const struct tcp_dir *tc, *ts; /* TCP: client, server */
 	const struct ssh_dir *sc, *ss; /* SSH: client, server */
 	char server_buf[80];           /* "HOST port N", as OpenSSH prints it: server() */
 	int one_sided, partial;
+	struct diagnosis spare; /* written to when the list is full, then forgotten */
 };
-
-static json_t *diag(struct ctx *x, const char *code, const char *severity, const char *hint,
-                    const char *symptom, const char *fmt, ...)
-    __attribute__((format(printf, 6, 7)));
 
 /* server names the server as OpenSSH prints it, formatted on first use: most
  * connections have no diagnosis that quotes it. */
@@ -55,147 +55,94 @@ static const char *server(struct ctx *x)
 	return x->server_buf;
 }
 
-/*
- * lit: a string known to be valid UTF-8, unchecked: this file's literal
- * text (ASCII) or text_escape's output (printable ASCII). json_string
- * would check it byte by byte and accept it all the same.
- */
-static json_t *lit(const char *s)
+struct diagnosis *diagnosis_add(struct verdict *v, struct diagnosis *spare, enum diag_code code,
+                                enum verdict_severity severity)
 {
-	return json_stringn_nocheck(s, strlen(s));
+	struct diagnosis *d = spare;
+
+	if (v->ndiag < VERDICT_MAX_DIAGNOSES)
+		d = &v->diag[v->ndiag++];
+	else
+		v->dropped++;
+	memset(d, 0, sizeof(*d));
+	d->code = code;
+	d->severity = severity;
+	return d;
 }
 
-/* diag appends one diagnosis and returns its evidence object to fill. */
-static json_t *diag(struct ctx *x, const char *code, const char *severity, const char *hint,
-                    const char *symptom, const char *fmt, ...)
+/*
+ * add appends one diagnosis of code with the rule's usual severity, hint
+ * variant hint, the client's likely message symptom (copied; NULL: none)
+ * and a summary formatted from one of rules.h's templates.
+ */
+static struct diagnosis *add(struct ctx *x, enum diag_code code, int hint, const char *symptom,
+                             const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+static struct diagnosis *add(struct ctx *x, enum diag_code code, int hint, const char *symptom,
+                             const char *fmt, ...)
 {
-	json_t *d = json_object(), *ev = json_object();
-	char summary[512];
+	struct diagnosis *d = diagnosis_add(x->v, &x->spare, code, diag_rule(code)->severity);
+	char summary[DIAG_SUMMARY_MAX];
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(summary, sizeof(summary), fmt, ap);
 	va_end(ap);
-	/* The code, severity and hint are literals; the summary and symptom may
-	 * quote the wire, so jansson checks them. */
-	json_object_set_new_nocheck(d, "code", lit(code));
-	json_object_set_new_nocheck(d, "severity", lit(severity));
-	json_object_set_new_nocheck(d, "summary", json_string(summary));
-	json_object_set_new_nocheck(d, "evidence", ev);
-	json_object_set_new_nocheck(d, "hint", lit(hint));
+	d->hint = (uint8_t)hint;
+	d->summary = arena_strndup(x->arena, summary, strlen(summary));
 	if (symptom != NULL)
-		json_object_set_new_nocheck(d, "client_symptom", json_string(symptom));
-	json_array_append_new(x->list, d);
-	return ev;
+		d->symptom = arena_strndup(x->arena, symptom, strlen(symptom));
+	return d;
 }
 
-static void set_str(json_t *o, const char *k, const char *v)
+/* Evidence, in the order the record shows it. A full list drops the rest. */
+static void ev_put(struct diagnosis *d, struct diag_evidence e)
 {
-	json_object_set_new(o, k, json_string(v));
+	if (d->nev < DIAG_MAX_EVIDENCE)
+		d->ev[d->nev++] = e;
 }
 
-static void set_int(json_t *o, const char *k, long long v)
+void diag_ev_int(struct diagnosis *d, const char *key, int64_t i)
 {
-	json_object_set_new(o, k, json_integer(v));
+	ev_put(d, (struct diag_evidence){.key = key, .type = EV_INT, .v.i = i});
 }
 
-static void set_ms(json_t *o, const char *k, uint64_t from, uint64_t to)
+void diag_ev_bool(struct diagnosis *d, const char *key, int b)
 {
-	json_object_set_new(o, k, json_real(to >= from ? (double)(to - from) / 1000.0 : 0.0));
+	ev_put(d, (struct diag_evidence){.key = key, .type = EV_BOOL, .v.i = b != 0});
 }
 
-static void set_bytes(json_t *o, const char *k, const uint8_t *p, size_t n)
+void diag_ev_text(struct diagnosis *d, const char *key, const char *s)
+{
+	if (s != NULL)
+		ev_put(d, (struct diag_evidence){.key = key, .type = EV_TEXT, .v.s = s});
+}
+
+void diag_ev_ms(struct diagnosis *d, const char *key, uint64_t from, uint64_t to)
+{
+	ev_put(d, (struct diag_evidence){.key = key, .type = EV_MS, .v.ms = {from, to}});
+}
+
+void diag_ev_names(struct diagnosis *d, const char *key, const char *list)
+{
+	if (list != NULL)
+		ev_put(d, (struct diag_evidence){.key = key, .type = EV_NAMES, .v.s = list});
+}
+
+void diag_ev_texts(struct diagnosis *d, const char *key, const char *const *v, uint32_t n)
+{
+	ev_put(d, (struct diag_evidence){.key = key, .type = EV_TEXTS, .v.list = {v, n}});
+}
+
+/* evidence_wire: wire bytes, escaped into the arena (printable ASCII). */
+static void diag_ev_wire(struct ctx *x, struct diagnosis *d, const char *key, const uint8_t *p,
+                         size_t n)
 {
 	char *s = text_escape(p, n);
 
 	if (s != NULL)
-		json_object_set_new(o, k, lit(s));
+		diag_ev_text(d, key, arena_strndup(x->arena, s, strlen(s)));
 	free(s);
-}
-
-/*
- * The diagnosis cache: a small table searched in order (a record has at
- * most a few diagnoses, and the corpus of a site a few key exchanges).
- */
-struct diagnose_cache_entry {
-	char code[24];
-	char key[KEX_NAME_MAX + 1]; /* what the text depends on besides the code */
-	json_t *d;                  /* one reference held here */
-	char *text;
-	size_t len;
-};
-
-struct diagnose_cache {
-	struct diagnose_cache_entry e[DIAGNOSE_CACHE_SIZE];
-	unsigned next; /* the entry replaced next: the oldest */
-};
-
-struct diagnose_cache *diagnose_cache_new(void)
-{
-	return calloc(1, sizeof(struct diagnose_cache));
-}
-
-void diagnose_cache_free(struct diagnose_cache *c)
-{
-	if (c == NULL)
-		return;
-	for (int i = 0; i < DIAGNOSE_CACHE_SIZE; i++) {
-		json_decref(c->e[i].d);
-		free(c->e[i].text);
-	}
-	free(c);
-}
-
-const char *diagnose_cache_text(const struct diagnose_cache *c, const json_t *d, size_t *len)
-{
-	for (int i = 0; c != NULL && i < DIAGNOSE_CACHE_SIZE; i++)
-		if (c->e[i].d == d && d != NULL) {
-			*len = c->e[i].len;
-			return c->e[i].text;
-		}
-	return NULL;
-}
-
-/* cache_take appends the cached diagnosis code/key to x's list; 0 if there is none. */
-static int cache_take(struct ctx *x, const char *code, const char *key)
-{
-	struct diagnose_cache *c = x->j->dcache;
-
-	for (int i = 0; c != NULL && i < DIAGNOSE_CACHE_SIZE; i++)
-		if (c->e[i].d != NULL && strcmp(c->e[i].code, code) == 0 &&
-		    strcmp(c->e[i].key, key) == 0)
-			return json_array_append(x->list, c->e[i].d) == 0;
-	return 0;
-}
-
-/* cache_keep keeps d, the diagnosis code/key just built, with its serialised form. */
-static void cache_keep(struct ctx *x, const char *code, const char *key, json_t *d)
-{
-	struct diagnose_cache *c = x->j->dcache;
-	struct diagnose_cache_entry *e;
-	struct jw w;
-	char *text;
-
-	if (c == NULL || d == NULL || strlen(code) >= sizeof(e->code) ||
-	    strlen(key) >= sizeof(e->key))
-		return;
-	jw_init(&w);
-	jw_json(&w, NULL, d);
-	if (w.err || (text = malloc(w.len)) == NULL) {
-		jw_free(&w);
-		return;
-	}
-	memcpy(text, w.buf, w.len);
-	e = &c->e[c->next];
-	c->next = (c->next + 1) % DIAGNOSE_CACHE_SIZE;
-	json_decref(e->d);
-	free(e->text);
-	snprintf(e->code, sizeof(e->code), "%s", code);
-	snprintf(e->key, sizeof(e->key), "%s", key);
-	e->d = json_incref(d);
-	e->text = text;
-	e->len = w.len;
-	jw_free(&w);
 }
 
 static const char *role(const struct ctx *x, int dir)
@@ -203,177 +150,15 @@ static const char *role(const struct ctx *x, int dir)
 	return dir == x->c ? "client" : "server";
 }
 
+/* The close's kind, for diagnoses that apply only once it closed (FIN or RST). */
 static const char *close_kind(enum flow_close_kind k)
 {
-	return k == FLOW_CLOSE_RST ? "rst" : k == FLOW_CLOSE_FIN ? "fin" : "none";
+	return verdict_close_kind_name(k);
 }
 
 static int closed(const struct flow *f)
 {
 	return f->close_kind == FLOW_CLOSE_FIN || f->close_kind == FLOW_CLOSE_RST;
-}
-
-static int established(const struct flow *f)
-{
-	return f->ssh.dir[0].t_newkeys && f->ssh.dir[1].t_newkeys;
-}
-
-const char *diagnose_disconnect_reason(uint32_t code)
-{
-	static const char *const names[] = {
-	    NULL,
-	    "HOST_NOT_ALLOWED_TO_CONNECT",
-	    "PROTOCOL_ERROR",
-	    "KEY_EXCHANGE_FAILED",
-	    "RESERVED",
-	    "MAC_ERROR",
-	    "COMPRESSION_ERROR",
-	    "SERVICE_NOT_AVAILABLE",
-	    "PROTOCOL_VERSION_NOT_SUPPORTED",
-	    "HOST_KEY_NOT_VERIFIABLE",
-	    "CONNECTION_LOST",
-	    "BY_APPLICATION",
-	    "TOO_MANY_CONNECTIONS",
-	    "AUTH_CANCELLED_BY_USER",
-	    "NO_MORE_AUTH_METHODS_AVAILABLE",
-	    "ILLEGAL_USER_NAME",
-	};
-
-	return code < sizeof(names) / sizeof(names[0]) && names[code] ? names[code] : "UNKNOWN";
-}
-
-/* capture_incomplete: the evidence is one-sided or has holes. */
-static void check_capture(struct ctx *x)
-{
-	const struct flow *f = x->f;
-	uint32_t gaps = f->dir[0].gaps + f->dir[1].gaps;
-	json_t *ev, *missing;
-
-	if (!x->partial)
-		return;
-	ev = diag(
-	    x, "capture_incomplete", "warning",
-	    "Capture both directions at one point (a span port may carry one direction; "
-	    "asymmetric routing sends the other elsewhere) with a snap length that keeps whole "
-	    "packets (-s 0), and start it before the connection.",
-	    NULL,
-	    "The capture does not hold the whole connection, so conclusions about it are "
-	    "limited to what was seen.");
-	missing = json_array();
-	if (x->tc->packets == 0)
-		json_array_append_new(missing, json_string("client_to_server"));
-	if (x->ts->packets == 0)
-		json_array_append_new(missing, json_string("server_to_client"));
-	if (f->anomalies & FLOW_ANOM_MIDSTREAM)
-		json_array_append_new(missing, json_string("connection_start"));
-	if (gaps)
-		json_array_append_new(missing, json_string("segments"));
-	if (f->anomalies & FLOW_ANOM_SNAPPED)
-		json_array_append_new(missing, json_string("packet_tails"));
-	if (f->anomalies & FLOW_ANOM_EVICTED)
-		json_array_append_new(missing, json_string("connection_end"));
-	json_object_set_new(ev, "missing", missing);
-	set_int(ev, "gaps", gaps);
-}
-
-static void check_tcp(struct ctx *x)
-{
-	const struct flow *f = x->f;
-	char sym[160];
-	json_t *ev;
-
-	/* Unanswered: retransmitted SYNs, or one SYN the timeout gave up on; not a
-	 * SYN whose flow was evicted or cut by the end of the capture too early. */
-	if (report_only_syns(f) && f->nicmp == 0 && !(f->anomalies & FLOW_ANOM_EVICTED) &&
-	    (x->tc->syns >= 2 || f->close_kind == FLOW_CLOSE_TIMEOUT)) {
-		snprintf(sym, sizeof(sym), "ssh: connect to host %s: Connection timed out",
-		         server(x));
-		ev = diag(
-		    x, "tcp_no_answer", "error",
-		    "A firewall or security group on the path or on the server drops the SYNs "
-		    "(an iptables/nftables DROP rule, fail2ban with a DROP action), the host is "
-		    "down, or the address is wrong. Check the server's rules (`iptables -L -n -v`, "
-		    "`nft list ruleset`, `fail2ban-client status sshd`) and capture on the server "
-		    "to see whether the SYNs arrive.",
-		    sym, "The server never answered %u SYN%s.", x->tc->syns,
-		    x->tc->syns == 1 ? "" : "s");
-		set_int(ev, "syns", x->tc->syns);
-		set_ms(ev, "span_ms", x->tc->t_syn, x->tc->t_last);
-	}
-	if (f->t_synack == 0 && x->ts->rst && !x->ts->bytes) {
-		snprintf(sym, sizeof(sym), "ssh: connect to host %s: Connection refused",
-		         server(x));
-		ev = diag(
-		    x, "tcp_refused", "error",
-		    "Nothing listens on that address and port (sshd stopped, another Port or "
-		    "ListenAddress), or a firewall rejects with a TCP reset (REJECT --reject-with "
-		    "tcp-reset, fail2ban). On the server: `systemctl status ssh`, `ss -ltnp | grep "
-		    "sshd`, `sshd -T | grep -Ei '^(port|listenaddress)'`, `iptables -L -n -v | "
-		    "grep "
-		    "REJECT`.",
-		    sym, "The server's address answered the SYN with a reset.");
-		set_str(ev, "reset_by", "server");
-		set_int(ev, "syns", x->tc->syns);
-		set_ms(ev, "after_ms", x->j->t0, x->ts->t_rst);
-	}
-	for (uint32_t i = 0; i < f->nicmp && i < FLOW_MAX_ICMP; i++) {
-		const struct flow_icmp *ic = &f->icmp[i];
-		int frag = ic->v6 ? ic->type == 2 : (ic->type == 3 && ic->code == 4);
-		int unreach = ic->v6 ? ic->type == 1 : ic->type == 3;
-		int port = ic->v6 ? ic->code == 4 : ic->code == 3;
-
-		if (frag) {
-			ev = diag(
-			    x, "icmp_frag_needed", "warning",
-			    "A link on the path has a smaller MTU than the endpoints assume. Path "
-			    "MTU discovery works when these ICMP messages reach the sender; if the "
-			    "connection still stalls, lower the MTU or clamp the MSS on the router "
-			    "(`iptables -t mangle -A FORWARD -p tcp --tcp-flags SYN,RST SYN -j "
-			    "TCPMSS --clamp-mss-to-pmtu`).",
-			    NULL,
-			    "A router reported that a packet of this connection was too big "
-			    "for the next hop (MTU %u).",
-			    ic->mtu);
-			set_int(ev, "mtu", ic->mtu);
-			set_str(ev, "family", ic->v6 ? "icmpv6" : "icmp");
-		} else if (unreach) {
-			snprintf(sym, sizeof(sym), "ssh: connect to host %s: %s", server(x),
-			         port ? "Connection refused" : "No route to host");
-			ev = diag(
-			    x, "icmp_unreachable", "error",
-			    "A router or the host reports the destination unreachable: no route, "
-			    "the host is down, or a firewall rejects with an ICMP error (iptables "
-			    "REJECT's default). Check routes (`ip route get ADDRESS`) and the "
-			    "firewall on the path and the server.",
-			    sym,
-			    "An ICMP%s destination-unreachable (code %u) quoted this "
-			    "connection.",
-			    ic->v6 ? "v6" : "", ic->code);
-			set_int(ev, "type", ic->type);
-			set_int(ev, "code", ic->code);
-			set_str(ev, "family", ic->v6 ? "icmpv6" : "icmp");
-		}
-	}
-	if (f->ip_fragments > 0) {
-		ev = diag(
-		    x, "ip_fragmented", "warning",
-		    "Packets of this connection were fragmented on the way, so a sender cleared "
-		    "DF or a tunnel fragments; fragments are often dropped by firewalls and NAT. "
-		    "Find the link with the small MTU (`tracepath HOST`) and fix the MTU or clamp "
-		    "the MSS.",
-		    NULL, "%u IP fragments carried this connection's packets.", f->ip_fragments);
-		set_int(ev, "fragments", f->ip_fragments);
-		set_int(ev, "largest_datagram", f->frag_max_size);
-	}
-}
-
-/* Text the server sent instead of, or before, an identification line. */
-static void server_text(json_t *ev, const struct ssh_dir *ss)
-{
-	if (ss->pre_len > 0)
-		set_bytes(ev, "server_text", ss->pre, ss->pre_len);
-	else if (ss->banner == NULL && ss->first_len > 0)
-		set_bytes(ev, "server_text", ss->first_bytes, ss->first_len);
 }
 
 static int text_has(const struct ssh_dir *ss, const char *needle)
@@ -409,230 +194,39 @@ static int other_protocol(const struct ssh_dir *ss)
 	return 0;
 }
 
-static void check_before_banner(struct ctx *x)
+/* The largest clear-text segment still unacknowledged in a direction. */
+static uint32_t unacked_max(const struct tcp_dir *td)
 {
-	const struct flow *f = x->f;
-	const char *hint, *sym;
-	char symbuf[160];
-	json_t *ev;
+	uint32_t m = 0;
 
-	if (!closed(f) || x->ss->banner != NULL || x->ts->packets == 0 || f->t_synack == 0)
-		return;
-	if (x->ss->state == SSH_ST_NOT_SSH || (x->ss->anomalies & SSH_ANOM_BANNER_INVALID) ||
-	    other_protocol(x->ss))
-		return; /* banner_invalid says it better */
-	if (text_has(x->ss, "Exceeded MaxStartups"))
-		hint =
-		    "sshd refused the connection because too many were still unauthenticated "
-		    "(MaxStartups, default 10:30:100). Check `sshd -T | grep -i maxstartups` and "
-		    "`journalctl -u ssh | grep -i maxstartups`; raise MaxStartups or find who "
-		    "holds "
-		    "connections open (scanners, stuck clients).";
-	else if (text_has(x->ss, "Not allowed at this time"))
-		hint =
-		    "OpenSSH 9.8 or later refused the client: PerSourcePenalties (earlier failures "
-		    "or crashes from this address) or MaxStartups. Check `journalctl -u ssh | grep "
-		    "-iE 'penalt|maxstartups'` and `sshd -T | grep -iE "
-		    "'persourcepenalt|maxstartups'`.";
-	else if (f->close_kind == FLOW_CLOSE_RST)
-		hint =
-		    "Most likely a firewall or fail2ban rejecting the client with a reset "
-		    "(`fail2ban-client status sshd`, `iptables -L -n -v | grep -i reject`), then "
-		    "sshd crashing or killed by the OOM killer (`journalctl -u ssh`, `dmesg | grep "
-		    "-i oom`).";
-	else
-		hint =
-		    "Most likely sshd dropped the connection before its banner: MaxStartups or "
-		    "PerSourcePenalties (`sshd -T | grep -iE 'maxstartups|persourcepenalt'`), TCP "
-		    "wrappers (`grep -i sshd /etc/hosts.deny`), a fail2ban or firewall rule, or an "
-		    "overloaded sshd (`journalctl -u ssh`). A proxy or load balancer in front of "
-		    "sshd that closes when its backend is down looks the same.";
-	sym = f->close_kind == FLOW_CLOSE_RST
-	          ? "kex_exchange_identification: read: Connection reset by peer"
-	          : "kex_exchange_identification: Connection closed by remote host";
-	if (f->close_dir == x->c) {
-		snprintf(symbuf, sizeof(symbuf), "Connection timed out during banner exchange");
-		sym = symbuf;
-		hint = "The client gave up before the server sent its identification line: the "
-		       "server is slow to answer (overloaded, reverse DNS lookups with UseDNS, a "
-		       "stalled PAM or GSSAPI setup) or the client's ConnectTimeout is short.";
-	}
-	ev = diag(x, "closed_before_server_banner", "error", hint, sym,
-	          "The %s closed the connection (%s) %.0f ms after it opened, before the server "
-	          "sent its SSH identification line.",
-	          role(x, f->close_dir), close_kind(f->close_kind),
-	          (double)(f->t_close - x->j->t0) / 1000.0);
-	set_str(ev, "initiator", role(x, f->close_dir));
-	set_str(ev, "kind", close_kind(f->close_kind));
-	set_ms(ev, "after_ms", x->j->t0, f->t_close);
-	set_int(ev, "server_bytes", (long long)x->ts->bytes);
-	server_text(ev, x->ss);
+	for (uint8_t i = 0; i < td->ninflight; i++)
+		if (td->inflight_len[i] > m)
+			m = td->inflight_len[i];
+	return m;
 }
 
-static void check_banners(struct ctx *x)
+const char *diagnose_disconnect_reason(uint32_t code)
 {
-	const struct flow *f = x->f;
-	const struct ssh_dir *sides[2] = {x->sc, x->ss};
-	char sym[200];
-	json_t *ev;
+	static const char *const names[] = {
+	    NULL,
+	    "HOST_NOT_ALLOWED_TO_CONNECT",
+	    "PROTOCOL_ERROR",
+	    "KEY_EXCHANGE_FAILED",
+	    "RESERVED",
+	    "MAC_ERROR",
+	    "COMPRESSION_ERROR",
+	    "SERVICE_NOT_AVAILABLE",
+	    "PROTOCOL_VERSION_NOT_SUPPORTED",
+	    "HOST_KEY_NOT_VERIFIABLE",
+	    "CONNECTION_LOST",
+	    "BY_APPLICATION",
+	    "TOO_MANY_CONNECTIONS",
+	    "AUTH_CANCELLED_BY_USER",
+	    "NO_MORE_AUTH_METHODS_AVAILABLE",
+	    "ILLEGAL_USER_NAME",
+	};
 
-	for (int i = 0; i < 2; i++) {
-		const struct ssh_dir *d = sides[i];
-		const char *who = i == 0 ? "client" : "server";
-		uint32_t bad = SSH_ANOM_BANNER_INVALID | SSH_ANOM_BANNER_NUL |
-		               SSH_ANOM_BANNER_LONG | SSH_ANOM_PREBANNER_MANY;
-
-		if (d->state != SSH_ST_NOT_SSH && !(d->anomalies & bad) &&
-		    !(i == 1 && other_protocol(d)))
-			continue;
-		if (d->first_len == 0 && d->banner == NULL)
-			continue;
-		if (d->anomalies & SSH_ANOM_BANNER_NUL)
-			snprintf(
-			    sym, sizeof(sym),
-			    "kex_exchange_identification: banner line contains invalid characters");
-		else if (d->anomalies & SSH_ANOM_BANNER_LONG)
-			snprintf(sym, sizeof(sym),
-			         "kex_exchange_identification: banner line too long");
-		else if (i == 1)
-			snprintf(sym, sizeof(sym),
-			         "kex_exchange_identification: Connection closed by remote host");
-		else
-			sym[0] = '\0';
-		ev = diag(x, "banner_invalid", "error",
-		          i == 1
-		              ? "Something other than sshd answers on this port (a web server, a "
-		                "proxy, another service), or a front end sends text first. Check "
-		                "what listens (`ss -ltnp`) and the client's Port and ProxyCommand."
-		              : "The client does not speak SSH (a scanner, a health check, a "
-		                "misconfigured application pointing at the SSH port). sshd logs it "
-		                "as 'banner line contains invalid characters' or 'Bad protocol "
-		                "version identification'.",
-		          sym[0] ? sym : NULL,
-		          "The %s's first line is not an SSH identification line (RFC 4253 section "
-		          "4.2).",
-		          who);
-		set_str(ev, "side", who);
-		set_bytes(ev, "first_bytes", d->first_bytes, d->first_len);
-		if (d->anomalies & SSH_ANOM_BANNER_NUL)
-			set_str(ev, "problem", "nul_byte");
-		else if (d->anomalies & SSH_ANOM_BANNER_LONG)
-			set_str(ev, "problem", "line_too_long");
-		else if (d->anomalies & SSH_ANOM_PREBANNER_MANY)
-			set_str(ev, "problem", "too_many_lines");
-		else
-			set_str(ev, "problem", "not_ssh");
-	}
-	if (x->sc->banner && x->ss->banner && x->sc->banner_len > 8 && x->ss->banner_len > 8) {
-		/* SSH-1.x (other than 1.99, which also speaks 2.0) against 2.0. */
-		int c1 = memcmp(x->sc->banner, "SSH-1.", 6) == 0 &&
-		         memcmp(x->sc->banner, "SSH-1.99-", 9) != 0;
-		int s1 = memcmp(x->ss->banner, "SSH-1.", 6) == 0 &&
-		         memcmp(x->ss->banner, "SSH-1.99-", 9) != 0;
-		if (c1 != s1) {
-			snprintf(sym, sizeof(sym), "Protocol major versions differ: %d vs. %d",
-			         c1 ? 1 : 2, s1 ? 1 : 2);
-			ev =
-			    diag(x, "protocol_version_mismatch", "error",
-			         "One side only speaks the SSH-1 protocol, removed from OpenSSH in "
-			         "7.6; upgrade it or use a client that still speaks SSH-1 for this "
-			         "legacy device.",
-			         sym, "The %s speaks SSH-1 only and the %s SSH-2.",
-			         c1 ? "client" : "server", c1 ? "server" : "client");
-			set_bytes(ev, "client_banner", x->sc->banner, x->sc->banner_len);
-			set_bytes(ev, "server_banner", x->ss->banner, x->ss->banner_len);
-		}
-	}
-	(void)f;
-}
-
-static void check_closes(struct ctx *x)
-{
-	const struct flow *f = x->f;
-	char sym[160];
-	json_t *ev;
-	uint64_t client_last, idle;
-
-	if (!closed(f) || established(f) || x->ss->banner == NULL)
-		return;
-	/* LoginGraceTime: the server gives up on a client that went quiet. */
-	client_last = x->sc->t_banner ? x->sc->t_banner : 0;
-	if (x->sc->t_kexinit > client_last)
-		client_last = x->sc->t_kexinit;
-	if (x->sc->t_kexmsg > client_last)
-		client_last = x->sc->t_kexmsg;
-	if (client_last == 0)
-		client_last = x->ss->t_banner;
-	idle = f->t_close > client_last ? f->t_close - client_last : 0;
-	if (f->close_dir != x->c && idle >= DIAG_GRACE_IDLE_US && x->tc->packets > 0) {
-		snprintf(sym, sizeof(sym), "Connection closed by %s", server(x));
-		ev = diag(
-		    x, "banner_timeout", "error",
-		    "sshd closed after waiting for the client (LoginGraceTime, default 120 s): the "
-		    "client stalled mid-handshake, as a stuck proxy, a scanner that opens and "
-		    "waits, "
-		    "or a client waiting on a prompt does. Check `sshd -T | grep -i "
-		    "logingracetime` and `journalctl -u ssh | grep -i 'timeout before "
-		    "authentication'`.",
-		    sym,
-		    "The server closed the connection after the client had been silent for "
-		    "%.1f s.",
-		    (double)idle / 1e6);
-		set_ms(ev, "idle_ms", client_last, f->t_close);
-		set_str(ev, "kind", close_kind(f->close_kind));
-		json_object_set_new(ev, "client_banner_sent", json_boolean(x->sc->banner != NULL));
-		json_object_set_new(ev, "client_kexinit_sent",
-		                    json_boolean(x->sc->kexinit != NULL));
-		return;
-	}
-	if (x->sc->banner == NULL)
-		return;
-	snprintf(sym, sizeof(sym), "Connection %s by %s",
-	         f->close_kind == FLOW_CLOSE_RST ? "reset" : "closed", server(x));
-	if (x->sc->kexinit == NULL || x->ss->kexinit == NULL) {
-		ev = diag(
-		    x, "closed_after_banner", "error",
-		    f->close_dir == x->c
-		        ? "The client closed after the banners: it rejected the server's "
-		          "protocol or software version, or its process was interrupted."
-		        : "The server closed after the banners, before the key exchange: sshd "
-		          "dropped the connection (MaxStartups, PerSourcePenalties, a crash) or "
-		          "a middlebox reset it after seeing the identification lines (an IPS "
-		          "rule that matches SSH). `journalctl -u ssh` shows the server's reason.",
-		    f->close_dir == x->c ? NULL : sym,
-		    "The %s closed the connection (%s) after the identification lines, before the "
-		    "key exchange started.",
-		    role(x, f->close_dir), close_kind(f->close_kind));
-		set_str(ev, "initiator", role(x, f->close_dir));
-		set_str(ev, "kind", close_kind(f->close_kind));
-		json_object_set_new(ev, "client_kexinit_sent",
-		                    json_boolean(x->sc->kexinit != NULL));
-		json_object_set_new(ev, "server_kexinit_sent",
-		                    json_boolean(x->ss->kexinit != NULL));
-		set_ms(ev, "after_ms", x->j->t0, f->t_close);
-		return;
-	}
-	if (f->ssh.negotiated_ok && f->ssh.neg.failed_cat >= 0)
-		return; /* no_common_algorithm explains the close */
-	ev = diag(x, "closed_during_kex", "error",
-	          "The connection ended during the key exchange although both sides agree on "
-	          "algorithms: the server failed to sign with its host key (key file permissions, "
-	          "an HSM or agent), the client rejected the host key (`ssh -v` shows 'Host key "
-	          "verification failed'), or a middlebox cut it. `journalctl -u ssh` on the server "
-	          "says which.",
-	          f->close_dir != x->c ? sym
-	          : x->f->ssh.hostkey.present
-	              /* the client closing once it has the host key: it rejected the key */
-	              ? "Host key verification failed."
-	              : NULL,
-	          "The %s closed the connection (%s) during the key exchange, after the algorithms "
-	          "were agreed.",
-	          role(x, f->close_dir), close_kind(f->close_kind));
-	set_str(ev, "initiator", role(x, f->close_dir));
-	set_str(ev, "kind", close_kind(f->close_kind));
-	set_int(ev, "last_client_message", x->sc->last_msg);
-	set_int(ev, "last_server_message", x->ss->last_msg);
-	set_ms(ev, "after_ms", x->j->t0, f->t_close);
+	return code < sizeof(names) / sizeof(names[0]) && names[code] ? names[code] : "UNKNOWN";
 }
 
 static const char *openssh_category_words(int cat)
@@ -653,21 +247,251 @@ static const char *openssh_category_words(int cat)
 	}
 }
 
-static json_t *list_array(const char *list)
+/* capture_incomplete: the evidence is one-sided or has holes. */
+static void check_capture(struct ctx *x)
 {
-	json_t *a = json_array();
-	const char *p = list;
+	const struct flow *f = x->f;
+	uint32_t gaps = f->dir[0].gaps + f->dir[1].gaps, n = 0;
+	const char **missing;
+	struct diagnosis *d;
 
-	while (p && *p) {
-		const char *comma = strchr(p, ',');
-		size_t n = comma ? (size_t)(comma - p) : strlen(p);
-		char *e = text_escape((const uint8_t *)p, n);
-		if (e != NULL)
-			json_array_append_new(a, lit(e));
-		free(e);
-		p = comma ? comma + 1 : NULL;
+	if (!x->partial)
+		return;
+	d = add(x, DIAG_CAPTURE_INCOMPLETE, 0, NULL, SUM_CAPTURE_INCOMPLETE);
+	if ((missing = arena_alloc(x->arena, 6 * sizeof(*missing))) == NULL)
+		return;
+	if (x->tc->packets == 0)
+		missing[n++] = "client_to_server";
+	if (x->ts->packets == 0)
+		missing[n++] = "server_to_client";
+	if (f->anomalies & FLOW_ANOM_MIDSTREAM)
+		missing[n++] = "connection_start";
+	if (gaps)
+		missing[n++] = "segments";
+	if (f->anomalies & FLOW_ANOM_SNAPPED)
+		missing[n++] = "packet_tails";
+	if (f->anomalies & FLOW_ANOM_EVICTED)
+		missing[n++] = "connection_end";
+	diag_ev_texts(d, "missing", missing, n);
+	diag_ev_int(d, "gaps", gaps);
+}
+
+static void check_tcp(struct ctx *x)
+{
+	const struct flow *f = x->f;
+	struct diagnosis *d;
+	char sym[160];
+
+	/* Unanswered: retransmitted SYNs, or one SYN the timeout gave up on; not a
+	 * SYN whose flow was evicted or cut by the end of the capture too early. */
+	if (verdict_only_syns(f) && f->nicmp == 0 && !(f->anomalies & FLOW_ANOM_EVICTED) &&
+	    (x->tc->syns >= 2 || f->close_kind == FLOW_CLOSE_TIMEOUT)) {
+		snprintf(sym, sizeof(sym), "ssh: connect to host %s: Connection timed out",
+		         server(x));
+		d = add(x, DIAG_TCP_NO_ANSWER, 0, sym, SUM_TCP_NO_ANSWER, x->tc->syns,
+		        x->tc->syns == 1 ? "" : "s");
+		diag_ev_int(d, "syns", x->tc->syns);
+		diag_ev_ms(d, "span_ms", x->tc->t_syn, x->tc->t_last);
 	}
-	return a;
+	if (f->t_synack == 0 && x->ts->rst && !x->ts->bytes) {
+		snprintf(sym, sizeof(sym), "ssh: connect to host %s: Connection refused",
+		         server(x));
+		d = add(x, DIAG_TCP_REFUSED, 0, sym, SUM_TCP_REFUSED);
+		diag_ev_text(d, "reset_by", "server");
+		diag_ev_int(d, "syns", x->tc->syns);
+		diag_ev_ms(d, "after_ms", x->v->t0, x->ts->t_rst);
+	}
+	for (uint32_t i = 0; i < f->nicmp && i < FLOW_MAX_ICMP; i++) {
+		const struct flow_icmp *ic = &f->icmp[i];
+		int frag = ic->v6 ? ic->type == 2 : (ic->type == 3 && ic->code == 4);
+		int unreach = ic->v6 ? ic->type == 1 : ic->type == 3;
+		int port = ic->v6 ? ic->code == 4 : ic->code == 3;
+
+		if (frag) {
+			d = add(x, DIAG_ICMP_FRAG_NEEDED, 0, NULL, SUM_ICMP_FRAG_NEEDED, ic->mtu);
+			diag_ev_int(d, "mtu", ic->mtu);
+			diag_ev_text(d, "family", ic->v6 ? "icmpv6" : "icmp");
+		} else if (unreach) {
+			snprintf(sym, sizeof(sym), "ssh: connect to host %s: %s", server(x),
+			         port ? "Connection refused" : "No route to host");
+			d = add(x, DIAG_ICMP_UNREACHABLE, 0, sym, SUM_ICMP_UNREACHABLE,
+			        ic->v6 ? "v6" : "", ic->code);
+			diag_ev_int(d, "type", ic->type);
+			diag_ev_int(d, "code", ic->code);
+			diag_ev_text(d, "family", ic->v6 ? "icmpv6" : "icmp");
+		}
+	}
+	if (f->ip_fragments > 0) {
+		d = add(x, DIAG_IP_FRAGMENTED, 0, NULL, SUM_IP_FRAGMENTED, f->ip_fragments);
+		diag_ev_int(d, "fragments", f->ip_fragments);
+		diag_ev_int(d, "largest_datagram", f->frag_max_size);
+	}
+}
+
+/* Text the server sent instead of, or before, an identification line. */
+static void server_text(struct ctx *x, struct diagnosis *d)
+{
+	const struct ssh_dir *ss = x->ss;
+
+	if (ss->pre_len > 0)
+		diag_ev_wire(x, d, "server_text", ss->pre, ss->pre_len);
+	else if (ss->banner == NULL && ss->first_len > 0)
+		diag_ev_wire(x, d, "server_text", ss->first_bytes, ss->first_len);
+}
+
+static void check_before_banner(struct ctx *x)
+{
+	const struct flow *f = x->f;
+	const char *sym;
+	struct diagnosis *d;
+	int hint;
+
+	if (!closed(f) || x->ss->banner != NULL || x->ts->packets == 0 || f->t_synack == 0)
+		return;
+	if (x->ss->state == SSH_ST_NOT_SSH || (x->ss->anomalies & SSH_ANOM_BANNER_INVALID) ||
+	    other_protocol(x->ss))
+		return; /* banner_invalid says it better */
+	if (text_has(x->ss, "Exceeded MaxStartups"))
+		hint = HINT_CBSB_MAXSTARTUPS;
+	else if (text_has(x->ss, "Not allowed at this time"))
+		hint = HINT_CBSB_PENALTY;
+	else if (f->close_kind == FLOW_CLOSE_RST)
+		hint = HINT_CBSB_RESET;
+	else
+		hint = HINT_CBSB_DROPPED;
+	sym = f->close_kind == FLOW_CLOSE_RST
+	          ? "kex_exchange_identification: read: Connection reset by peer"
+	          : "kex_exchange_identification: Connection closed by remote host";
+	if (f->close_dir == x->c) {
+		sym = "Connection timed out during banner exchange";
+		hint = HINT_CBSB_CLIENT;
+	}
+	d = add(x, DIAG_CLOSED_BEFORE_SERVER_BANNER, hint, sym, SUM_CLOSED_BEFORE_SERVER_BANNER,
+	        role(x, f->close_dir), close_kind(f->close_kind),
+	        (double)(f->t_close - x->v->t0) / 1000.0);
+	diag_ev_text(d, "initiator", role(x, f->close_dir));
+	diag_ev_text(d, "kind", close_kind(f->close_kind));
+	diag_ev_ms(d, "after_ms", x->v->t0, f->t_close);
+	diag_ev_int(d, "server_bytes", (int64_t)x->ts->bytes);
+	server_text(x, d);
+}
+
+static void check_banners(struct ctx *x)
+{
+	const struct ssh_dir *sides[2] = {x->sc, x->ss};
+	struct diagnosis *d;
+	const char *sym;
+	char buf[64];
+
+	for (int i = 0; i < 2; i++) {
+		const struct ssh_dir *sd = sides[i];
+		const char *who = i == 0 ? "client" : "server";
+		uint32_t bad = SSH_ANOM_BANNER_INVALID | SSH_ANOM_BANNER_NUL |
+		               SSH_ANOM_BANNER_LONG | SSH_ANOM_PREBANNER_MANY;
+
+		if (sd->state != SSH_ST_NOT_SSH && !(sd->anomalies & bad) &&
+		    !(i == 1 && other_protocol(sd)))
+			continue;
+		if (sd->first_len == 0 && sd->banner == NULL)
+			continue;
+		if (sd->anomalies & SSH_ANOM_BANNER_NUL)
+			sym =
+			    "kex_exchange_identification: banner line contains invalid characters";
+		else if (sd->anomalies & SSH_ANOM_BANNER_LONG)
+			sym = "kex_exchange_identification: banner line too long";
+		else if (i == 1)
+			sym = "kex_exchange_identification: Connection closed by remote host";
+		else
+			sym = NULL;
+		d = add(x, DIAG_BANNER_INVALID,
+		        i == 1 ? HINT_BANNER_INVALID_SERVER : HINT_BANNER_INVALID_CLIENT, sym,
+		        SUM_BANNER_INVALID, who);
+		diag_ev_text(d, "side", who);
+		diag_ev_wire(x, d, "first_bytes", sd->first_bytes, sd->first_len);
+		if (sd->anomalies & SSH_ANOM_BANNER_NUL)
+			diag_ev_text(d, "problem", "nul_byte");
+		else if (sd->anomalies & SSH_ANOM_BANNER_LONG)
+			diag_ev_text(d, "problem", "line_too_long");
+		else if (sd->anomalies & SSH_ANOM_PREBANNER_MANY)
+			diag_ev_text(d, "problem", "too_many_lines");
+		else
+			diag_ev_text(d, "problem", "not_ssh");
+	}
+	if (x->sc->banner && x->ss->banner && x->sc->banner_len > 8 && x->ss->banner_len > 8) {
+		/* SSH-1.x (other than 1.99, which also speaks 2.0) against 2.0. */
+		int c1 = memcmp(x->sc->banner, "SSH-1.", 6) == 0 &&
+		         memcmp(x->sc->banner, "SSH-1.99-", 9) != 0;
+		int s1 = memcmp(x->ss->banner, "SSH-1.", 6) == 0 &&
+		         memcmp(x->ss->banner, "SSH-1.99-", 9) != 0;
+		if (c1 != s1) {
+			snprintf(buf, sizeof(buf), "Protocol major versions differ: %d vs. %d",
+			         c1 ? 1 : 2, s1 ? 1 : 2);
+			d = add(x, DIAG_PROTOCOL_VERSION_MISMATCH, 0, buf,
+			        SUM_PROTOCOL_VERSION_MISMATCH, c1 ? "client" : "server",
+			        c1 ? "server" : "client");
+			diag_ev_wire(x, d, "client_banner", x->sc->banner, x->sc->banner_len);
+			diag_ev_wire(x, d, "server_banner", x->ss->banner, x->ss->banner_len);
+		}
+	}
+}
+
+static void check_closes(struct ctx *x)
+{
+	const struct flow *f = x->f;
+	struct diagnosis *d;
+	uint64_t client_last, idle;
+	char sym[160];
+
+	if (!closed(f) || x->v->established || x->ss->banner == NULL)
+		return;
+	/* LoginGraceTime: the server gives up on a client that went quiet. */
+	client_last = x->sc->t_banner ? x->sc->t_banner : 0;
+	if (x->sc->t_kexinit > client_last)
+		client_last = x->sc->t_kexinit;
+	if (x->sc->t_kexmsg > client_last)
+		client_last = x->sc->t_kexmsg;
+	if (client_last == 0)
+		client_last = x->ss->t_banner;
+	idle = f->t_close > client_last ? f->t_close - client_last : 0;
+	if (f->close_dir != x->c && idle >= DIAG_GRACE_IDLE_US && x->tc->packets > 0) {
+		snprintf(sym, sizeof(sym), "Connection closed by %s", server(x));
+		d = add(x, DIAG_BANNER_TIMEOUT, 0, sym, SUM_BANNER_TIMEOUT, (double)idle / 1e6);
+		diag_ev_ms(d, "idle_ms", client_last, f->t_close);
+		diag_ev_text(d, "kind", close_kind(f->close_kind));
+		diag_ev_bool(d, "client_banner_sent", x->sc->banner != NULL);
+		diag_ev_bool(d, "client_kexinit_sent", x->sc->kexinit != NULL);
+		return;
+	}
+	if (x->sc->banner == NULL)
+		return;
+	snprintf(sym, sizeof(sym), "Connection %s by %s",
+	         f->close_kind == FLOW_CLOSE_RST ? "reset" : "closed", server(x));
+	if (x->sc->kexinit == NULL || x->ss->kexinit == NULL) {
+		d = add(x, DIAG_CLOSED_AFTER_BANNER,
+		        f->close_dir == x->c ? HINT_CAB_CLIENT : HINT_CAB_SERVER,
+		        f->close_dir == x->c ? NULL : sym, SUM_CLOSED_AFTER_BANNER,
+		        role(x, f->close_dir), close_kind(f->close_kind));
+		diag_ev_text(d, "initiator", role(x, f->close_dir));
+		diag_ev_text(d, "kind", close_kind(f->close_kind));
+		diag_ev_bool(d, "client_kexinit_sent", x->sc->kexinit != NULL);
+		diag_ev_bool(d, "server_kexinit_sent", x->ss->kexinit != NULL);
+		diag_ev_ms(d, "after_ms", x->v->t0, f->t_close);
+		return;
+	}
+	if (f->ssh.negotiated_ok && f->ssh.neg.failed_cat >= 0)
+		return; /* no_common_algorithm explains the close */
+	d = add(x, DIAG_CLOSED_DURING_KEX, 0,
+	        f->close_dir != x->c ? sym
+	        : f->ssh.hostkey.present
+	            /* the client closing once it has the host key: it rejected the key */
+	            ? "Host key verification failed."
+	            : NULL,
+	        SUM_CLOSED_DURING_KEX, role(x, f->close_dir), close_kind(f->close_kind));
+	diag_ev_text(d, "initiator", role(x, f->close_dir));
+	diag_ev_text(d, "kind", close_kind(f->close_kind));
+	diag_ev_int(d, "last_client_message", x->sc->last_msg);
+	diag_ev_int(d, "last_server_message", x->ss->last_msg);
+	diag_ev_ms(d, "after_ms", x->v->t0, f->t_close);
 }
 
 static void check_negotiation(struct ctx *x)
@@ -678,75 +502,50 @@ static void check_negotiation(struct ctx *x)
 	                                       KEX_COMP_C2S, KEX_COMP_S2C};
 	static const char *const cat_group[KEX_NCATS] = {
 	    "kex", "host_key", "cipher", "cipher", "mac", "mac", "compression", "compression"};
+	struct diagnosis *d;
 	char *sym;
-	json_t *ev;
 	int cat;
-	size_t n;
 
 	if (!s->negotiated_ok || x->sc->kexinit == NULL || x->ss->kexinit == NULL)
 		return;
 	cat = s->neg.failed_cat;
 	if (cat >= 0) {
 		const char *theirs = x->ss->kexinit->list[list_of[cat]];
-		n = strlen(theirs) + strlen(server(x)) + 128;
-		if ((sym = malloc(n)) == NULL)
-			return;
-		snprintf(sym, n,
-		         "Unable to negotiate with %s: no matching %s found. Their offer: %s",
-		         server(x), openssh_category_words(cat), theirs);
-		ev = diag(
-		    x, "no_common_algorithm", "error",
-		    "The client and the server share no algorithm in this category. Enable one "
-		    "on either side: for an old server, the client can add it for that host only "
-		    "(e.g. `ssh -o KexAlgorithms=+diffie-hellman-group14-sha1` or "
-		    "`HostKeyAlgorithms=+ssh-rsa` in a Host block); on the server see `sshd -T | "
-		    "grep -iE 'kexalgorithms|hostkeyalgorithms|ciphers|macs'`.",
-		    sym, "No common %s: the client and the server offer nothing in common.",
-		    openssh_category_words(cat));
-		free(sym);
-		set_str(ev, "category", cat_group[cat]);
-		set_str(ev, "direction",
-		        cat == KEX_CAT_KEX || cat == KEX_CAT_HOSTKEY ? "both"
-		        : (cat % 2 == 0)                             ? "client_to_server"
-		                                                     : "server_to_client");
-		json_object_set_new(ev, "client_offer",
-		                    list_array(x->sc->kexinit->list[list_of[cat]]));
-		json_object_set_new(ev, "server_offer", list_array(theirs));
+		/* The client quotes the server's whole offer: no summary-sized buffer. */
+		sym = arena_printf(
+		    x->arena, "Unable to negotiate with %s: no matching %s found. Their offer: %s",
+		    server(x), openssh_category_words(cat), theirs);
+		d = add(x, DIAG_NO_COMMON_ALGORITHM, 0, NULL, SUM_NO_COMMON_ALGORITHM,
+		        openssh_category_words(cat));
+		d->symptom = sym;
+		diag_ev_text(d, "category", cat_group[cat]);
+		diag_ev_text(d, "direction",
+		             cat == KEX_CAT_KEX || cat == KEX_CAT_HOSTKEY ? "both"
+		             : (cat % 2 == 0)                             ? "client_to_server"
+		                                                          : "server_to_client");
+		diag_ev_names(d, "client_offer", x->sc->kexinit->list[list_of[cat]]);
+		diag_ev_names(d, "server_offer", theirs);
 		return;
 	}
 	/* Policy: what was agreed, judged by the table in policy.c. */
 	for (int i = 0; i < KEX_NCATS; i++) {
 		const char *alg = s->neg.alg[i];
-		const struct policy_verdict *v;
+		const struct policy_verdict *pv;
 		if (alg[0] == '\0' ||
 		    (i % 2 == 1 && i >= KEX_CAT_ENC_S2C && strcmp(alg, s->neg.alg[i - 1]) == 0))
 			continue; /* the same algorithm both ways: reported once */
-		if ((v = policy_weak(cat_group[i], alg)) == NULL)
+		if ((pv = policy_weak(cat_group[i], alg)) == NULL)
 			continue;
-		ev = diag(
-		    x, "weak_algorithm", "warning",
-		    "Remove it from the server's (or client's) configuration; OpenSSH's defaults "
-		    "no longer offer it. `sshd -T` shows what the server allows; ssh-audit rates "
-		    "a server's whole offer.",
-		    NULL, "The connection uses %s (%s): %s.", alg, cat_group[i], v->reason);
-		set_str(ev, "algorithm", alg);
-		set_str(ev, "category", cat_group[i]);
-		set_str(ev, "reason", v->reason);
-		set_str(ev, "source", v->source);
+		d = add(x, DIAG_WEAK_ALGORITHM, 0, NULL, SUM_WEAK_ALGORITHM, alg, cat_group[i],
+		        pv->reason);
+		diag_ev_text(d, "algorithm", alg);
+		diag_ev_text(d, "category", cat_group[i]);
+		diag_ev_text(d, "reason", pv->reason);
+		diag_ev_text(d, "source", pv->source);
 	}
-	/* The same on every connection with that key exchange: built once. */
-	if (s->neg.alg[KEX_CAT_KEX][0] && !policy_is_pq_kex(s->neg.alg[KEX_CAT_KEX]) &&
-	    !cache_take(x, "non_pq_kex", s->neg.alg[KEX_CAT_KEX])) {
-		ev = diag(
-		    x, "non_pq_kex", "info",
-		    "A recorded session can be decrypted later by whoever gets a large quantum "
-		    "computer. OpenSSH 9.0+ offers sntrup761x25519-sha512 and 9.9+ "
-		    "mlkem768x25519-sha256 by default; upgrade the older side or prefer them in "
-		    "KexAlgorithms.",
-		    NULL, "The key exchange %s is not post-quantum.", s->neg.alg[KEX_CAT_KEX]);
-		set_str(ev, "kex", s->neg.alg[KEX_CAT_KEX]);
-		cache_keep(x, "non_pq_kex", s->neg.alg[KEX_CAT_KEX],
-		           json_array_get(x->list, json_array_size(x->list) - 1));
+	if (s->neg.alg[KEX_CAT_KEX][0] && !policy_is_pq_kex(s->neg.alg[KEX_CAT_KEX])) {
+		d = add(x, DIAG_NON_PQ_KEX, 0, NULL, SUM_NON_PQ_KEX, s->neg.alg[KEX_CAT_KEX]);
+		diag_ev_text(d, "kex", s->neg.alg[KEX_CAT_KEX]);
 	}
 	for (int dir = 0; dir < 2; dir++) {
 		const char *cipher = s->neg.alg[KEX_CAT_ENC_C2S + dir];
@@ -756,37 +555,21 @@ static void check_negotiation(struct ctx *x)
 
 		if (s->neg.strict_kex || !(chacha || cbc_etm))
 			continue;
-		ev = diag(
-		    x, "terrapin_exposed", "warning",
-		    "Upgrade both sides to versions with strict key exchange (OpenSSH 9.6+, "
-		    "dropbear 2024.84+, paramiko 3.4+), or disable chacha20-poly1305 and the -etm "
-		    "MACs with CBC ciphers (CVE-2023-48795).",
-		    NULL,
-		    "%s with %s is open to the Terrapin prefix-truncation attack, and strict "
-		    "key exchange is not on for both sides.",
-		    cipher, mac);
-		set_str(ev, "cipher", cipher);
-		set_str(ev, "mac", mac);
-		json_object_set_new(ev, "client_strict",
-		                    json_boolean(kex_list_has(x->sc->kexinit->list[KEX_ALGS],
-		                                              "kex-strict-c-v00@openssh.com")));
-		json_object_set_new(ev, "server_strict",
-		                    json_boolean(kex_list_has(x->ss->kexinit->list[KEX_ALGS],
-		                                              "kex-strict-s-v00@openssh.com")));
+		d = add(x, DIAG_TERRAPIN_EXPOSED, 0, NULL, SUM_TERRAPIN_EXPOSED, cipher, mac);
+		diag_ev_text(d, "cipher", cipher);
+		diag_ev_text(d, "mac", mac);
+		diag_ev_bool(
+		    d, "client_strict",
+		    kex_list_has(x->sc->kexinit->list[KEX_ALGS], "kex-strict-c-v00@openssh.com"));
+		diag_ev_bool(
+		    d, "server_strict",
+		    kex_list_has(x->ss->kexinit->list[KEX_ALGS], "kex-strict-s-v00@openssh.com"));
 		break;
 	}
 }
 
-/* The largest clear-text segment still unacknowledged in a direction. */
-static uint32_t unacked_max(const struct tcp_dir *td)
-{
-	uint32_t m = 0;
-
-	for (uint8_t i = 0; i < td->ninflight; i++)
-		if (td->inflight_len[i] > m)
-			m = td->inflight_len[i];
-	return m;
-}
+static const char stall_symptom[] = "ssh hangs after 'expecting SSH2_MSG_KEX_ECDH_REPLY' (ssh "
+                                    "-v), then 'Connection timed out' or 'Connection closed'";
 
 /*
  * Seen at the receiver: a hole in the sender's stream that the receiver never
@@ -798,32 +581,18 @@ static void check_path_hole(struct ctx *x, int i, const struct tcp_dir *td,
 {
 	int df = td->df_clear == 0;
 	int blackhole = df && td->path_hole_max > td->max_segment && x->f->nicmp == 0;
-	const char *who = i == 0 ? "client" : "server";
-	json_t *ev;
+	struct diagnosis *d;
 
-	ev = diag(x, blackhole ? "mtu_blackhole_suspected" : "kex_stalled", "error",
-	          blackhole
-	              ? "Large packets are lost on the path while small ones pass, and no "
-	                "ICMP 'fragmentation needed' reaches the sender: an MTU black hole "
-	                "(a tunnel or VPN with a smaller MTU, and a firewall dropping ICMP). "
-	                "Confirm with `ping -M do -s 1400 HOST` from the sender, then allow "
-	                "ICMP type 3 code 4 (ICMPv6 type 2), lower the interface MTU, or clamp "
-	                "the MSS on the router."
-	              : "Bytes of the key exchange never reached the receiver while later ones "
-	                "did: packet loss on the path or a firewall dropping the flow "
-	                "mid-handshake.",
-	          "ssh hangs after 'expecting SSH2_MSG_KEX_ECDH_REPLY' (ssh -v), then "
-	          "'Connection timed out' or 'Connection closed'",
-	          "%u bytes of the %s's key exchange never arrived (the receiver never "
-	          "acknowledged them) while later segments of up to %u bytes did.",
-	          td->path_hole_max, who, td->max_segment);
-	set_str(ev, "direction", i == 0 ? "client_to_server" : "server_to_client");
-	set_str(ev, "seen_at", "receiver");
-	set_int(ev, "lost_bytes", td->path_hole_max);
-	set_int(ev, "largest_received_segment", td->max_segment);
+	d = add(x, blackhole ? DIAG_MTU_BLACKHOLE_SUSPECTED : DIAG_KEX_STALLED,
+	        blackhole ? 0 : HINT_STALL_HOLE, stall_symptom, SUM_STALL_HOLE, td->path_hole_max,
+	        i == 0 ? "client" : "server", td->max_segment);
+	diag_ev_text(d, "direction", i == 0 ? "client_to_server" : "server_to_client");
+	diag_ev_text(d, "seen_at", "receiver");
+	diag_ev_int(d, "lost_bytes", td->path_hole_max);
+	diag_ev_int(d, "largest_received_segment", td->max_segment);
 	if (peer->mss)
-		set_int(ev, "peer_mss", peer->mss);
-	json_object_set_new(ev, "df", json_boolean(df));
+		diag_ev_int(d, "peer_mss", peer->mss);
+	diag_ev_bool(d, "df", df);
 }
 
 /* check_stall returns 1 when it found a stalled key exchange. */
@@ -831,15 +600,14 @@ static int check_stall(struct ctx *x)
 {
 	const struct flow *f = x->f;
 	const struct tcp_dir *dirs[2] = {x->tc, x->ts};
-	json_t *ev;
+	struct diagnosis *d;
 
-	if (established(f))
+	if (x->v->established)
 		return 0;
 	for (int i = 1; i >= 0; i--) { /* the server's KEX reply first: the usual victim */
 		const struct tcp_dir *td = dirs[i], *peer = dirs[!i];
 		uint32_t lost = unacked_max(td);
 		int df = td->df_clear == 0;
-		const char *who = i == 0 ? "client" : "server";
 		int blackhole;
 
 		if (td->path_hole_max > 0) {
@@ -849,34 +617,21 @@ static int check_stall(struct ctx *x)
 		if (td->retransmits == 0 || lost == 0)
 			continue;
 		/* A black hole loses large segments while smaller ones get through, with DF
-		 * set and no ICMP reaching the sender. */
-		/* Segments as large crossing the path the other way rule out the MTU. */
+		 * set and no ICMP reaching the sender. Segments as large crossing the path
+		 * the other way rule out the MTU. */
 		blackhole = df && lost > td->acked_max && lost > peer->acked_max && lost > 512 &&
 		            f->nicmp == 0;
-		ev = diag(
-		    x, blackhole ? "mtu_blackhole_suspected" : "kex_stalled", "error",
-		    blackhole
-		        ? "Large packets are lost on the path while small ones pass, and no "
-		          "ICMP 'fragmentation needed' reaches the sender: an MTU black hole "
-		          "(a tunnel or VPN with a smaller MTU, and a firewall dropping ICMP). "
-		          "Confirm with `ping -M do -s 1400 HOST` from the sender, then allow "
-		          "ICMP type 3 code 4 (ICMPv6 type 2), lower the interface MTU, or clamp "
-		          "the MSS on the router."
-		        : "A key-exchange packet was retransmitted and never acknowledged: "
-		          "packet loss or a firewall dropping the flow mid-handshake. Capture at "
-		          "the other end to see whether the packets arrive.",
-		    "ssh hangs after 'expecting SSH2_MSG_KEX_ECDH_REPLY' (ssh -v), then "
-		    "'Connection timed out' or 'Connection closed'",
-		    "A %u-byte %s segment of the key exchange was retransmitted and never "
-		    "acknowledged%s.",
-		    lost, who, blackhole ? ", while smaller segments got through" : "");
-		set_str(ev, "direction", i == 0 ? "client_to_server" : "server_to_client");
-		set_int(ev, "segment_size", lost);
-		set_int(ev, "retransmits", td->retransmits);
-		set_int(ev, "largest_acked_segment", td->acked_max);
+		d = add(x, blackhole ? DIAG_MTU_BLACKHOLE_SUSPECTED : DIAG_KEX_STALLED,
+		        blackhole ? 0 : HINT_STALL_RETRANSMITTED, stall_symptom,
+		        SUM_STALL_RETRANSMITTED, lost, i == 0 ? "client" : "server",
+		        blackhole ? ", while smaller segments got through" : "");
+		diag_ev_text(d, "direction", i == 0 ? "client_to_server" : "server_to_client");
+		diag_ev_int(d, "segment_size", lost);
+		diag_ev_int(d, "retransmits", td->retransmits);
+		diag_ev_int(d, "largest_acked_segment", td->acked_max);
 		if (peer->mss)
-			set_int(ev, "peer_mss", peer->mss);
-		json_object_set_new(ev, "df", json_boolean(df));
+			diag_ev_int(d, "peer_mss", peer->mss);
+		diag_ev_bool(d, "df", df);
 		return 1;
 	}
 	return 0;
@@ -885,34 +640,30 @@ static int check_stall(struct ctx *x)
 static void check_disconnect(struct ctx *x)
 {
 	const struct ssh_conn *s = &x->f->ssh;
-	int d = s->dir[!x->c].disconnect_seen ? !x->c : x->c;
-	const struct ssh_dir *sd = &s->dir[d];
-	char *desc, *sym;
-	size_t n;
-	json_t *ev;
+	int dir = s->dir[!x->c].disconnect_seen ? !x->c : x->c;
+	const struct ssh_dir *sd = &s->dir[dir];
+	struct diagnosis *d;
+	char *esc, *desc;
 
 	if (!sd->disconnect_seen)
 		return;
-	if ((desc = text_escape(sd->disconnect_desc, sd->disconnect_desc_len)) == NULL)
+	if ((esc = text_escape(sd->disconnect_desc, sd->disconnect_desc_len)) == NULL)
 		return;
-	n = strlen(desc) + 200;
-	if ((sym = malloc(n)) == NULL) {
-		free(desc);
+	desc = arena_strndup(x->arena, esc, strlen(esc));
+	free(esc);
+	if (desc == NULL)
 		return;
-	}
-	snprintf(sym, n, "Received disconnect from %s:%u: %s", server(x), sd->disconnect_reason,
-	         desc);
-	ev = diag(x, "disconnect_message", established(x->f) ? "info" : "error",
-	          "The description is the peer's own reason; on the server `journalctl -u ssh` has "
-	          "more context.",
-	          d == x->c ? NULL : sym, "The %s sent SSH_MSG_DISCONNECT %s: \"%s\".", role(x, d),
-	          diagnose_disconnect_reason(sd->disconnect_reason), desc);
-	set_str(ev, "from", role(x, d));
-	set_int(ev, "reason_code", sd->disconnect_reason);
-	set_str(ev, "reason", diagnose_disconnect_reason(sd->disconnect_reason));
-	set_str(ev, "description", desc);
-	free(desc);
-	free(sym);
+	d = add(x, DIAG_DISCONNECT_MESSAGE, 0, NULL, SUM_DISCONNECT_MESSAGE, role(x, dir),
+	        diagnose_disconnect_reason(sd->disconnect_reason), desc);
+	/* An error when it ended the handshake; after NEWKEYS, the session's own end. */
+	d->severity = x->v->established ? SEV_INFO : SEV_ERROR;
+	if (dir != x->c)
+		d->symptom = arena_printf(x->arena, "Received disconnect from %s:%u: %s", server(x),
+		                          sd->disconnect_reason, desc);
+	diag_ev_text(d, "from", role(x, dir));
+	diag_ev_int(d, "reason_code", sd->disconnect_reason);
+	diag_ev_text(d, "reason", diagnose_disconnect_reason(sd->disconnect_reason));
+	diag_ev_text(d, "description", desc);
 }
 
 /*
@@ -925,43 +676,33 @@ static void check_disconnect(struct ctx *x)
 static void check_auth_guessing(struct ctx *x)
 {
 	const struct flow *f = x->f;
-	struct auth_inference a;
-	struct auth_guess_view v;
+	const uint8_t *client = x->c == 0 ? f->key.src : f->key.dst;
+	struct auth_guess_view gv;
+	struct diagnosis *d;
 	char addr[64];
-	json_t *ev;
-	int c = x->c;
 
-	if (x->j->guess == NULL || !established(f))
+	if (x->guess == NULL || !x->v->auth_known)
 		return;
-	if (x->j->auth_known)
-		a = x->j->auth;
-	else
-		auth_infer(f, c, &a);
-	if (!auth_guess_add(x->j->guess, f->key.family, c == 0 ? f->key.src : f->key.dst, f->id, &a,
-	                    x->j->t_close, &v))
+	if (!auth_guess_add(x->guess, f->key.family, client, f->id, &x->v->auth, x->v->t_close,
+	                    &gv))
 		return;
-	text_addr(addr, sizeof(addr), f->key.family, c == 0 ? f->key.src : f->key.dst);
-	ev = diag(
-	    x, "auth_guessing", "warning",
-	    "Someone at this address is guessing passwords or keys. Confirm in sshd's log "
-	    "(`journalctl -u ssh | grep -E 'Failed|Invalid user'`), block or rate-limit the "
-	    "address (fail2ban, PerSourcePenalties in OpenSSH 9.8+, MaxStartups), and turn off "
-	    "PasswordAuthentication where keys will do.",
-	    NULL, "%s%u failed logins from %s within %u s, over %u connections.",
-	    v.capped ? "At least " : "", v.attempts, addr, v.window_s, v.connections);
-	set_str(ev, "client", addr);
-	set_int(ev, "attempts", v.attempts);
-	set_int(ev, "window_s", v.window_s);
-	set_int(ev, "connections", v.connections);
-	set_int(ev, "threshold", v.threshold);
-	if (v.capped)
-		json_object_set_new(ev, "attempts_capped", json_true());
+	text_addr(addr, sizeof(addr), f->key.family, client);
+	d = add(x, DIAG_AUTH_GUESSING, 0, NULL, SUM_AUTH_GUESSING, gv.capped ? "At least " : "",
+	        gv.attempts, addr, gv.window_s, gv.connections);
+	diag_ev_text(d, "client", arena_strndup(x->arena, addr, strlen(addr)));
+	diag_ev_int(d, "attempts", gv.attempts);
+	diag_ev_int(d, "window_s", gv.window_s);
+	diag_ev_int(d, "connections", gv.connections);
+	diag_ev_int(d, "threshold", gv.threshold);
+	if (gv.capped)
+		diag_ev_bool(d, "attempts_capped", 1);
 }
 
-void diagnose_flow(const struct flow *f, const struct record_judgment *j, json_t *list)
+void diagnose_flow(const struct flow *f, struct verdict *v, struct arena *arena,
+                   struct auth_guess *guess)
 {
-	struct ctx x = {.f = f, .j = j, .list = list, .c = j->client_dir};
-	int c = j->client_dir;
+	struct ctx x = {.f = f, .v = v, .arena = arena, .guess = guess, .c = v->client_dir};
+	int c = v->client_dir;
 
 	x.tc = &f->dir[c];
 	x.ts = &f->dir[!c];
@@ -969,8 +710,8 @@ void diagnose_flow(const struct flow *f, const struct record_judgment *j, json_t
 	x.ss = &f->ssh.dir[!c];
 	/* One direction missing is a capture problem, unless all the client did was
 	 * send SYNs: then the silence is the server's. */
-	x.one_sided = report_one_sided(f);
-	x.partial = report_capture_partial(f);
+	x.one_sided = verdict_one_sided(f);
+	x.partial = verdict_capture_partial(f);
 
 	if (!x.one_sided) {
 		check_tcp(&x);

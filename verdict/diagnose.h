@@ -1,42 +1,38 @@
 /*
- * diagnose.h: why a handshake failed (internal to report/).
+ * diagnose.h: why a handshake failed (internal to verdict/).
  */
 #ifndef KW_DIAGNOSE_H
 #define KW_DIAGNOSE_H
 
-#include <jansson.h>
-
-#include "record.h"
+#include "verdict.h"
 
 /*
- * diagnose_flow appends to list every diagnosis the facts of f support
- * (DESIGN.md section 4), most severe first: each an object with code,
- * severity, summary, evidence, hint and, where it applies, client_symptom.
+ * diagnose_flow appends to v every diagnosis the facts of f support
+ * (DESIGN.md section 4), in the order of the rules' checks; v's client_dir,
+ * t0, t_close, established and auth must be judged already. Strings go to
+ * arena; guess (NULL: off) counts failed logins per client address.
  */
-void diagnose_flow(const struct flow *f, const struct record_judgment *j, json_t *list);
+void diagnose_flow(const struct flow *f, struct verdict *v, struct arena *arena,
+                   struct auth_guess *guess);
 
 /*
- * The diagnosis cache keeps the diagnoses whose every byte follows from a
- * few names (non_pq_kex: the key exchange), built and serialised once, and
- * shared by reference into each list (record_judgment.dcache; NULL: none).
- * Bounded: DIAGNOSE_CACHE_SIZE entries, the oldest replaced.
+ * diagnosis_add appends an empty diagnosis of code and severity to v and
+ * returns it; when v is full it counts the loss and returns spare, which
+ * the caller may fill and forget.
  */
-#define DIAGNOSE_CACHE_SIZE 16
-
-struct diagnose_cache;
-
-/* diagnose_cache_new: NULL on allocation failure. */
-struct diagnose_cache *diagnose_cache_new(void);
-void diagnose_cache_free(struct diagnose_cache *c);
+struct diagnosis *diagnosis_add(struct verdict *v, struct diagnosis *spare, enum diag_code code,
+                                enum verdict_severity severity);
 
 /*
- * diagnose_cache_text returns d serialised as jw_json would write it when
- * d is one of c's diagnoses (which nobody changes), with *len its length;
- * NULL otherwise. Valid while c lives and holds d.
+ * Evidence, appended in the order the record shows it (a full list drops
+ * the rest). Strings are borrowed: literals, the arena's, or (names) the
+ * flow's KEXINIT lists. evidence_text and evidence_names skip NULL.
  */
-const char *diagnose_cache_text(const struct diagnose_cache *c, const json_t *d, size_t *len);
-
-/* diagnose_disconnect_reason names an SSH_MSG_DISCONNECT reason code (RFC 4253 11.1). */
-const char *diagnose_disconnect_reason(uint32_t code);
+void diag_ev_int(struct diagnosis *d, const char *key, int64_t i);
+void diag_ev_bool(struct diagnosis *d, const char *key, int b);
+void diag_ev_text(struct diagnosis *d, const char *key, const char *s);
+void diag_ev_ms(struct diagnosis *d, const char *key, uint64_t from, uint64_t to);
+void diag_ev_names(struct diagnosis *d, const char *key, const char *list);
+void diag_ev_texts(struct diagnosis *d, const char *key, const char *const *v, uint32_t n);
 
 #endif

@@ -1,5 +1,5 @@
 /*
- * policy.h: algorithm verdicts (internal to report/). One versioned table in
+ * policy.h: algorithm verdicts (internal to verdict/). One versioned table in
  * policy.c; every verdict cites its source.
  */
 #ifndef KW_POLICY_H

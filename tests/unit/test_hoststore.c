@@ -1,12 +1,11 @@
 /*
  * test_hoststore.c: unit.hoststore — the host-key store (state/hoststore.c)
- * and the diagnoses built on it (report/hostcheck.c): open, record, lookup,
+ * and the diagnoses built on it (verdict/hostkey.c, output/hostlist.c): open, record, lookup,
  * batch commit, forget (also while a sensor has the file open, and with
  * stale sightings still queued), reopen, the cache bounds, refusing files
  * that are not a kexwatch store, and host_key_changed / host_key_shared as
  * they appear in a record's diagnoses.
  */
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +15,7 @@
 #include "err.h"
 #include "flow.h"
 #include "hostkey.h"
+#include "hostlist.h"
 #include "hoststore.h"
 #include "tap.h"
 
@@ -480,25 +480,39 @@ static void fake_flow(struct flow *f, const uint8_t server[4], const char *type,
 	snprintf(f->ssh.dir[1].hassh, sizeof(f->ssh.dir[1].hassh), "%s", hassh);
 }
 
-static json_t *find_code(json_t *list, const char *code, size_t *at)
-{
-	size_t i;
-	json_t *d;
+static struct arena arena;
 
-	json_array_foreach(list, i, d)
-	{
-		if (strcmp(json_string_value(json_object_get(d, "code")), code) == 0) {
+/* check judges f's host key into v, as verdict_judge does after the other diagnoses. */
+static void check(struct hoststore *hs, const struct flow *f, int client_dir, struct verdict *v)
+{
+	v->client_dir = client_dir;
+	arena_reset(&arena);
+	hostkey_check(hs, f, v, &arena);
+}
+
+static const struct diagnosis *find_code(const struct verdict *v, enum diag_code code, uint32_t *at)
+{
+	for (uint32_t i = 0; i < v->ndiag; i++)
+		if (v->diag[i].code == code) {
 			if (at != NULL)
 				*at = i;
-			return d;
+			return &v->diag[i];
 		}
-	}
 	return NULL;
 }
 
-static const char *ev_str(json_t *d, const char *k)
+static const char *ev_str(const struct diagnosis *d, const char *k)
 {
-	return json_string_value(json_object_get(json_object_get(d, "evidence"), k));
+	const struct diag_evidence *e = diagnosis_evidence(d, k);
+
+	return e != NULL && e->type == EV_TEXT ? e->v.s : NULL;
+}
+
+static int64_t ev_int(const struct diagnosis *d, const char *k)
+{
+	const struct diag_evidence *e = diagnosis_evidence(d, k);
+
+	return e != NULL && (e->type == EV_INT || e->type == EV_BOOL) ? e->v.i : -1;
 }
 
 static void test_hostcheck(void)
@@ -507,95 +521,91 @@ static void test_hostcheck(void)
 	char p[128];
 	struct hoststore *hs;
 	struct flow *f = calloc(1, sizeof(*f));
-	json_t *list, *d, *ev;
-	size_t at = 99;
+	struct verdict *v = calloc(1, sizeof(*v));
+	const struct diagnosis *d;
+	uint32_t at = 99;
 
 	snprintf(p, sizeof(p), "%s/hostcheck.db", dir);
-	if (f == NULL || (hs = open_sensor(p, 0, 0, 3, 0)) == NULL) {
+	arena_init(&arena);
+	if (f == NULL || v == NULL || (hs = open_sensor(p, 0, 0, 3, 0)) == NULL) {
 		free(f);
+		free(v);
 		return;
 	}
 	/* Nothing without a store or a host key. */
-	list = json_array();
 	fake_flow(f, s1, "ssh-ed25519", FP_A, BANNER_1, HASSH_1, T0);
-	hostcheck_flow(NULL, f, 0, list);
-	CHECK_EQ_INT(json_array_size(list), 0);
-	hostcheck_flow(hs, f, 0, list);
-	CHECK_EQ_INT(json_array_size(list), 0);
+	check(NULL, f, 0, v);
+	CHECK_EQ_INT(v->ndiag, 0);
+	check(hs, f, 0, v);
+	CHECK_EQ_INT(v->ndiag, 0);
 	/* The same key type, a new key: host_key_changed, before any warning. */
-	json_array_append_new(list,
-	                      json_pack("{s:s,s:s}", "code", "non_pq_kex", "severity", "warning"));
+	v->diag[0] = (struct diagnosis){.code = DIAG_WEAK_ALGORITHM, .severity = SEV_WARNING};
+	v->ndiag = 1;
 	fake_flow(f, s1, "ssh-ed25519", FP_B, BANNER_1, HASSH_1, T0 + SEC);
-	hostcheck_flow(hs, f, 0, list);
-	d = find_code(list, "host_key_changed", &at);
+	check(hs, f, 0, v);
+	d = find_code(v, DIAG_HOST_KEY_CHANGED, &at);
 	CHECK(d != NULL, "host_key_changed reported");
 	CHECK_EQ_INT(at, 0);
+	CHECK_EQ_INT(v->ndiag, 2);
+	CHECK_EQ_INT(v->diag[1].code, DIAG_WEAK_ALGORITHM);
 	if (d != NULL) {
-		ev = json_object_get(d, "evidence");
-		CHECK_EQ_STR(json_string_value(json_object_get(d, "severity")), "error");
+		CHECK_EQ_INT(d->severity, SEV_ERROR);
 		CHECK_EQ_STR(ev_str(d, "old_fingerprint"), FP_A);
 		CHECK_EQ_STR(ev_str(d, "new_fingerprint"), FP_B);
 		CHECK_EQ_STR(ev_str(d, "server_ip"), "198.18.0.2");
-		CHECK_EQ_INT(json_integer_value(json_object_get(ev, "server_port")), 22);
+		CHECK_EQ_INT(ev_int(d, "server_port"), 22);
 		CHECK_EQ_STR(ev_str(d, "key_type"), "ssh-ed25519");
 		CHECK_EQ_STR(ev_str(d, "old_last_seen"), "2023-11-14T22:13:20.000000+0000");
-		CHECK(json_is_false(json_object_get(ev, "banner_changed")), "banner unchanged");
-		CHECK(json_is_false(json_object_get(ev, "hassh_server_changed")),
-		      "hassh unchanged");
-		CHECK(json_object_get(d, "client_symptom") != NULL, "client symptom");
+		CHECK_EQ_INT(ev_int(d, "banner_changed"), 0);
+		CHECK_EQ_INT(ev_int(d, "hassh_server_changed"), 0);
+		CHECK(d->symptom != NULL, "client symptom");
 	}
-	json_decref(list);
 	/* With a new banner and HASSHServer: called out as a proxy. */
-	list = json_array();
+	v->ndiag = 0;
 	fake_flow(f, s1, "ssh-ed25519", FP_B, BANNER_2, HASSH_2, T0 + 2 * SEC);
-	hostcheck_flow(hs, f, 0, list);
-	d = find_code(list, "host_key_changed", NULL);
+	check(hs, f, 0, v);
+	d = find_code(v, DIAG_HOST_KEY_CHANGED, NULL);
 	CHECK(d != NULL, "host_key_changed again");
 	if (d != NULL) {
-		ev = json_object_get(d, "evidence");
-		CHECK(json_is_true(json_object_get(ev, "banner_changed")), "banner changed");
-		CHECK(json_is_true(json_object_get(ev, "hassh_server_changed")), "hassh changed");
+		CHECK_EQ_INT(ev_int(d, "banner_changed"), 1);
+		CHECK_EQ_INT(ev_int(d, "hassh_server_changed"), 1);
 		CHECK_EQ_STR(ev_str(d, "old_banner"), BANNER_1);
 		CHECK_EQ_STR(ev_str(d, "new_banner"), BANNER_2);
-		CHECK(strstr(json_string_value(json_object_get(d, "summary")), "proxy") != NULL,
-		      "summary names the proxy");
-		CHECK_EQ_INT(json_integer_value(json_object_get(ev, "new_times_seen")), 2);
+		CHECK(strstr(d->summary, "proxy") != NULL, "summary names the proxy");
+		CHECK_EQ_INT(ev_int(d, "new_times_seen"), 2);
 	}
-	json_decref(list);
 	/* Another key type: not a change. */
-	list = json_array();
+	v->ndiag = 0;
 	fake_flow(f, s1, "ecdsa-sha2-nistp256", FP_E, BANNER_1, HASSH_1, T0 + 3 * SEC);
-	hostcheck_flow(hs, f, 0, list);
-	CHECK_EQ_INT(json_array_size(list), 0);
-	json_decref(list);
+	check(hs, f, 0, v);
+	CHECK_EQ_INT(v->ndiag, 0);
 	/* A reversed connection: the server opened TCP; port 0 identifies it. */
-	list = json_array();
+	v->ndiag = 0;
 	fake_flow(f, s1, "ssh-rsa", FP_A, BANNER_1, HASSH_1, T0 + 4 * SEC);
 	f->ssh.client_dir = 1;
 	memcpy(f->key.src, s1, 4);
 	f->ssh.dir[0].banner = f->ssh.dir[1].banner;
 	f->ssh.dir[0].banner_len = f->ssh.dir[1].banner_len;
-	hostcheck_flow(hs, f, 1, list);
-	CHECK_EQ_INT(json_array_size(list), 0);
-	json_decref(list);
+	check(hs, f, 1, v);
+	CHECK_EQ_INT(v->ndiag, 0);
 	/* One key on four addresses: host_key_shared on the fourth. */
 	for (int i = 0; i < 4; i++) {
 		uint8_t s[4] = {198, 18, 9, (uint8_t)(i + 1)};
-		list = json_array();
+		const struct diag_evidence *e;
+		v->ndiag = 0;
 		fake_flow(f, s, "ssh-ed25519", FP_S, BANNER_1, HASSH_1, T0 + 5 * SEC);
-		hostcheck_flow(hs, f, 0, list);
-		d = find_code(list, "host_key_shared", NULL);
+		check(hs, f, 0, v);
+		d = find_code(v, DIAG_HOST_KEY_SHARED, NULL);
 		CHECK_EQ_INT(d != NULL, i == 3);
 		if (d != NULL) {
-			ev = json_object_get(d, "evidence");
-			CHECK_EQ_INT(json_integer_value(json_object_get(ev, "address_count")), 4);
-			CHECK_EQ_INT(json_array_size(json_object_get(ev, "addresses")), 4);
-			CHECK_EQ_STR(
-			    json_string_value(json_array_get(json_object_get(ev, "addresses"), 0)),
-			    "198.18.9.4");
-			CHECK_EQ_STR(json_string_value(json_object_get(d, "severity")), "warning");
+			CHECK_EQ_INT(ev_int(d, "address_count"), 4);
+			e = diagnosis_evidence(d, "addresses");
+			CHECK(e != NULL && e->type == EV_TEXTS && e->v.list.n == 4,
+			      "four addresses");
+			if (e != NULL && e->v.list.n > 0)
+				CHECK_EQ_STR(e->v.list.v[0], "198.18.9.4");
+			CHECK_EQ_INT(d->severity, SEV_WARNING);
 		}
-		json_decref(list);
 	}
 	hoststore_close(hs, NULL, NULL, 0);
 
@@ -606,7 +616,7 @@ static void test_hostcheck(void)
 		size_t len = 0;
 		FILE *out = open_memstream(&buf, &len);
 		if (a != NULL && out != NULL) {
-			CHECK_EQ_INT(hostcheck_list(a, out, 1, err, sizeof(err)), 0);
+			CHECK_EQ_INT(hostlist_write(a, out, 1, err, sizeof(err)), 0);
 			fclose(out);
 			const char *want = "{\"server\":\"198.18.0.2\",\"port\":22,";
 			CHECK(buf != NULL && strstr(buf, want) != NULL, "json listing: %s",
@@ -618,7 +628,7 @@ static void test_hostcheck(void)
 			free(buf);
 			buf = NULL;
 			out = open_memstream(&buf, &len);
-			CHECK_EQ_INT(hostcheck_list(a, out, 0, err, sizeof(err)), 0);
+			CHECK_EQ_INT(hostlist_write(a, out, 0, err, sizeof(err)), 0);
 			fclose(out);
 			CHECK(buf != NULL && strstr(buf, "198.18.0.2 port 22\n") != NULL &&
 			          strstr(buf, "CHANGED") != NULL,
@@ -628,6 +638,8 @@ static void test_hostcheck(void)
 		hoststore_close(a, NULL, NULL, 0);
 	}
 	free(f);
+	free(v);
+	arena_free(&arena);
 }
 
 int main(void)

@@ -118,7 +118,6 @@ static void test_numbers_and_nesting(void)
 {
 	struct jw w;
 	json_t *v, *arr;
-	json_t *spliced = json_pack("{s:[i,s]}", "x", 1, "y\"z");
 
 	jw_init(&w);
 	jw_obj_open(&w, NULL);
@@ -135,7 +134,6 @@ static void test_numbers_and_nesting(void)
 	for (int i = 0; i < 1000; i++)
 		jw_int(&w, NULL, i);
 	jw_arr_close(&w);
-	jw_json(&w, "spliced", spliced);
 	jw_obj_open(&w, "empty");
 	jw_obj_close(&w);
 	jw_obj_close(&w);
@@ -151,50 +149,49 @@ static void test_numbers_and_nesting(void)
 		arr = json_object_get(v, "many");
 		CHECK_EQ_INT(json_array_size(arr), 1000);
 		CHECK_EQ_INT(json_integer_value(json_array_get(arr, 999)), 999);
-		CHECK(json_equal(json_object_get(v, "spliced"), spliced), "spliced value");
 		CHECK_EQ_INT(json_object_size(json_object_get(v, "empty")), 0);
 	}
 	json_decref(v);
-	json_decref(spliced);
 	jw_free(&w);
 }
 
-/* jw_json writes a jansson tree exactly as json_dumpb does (records keep their bytes). */
-static void test_json_bytes(void)
+/* jw_real writes a real exactly as json_dumpb does with JSON_REAL_PRECISION(10):
+ * the diagnoses' evidence has kept these bytes since they were built with jansson. */
+static void test_real_bytes(void)
 {
-	static const double reals[] = {0.0,      -0.0,        0.1,  0.001,      5.0,
-	                               6011.532, 9999999.999, 1e7,  12345678.9, 1e10,
-	                               1e300,    123.4567,    -2.5, 1e-5,       0.3};
+	static const double reals[] = {0.0,
+	                               0.1,
+	                               0.001,
+	                               5.0,
+	                               6011.532,
+	                               9999999.999,
+	                               1e7,
+	                               12345678.9,
+	                               1e10,
+	                               1e300,
+	                               123.4567,
+	                               -2.5,
+	                               1e-5,
+	                               0.3,
+	                               86400000.5,
+	                               1234567890123.0,
+	                               3.1415926535897};
 	const size_t flags = JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(10);
-	json_t *v = json_object(), *a = json_array(), *o = json_object();
-	char ref[4096];
+	char ref[64];
 	struct jw w;
-	size_t n;
 
-	json_object_set_new(v, "text",
-	                    json_string("q\" b\\s \b\f\n\r\t\x01\x1f\x7f / caf\xc3\xa9"));
-	json_object_set_new(v, "k\"ey\n", json_integer(-42));
-	json_object_set_new(v, "max", json_integer(INT64_MAX));
-	json_object_set_new(v, "min", json_integer(INT64_MIN));
-	for (size_t i = 0; i < sizeof(reals) / sizeof(reals[0]); i++)
-		json_array_append_new(a, json_real(reals[i]));
-	json_array_append_new(a, json_true());
-	json_array_append_new(a, json_false());
-	json_array_append_new(a, json_null());
-	json_array_append_new(a, json_array());
-	json_array_append_new(a, json_object());
-	json_object_set_new(v, "values", a);
-	json_object_set_new(o, "z", json_string(""));
-	json_object_set_new(o, "a", json_stringn("nul\0byte", 8));
-	json_object_set_new(v, "nested", o);
-	n = json_dumpb(v, ref, sizeof(ref), flags);
-	jw_init(&w);
-	jw_json(&w, NULL, v);
-	CHECK_EQ_INT(w.err, 0);
-	CHECK(n > 0 && n < sizeof(ref) && w.len == n && memcmp(w.buf, ref, n) == 0,
-	      "as json_dumpb: %.*s / %.*s", (int)w.len, w.buf, (int)n, ref);
-	jw_free(&w);
-	json_decref(v);
+	for (size_t i = 0; i < sizeof(reals) / sizeof(reals[0]); i++) {
+		json_t *r = json_real(reals[i]);
+		size_t n = json_dumpb(r, ref, sizeof(ref), flags);
+
+		jw_init(&w);
+		jw_real(&w, NULL, reals[i]);
+		CHECK_EQ_INT(w.err, 0);
+		CHECK(n > 0 && n < sizeof(ref) && w.len == n && memcmp(w.buf, ref, n) == 0,
+		      "%g as json_dumpb: %.*s / %.*s", reals[i], (int)w.len, w.buf, (int)n, ref);
+		jw_free(&w);
+		json_decref(r);
+	}
 }
 
 int main(void)
@@ -203,6 +200,6 @@ int main(void)
 	test_wire();
 	test_positions();
 	test_numbers_and_nesting();
-	test_json_bytes();
+	test_real_bytes();
 	return tap_done();
 }

@@ -1,12 +1,13 @@
 /*
- * sink.c: where records go: standard output and files (see report.h).
+ * sink.c: where records go: standard output and files (see output.h), and
+ * what every sink shares (the ops table of sink.h dispatches to each kind).
  *
  * Responsible for writing each record whole, with one write(2), so that a
  * shipper tailing the file, or the file logrotate renames, never holds half
  * a record; for reopening a file on request (SIGHUP, logrotate's `create`);
  * and for reporting a failing sink once and its recovery once. Not
- * responsible for formatting records (report.c) or for syslog framing
- * (sink_syslog.c).
+ * responsible for formatting records (output.c) or for syslog framing
+ * (sink_syslog.c, which brings its own ops).
  */
 #define _GNU_SOURCE /* memrchr */
 #include <errno.h>
@@ -20,6 +21,8 @@
 #include "err.h"
 #include "sink.h"
 #include "thread.h"
+
+static const struct sink_ops fd_ops, file_ops; /* below */
 
 void sink_failed(struct sink *s, const char *why)
 {
@@ -39,7 +42,7 @@ void sink_ok(struct sink *s)
 	        (unsigned long long)(s->lost - s->lost_at_failure));
 }
 
-static struct sink *sink_new(enum sink_kind kind, const char *name)
+struct sink *sink_new(enum sink_kind kind, const struct sink_ops *ops, const char *name)
 {
 	struct sink *s = calloc(1, sizeof(*s));
 
@@ -50,13 +53,14 @@ static struct sink *sink_new(enum sink_kind kind, const char *name)
 		return NULL;
 	}
 	s->kind = kind;
+	s->ops = ops;
 	s->fd = -1;
 	return s;
 }
 
 int sink_open_fd(struct sink **out, int fd, const char *name)
 {
-	struct sink *s = sink_new(SINK_FD, name);
+	struct sink *s = sink_new(SINK_FD, &fd_ops, name);
 
 	*out = s;
 	if (s == NULL)
@@ -80,7 +84,7 @@ int sink_open_file(struct sink **out, const char *path, char *err, size_t errlen
 		snprintf(err, errlen, "%s", strerror(errno));
 		return KW_ERR_IO;
 	}
-	if ((s = sink_new(SINK_FILE, path)) == NULL) {
+	if ((s = sink_new(SINK_FILE, &file_ops, path)) == NULL) {
 		close(fd);
 		snprintf(err, errlen, "out of memory");
 		return KW_ERR_NOMEM;
@@ -246,12 +250,14 @@ int sink_flush(struct sink *s)
 	return rc;
 }
 
-int sink_write(struct sink *s, const char *line, size_t n, int severity, const char *msgid)
+/* fd_sink_write: one record to a file or standard output, batched or not. */
+static int fd_sink_write(struct sink *s, const char *line, size_t n, int severity,
+                         const char *msgid)
 {
 	int rc = KW_OK;
 
-	if (s->kind == SINK_SYSLOG)
-		return sink_syslog_write(s, line, n, severity, msgid);
+	(void)severity;
+	(void)msgid;
 	if (s->batch == NULL)
 		return fd_write(s, line, n, 1);
 	if (s->blen + n > s->bcap) {
@@ -270,12 +276,11 @@ int sink_write(struct sink *s, const char *line, size_t n, int severity, const c
 	return rc;
 }
 
-int sink_reopen(struct sink *s)
+/* file_sink_reopen opens the path again (after logrotate renamed it). */
+static int file_sink_reopen(struct sink *s)
 {
 	int fd;
 
-	if (s->kind != SINK_FILE)
-		return KW_OK;
 	sink_flush(s);
 	if ((fd = open_append(s->name)) < 0) {
 		int e = errno;
@@ -290,10 +295,37 @@ int sink_reopen(struct sink *s)
 	return KW_OK;
 }
 
+/* fd_sink_close writes what is gathered; the rest is sink_close's. */
+static void fd_sink_close(struct sink *s)
+{
+	sink_flush(s);
+}
+
+static const struct sink_ops fd_ops = {
+    .write = fd_sink_write,
+    .close = fd_sink_close,
+};
+
+static const struct sink_ops file_ops = {
+    .write = fd_sink_write,
+    .reopen = file_sink_reopen,
+    .close = fd_sink_close,
+};
+
+int sink_write(struct sink *s, const char *line, size_t n, int severity, const char *msgid)
+{
+	return s->ops->write(s, line, n, severity, msgid);
+}
+
+int sink_reopen(struct sink *s)
+{
+	return s->ops->reopen != NULL ? s->ops->reopen(s) : KW_OK;
+}
+
 void sink_tick(struct sink *s)
 {
-	if (s->kind == SINK_SYSLOG)
-		sink_syslog_tick(s);
+	if (s->ops->tick != NULL)
+		s->ops->tick(s);
 }
 
 const char *sink_name(const struct sink *s)
@@ -311,10 +343,7 @@ void sink_close(struct sink *s)
 {
 	if (s == NULL)
 		return;
-	if (s->kind == SINK_SYSLOG)
-		sink_syslog_close(s);
-	else
-		sink_flush(s);
+	s->ops->close(s);
 	if (s->threaded) {
 		pthread_mutex_lock(&s->mu);
 		s->stop = 1;

@@ -24,8 +24,23 @@ enum sink_transport {
 	SINK_TCP,
 };
 
+struct sink;
+
+/*
+ * What each kind of sink does, behind sink_write, sink_reopen, sink_tick
+ * and sink_close (output.h). reopen and tick may be NULL (nothing to do);
+ * close sends or writes what is queued, and sink_close frees the rest.
+ */
+struct sink_ops {
+	int (*write)(struct sink *s, const char *line, size_t n, int severity, const char *msgid);
+	int (*reopen)(struct sink *s);
+	void (*tick)(struct sink *s);
+	void (*close)(struct sink *s);
+};
+
 struct sink {
 	enum sink_kind kind;
+	const struct sink_ops *ops;
 	char *name;
 	int fd;
 	int torn;    /* a partial write left a line without its end */
@@ -56,9 +71,7 @@ struct sink {
 void sink_failed(struct sink *s, const char *why);
 void sink_ok(struct sink *s);
 
-/* Syslog transport (sink_syslog.c). */
-int sink_syslog_write(struct sink *s, const char *line, size_t n, int severity, const char *msgid);
-void sink_syslog_tick(struct sink *s);
-void sink_syslog_close(struct sink *s);
+/* sink_new: a sink of kind with ops and a copy of name, fd -1; NULL on OOM. */
+struct sink *sink_new(enum sink_kind kind, const struct sink_ops *ops, const char *name);
 
 #endif

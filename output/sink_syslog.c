@@ -1,5 +1,5 @@
 /*
- * sink_syslog.c: records as syslog messages (see report.h, sink_open_syslog).
+ * sink_syslog.c: records as syslog messages (see output.h, sink_open_syslog).
  *
  * Responsible for the RFC 5424 message (section 6: HEADER SP SD SP MSG, one
  * record per message, the record as MSG), and for the three transports:
@@ -157,19 +157,27 @@ static int sock_connect(struct sink *s)
 	return KW_ERR_IO;
 }
 
+static int syslog_write(struct sink *s, const char *line, size_t n, int severity,
+                        const char *msgid);
+static void syslog_tick(struct sink *s);
+static void syslog_close(struct sink *s);
+
+static const struct sink_ops syslog_ops = {
+    .write = syslog_write,
+    .tick = syslog_tick,
+    .close = syslog_close,
+};
+
 int sink_open_syslog(struct sink **out, const char *target, int facility, char *err, size_t errlen)
 {
-	struct sink *s = calloc(1, sizeof(*s));
+	struct sink *s = sink_new(SINK_SYSLOG, &syslog_ops, target);
 	int r;
 
 	*out = NULL;
-	if (s == NULL || (s->name = strdup(target)) == NULL) {
-		free(s);
+	if (s == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return KW_ERR_NOMEM;
 	}
-	s->kind = SINK_SYSLOG;
-	s->fd = -1;
 	s->facility = facility;
 	if ((r = parse_target(s, target, err, errlen)) != 0) {
 		free(s->name);
@@ -340,7 +348,7 @@ static int dgram_send(struct sink *s, const char *hdr, size_t hn, const char *ms
 	return KW_ERR_IO;
 }
 
-int sink_syslog_write(struct sink *s, const char *line, size_t n, int severity, const char *msgid)
+static int syslog_write(struct sink *s, const char *line, size_t n, int severity, const char *msgid)
 {
 	char hdr[512];
 	int hn = header(s, hdr, sizeof(hdr), severity, msgid);
@@ -358,7 +366,7 @@ int sink_syslog_write(struct sink *s, const char *line, size_t n, int severity, 
 	return dgram_send(s, hdr, (size_t)hn, line, n);
 }
 
-void sink_syslog_tick(struct sink *s)
+static void syslog_tick(struct sink *s)
 {
 	if (s->transport != SINK_TCP || s->qlen == 0)
 		return;
@@ -367,7 +375,7 @@ void sink_syslog_tick(struct sink *s)
 	tcp_pump(s);
 }
 
-void sink_syslog_close(struct sink *s)
+static void syslog_close(struct sink *s)
 {
 	uint64_t until = mono_us() + SINK_CLOSE_WAIT_MS * 1000u;
 

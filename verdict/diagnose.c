@@ -55,21 +55,6 @@ static const char *server(struct ctx *x)
 	return x->server_buf;
 }
 
-struct diagnosis *diagnosis_add(struct verdict *v, struct diagnosis *spare, enum diag_code code,
-                                enum verdict_severity severity)
-{
-	struct diagnosis *d = spare;
-
-	if (v->ndiag < VERDICT_MAX_DIAGNOSES)
-		d = &v->diag[v->ndiag++];
-	else
-		v->dropped++;
-	memset(d, 0, sizeof(*d));
-	d->code = code;
-	d->severity = severity;
-	return d;
-}
-
 /*
  * add appends one diagnosis of code with the rule's usual severity, hint
  * variant hint, the client's likely message symptom (copied; NULL: none)
@@ -95,46 +80,7 @@ static struct diagnosis *add(struct ctx *x, enum diag_code code, int hint, const
 	return d;
 }
 
-/* Evidence, in the order the record shows it. A full list drops the rest. */
-static void ev_put(struct diagnosis *d, struct diag_evidence e)
-{
-	if (d->nev < DIAG_MAX_EVIDENCE)
-		d->ev[d->nev++] = e;
-}
-
-void diag_ev_int(struct diagnosis *d, const char *key, int64_t i)
-{
-	ev_put(d, (struct diag_evidence){.key = key, .type = EV_INT, .v.i = i});
-}
-
-void diag_ev_bool(struct diagnosis *d, const char *key, int b)
-{
-	ev_put(d, (struct diag_evidence){.key = key, .type = EV_BOOL, .v.i = b != 0});
-}
-
-void diag_ev_text(struct diagnosis *d, const char *key, const char *s)
-{
-	if (s != NULL)
-		ev_put(d, (struct diag_evidence){.key = key, .type = EV_TEXT, .v.s = s});
-}
-
-void diag_ev_ms(struct diagnosis *d, const char *key, uint64_t from, uint64_t to)
-{
-	ev_put(d, (struct diag_evidence){.key = key, .type = EV_MS, .v.ms = {from, to}});
-}
-
-void diag_ev_names(struct diagnosis *d, const char *key, const char *list)
-{
-	if (list != NULL)
-		ev_put(d, (struct diag_evidence){.key = key, .type = EV_NAMES, .v.s = list});
-}
-
-void diag_ev_texts(struct diagnosis *d, const char *key, const char *const *v, uint32_t n)
-{
-	ev_put(d, (struct diag_evidence){.key = key, .type = EV_TEXTS, .v.list = {v, n}});
-}
-
-/* evidence_wire: wire bytes, escaped into the arena (printable ASCII). */
+/* diag_ev_wire: wire bytes, escaped into the arena (printable ASCII). */
 static void diag_ev_wire(struct ctx *x, struct diagnosis *d, const char *key, const uint8_t *p,
                          size_t n)
 {

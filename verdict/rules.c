@@ -372,19 +372,3 @@ const char *verdict_severity_name(enum verdict_severity s)
 
 	return (unsigned)s < SEV_COUNT ? names[s] : "info";
 }
-
-const char *diagnosis_hint(const struct diagnosis *d)
-{
-	const struct diag_rule *r = diag_rule(d->code);
-
-	return d->hint < DIAG_MAX_HINTS && r->hints[d->hint] != NULL ? r->hints[d->hint]
-	                                                             : r->hints[0];
-}
-
-const struct diag_evidence *diagnosis_evidence(const struct diagnosis *d, const char *key)
-{
-	for (uint8_t i = 0; i < d->nev; i++)
-		if (strcmp(d->ev[i].key, key) == 0)
-			return &d->ev[i];
-	return NULL;
-}

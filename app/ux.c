@@ -1,8 +1,10 @@
 /*
  * ux.c: the progress line and --explain (see ux.h).
  *
- * --explain reads docs/diagnoses.md as embedded at build time
- * (cmake/embed.cmake), so the manual and the program say the same thing.
+ * --explain knows the codes from the rule table (verdict/rules.c) and reads
+ * their explanation from docs/diagnoses.md as embedded at build time
+ * (cmake/embed.cmake), so the manual and the program say the same thing;
+ * unit.rules checks that the two name the same codes.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +13,7 @@
 #include <unistd.h>
 
 #include "ux.h"
+#include "verdict.h"
 
 extern const char kw_diagnoses_md[];
 extern const unsigned long kw_diagnoses_md_len;
@@ -120,30 +123,74 @@ static const char *explain_find(const char *code, size_t *len)
 	return start;
 }
 
+/* distance: the edit distance of a and b (short names), capped at 99. */
+static unsigned distance(const char *a, const char *b)
+{
+	unsigned row[64], la = (unsigned)strlen(a), lb = (unsigned)strlen(b);
+
+	if (la >= 64 || lb >= 64)
+		return 99;
+	for (unsigned j = 0; j <= lb; j++)
+		row[j] = j;
+	for (unsigned i = 1; i <= la; i++) {
+		unsigned diag = row[0], up;
+		row[0] = i;
+		for (unsigned j = 1; j <= lb; j++) {
+			up = row[j];
+			row[j] = a[i - 1] == b[j - 1]
+			             ? diag
+			             : 1 + (diag < up ? (diag < row[j - 1] ? diag : row[j - 1])
+			                              : (up < row[j - 1] ? up : row[j - 1]));
+			diag = up;
+		}
+	}
+	return row[lb];
+}
+
+/* suggest names the codes closest to an unknown one (or, far from all, every code). */
+static void suggest(FILE *err, const char *code)
+{
+	unsigned best = 99, d;
+	int n = 0;
+
+	for (int i = 0; i < DIAG_COUNT; i++)
+		if ((d = distance(code, diag_rule((enum diag_code)i)->code)) < best)
+			best = d;
+	fprintf(err, "kexwatch: unknown diagnosis code '%s'", code);
+	for (int i = 0; i < DIAG_COUNT; i++) {
+		const char *name = diag_rule((enum diag_code)i)->code;
+		int near = best <= 4 && distance(code, name) == best;
+		if (near || best > 4 || strstr(name, code) != NULL)
+			fprintf(err, "%s%s",
+			        n++         ? ", "
+			        : best <= 4 ? "; did you mean: "
+			                    : "; codes: ",
+			        name);
+	}
+	fprintf(err, "\nTry 'kexwatch --help' for more information.\n");
+}
+
 int explain_code(FILE *out, const char *code)
 {
+	const struct diag_rule *r;
 	const char *p;
 	size_t len, i;
+	int c = diag_code_by_name(code);
 
-	if (strlen(code) < 3 || strchr(code, '*') != NULL ||
-	    (p = explain_find(code, &len)) == NULL) {
-		fprintf(stderr,
-		        "kexwatch: unknown diagnosis code '%s' (see docs/diagnoses.md: ", code);
-		/* Every bold lower-case word of the document is a code. */
-		for (p = kw_diagnoses_md; (p = strstr(p, "**")) != NULL; p += 2) {
-			size_t k = strspn(p + 2, "abcdefghijklmnopqrstuvwxyz_");
-			if (k > 2 && strncmp(p + 2 + k, "**", 2) == 0) {
-				fprintf(stderr, "%.*s ", (int)k, p + 2);
-				p += k + 2;
-			}
-		}
-		fprintf(stderr, ")\nTry 'kexwatch --help' for more information.\n");
+	if (c < 0 || (p = explain_find(code, &len)) == NULL) {
+		suggest(stderr, code);
 		return 2;
 	}
+	r = diag_rule((enum diag_code)c);
 	/* Plain text: drop the Markdown emphasis and code marks. */
 	for (i = 0; i < len; i++)
 		if (p[i] != '*' && p[i] != '`')
 			fputc(p[i], out);
 	fputc('\n', out);
+	if (r->symptoms[0] != NULL) {
+		fprintf(out, "\nWhat the OpenSSH client prints:\n");
+		for (int k = 0; k < DIAG_MAX_SYMPTOMS && r->symptoms[k] != NULL; k++)
+			fprintf(out, "  %s\n", r->symptoms[k]);
+	}
 	return 0;
 }

@@ -44,8 +44,8 @@ int live_run(const struct live_opts *o);
 /*
  * open_sinks opens standard output (when use_stdout), the file outpath (when
  * not NULL or "-") and each syslog target into sinks[] (room for 2 + nsyslog),
- * setting *n. Returns 0, or 1 after naming the failure on standard error
- * (sinks already opened are closed).
+ * setting *n. Returns 0, or KW_ERR_NOMEM / KW_ERR_IO after naming the
+ * failure on standard error (sinks already opened are closed).
  */
 int open_sinks(struct sink **sinks, uint32_t *n, int use_stdout, const char *outpath,
                const char *const *syslog, uint32_t nsyslog, int facility);

@@ -25,6 +25,7 @@
 #include "hostkeys.h"
 #include "limits.h"
 #include "output.h"
+#include "pipeline.h"
 #include "ux.h"
 
 #ifndef KW_VERSION
@@ -39,7 +40,6 @@
 #define KW_DEFAULT_BUFFER_KIB 8192 /* kernel ring per interface */
 #define KW_DEFAULT_STATS_S 60
 #define KW_DEFAULT_EVIDENCE_MB 100
-#define OUTPUT_BATCH (256u << 10) /* offline: bytes of records per write(2) */
 
 /* Long options without a short form. */
 enum {
@@ -150,20 +150,12 @@ static int parse_ports(const char *s, uint16_t *ports, uint32_t *n)
 	return ok && *n > 0;
 }
 
+/* What every input of an offline run shares. */
 struct run {
-	struct report *report;
+	struct pipeline *p;
 	const char *filter; /* -f, applied to every file */
-	int output_failed;
-	int progress; /* draw the progress line (stderr is a terminal) */
+	int progress;       /* draw the progress line (stderr is a terminal) */
 };
-
-static void on_report(void *ctx, const struct flow *f, enum flow_report_why why)
-{
-	struct run *run = ctx;
-
-	if (report_flow(run->report, f, why) == KW_ERR_IO && errno == EPIPE)
-		run->output_failed = 1; /* the reader went away: stop cleanly */
-}
 
 static int link_supported(int link)
 {
@@ -184,9 +176,10 @@ static int link_supported(int link)
 }
 
 /* read_input feeds one capture file through the table; 0, or 1 on failure. */
-static int read_input(const char *path, uint32_t index, struct decoder *dec,
-                      struct flow_table *table, struct run *run)
+static int read_input(const char *path, uint32_t index, struct run *run)
 {
+	struct decoder *dec = run->p->dec;
+	struct flow_table *table = run->p->table;
 	struct capture *cap;
 	struct capture_frame fr;
 	struct progress prog;
@@ -210,7 +203,7 @@ static int read_input(const char *path, uint32_t index, struct decoder *dec,
 		return 1;
 	}
 	progress_start(&prog, run->progress, path);
-	while (!kw_stop && !run->output_failed && (r = capture_next(cap, &fr)) == 1) {
+	while (!kw_stop && !run->p->output_failed && (r = capture_next(cap, &fr)) == 1) {
 		if (prog.on)
 			progress_tick(&prog, capture_bytes(cap), flow_table_stats(table)->flows);
 		r = decode_frame(dec, link, fr.data, fr.caplen, fr.wirelen, fr.ts_us, &pkt);
@@ -223,7 +216,7 @@ static int read_input(const char *path, uint32_t index, struct decoder *dec,
 			flow_table_advance(table, fr.ts_us);
 	}
 	progress_end(&prog);
-	if (!kw_stop && !run->output_failed && r < 0) {
+	if (!kw_stop && !run->p->output_failed && r < 0) {
 		fprintf(stderr, "kexwatch: %s: %s\n", path, capture_error(cap));
 		capture_close(cap);
 		return 1;
@@ -265,8 +258,6 @@ int main(int argc, char **argv)
 	    .evidence_max_bytes = (uint64_t)KW_DEFAULT_EVIDENCE_MB << 20,
 	};
 	const char *live_only = NULL, *filter = NULL;
-	struct sink *sinks[1 + KW_MAX_SYSLOG];
-	uint32_t nsinks = 0;
 	unsigned long v;
 	struct kw_limits limits = KW_LIMITS_DEFAULT;
 	static const char *inputs[KW_MAX_INPUTS];
@@ -274,12 +265,8 @@ int main(int argc, char **argv)
 	uint32_t ninputs = 0, nports = 1;
 	const char *outpath = NULL, *state_path = NULL;
 	unsigned long share_threshold = 0;
-	struct hoststore *store = NULL;
 	int format = -1, quiet = 0, opt, status = 0, stdin_used = 0;
-	struct report_config rcfg;
-	struct flow_config fcfg;
-	struct flow_table *table = NULL;
-	struct decoder *dec = NULL;
+	struct pipeline_config pcfg;
 	struct run run = {0};
 	FILE *out = stdout;
 	char buf[4096];
@@ -428,96 +415,47 @@ int main(int argc, char **argv)
 	}
 	if (live_only != NULL)
 		return usage_error("%s applies to live capture (-i) only", live_only);
-	run.filter = filter;
-	if (lo.nsyslog > 0 || (outpath != NULL && strcmp(outpath, "-") != 0)) {
-		/* A file or syslog: records go to the sinks, one write(2) each, so a
-		 * full disk loses whole records and is reported by name; standard
-		 * output too only when asked for with -w -. */
-		if (open_sinks(sinks, &nsinks, outpath != NULL && strcmp(outpath, "-") == 0,
-		               outpath, syslog_targets, lo.nsyslog, lo.facility) != 0)
-			return 1;
-		/* Offline nobody tails the file as it grows: gather records and
-		 * write them a batch at a time (a fifth of the run's time went to
-		 * one write(2) per record on the benchmark). */
-		for (uint32_t i = 0; i < nsinks; i++)
-			sink_batch(sinks[i], OUTPUT_BATCH);
-	}
-	if (format < 0)
-		format = nsinks == 0 && isatty(fileno(out)) ? REPORT_TEXT : REPORT_JSON;
-	if (nsinks == 0 && !isatty(fileno(out))) {
-		/* stdio would write a file or pipe 4 KiB at a time. */
-		static char outbuf[OUTPUT_BATCH];
-		setvbuf(out, outbuf, _IOFBF, sizeof(outbuf));
-	}
-	if (state_path != NULL &&
-	    hostkeys_store_open(&store, state_path, (uint32_t)share_threshold, &limits) != 0) {
-		for (uint32_t i = 0; i < nsinks; i++)
-			sink_close(sinks[i]);
+	pcfg = (struct pipeline_config){
+	    .mode = PIPELINE_OFFLINE,
+	    .limits = &limits,
+	    .ports = ports,
+	    .nports = nports,
+	    .seed = ((uint64_t)getpid() << 32) ^ (uint64_t)(uintptr_t)&run,
+	    .format = format,
+	    .outpath = outpath,
+	    .syslog = syslog_targets,
+	    .nsyslog = lo.nsyslog,
+	    .facility = lo.facility,
+	    .filenames = inputs,
+	    .nfiles = ninputs,
+	    .state_path = state_path,
+	    .share_threshold = (uint32_t)share_threshold,
+	};
+	if (pipeline_open(&run.p, &pcfg) != 0)
 		return 1;
-	}
 
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGPIPE, SIG_IGN);
 
-	rcfg = (struct report_config){
-	    .format = (enum report_format)format,
-	    .out = out,
-	    .sinks = sinks,
-	    .nsinks = nsinks,
-	    .filenames = inputs,
-	    .nfiles = ninputs,
-	    .color = format == REPORT_TEXT && nsinks == 0 && color_ok(fileno(out)),
-	    .store = store,
-	};
-	run.report = report_new(&rcfg);
-	fcfg = (struct flow_config){
-	    .limits = &limits,
-	    .ssh_ports = ports,
-	    .nssh_ports = nports,
-	    .report = on_report,
-	    .report_ctx = &run,
-	    .seed = ((uint64_t)getpid() << 32) ^ (uint64_t)(uintptr_t)&run,
-	};
-	table = run.report ? flow_table_new(&fcfg) : NULL;
-	dec = table ? decoder_new(&limits) : NULL;
-	if (dec == NULL) {
-		fprintf(stderr, "kexwatch: out of memory\n");
-		flow_table_free(table);
-		report_free(run.report);
-		hostkeys_store_close(store, state_path, 1);
-		return 1;
-	}
+	run.filter = filter;
 	run.progress = !quiet && isatty(STDERR_FILENO);
-	for (uint32_t i = 0; i < ninputs && !kw_stop && !run.output_failed; i++)
-		status |= read_input(inputs[i], i, dec, table, &run);
+	for (uint32_t i = 0; i < ninputs && !kw_stop && !run.p->output_failed; i++)
+		status |= read_input(inputs[i], i, &run);
 
-	flow_table_flush(table);
-	report_end(run.report);
+	flow_table_flush(run.p->table);
+	report_end(run.p->report);
 	/* Every record is built: commit the last host-key sightings. */
-	status |= hostkeys_store_close(store, state_path, quiet);
-	if (fflush(out) != 0 && !run.output_failed) {
+	status |= pipeline_store_close(run.p, quiet);
+	if (fflush(out) != 0 && !run.p->output_failed) {
 		fprintf(stderr, "kexwatch: standard output: %s\n", strerror(errno));
 		status = 1;
 	}
-	if (run.output_failed)
+	if (run.p->output_failed)
 		fprintf(stderr, "kexwatch: standard output: output closed, stopping\n");
 	if (!quiet)
-		report_summary(run.report, stderr, flow_table_stats(table),
-		               decoder_stats(dec)->frames, decoder_stats(dec)->malformed);
-	for (uint32_t i = 0; i < nsinks; i++) {
-		uint64_t written, lost;
-		sink_flush(sinks[i]);
-		sink_counts(sinks[i], &written, &lost);
-		if (lost > 0) { /* already named on stderr when it first failed */
-			fprintf(stderr, "kexwatch: %s: %llu records lost\n", sink_name(sinks[i]),
-			        (unsigned long long)lost);
-			status = 1;
-		}
-		sink_close(sinks[i]);
-	}
-	flow_table_free(table);
-	decoder_free(dec);
-	report_free(run.report);
+		pipeline_summary(run.p);
+	status |= pipeline_sinks_close(run.p);
+	pipeline_close(run.p);
 	return status ? 1 : 0;
 }

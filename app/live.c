@@ -61,38 +61,6 @@ static uint64_t clock_us(clockid_t id)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-int open_sinks(struct sink **sinks, uint32_t *n, int use_stdout, const char *outpath,
-               const char *const *syslog, uint32_t nsyslog, int facility)
-{
-	char err[256];
-
-	*n = 0;
-	if (use_stdout && sink_open_fd(&sinks[(*n)++], STDOUT_FILENO, "standard output") != 0)
-		goto nomem;
-	if (outpath != NULL && strcmp(outpath, "-") != 0) {
-		if (sink_open_file(&sinks[*n], outpath, err, sizeof(err)) != 0) {
-			fprintf(stderr, "kexwatch: %s: %s\n", outpath, err);
-			goto fail;
-		}
-		(*n)++;
-	}
-	for (uint32_t i = 0; i < nsyslog; i++) {
-		if (sink_open_syslog(&sinks[*n], syslog[i], facility, err, sizeof(err)) != 0) {
-			fprintf(stderr, "kexwatch: --syslog %s: %s\n", syslog[i], err);
-			goto fail;
-		}
-		(*n)++;
-	}
-	return 0;
-nomem:
-	(*n)--;
-	fprintf(stderr, "kexwatch: out of memory\n");
-fail:
-	while (*n > 0)
-		sink_close(sinks[--(*n)]);
-	return 1;
-}
-
 struct live {
 	const struct live_opts *o;
 	struct capture **caps;

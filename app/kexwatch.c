@@ -402,8 +402,6 @@ int main(int argc, char **argv)
 	if (lo.nifaces > 0) {
 		lo.filter = filter;
 		lo.outpath = outpath;
-		lo.use_stdout = (outpath == NULL && lo.nsyslog == 0) ||
-		                (outpath != NULL && strcmp(outpath, "-") == 0);
 		lo.format = format;
 		lo.quiet = quiet;
 		lo.limits = &limits;

@@ -21,8 +21,14 @@
 
 #define OUTPUT_BATCH (256u << 10) /* offline: bytes of records per write(2) */
 
-int open_sinks(struct sink **sinks, uint32_t *n, int use_stdout, const char *outpath,
-               const char *const *syslog, uint32_t nsyslog, int facility)
+/*
+ * open_sinks opens standard output (when use_stdout), the file outpath (when
+ * not NULL or "-") and each syslog target into sinks[] (room for 2 + nsyslog),
+ * setting *n. Returns 0, or KW_ERR_NOMEM / KW_ERR_IO after naming the
+ * failure on standard error (sinks already opened are closed).
+ */
+static int open_sinks(struct sink **sinks, uint32_t *n, int use_stdout, const char *outpath,
+                      const char *const *syslog, uint32_t nsyslog, int facility)
 {
 	char err[256];
 	int r = KW_ERR_IO;

@@ -22,7 +22,6 @@ struct live_opts {
 	int snaplen, buffer_kib, promisc;
 	const char *user;    /* -Z, or NULL */
 	const char *outpath; /* -w; NULL or "-": standard output */
-	int use_stdout;      /* records also (or only) to standard output */
 	const char *const *syslog;
 	uint32_t nsyslog;
 	int facility;
@@ -40,15 +39,6 @@ struct live_opts {
 
 /* live_run captures until SIGINT/SIGTERM; returns the exit status. */
 int live_run(const struct live_opts *o);
-
-/*
- * open_sinks opens standard output (when use_stdout), the file outpath (when
- * not NULL or "-") and each syslog target into sinks[] (room for 2 + nsyslog),
- * setting *n. Returns 0, or 1 after naming the failure on standard error
- * (sinks already opened are closed).
- */
-int open_sinks(struct sink **sinks, uint32_t *n, int use_stdout, const char *outpath,
-               const char *const *syslog, uint32_t nsyslog, int facility);
 
 /* Privileges (privdrop.c). */
 struct priv_user {

@@ -1,7 +1,7 @@
 /*
  * hostkeys.h: the `kexwatch hostkeys` subcommand, and opening and closing
- * the host-key store for a run with --state (shared by kexwatch.c and
- * live.c). Not a public API: only app/ includes it.
+ * the host-key store for a run with --state (pipeline.c, for files and
+ * interfaces alike). Not a public API: only app/ includes it.
  */
 #ifndef KW_APP_HOSTKEYS_H
 #define KW_APP_HOSTKEYS_H

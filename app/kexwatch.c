@@ -1,11 +1,11 @@
 /*
  * kexwatch.c: the command line and the run loop.
  *
- * Responsible for options, opening inputs and outputs, signals, the exit
- * status and the end-of-run summary; the only place that may exit the
- * process. Reads every input in order through one flow table, so
- * connections continue across rotated capture files. Live capture (-i) is
- * run by live.c.
+ * Responsible for options, the subcommands, opening input files, signals
+ * offline, the exit status and the end-of-run summary; the only place that
+ * may exit the process. Reads every input in order through one pipeline
+ * (pipeline.c builds it, with the outputs), so connections continue across
+ * rotated capture files. Live capture (-i) is run by live.c.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -25,6 +25,7 @@
 #include "hostkeys.h"
 #include "limits.h"
 #include "output.h"
+#include "pipeline.h"
 #include "ux.h"
 
 #ifndef KW_VERSION
@@ -39,7 +40,6 @@
 #define KW_DEFAULT_BUFFER_KIB 8192 /* kernel ring per interface */
 #define KW_DEFAULT_STATS_S 60
 #define KW_DEFAULT_EVIDENCE_MB 100
-#define OUTPUT_BATCH (256u << 10) /* offline: bytes of records per write(2) */
 
 /* Long options without a short form. */
 enum {
@@ -47,14 +47,17 @@ enum {
 	OPT_SHARE_THRESHOLD,
 };
 
+/* Set by SIGINT/SIGTERM: reading stops, what was read is written. */
 static volatile sig_atomic_t kw_stop;
 
+/* on_signal asks the offline run to stop; it only sets kw_stop. */
 static void on_signal(int sig)
 {
 	(void)sig;
 	kw_stop = 1;
 }
 
+/* usage prints the help text to out. */
 static void usage(FILE *out)
 {
 	fprintf(
@@ -132,6 +135,10 @@ static int parse_uint(const char *s, unsigned long min, unsigned long max, unsig
 	return 1;
 }
 
+/*
+ * parse_ports parses --ssh-ports, comma-separated ports 1 to 65535 (at most
+ * KW_MAX_PORTS), into ports[], setting *n; 1 if the list is valid.
+ */
 static int parse_ports(const char *s, uint16_t *ports, uint32_t *n)
 {
 	char *copy = strdup(s), *tok, *save = NULL, *end;
@@ -150,21 +157,14 @@ static int parse_ports(const char *s, uint16_t *ports, uint32_t *n)
 	return ok && *n > 0;
 }
 
+/* What every input of an offline run shares. */
 struct run {
-	struct report *report;
+	struct pipeline *p;
 	const char *filter; /* -f, applied to every file */
-	int output_failed;
-	int progress; /* draw the progress line (stderr is a terminal) */
+	int progress;       /* draw the progress line (stderr is a terminal) */
 };
 
-static void on_report(void *ctx, const struct flow *f, enum flow_report_why why)
-{
-	struct run *run = ctx;
-
-	if (report_flow(run->report, f, why) == KW_ERR_IO && errno == EPIPE)
-		run->output_failed = 1; /* the reader went away: stop cleanly */
-}
-
+/* link_supported: whether the decoder reads frames of this link type. */
 static int link_supported(int link)
 {
 	switch (link) {
@@ -184,9 +184,10 @@ static int link_supported(int link)
 }
 
 /* read_input feeds one capture file through the table; 0, or 1 on failure. */
-static int read_input(const char *path, uint32_t index, struct decoder *dec,
-                      struct flow_table *table, struct run *run)
+static int read_input(const char *path, uint32_t index, struct run *run)
 {
+	struct decoder *dec = run->p->dec;
+	struct flow_table *table = run->p->table;
 	struct capture *cap;
 	struct capture_frame fr;
 	struct progress prog;
@@ -210,7 +211,7 @@ static int read_input(const char *path, uint32_t index, struct decoder *dec,
 		return 1;
 	}
 	progress_start(&prog, run->progress, path);
-	while (!kw_stop && !run->output_failed && (r = capture_next(cap, &fr)) == 1) {
+	while (!kw_stop && !run->p->output_failed && (r = capture_next(cap, &fr)) == 1) {
 		if (prog.on)
 			progress_tick(&prog, capture_bytes(cap), flow_table_stats(table)->flows);
 		r = decode_frame(dec, link, fr.data, fr.caplen, fr.wirelen, fr.ts_us, &pkt);
@@ -223,7 +224,7 @@ static int read_input(const char *path, uint32_t index, struct decoder *dec,
 			flow_table_advance(table, fr.ts_us);
 	}
 	progress_end(&prog);
-	if (!kw_stop && !run->output_failed && r < 0) {
+	if (!kw_stop && !run->p->output_failed && r < 0) {
 		fprintf(stderr, "kexwatch: %s: %s\n", path, capture_error(cap));
 		capture_close(cap);
 		return 1;
@@ -232,7 +233,169 @@ static int read_input(const char *path, uint32_t index, struct decoder *dec,
 	return 0;
 }
 
-int main(int argc, char **argv)
+/* Everything the command line says, as options_parse leaves it. */
+struct options {
+	const char *inputs[KW_MAX_INPUTS]; /* -r, in order */
+	uint32_t ninputs;
+	int stdin_used;                    /* "-r -" given */
+	const char *ifaces[KW_MAX_IFACES]; /* -i */
+	uint32_t nifaces;
+	const char *filter;  /* -f, or NULL */
+	const char *outpath; /* -w, or NULL */
+	const char *syslog[KW_MAX_SYSLOG];
+	uint32_t nsyslog;
+	int facility;
+	int format; /* enum report_format, or -1: by standard output */
+	int quiet;
+	struct kw_limits limits;
+	uint16_t ports[KW_MAX_PORTS];
+	uint32_t nports;
+	const char *state_path;   /* --state, or NULL */
+	uint32_t share_threshold; /* 0: the default */
+	/* Live capture only. */
+	int snaplen, buffer_kib, promisc;
+	const char *user; /* -Z, or NULL */
+	uint32_t stats_interval_s;
+	const char *evidence_path; /* or NULL */
+	uint64_t evidence_max_bytes;
+	const char *live_only; /* the last live-only option given, named when reading files */
+};
+
+/* Keeps option_set's return values apart from exit statuses. */
+#define OPTIONS_GO_ON (-1)
+
+/*
+ * option_set applies one option opt (getopt_long's value) with its argument
+ * arg to o. Returns OPTIONS_GO_ON, or the exit status to end with: 0 after
+ * --help, --version, --list-limits or --explain have printed what they
+ * print, 2 after a usage error (said on standard error).
+ */
+static int option_set(struct options *o, int opt, const char *arg)
+{
+	unsigned long v;
+	char buf[4096];
+
+	switch (opt) {
+	case 'r':
+		if (o->ninputs == KW_MAX_INPUTS)
+			return usage_error("too many -r inputs (at most %d)", KW_MAX_INPUTS);
+		if (strcmp(arg, "-") == 0 && o->stdin_used++)
+			return usage_error("standard input given twice");
+		o->inputs[o->ninputs++] = arg;
+		break;
+	case 'w':
+		o->outpath = arg;
+		break;
+	case 'i':
+		if (o->nifaces == KW_MAX_IFACES)
+			return usage_error("too many -i interfaces (at most %d)", KW_MAX_IFACES);
+		for (uint32_t i = 0; i < o->nifaces; i++)
+			if (strcmp(o->ifaces[i], arg) == 0)
+				return usage_error("interface %s given twice", arg);
+		o->ifaces[o->nifaces++] = arg;
+		break;
+	case 'f':
+		o->filter = arg;
+		break;
+	case 's':
+		if (!parse_uint(arg, 64, 262144, &v))
+			return usage_error("bad snap length '%s' (64 to 262144)", arg);
+		o->snaplen = (int)v;
+		o->live_only = "-s";
+		break;
+	case 'B':
+		if (!parse_uint(arg, 64, 4u << 20, &v))
+			return usage_error("bad buffer size '%s' (KiB, 64 to 4194304)", arg);
+		o->buffer_kib = (int)v;
+		o->live_only = "-B";
+		break;
+	case 'p':
+		o->promisc = 0;
+		o->live_only = "--no-promisc";
+		break;
+	case 'Z':
+		o->user = arg;
+		o->live_only = "-Z";
+		break;
+	case 'S':
+		if (!parse_uint(arg, 0, 86400 * 7, &v))
+			return usage_error("bad statistics interval '%s' (seconds)", arg);
+		o->stats_interval_s = (uint32_t)v;
+		o->live_only = "--stats-interval";
+		break;
+	case 'Y':
+		if (o->nsyslog == KW_MAX_SYSLOG)
+			return usage_error("too many --syslog targets (at most %d)", KW_MAX_SYSLOG);
+		o->syslog[o->nsyslog++] = arg;
+		break;
+	case 'y':
+		if ((o->facility = sink_facility(arg)) < 0)
+			return usage_error("unknown syslog facility '%s'", arg);
+		break;
+	case 'E':
+		o->evidence_path = arg;
+		o->live_only = "--evidence-pcap";
+		break;
+	case 'M':
+		if (!parse_uint(arg, 1, 1u << 20, &v))
+			return usage_error("bad evidence size '%s' (MiB)", arg);
+		o->evidence_max_bytes = (uint64_t)v << 20;
+		break;
+	case 'F':
+		if (strcmp(arg, "json") == 0)
+			o->format = REPORT_JSON;
+		else if (strcmp(arg, "text") == 0)
+			o->format = REPORT_TEXT;
+		else
+			return usage_error("unknown format '%s' (json or text)", arg);
+		break;
+	case OPT_STATE:
+		o->state_path = arg;
+		break;
+	case OPT_SHARE_THRESHOLD:
+		if (!parse_uint(arg, 1, 1000000, &v))
+			return usage_error("bad host-key share threshold '%s' (1 to 1000000)", arg);
+		o->share_threshold = (uint32_t)v;
+		break;
+	case 'P':
+		if (!parse_ports(arg, o->ports, &o->nports))
+			return usage_error("bad port list '%s'", arg);
+		break;
+	case 'L':
+		if (kw_limits_set(&o->limits, arg) != 0)
+			return usage_error("bad limit '%s' (see --list-limits)", arg);
+		break;
+	case 'l':
+		kw_limits_list(buf, sizeof(buf), &o->limits);
+		fputs(buf, stdout);
+		return 0;
+	case 'q':
+		o->quiet = 1;
+		break;
+	case 'V':
+		printf("kexwatch %s\n%s\njansson %s\n%s\n", KW_VERSION, capture_lib_version(),
+		       report_jansson_version(), OpenSSL_version(OPENSSL_VERSION));
+		return 0;
+	case 'X':
+		return explain_code(stdout, arg);
+	case 'h':
+		usage(stdout);
+		return 0;
+	default:
+		fprintf(stderr, "Try 'kexwatch --help' for more information.\n");
+		return 2;
+	}
+	return OPTIONS_GO_ON;
+}
+
+/*
+ * options_parse fills *o from the command line, options first applied in
+ * the order given, then the checks that need all of them (files or
+ * interfaces, not both; live-only options only live). Returns
+ * OPTIONS_GO_ON when there is something to read, else the exit status to
+ * end with (see option_set).
+ */
+static int options_parse(struct options *o, int argc, char **argv)
 {
 	static const struct option longopts[] = {
 	    {"format", required_argument, NULL, 'F'},
@@ -253,271 +416,150 @@ int main(int argc, char **argv)
 	    {"hostkey-share-threshold", required_argument, NULL, OPT_SHARE_THRESHOLD},
 	    {NULL, 0, NULL, 0},
 	};
-	static const char *ifaces[KW_MAX_IFACES], *syslog_targets[KW_MAX_SYSLOG];
-	struct live_opts lo = {
-	    .ifaces = ifaces,
-	    .syslog = syslog_targets,
+	int opt, r;
+
+	*o = (struct options){
+	    .facility = 16, /* local0 */
+	    .format = -1,
+	    .limits = KW_LIMITS_DEFAULT,
+	    .ports = {22},
+	    .nports = 1,
 	    .snaplen = KW_DEFAULT_SNAPLEN,
 	    .buffer_kib = KW_DEFAULT_BUFFER_KIB,
 	    .promisc = 1,
 	    .stats_interval_s = KW_DEFAULT_STATS_S,
-	    .facility = 16, /* local0 */
 	    .evidence_max_bytes = (uint64_t)KW_DEFAULT_EVIDENCE_MB << 20,
 	};
-	const char *live_only = NULL, *filter = NULL;
-	struct sink *sinks[1 + KW_MAX_SYSLOG];
-	uint32_t nsinks = 0;
-	unsigned long v;
-	struct kw_limits limits = KW_LIMITS_DEFAULT;
-	static const char *inputs[KW_MAX_INPUTS];
-	uint16_t ports[KW_MAX_PORTS] = {22};
-	uint32_t ninputs = 0, nports = 1;
-	const char *outpath = NULL, *state_path = NULL;
-	unsigned long share_threshold = 0;
-	struct hoststore *store = NULL;
-	int format = -1, quiet = 0, opt, status = 0, stdin_used = 0;
-	struct report_config rcfg;
-	struct flow_config fcfg;
-	struct flow_table *table = NULL;
-	struct decoder *dec = NULL;
-	struct run run = {0};
-	FILE *out = stdout;
-	char buf[4096];
-
-	if (argc > 1 && strcmp(argv[1], "hostkeys") == 0)
-		return hostkeys_main(argc - 1, argv + 1);
-	while ((opt = getopt_long(argc, argv, "r:w:i:f:s:B:Z:qVh", longopts, NULL)) != -1) {
-		switch (opt) {
-		case 'r':
-			if (ninputs == KW_MAX_INPUTS)
-				return usage_error("too many -r inputs (at most %d)",
-				                   KW_MAX_INPUTS);
-			if (strcmp(optarg, "-") == 0 && stdin_used++)
-				return usage_error("standard input given twice");
-			inputs[ninputs++] = optarg;
-			break;
-		case 'w':
-			outpath = optarg;
-			break;
-		case 'i':
-			if (lo.nifaces == KW_MAX_IFACES)
-				return usage_error("too many -i interfaces (at most %d)",
-				                   KW_MAX_IFACES);
-			for (uint32_t i = 0; i < lo.nifaces; i++)
-				if (strcmp(ifaces[i], optarg) == 0)
-					return usage_error("interface %s given twice", optarg);
-			ifaces[lo.nifaces++] = optarg;
-			break;
-		case 'f':
-			filter = optarg;
-			break;
-		case 's':
-			if (!parse_uint(optarg, 64, 262144, &v))
-				return usage_error("bad snap length '%s' (64 to 262144)", optarg);
-			lo.snaplen = (int)v;
-			live_only = "-s";
-			break;
-		case 'B':
-			if (!parse_uint(optarg, 64, 4u << 20, &v))
-				return usage_error("bad buffer size '%s' (KiB, 64 to 4194304)",
-				                   optarg);
-			lo.buffer_kib = (int)v;
-			live_only = "-B";
-			break;
-		case 'p':
-			lo.promisc = 0;
-			live_only = "--no-promisc";
-			break;
-		case 'Z':
-			lo.user = optarg;
-			live_only = "-Z";
-			break;
-		case 'S':
-			if (!parse_uint(optarg, 0, 86400 * 7, &v))
-				return usage_error("bad statistics interval '%s' (seconds)",
-				                   optarg);
-			lo.stats_interval_s = (uint32_t)v;
-			live_only = "--stats-interval";
-			break;
-		case 'Y':
-			if (lo.nsyslog == KW_MAX_SYSLOG)
-				return usage_error("too many --syslog targets (at most %d)",
-				                   KW_MAX_SYSLOG);
-			syslog_targets[lo.nsyslog++] = optarg;
-			break;
-		case 'y':
-			if ((lo.facility = sink_facility(optarg)) < 0)
-				return usage_error("unknown syslog facility '%s'", optarg);
-			break;
-		case 'E':
-			lo.evidence_path = optarg;
-			live_only = "--evidence-pcap";
-			break;
-		case 'M':
-			if (!parse_uint(optarg, 1, 1u << 20, &v))
-				return usage_error("bad evidence size '%s' (MiB)", optarg);
-			lo.evidence_max_bytes = (uint64_t)v << 20;
-			break;
-		case 'F':
-			if (strcmp(optarg, "json") == 0)
-				format = REPORT_JSON;
-			else if (strcmp(optarg, "text") == 0)
-				format = REPORT_TEXT;
-			else
-				return usage_error("unknown format '%s' (json or text)", optarg);
-			break;
-		case OPT_STATE:
-			state_path = optarg;
-			break;
-		case OPT_SHARE_THRESHOLD:
-			if (!parse_uint(optarg, 1, 1000000, &share_threshold))
-				return usage_error(
-				    "bad host-key share threshold '%s' (1 to 1000000)", optarg);
-			break;
-		case 'P':
-			if (!parse_ports(optarg, ports, &nports))
-				return usage_error("bad port list '%s'", optarg);
-			break;
-		case 'L':
-			if (kw_limits_set(&limits, optarg) != 0)
-				return usage_error("bad limit '%s' (see --list-limits)", optarg);
-			break;
-		case 'l':
-			kw_limits_list(buf, sizeof(buf), &limits);
-			fputs(buf, stdout);
-			return 0;
-		case 'q':
-			quiet = 1;
-			break;
-		case 'V':
-			printf("kexwatch %s\n%s\njansson %s\n%s\n", KW_VERSION,
-			       capture_lib_version(), report_jansson_version(),
-			       OpenSSL_version(OPENSSL_VERSION));
-			return 0;
-		case 'X':
-			return explain_code(stdout, optarg);
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			fprintf(stderr, "Try 'kexwatch --help' for more information.\n");
-			return 2;
-		}
-	}
+	while ((opt = getopt_long(argc, argv, "r:w:i:f:s:B:Z:qVh", longopts, NULL)) != -1)
+		if ((r = option_set(o, opt, optarg)) != OPTIONS_GO_ON)
+			return r;
 	if (optind < argc)
 		return usage_error("unexpected argument '%s'", argv[optind]);
-	if (ninputs > 0 && lo.nifaces > 0)
+	if (o->ninputs > 0 && o->nifaces > 0)
 		return usage_error("-r (read files) and -i (live capture) cannot be mixed");
-	if (ninputs == 0 && lo.nifaces == 0)
+	if (o->ninputs == 0 && o->nifaces == 0)
 		return usage_error("nothing to read: give -r FILE or -i IFACE");
-	if (share_threshold != 0 && state_path == NULL)
+	if (o->share_threshold != 0 && o->state_path == NULL)
 		return usage_error("--hostkey-share-threshold needs --state PATH");
-	if (lo.nifaces > 0) {
-		lo.filter = filter;
-		lo.outpath = outpath;
-		lo.use_stdout = (outpath == NULL && lo.nsyslog == 0) ||
-		                (outpath != NULL && strcmp(outpath, "-") == 0);
-		lo.format = format;
-		lo.quiet = quiet;
-		lo.limits = &limits;
-		lo.ports = ports;
-		lo.nports = nports;
-		lo.state_path = state_path;
-		lo.share_threshold = (uint32_t)share_threshold;
-		return live_run(&lo);
-	}
-	if (live_only != NULL)
-		return usage_error("%s applies to live capture (-i) only", live_only);
-	run.filter = filter;
-	if (lo.nsyslog > 0 || (outpath != NULL && strcmp(outpath, "-") != 0)) {
-		/* A file or syslog: records go to the sinks, one write(2) each, so a
-		 * full disk loses whole records and is reported by name; standard
-		 * output too only when asked for with -w -. */
-		if (open_sinks(sinks, &nsinks, outpath != NULL && strcmp(outpath, "-") == 0,
-		               outpath, syslog_targets, lo.nsyslog, lo.facility) != 0)
-			return 1;
-		/* Offline nobody tails the file as it grows: gather records and
-		 * write them a batch at a time (a fifth of the run's time went to
-		 * one write(2) per record on the benchmark). */
-		for (uint32_t i = 0; i < nsinks; i++)
-			sink_batch(sinks[i], OUTPUT_BATCH);
-	}
-	if (format < 0)
-		format = nsinks == 0 && isatty(fileno(out)) ? REPORT_TEXT : REPORT_JSON;
-	if (nsinks == 0 && !isatty(fileno(out))) {
-		/* stdio would write a file or pipe 4 KiB at a time. */
-		static char outbuf[OUTPUT_BATCH];
-		setvbuf(out, outbuf, _IOFBF, sizeof(outbuf));
-	}
-	if (state_path != NULL &&
-	    hostkeys_store_open(&store, state_path, (uint32_t)share_threshold, &limits) != 0) {
-		for (uint32_t i = 0; i < nsinks; i++)
-			sink_close(sinks[i]);
-		return 1;
-	}
+	if (o->nifaces == 0 && o->live_only != NULL)
+		return usage_error("%s applies to live capture (-i) only", o->live_only);
+	return OPTIONS_GO_ON;
+}
 
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
-	signal(SIGPIPE, SIG_IGN);
-
-	rcfg = (struct report_config){
-	    .format = (enum report_format)format,
-	    .out = out,
-	    .sinks = sinks,
-	    .nsinks = nsinks,
-	    .filenames = inputs,
-	    .nfiles = ninputs,
-	    .color = format == REPORT_TEXT && nsinks == 0 && color_ok(fileno(out)),
-	    .store = store,
+/* run_live captures on the -i interfaces (live.c) until SIGINT/SIGTERM; the exit status. */
+static int run_live(const struct options *o)
+{
+	struct live_opts lo = {
+	    .ifaces = o->ifaces,
+	    .nifaces = o->nifaces,
+	    .filter = o->filter,
+	    .snaplen = o->snaplen,
+	    .buffer_kib = o->buffer_kib,
+	    .promisc = o->promisc,
+	    .user = o->user,
+	    .outpath = o->outpath,
+	    .syslog = o->syslog,
+	    .nsyslog = o->nsyslog,
+	    .facility = o->facility,
+	    .evidence_path = o->evidence_path,
+	    .evidence_max_bytes = o->evidence_max_bytes,
+	    .stats_interval_s = o->stats_interval_s,
+	    .format = o->format,
+	    .quiet = o->quiet,
+	    .limits = &o->limits,
+	    .ports = o->ports,
+	    .nports = o->nports,
+	    .state_path = o->state_path,
+	    .share_threshold = o->share_threshold,
 	};
-	run.report = report_new(&rcfg);
-	fcfg = (struct flow_config){
-	    .limits = &limits,
-	    .ssh_ports = ports,
-	    .nssh_ports = nports,
-	    .report = on_report,
-	    .report_ctx = &run,
-	    .seed = ((uint64_t)getpid() << 32) ^ (uint64_t)(uintptr_t)&run,
-	};
-	table = run.report ? flow_table_new(&fcfg) : NULL;
-	dec = table ? decoder_new(&limits) : NULL;
-	if (dec == NULL) {
-		fprintf(stderr, "kexwatch: out of memory\n");
-		flow_table_free(table);
-		report_free(run.report);
-		hostkeys_store_close(store, state_path, 1);
-		return 1;
-	}
-	run.progress = !quiet && isatty(STDERR_FILENO);
-	for (uint32_t i = 0; i < ninputs && !kw_stop && !run.output_failed; i++)
-		status |= read_input(inputs[i], i, dec, table, &run);
 
-	flow_table_flush(table);
-	report_end(run.report);
+	return live_run(&lo);
+}
+
+/*
+ * offline_end ends a run over files, whether every input was read or not:
+ * writes the connections still open and what closes the output, commits
+ * the host-key store, checks that every record reached its output, prints
+ * the summary unless quiet, and closes the pipeline. failed: an input
+ * could not be read to its end. Returns the exit status: 1 when an input
+ * or an output failed, else 0.
+ */
+static int offline_end(struct pipeline *p, int quiet, int failed)
+{
+	int status = failed;
+
+	flow_table_flush(p->table);
+	report_end(p->report);
 	/* Every record is built: commit the last host-key sightings. */
-	status |= hostkeys_store_close(store, state_path, quiet);
-	if (fflush(out) != 0 && !run.output_failed) {
+	status |= pipeline_store_close(p, quiet);
+	if (fflush(stdout) != 0 && !p->output_failed) {
 		fprintf(stderr, "kexwatch: standard output: %s\n", strerror(errno));
 		status = 1;
 	}
-	if (run.output_failed)
+	if (p->output_failed)
 		fprintf(stderr, "kexwatch: standard output: output closed, stopping\n");
 	if (!quiet)
-		report_summary(run.report, stderr, flow_table_stats(table),
-		               decoder_stats(dec)->frames, decoder_stats(dec)->malformed);
-	for (uint32_t i = 0; i < nsinks; i++) {
-		uint64_t written, lost;
-		sink_flush(sinks[i]);
-		sink_counts(sinks[i], &written, &lost);
-		if (lost > 0) { /* already named on stderr when it first failed */
-			fprintf(stderr, "kexwatch: %s: %llu records lost\n", sink_name(sinks[i]),
-			        (unsigned long long)lost);
-			status = 1;
-		}
-		sink_close(sinks[i]);
-	}
-	flow_table_free(table);
-	decoder_free(dec);
-	report_free(run.report);
+		pipeline_summary(p);
+	status |= pipeline_sinks_close(p);
+	pipeline_close(p);
 	return status ? 1 : 0;
+}
+
+/*
+ * run_offline reads every -r input in order through one pipeline, so
+ * connections continue across rotated capture files. SIGINT/SIGTERM, or a
+ * reader of standard output that went away, stop the reading; what was
+ * read is still written. Returns the exit status (see offline_end).
+ */
+static int run_offline(const struct options *o)
+{
+	struct run run = {
+	    .filter = o->filter,
+	    .progress = !o->quiet && isatty(STDERR_FILENO),
+	};
+	struct pipeline_config pcfg = {
+	    .mode = PIPELINE_OFFLINE,
+	    .limits = &o->limits,
+	    .ports = o->ports,
+	    .nports = o->nports,
+	    .seed = ((uint64_t)getpid() << 32) ^ (uint64_t)(uintptr_t)&run,
+	    .format = o->format,
+	    .outpath = o->outpath,
+	    .syslog = o->syslog,
+	    .nsyslog = o->nsyslog,
+	    .facility = o->facility,
+	    .filenames = o->inputs,
+	    .nfiles = o->ninputs,
+	    .state_path = o->state_path,
+	    .share_threshold = o->share_threshold,
+	};
+	int failed = 0;
+
+	if (pipeline_open(&run.p, &pcfg) != 0)
+		return 1;
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	signal(SIGPIPE, SIG_IGN);
+	for (uint32_t i = 0; i < o->ninputs && !kw_stop && !run.p->output_failed; i++)
+		failed |= read_input(o->inputs[i], i, &run);
+	return offline_end(run.p, o->quiet, failed);
+}
+
+/*
+ * main runs the hostkeys subcommand, or reads what the options name: files
+ * (-r) or interfaces (-i). Returns the exit status: 0 when every input was
+ * read to its end, 1 when an input or an output failed, 2 on a usage error.
+ */
+int main(int argc, char **argv)
+{
+	static struct options o; /* large: thousands of input names */
+	int status;
+
+	if (argc > 1 && strcmp(argv[1], "hostkeys") == 0)
+		return hostkeys_main(argc - 1, argv + 1);
+	if ((status = options_parse(&o, argc, argv)) != OPTIONS_GO_ON)
+		return status;
+	if (o.nifaces > 0)
+		return run_live(&o);
+	return run_offline(&o);
 }

@@ -8,8 +8,9 @@
  * blocked except while ppoll waits, so none is missed between a check and
  * the wait. Keeps records on time: the flow table's timeouts run on capture
  * time, and while the link is quiet the loop moves that clock with the wall
- * clock at least once a second. Not responsible for decoding (dissect/),
- * records and sinks (report/) or libpcap (capture/).
+ * clock at least once a second. Not responsible for building the objects
+ * packets go through (pipeline.c), decoding (dissect/), records and sinks
+ * (output/) or libpcap (capture/).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -24,9 +25,8 @@
 #include <unistd.h>
 
 #include "app.h"
-#include "ux.h"
 #include "err.h"
-#include "hostkeys.h"
+#include "pipeline.h"
 
 #define LIVE_MAX_NAMES 256       /* interface names records can carry */
 #define LIVE_TICK_MS 500         /* the clock moves at least this often */
@@ -61,48 +61,13 @@ static uint64_t clock_us(clockid_t id)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-int open_sinks(struct sink **sinks, uint32_t *n, int use_stdout, const char *outpath,
-               const char *const *syslog, uint32_t nsyslog, int facility)
-{
-	char err[256];
-
-	*n = 0;
-	if (use_stdout && sink_open_fd(&sinks[(*n)++], STDOUT_FILENO, "standard output") != 0)
-		goto nomem;
-	if (outpath != NULL && strcmp(outpath, "-") != 0) {
-		if (sink_open_file(&sinks[*n], outpath, err, sizeof(err)) != 0) {
-			fprintf(stderr, "kexwatch: %s: %s\n", outpath, err);
-			goto fail;
-		}
-		(*n)++;
-	}
-	for (uint32_t i = 0; i < nsyslog; i++) {
-		if (sink_open_syslog(&sinks[*n], syslog[i], facility, err, sizeof(err)) != 0) {
-			fprintf(stderr, "kexwatch: --syslog %s: %s\n", syslog[i], err);
-			goto fail;
-		}
-		(*n)++;
-	}
-	return 0;
-nomem:
-	(*n)--;
-	fprintf(stderr, "kexwatch: out of memory\n");
-fail:
-	while (*n > 0)
-		sink_close(sinks[--(*n)]);
-	return 1;
-}
-
 struct live {
 	const struct live_opts *o;
 	struct capture **caps;
 	struct report_iface_counters *counters;
 	struct pollfd *pfd;
 	uint32_t ncaps, nactive;
-	struct decoder *dec;
-	struct flow_table *table;
-	struct report *report;
-	struct evidence *ev;
+	struct pipeline *p;
 	uint64_t start_us, start_mono;
 	/* Interface names records carry: the -i arguments, then the interfaces
 	 * "any" frames came from (Linux cooked v2 gives their index). */
@@ -110,15 +75,6 @@ struct live {
 	char *learned[LIVE_MAX_NAMES];
 	uint32_t nnames;
 };
-
-static void on_live_report(void *ctx, const struct flow *f, enum flow_report_why why)
-{
-	struct live *lv = ctx;
-
-	(void)report_flow(lv->report, f, why); /* a failing sink said so, and goes on */
-	if (lv->ev != NULL)
-		evidence_flow_reported(lv->ev, f, report_last_has_error(lv->report));
-}
 
 static void refresh_counters(struct live *lv)
 {
@@ -142,18 +98,18 @@ static void write_stats(struct live *lv, const char *reason)
 	    .reason = reason,
 	    .now_us = clock_us(CLOCK_REALTIME),
 	    .uptime_us = clock_us(CLOCK_MONOTONIC) - lv->start_mono,
-	    .flows = flow_table_stats(lv->table),
-	    .decode = decoder_stats(lv->dec),
+	    .flows = flow_table_stats(lv->p->table),
+	    .decode = decoder_stats(lv->p->dec),
 	    .ifaces = lv->counters,
 	    .nifaces = lv->ncaps,
 	};
 
 	refresh_counters(lv);
-	if (lv->ev != NULL) {
-		evidence_counters(lv->ev, &evc);
+	if (lv->p->ev != NULL) {
+		evidence_counters(lv->p->ev, &evc);
 		in.evidence = &evc;
 	}
-	if (report_stats(lv->report, &in) == KW_ERR_NOMEM)
+	if (report_stats(lv->p->report, &in) == KW_ERR_NOMEM)
 		fprintf(stderr, "kexwatch: out of memory writing statistics\n");
 }
 
@@ -187,21 +143,22 @@ static void read_capture(struct live *lv, uint32_t i)
 	int r = 0;
 
 	for (int n = 0; n < LIVE_BATCH && (r = capture_next(c, &fr)) == 1; n++) {
-		uint64_t flows = flow_table_stats(lv->table)->flows;
-		if (decode_frame(lv->dec, link, fr.data, fr.caplen, fr.wirelen, fr.ts_us, &pkt) !=
-		    KW_OK) {
-			flow_table_advance(lv->table, fr.ts_us);
+		uint64_t flows = flow_table_stats(lv->p->table)->flows;
+		if (decode_frame(lv->p->dec, link, fr.data, fr.caplen, fr.wirelen, fr.ts_us,
+		                 &pkt) != KW_OK) {
+			flow_table_advance(lv->p->table, fr.ts_us);
 			continue;
 		}
-		if (flow_table_packet(lv->table, &pkt, 0, iface_slot(lv, i, pkt.ifindex)) ==
+		if (flow_table_packet(lv->p->table, &pkt, 0, iface_slot(lv, i, pkt.ifindex)) ==
 		    KW_ERR_NOMEM) {
 			fprintf(stderr, "kexwatch: %s: out of memory: packet not followed\n",
 			        lv->o->ifaces[i]);
 			continue;
 		}
-		if (lv->ev != NULL)
-			evidence_frame(lv->ev, &pkt, flow_table_stats(lv->table)->flows != flows, i,
-			               fr.ts_us, fr.data, fr.caplen, fr.wirelen);
+		if (lv->p->ev != NULL)
+			evidence_frame(lv->p->ev, &pkt,
+			               flow_table_stats(lv->p->table)->flows != flows, i, fr.ts_us,
+			               fr.data, fr.caplen, fr.wirelen);
 	}
 	if (r < 0) {
 		/* The interface went away (or down): the others go on. */
@@ -244,11 +201,18 @@ static int open_captures(struct live *lv)
 	return 0;
 }
 
-static int open_evidence(struct live *lv, uint64_t seed)
+/*
+ * evidence_setup fills *ec for the evidence capture: one interface of the
+ * capture file per capture, with its link type. *wi_out is the caller's to
+ * free once the evidence capture is open. 0, or 1 (message printed).
+ */
+static int evidence_setup(struct live *lv, uint64_t seed, struct evidence_config *ec,
+                          struct capture_writer_iface **wi_out)
 {
 	const struct live_opts *o = lv->o;
 	struct capture_writer_iface *wi = calloc(o->nifaces, sizeof(*wi));
-	struct evidence_config ec = {
+
+	*ec = (struct evidence_config){
 	    .path = o->evidence_path,
 	    .max_file_bytes = o->evidence_max_bytes,
 	    .max_frames_per_flow = EVIDENCE_FRAMES_PER_FLOW,
@@ -259,8 +223,6 @@ static int open_evidence(struct live *lv, uint64_t seed)
 	    .nifaces = o->nifaces,
 	    .seed = seed,
 	};
-	int r;
-
 	if (wi == NULL) {
 		fprintf(stderr, "kexwatch: out of memory\n");
 		return 1;
@@ -270,9 +232,8 @@ static int open_evidence(struct live *lv, uint64_t seed)
 		wi[i].link = capture_link(lv->caps[i]);
 		wi[i].snaplen = (uint32_t)o->snaplen;
 	}
-	r = evidence_open(&lv->ev, &ec);
-	free(wi);
-	return r;
+	*wi_out = wi;
+	return 0;
 }
 
 static void set_signals(sigset_t *blocked, sigset_t *orig)
@@ -318,7 +279,7 @@ static void run_loop(struct live *lv, const sigset_t *waitmask)
 			break;
 		if (sig_hup) {
 			sig_hup = 0;
-			(void)report_reopen(lv->report); /* a failure keeps the old file */
+			(void)report_reopen(lv->p->report); /* a failure keeps the old file */
 		}
 		if (sig_usr1) {
 			sig_usr1 = 0;
@@ -334,11 +295,11 @@ static void run_loop(struct live *lv, const sigset_t *waitmask)
 			 * record never waits for the next packet. */
 			uint64_t wall = clock_us(CLOCK_REALTIME);
 			if (wall > LIVE_CLOCK_SLACK_US)
-				flow_table_advance(lv->table, wall - LIVE_CLOCK_SLACK_US);
+				flow_table_advance(lv->p->table, wall - LIVE_CLOCK_SLACK_US);
 			refresh_counters(lv); /* keeps the 32-bit counters from wrapping */
 			next_tick = now + tick_us;
 		}
-		report_tick(lv->report);
+		report_tick(lv->p->report);
 		if (interval_us && now >= next_stats) {
 			write_stats(lv, "interval");
 			while (next_stats <= now)
@@ -350,22 +311,20 @@ static void run_loop(struct live *lv, const sigset_t *waitmask)
 int live_run(const struct live_opts *o)
 {
 	struct live lv = {.o = o};
-	struct sink **sinks = calloc(2 + o->nsyslog, sizeof(*sinks));
 	struct priv_user user = {0};
-	struct report_config rcfg;
-	struct flow_config fcfg;
-	struct hoststore *store = NULL;
+	struct capture_writer_iface *wi = NULL;
+	struct evidence_config ec;
+	struct pipeline_config pcfg;
 	sigset_t blocked, orig;
-	uint32_t nsinks = 0;
 	uint64_t seed = 0;
-	int status = 1, format = o->format;
+	int status = 1, r;
 
 	for (uint32_t i = 0; i < o->nifaces && i < LIVE_MAX_NAMES; i++)
 		lv.names[lv.nnames++] = o->ifaces[i];
 	lv.caps = calloc(o->nifaces, sizeof(*lv.caps));
 	lv.counters = calloc(o->nifaces, sizeof(*lv.counters));
 	lv.pfd = calloc(o->nifaces, sizeof(*lv.pfd));
-	if (sinks == NULL || lv.caps == NULL || lv.counters == NULL || lv.pfd == NULL) {
+	if (lv.caps == NULL || lv.counters == NULL || lv.pfd == NULL) {
 		fprintf(stderr, "kexwatch: out of memory\n");
 		goto out;
 	}
@@ -379,43 +338,30 @@ int live_run(const struct live_opts *o)
 	if ((o->user != NULL && priv_lookup(o->user, &user) != 0) || open_captures(&lv) != 0 ||
 	    priv_drop(o->user != NULL ? &user : NULL) != 0)
 		goto out;
-	/* Outputs are opened as the unprivileged user, like every reopen after SIGHUP. */
-	if (open_sinks(sinks, &nsinks, o->use_stdout, o->outpath, o->syslog, o->nsyslog,
-	               o->facility) != 0)
+	if (o->evidence_path != NULL && evidence_setup(&lv, seed, &ec, &wi) != 0)
 		goto out;
-	if (o->evidence_path != NULL && open_evidence(&lv, seed) != 0)
-		goto out;
-	/* The state file too: its -wal and -shm files must belong to the user
-	 * that writes them. */
-	if (o->state_path != NULL &&
-	    hostkeys_store_open(&store, o->state_path, o->share_threshold, o->limits) != 0)
-		goto out;
-	if (format < 0)
-		format = o->use_stdout && isatty(STDOUT_FILENO) ? REPORT_TEXT : REPORT_JSON;
-	rcfg = (struct report_config){
-	    .format = (enum report_format)format,
-	    .out = stdout,
-	    .sinks = sinks,
-	    .nsinks = nsinks,
-	    .ifaces = lv.names,
-	    .color =
-	        format == REPORT_TEXT && nsinks == 1 && o->use_stdout && color_ok(STDOUT_FILENO),
-	    .flush_each = 1,
-	    .store = store,
-	};
-	fcfg = (struct flow_config){
+	/* Outputs, the evidence capture and the state file are opened as the
+	 * unprivileged user, like every reopen after SIGHUP. */
+	pcfg = (struct pipeline_config){
+	    .mode = PIPELINE_LIVE,
 	    .limits = o->limits,
-	    .ssh_ports = o->ports,
-	    .nssh_ports = o->nports,
-	    .report = on_live_report,
-	    .report_ctx = &lv,
+	    .ports = o->ports,
+	    .nports = o->nports,
 	    .seed = seed,
+	    .format = o->format,
+	    .outpath = o->outpath,
+	    .syslog = o->syslog,
+	    .nsyslog = o->nsyslog,
+	    .facility = o->facility,
+	    .ifaces = lv.names,
+	    .evidence = o->evidence_path != NULL ? &ec : NULL,
+	    .state_path = o->state_path,
+	    .share_threshold = o->share_threshold,
 	};
-	if ((lv.report = report_new(&rcfg)) == NULL || (lv.table = flow_table_new(&fcfg)) == NULL ||
-	    (lv.dec = decoder_new(o->limits)) == NULL) {
-		fprintf(stderr, "kexwatch: out of memory\n");
+	r = pipeline_open(&lv.p, &pcfg);
+	free(wi);
+	if (r != 0)
 		goto out;
-	}
 	if (!o->quiet)
 		fprintf(stderr, "kexwatch: capturing on %u interface%s\n", o->nifaces,
 		        o->nifaces == 1 ? "" : "s");
@@ -423,30 +369,21 @@ int live_run(const struct live_opts *o)
 	run_loop(&lv, &orig);
 
 	/* SIGINT/SIGTERM: every open connection is written, then the totals. */
-	flow_table_flush(lv.table);
+	flow_table_flush(lv.p->table);
 	write_stats(&lv, "exit");
-	report_end(lv.report);
+	report_end(lv.p->report);
 	if (!o->quiet)
-		report_summary(lv.report, stderr, flow_table_stats(lv.table),
-		               decoder_stats(lv.dec)->frames, decoder_stats(lv.dec)->malformed);
+		pipeline_summary(lv.p);
 	status = lv.nactive > 0 ? 0 : 1;
-	if (hostkeys_store_close(store, o->state_path, o->quiet) != 0)
+	if (pipeline_store_close(lv.p, o->quiet) != 0)
 		status = 1;
-	store = NULL;
 	if (lv.nactive == 0)
 		fprintf(stderr, "kexwatch: no interface left to capture on\n");
 out:
-	flow_table_free(lv.table);
-	decoder_free(lv.dec);
-	report_free(lv.report);
-	hostkeys_store_close(store, o->state_path, 1);
-	evidence_close(lv.ev);
-	for (uint32_t i = 0; i < nsinks; i++)
-		sink_close(sinks[i]);
+	pipeline_close(lv.p);
 	for (uint32_t i = 0; lv.caps != NULL && i < o->nifaces; i++)
 		capture_close(lv.caps[i]);
 	priv_user_free(&user);
-	free(sinks);
 	free(lv.caps);
 	free(lv.counters);
 	free(lv.pfd);

@@ -1,0 +1,108 @@
+/*
+ * pipeline.h: the objects one run pushes packets through, built the same
+ * way for capture files (kexwatch.c) and interfaces (live.c): the sinks,
+ * the evidence buffer, the host-key store, the reporter, the flow table and
+ * the decoder. Not a public API: only app/ includes it.
+ *
+ * Responsible for opening them in one order, wiring the flow table's
+ * records to the reporter (and to the evidence buffer), and closing them.
+ * Not responsible for reading frames, signals or privileges: the callers
+ * feed p->dec and p->table themselves and decide when the run ends.
+ */
+#ifndef KW_APP_PIPELINE_H
+#define KW_APP_PIPELINE_H
+
+#include <stdint.h>
+
+#include "app.h"
+#include "decode.h"
+#include "flow.h"
+#include "limits.h"
+#include "output.h"
+
+/* Which reading the pipeline serves: it changes how records go out. */
+enum pipeline_mode {
+	/*
+	 * Capture files: without -w FILE or --syslog, records go to standard
+	 * output through stdio (fully buffered unless a terminal); with them,
+	 * the sinks write in batches, since nobody tails the file as it grows.
+	 */
+	PIPELINE_OFFLINE,
+	/* Interfaces: records always go through sinks, each flushed at once. */
+	PIPELINE_LIVE,
+};
+
+/* What pipeline_open builds; every pointer is borrowed for the pipeline's life. */
+struct pipeline_config {
+	enum pipeline_mode mode;
+	const struct kw_limits *limits;
+	const uint16_t *ports; /* --ssh-ports */
+	uint32_t nports;
+	uint64_t seed; /* flow table hash seed */
+	/* Outputs. */
+	int format;          /* enum report_format, or -1: chosen by standard output */
+	const char *outpath; /* -w; NULL or "-": standard output */
+	const char *const *syslog;
+	uint32_t nsyslog;
+	int facility;
+	/* What records name: the input files (offline) or interfaces (live). */
+	const char *const *filenames; /* by flow.file_index, or NULL */
+	uint32_t nfiles;
+	const char *const *ifaces;              /* by flow.iface_index, or NULL */
+	const struct evidence_config *evidence; /* NULL: no evidence capture */
+	const char *state_path;                 /* --state, or NULL */
+	uint32_t share_threshold;               /* --hostkey-share-threshold, 0: default */
+};
+
+struct pipeline {
+	struct report *report;
+	struct flow_table *table;
+	struct decoder *dec;
+	struct evidence *ev;     /* NULL without an evidence capture */
+	struct hoststore *store; /* NULL without --state, or once closed */
+	const char *state_path;
+	struct sink **sinks; /* none offline when records go through stdio */
+	uint32_t nsinks;
+	/* A record could not be written because the reader went away (EPIPE):
+	 * reading files stops there; a live run goes on (the sink said so). */
+	int output_failed;
+};
+
+/*
+ * pipeline_open opens, in this order, the sinks, the evidence capture, the
+ * host-key store, then the reporter, the flow table (whose records go to
+ * the reporter, then to the evidence buffer) and the decoder. *out is the
+ * caller's until pipeline_close. Returns 0, or after naming the failure on
+ * standard error KW_ERR_NOMEM, or KW_ERR_IO when an output, the evidence
+ * capture or the store could not be opened (what was opened is closed).
+ */
+int pipeline_open(struct pipeline **out, const struct pipeline_config *cfg);
+
+/*
+ * pipeline_summary writes the end-of-run summary (counts of connections,
+ * frames, anomalies) to standard error.
+ */
+void pipeline_summary(const struct pipeline *p);
+
+/*
+ * pipeline_store_close commits the last host-key sightings and closes the
+ * store (call it once every record is built); unless quiet, one summary
+ * line on standard error. Returns 0, or 1 when observations were lost.
+ */
+int pipeline_store_close(struct pipeline *p, int quiet);
+
+/*
+ * pipeline_sinks_close writes what the sinks gathered, names each sink that
+ * lost records on standard error, and closes them. Returns 0, or 1 when a
+ * record was lost.
+ */
+int pipeline_sinks_close(struct pipeline *p);
+
+/*
+ * pipeline_close frees the flow table (without reporting: flush it first),
+ * the decoder and the reporter, then closes the store (quietly), the
+ * evidence capture and the sinks still open. NULL is allowed.
+ */
+void pipeline_close(struct pipeline *p);
+
+#endif

@@ -92,14 +92,15 @@ add_test(NAME robustness.malformed
          COMMAND ${KW_TESTS_DIR}/robustness/malformed.sh $<TARGET_FILE:kexwatch> ${KW_CRAFTED_DIR})
 set_tests_properties(robustness.malformed PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300)
 
-# schema.records: every record of the golden captures validates against the
-# JSON Schema in docs/ (python3-jsonschema from Debian).
-file(GLOB KW_SCHEMA_PCAPS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/pcaps/*.pcap)
+# schema.records: every record of the golden and crafted captures, and of the
+# conformance corpus when KW_SHARED_DIR holds it, validates against the JSON
+# Schema in docs/ (python3-jsonschema from Debian).
 add_test(NAME schema.records
          COMMAND /usr/bin/python3 ${CMAKE_SOURCE_DIR}/tests/schema/validate.py
                  --kexwatch $<TARGET_FILE:kexwatch>
                  --schema ${CMAKE_SOURCE_DIR}/docs/schema/ssh-record.schema.json
-                 ${KW_SCHEMA_PCAPS})
+                 --captures-in ${KW_PCAPS_DIR} --captures-in ${KW_CRAFTED_DIR}
+                 --shared ${KW_SHARED_DIR})
 set_tests_properties(schema.records PROPERTIES TIMEOUT 300)
 
 # Live capture (tests/live): a real sshd, rsyslog and clients in network namespaces

@@ -159,6 +159,16 @@ add_test(NAME docs.limits
          COMMAND ${Python3_EXECUTABLE} ${KW_TESTS_DIR}/docs/limits_table.py
                  $<TARGET_FILE:kexwatch> ${CMAKE_SOURCE_DIR}/docs/limits.md)
 
+# docs.record_fields: docs/record.md, the schema and output/record.c name the same
+# fields, and every field in the records of every capture (tests/pcaps,
+# tests/crafted, and the conformance corpus when KW_SHARED_DIR holds it) is in
+# the schema; the statistics record likewise against docs/operations.md.
+add_test(NAME docs.record_fields
+         COMMAND /usr/bin/python3 ${KW_TESTS_DIR}/docs/record_fields.py
+                 --kexwatch $<TARGET_FILE:kexwatch> --source ${CMAKE_SOURCE_DIR}
+                 --shared ${KW_SHARED_DIR})
+set_tests_properties(docs.record_fields PROPERTIES TIMEOUT 300)
+
 # readme.run_demo: the README's ./run.sh shows the demo summary (it builds in
 # build/ as a user's first run does).
 add_test(NAME readme.run_demo COMMAND bash ${CMAKE_SOURCE_DIR}/tests/readme/run_demo.sh

@@ -92,14 +92,15 @@ add_test(NAME robustness.malformed
          COMMAND ${KW_TESTS_DIR}/robustness/malformed.sh $<TARGET_FILE:kexwatch> ${KW_CRAFTED_DIR})
 set_tests_properties(robustness.malformed PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300)
 
-# schema.records: every record of the golden captures validates against the
-# JSON Schema in docs/ (python3-jsonschema from Debian).
-file(GLOB KW_SCHEMA_PCAPS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/pcaps/*.pcap)
+# schema.records: every record of the golden and crafted captures, and of the
+# conformance corpus when KW_SHARED_DIR holds it, validates against the JSON
+# Schema in docs/ (python3-jsonschema from Debian).
 add_test(NAME schema.records
          COMMAND /usr/bin/python3 ${CMAKE_SOURCE_DIR}/tests/schema/validate.py
                  --kexwatch $<TARGET_FILE:kexwatch>
                  --schema ${CMAKE_SOURCE_DIR}/docs/schema/ssh-record.schema.json
-                 ${KW_SCHEMA_PCAPS})
+                 --captures-in ${KW_PCAPS_DIR} --captures-in ${KW_CRAFTED_DIR}
+                 --shared ${KW_SHARED_DIR})
 set_tests_properties(schema.records PROPERTIES TIMEOUT 300)
 
 # Live capture (tests/live): a real sshd, rsyslog and clients in network namespaces
@@ -157,6 +158,16 @@ add_test(NAME docs.diagnoses_examples
 add_test(NAME docs.limits
          COMMAND ${Python3_EXECUTABLE} ${KW_TESTS_DIR}/docs/limits_table.py
                  $<TARGET_FILE:kexwatch> ${CMAKE_SOURCE_DIR}/docs/limits.md)
+
+# docs.record_fields: docs/record.md, the schema and output/record.c name the same
+# fields, and every field in the records of every capture (tests/pcaps,
+# tests/crafted, and the conformance corpus when KW_SHARED_DIR holds it) is in
+# the schema; the statistics record likewise against docs/operations.md.
+add_test(NAME docs.record_fields
+         COMMAND /usr/bin/python3 ${KW_TESTS_DIR}/docs/record_fields.py
+                 --kexwatch $<TARGET_FILE:kexwatch> --source ${CMAKE_SOURCE_DIR}
+                 --shared ${KW_SHARED_DIR})
+set_tests_properties(docs.record_fields PROPERTIES TIMEOUT 300)
 
 # readme.run_demo: the README's ./run.sh shows the demo summary (it builds in
 # build/ as a user's first run does).

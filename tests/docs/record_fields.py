@@ -31,7 +31,7 @@ each, with the list it is missing from.
 Writer parse (output/record.c). Functions are the top-level "name(...)\\n{ ...
 \\n}" blocks, comments removed. Walking from record_build(), in source order:
 jw_obj_open / jw_arr_open (w, KEY) push KEY and the matching _close pops it;
-jw_str, jw_int, jw_bool, jw_ms, jw_wire, jw_raw, jw_json (w, KEY, ...) write
+jw_str, jw_int, jw_bool, jw_ms, jw_real, jw_wire, jw_raw, jw_json (w, KEY, ...) write
 the field KEY (NULL: an array element or a spliced fragment, no field); a
 call to another function of the file is followed with its parameters bound
 to the call's arguments (side_object(rw, "client", d), timing_set(w, "kex_reply",
@@ -234,8 +234,8 @@ class Writer:
 
 
 class JwWriter(Writer):
-    LEAF = ("str", "int", "bool", "ms", "wire", "raw", "json")
-    EVENT = re.compile(r"\bjw_(obj_open|arr_open|obj_close|arr_close|str|int|bool|ms|wire|raw|json)\(|"
+    LEAF = ("str", "int", "bool", "ms", "real", "wire", "raw", "json")
+    EVENT = re.compile(r"\bjw_(obj_open|arr_open|obj_close|arr_close|str|int|bool|ms|real|wire|raw|json)\(|"
                        r"\b(\w+)\(")
 
     def walk(self, name, env, stack, depth=0):
@@ -250,6 +250,13 @@ class JwWriter(Writer):
                 break
             args, pos = split_args(body, m.end() - 1)
             op = m.group(1)
+            if stack and (stack[-1][0] == EVIDENCE or stack[-1][0].startswith(EVIDENCE + ".")):
+                # Evidence keys are per code, from the verdict: not compared here.
+                if op in ("obj_open", "arr_open"):
+                    stack.append((stack[-1][0] + ".*", op[:3]))
+                elif op in ("obj_close", "arr_close"):
+                    stack.pop()
+                continue
             if op in ("obj_open", "arr_open"):
                 keys = self.resolve(args[1], env, name)
                 if keys == [None]:

@@ -35,6 +35,7 @@ struct live_opts {
 	uint32_t nports;
 	const char *state_path;   /* --state, or NULL */
 	uint32_t share_threshold; /* --hostkey-share-threshold, 0: default */
+	struct record_options record;
 };
 
 /* live_run captures until SIGINT/SIGTERM; returns the exit status. */

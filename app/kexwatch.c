@@ -45,6 +45,9 @@
 enum {
 	OPT_STATE = 0x100,
 	OPT_SHARE_THRESHOLD,
+	OPT_RECORD,
+	OPT_SENSOR_NAME,
+	OPT_COMMUNITY_SEED,
 };
 
 /* Set by SIGINT/SIGTERM: reading stops, what was read is written. */
@@ -90,6 +93,12 @@ static void usage(FILE *out)
 	    "                        diagnosis to FILE (pcapng), rotated to FILE.1\n"
 	    "  --evidence-max-mb N   size at which the evidence file rotates (default 100)\n"
 	    "  --format json|text    json (default when stdout is not a terminal) or a table\n"
+	    "  --record compact|full compact (default): every fact, name-lists only when the\n"
+	    "                        negotiation failed, diagnoses without their texts;\n"
+	    "                        full: both KEXINITs always, summaries and hints\n"
+	    "  --sensor-name NAME    the records' host, and part of their flow_id\n"
+	    "                        (default: this machine's host name)\n"
+	    "  --community-id-seed N the Community ID's seed, 0 to 65535 (default 0)\n"
 	    "  --ssh-ports LIST      ports whose connections are reported even without SSH\n"
 	    "                        (unanswered SYNs, refusals), comma separated; default 22\n"
 	    "  --state PATH          remember each server's host keys in PATH (SQLite; created\n"
@@ -252,6 +261,8 @@ struct options {
 	uint32_t nports;
 	const char *state_path;   /* --state, or NULL */
 	uint32_t share_threshold; /* 0: the default */
+	struct record_options record;
+	char hostname[256]; /* the default sensor name */
 	/* Live capture only. */
 	int snaplen, buffer_kib, promisc;
 	const char *user; /* -Z, or NULL */
@@ -352,6 +363,24 @@ static int option_set(struct options *o, int opt, const char *arg)
 	case OPT_STATE:
 		o->state_path = arg;
 		break;
+	case OPT_RECORD:
+		if (strcmp(arg, "compact") == 0)
+			o->record.profile = RECORD_COMPACT;
+		else if (strcmp(arg, "full") == 0)
+			o->record.profile = RECORD_FULL;
+		else
+			return usage_error("unknown record profile '%s' (compact or full)", arg);
+		break;
+	case OPT_SENSOR_NAME:
+		if (arg[0] == '\0' || strlen(arg) > 255)
+			return usage_error("bad sensor name '%s' (1 to 255 characters)", arg);
+		o->record.sensor = arg;
+		break;
+	case OPT_COMMUNITY_SEED:
+		if (!parse_uint(arg, 0, 65535, &v))
+			return usage_error("bad Community ID seed '%s' (0 to 65535)", arg);
+		o->record.community_seed = (uint16_t)v;
+		break;
 	case OPT_SHARE_THRESHOLD:
 		if (!parse_uint(arg, 1, 1000000, &v))
 			return usage_error("bad host-key share threshold '%s' (1 to 1000000)", arg);
@@ -414,6 +443,9 @@ static int options_parse(struct options *o, int argc, char **argv)
 	    {"explain", required_argument, NULL, 'X'},
 	    {"state", required_argument, NULL, OPT_STATE},
 	    {"hostkey-share-threshold", required_argument, NULL, OPT_SHARE_THRESHOLD},
+	    {"record", required_argument, NULL, OPT_RECORD},
+	    {"sensor-name", required_argument, NULL, OPT_SENSOR_NAME},
+	    {"community-id-seed", required_argument, NULL, OPT_COMMUNITY_SEED},
 	    {NULL, 0, NULL, 0},
 	};
 	int opt, r;
@@ -443,6 +475,13 @@ static int options_parse(struct options *o, int argc, char **argv)
 		return usage_error("--hostkey-share-threshold needs --state PATH");
 	if (o->nifaces == 0 && o->live_only != NULL)
 		return usage_error("%s applies to live capture (-i) only", o->live_only);
+	if (o->record.sensor == NULL) {
+		/* EVE's "host": the sensor's name, by default the machine's. */
+		if (gethostname(o->hostname, sizeof(o->hostname) - 1) != 0 ||
+		    o->hostname[0] == '\0')
+			snprintf(o->hostname, sizeof(o->hostname), "kexwatch");
+		o->record.sensor = o->hostname;
+	}
 	return OPTIONS_GO_ON;
 }
 
@@ -471,6 +510,7 @@ static int run_live(const struct options *o)
 	    .nports = o->nports,
 	    .state_path = o->state_path,
 	    .share_threshold = o->share_threshold,
+	    .record = o->record,
 	};
 
 	return live_run(&lo);
@@ -532,6 +572,7 @@ static int run_offline(const struct options *o)
 	    .nfiles = o->ninputs,
 	    .state_path = o->state_path,
 	    .share_threshold = o->share_threshold,
+	    .record = o->record,
 	};
 	int failed = 0;
 

@@ -357,6 +357,7 @@ int live_run(const struct live_opts *o)
 	    .evidence = o->evidence_path != NULL ? &ec : NULL,
 	    .state_path = o->state_path,
 	    .share_threshold = o->share_threshold,
+	    .record = o->record,
 	};
 	r = pipeline_open(&lv.p, &pcfg);
 	free(wi);

@@ -152,6 +152,7 @@ int pipeline_open(struct pipeline **out, const struct pipeline_config *cfg)
 	    .color = format == REPORT_TEXT && stdout_only && color_ok(STDOUT_FILENO),
 	    .flush_each = cfg->mode == PIPELINE_LIVE,
 	    .store = p->store,
+	    .record = cfg->record,
 	};
 	fcfg = (struct flow_config){
 	    .limits = cfg->limits,

@@ -52,6 +52,7 @@ struct pipeline_config {
 	const struct evidence_config *evidence; /* NULL: no evidence capture */
 	const char *state_path;                 /* --state, or NULL */
 	uint32_t share_threshold;               /* --hostkey-share-threshold, 0: default */
+	struct record_options record;           /* --record, --sensor-name, ... */
 };
 
 struct pipeline {

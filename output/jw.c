@@ -123,6 +123,26 @@ void jw_put_close(struct jw *w, char c)
 		w->depth--;
 }
 
+struct jw_mark jw_put_open_opt(struct jw *w, const char *k, size_t kl, char c)
+{
+	struct jw_mark m = {.len = w->len, .had = w->count[w->depth]};
+
+	jw_put_open(w, k, kl, c);
+	return m;
+}
+
+void jw_put_close_opt(struct jw *w, struct jw_mark m, char c, int keep_empty)
+{
+	if (keep_empty || w->count[w->depth] != 0 || w->depth == 0 || w->err) {
+		jw_put_close(w, c);
+		return;
+	}
+	/* Nothing inside: take back the key and the separator too. */
+	w->depth--;
+	w->len = m.len;
+	w->count[w->depth] = m.had;
+}
+
 /* utf8_len: length of a valid UTF-8 sequence at p (at most n bytes), 0 if invalid. */
 static size_t utf8_len(const unsigned char *p, size_t n)
 {

@@ -38,6 +38,15 @@ void jw_reset(struct jw *w);
  */
 void jw_put_open(struct jw *w, const char *key, size_t klen, char c);
 void jw_put_close(struct jw *w, char c);
+
+/* Where an optional object or array began, to take it back if it stays empty. */
+struct jw_mark {
+	size_t len;
+	uint8_t had; /* the parent had a member before it */
+};
+
+struct jw_mark jw_put_open_opt(struct jw *w, const char *key, size_t klen, char c);
+void jw_put_close_opt(struct jw *w, struct jw_mark m, char c, int keep_empty);
 void jw_put_str(struct jw *w, const char *key, size_t klen, const char *s, size_t n);
 void jw_put_wire(struct jw *w, const char *key, size_t klen, const uint8_t *p, size_t n);
 void jw_put_int(struct jw *w, const char *key, size_t klen, int64_t v);
@@ -60,6 +69,31 @@ static inline void jw_obj_open(struct jw *w, const char *key)
 static inline void jw_obj_close(struct jw *w)
 {
 	jw_put_close(w, '}');
+}
+
+/*
+ * jw_obj_open_opt / jw_obj_close_opt: an object written only if something
+ * goes in it, or keep_empty (the record has no empty objects); likewise
+ * the arrays.
+ */
+static inline struct jw_mark jw_obj_open_opt(struct jw *w, const char *key)
+{
+	return jw_put_open_opt(w, key, jw_klen(key), '{');
+}
+
+static inline void jw_obj_close_opt(struct jw *w, struct jw_mark m, int keep_empty)
+{
+	jw_put_close_opt(w, m, '}', keep_empty);
+}
+
+static inline struct jw_mark jw_arr_open_opt(struct jw *w, const char *key)
+{
+	return jw_put_open_opt(w, key, jw_klen(key), '[');
+}
+
+static inline void jw_arr_close_opt(struct jw *w, struct jw_mark m, int keep_empty)
+{
+	jw_put_close_opt(w, m, ']', keep_empty);
 }
 
 static inline void jw_arr_open(struct jw *w, const char *key)

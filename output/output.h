@@ -103,6 +103,19 @@ enum report_format {
 
 struct hoststore; /* state/hoststore.h */
 
+/* --record: what a record holds (docs/record.md). */
+enum record_profile {
+	RECORD_COMPACT, /* the default: every fact, without what repeats or is fixed text */
+	RECORD_FULL,    /* also both KEXINITs' name-lists and the diagnoses' texts */
+};
+
+/* What a record carries beyond the flow and its verdict. */
+struct record_options {
+	enum record_profile profile;
+	const char *sensor;      /* "host" and the flow_id's sensor (--sensor-name); borrowed */
+	uint16_t community_seed; /* --community-id-seed */
+};
+
 struct report_config {
 	enum report_format format;
 	FILE *out;                 /* borrowed; the caller closes it; unused with sinks */
@@ -114,6 +127,7 @@ struct report_config {
 	int color;                 /* text: ANSI colour */
 	int flush_each;            /* flush after every record (live mode) */
 	struct hoststore *store;   /* borrowed; --state: host_key_changed/_shared; NULL: off */
+	struct record_options record;
 };
 
 struct report;

@@ -22,6 +22,7 @@
 #include "policy.h"
 #include "record.h"
 #include "err.h"
+#include "flowid.h"
 #include "output.h"
 
 static const char *const kexinit_names[KEX_NLISTS] = {
@@ -38,7 +39,7 @@ static const char *const kexinit_names[KEX_NLISTS] = {
 };
 
 /* Identification line, RFC 4253 4.2: SSH-protoversion-softwareversion SP comments */
-static void banner_fields(struct jw *w, const struct ssh_dir *d)
+static void banner_fields(struct jw *w, const struct ssh_dir *d, int full)
 {
 	const uint8_t *b = d->banner, *end = d->banner + d->banner_len, *dash, *sp;
 
@@ -55,7 +56,8 @@ static void banner_fields(struct jw *w, const struct ssh_dir *d)
 	b = dash + 1;
 	sp = memchr(b, ' ', (size_t)(end - b));
 	jw_wire(w, "software_version", b, (size_t)((sp ? sp : end) - b));
-	if (sp != NULL && sp + 1 < end)
+	/* Compact: the comments stand in the banner already. */
+	if (full && sp != NULL && sp + 1 < end)
 		jw_wire(w, "comments", sp + 1, (size_t)(end - sp - 1));
 }
 
@@ -79,11 +81,11 @@ static void namelist_array(struct jw *w, const char *key, const char *list)
  * made of: the HASSH, the flag, each list behind its length, the HASSH
  * string. 0, or -1 when out of memory.
  */
-static int side_key(struct record_writer *rw, const struct ssh_dir *d, size_t *len)
+static int side_key(struct record_writer *rw, const struct ssh_dir *d, unsigned what, size_t *len)
 {
 	const struct kex_init *k = d->kexinit;
 	const char *hs = d->hassh_str ? d->hassh_str : "";
-	size_t hslen = strlen(hs), n = sizeof(d->hassh) + 1 + hslen, off;
+	size_t hslen = strlen(hs), n = 1 + sizeof(d->hassh) + 1 + hslen, off = 0;
 
 	for (int i = 0; i < KEX_NLISTS; i++)
 		n += sizeof(uint32_t) + k->list_len[i];
@@ -94,8 +96,9 @@ static int side_key(struct record_writer *rw, const struct ssh_dir *d, size_t *l
 		rw->key = key;
 		rw->key_cap = n;
 	}
-	memcpy(rw->key, d->hassh, sizeof(d->hassh));
-	off = sizeof(d->hassh);
+	rw->key[off++] = (char)what;
+	memcpy(rw->key + off, d->hassh, sizeof(d->hassh));
+	off += sizeof(d->hassh);
 	rw->key[off++] = (char)k->first_kex_follows;
 	for (int i = 0; i < KEX_NLISTS; i++) {
 		memcpy(rw->key + off, &k->list_len[i], sizeof(uint32_t));
@@ -108,7 +111,12 @@ static int side_key(struct record_writer *rw, const struct ssh_dir *d, size_t *l
 	return 0;
 }
 
-static void side_kex_members(struct jw *w, const struct ssh_dir *d)
+/* What a side's KEXINIT members hold (side_kex's what). */
+#define SIDE_KEXINIT 1u      /* the ten name-lists as arrays */
+#define SIDE_HOSTKEY_ALGS 2u /* the host-key algorithm offer, one string */
+#define SIDE_FULL 4u         /* the full profile's other members (comments) */
+
+static void side_kex_members(struct jw *w, const struct ssh_dir *d, unsigned what)
 {
 	if (d->hassh[0] != '\0') {
 		jw_obj_open(w, "hassh");
@@ -117,11 +125,18 @@ static void side_kex_members(struct jw *w, const struct ssh_dir *d)
 			jw_wire(w, "string", (const uint8_t *)d->hassh_str, strlen(d->hassh_str));
 		jw_obj_close(w);
 	}
-	jw_obj_open(w, "kexinit");
-	for (int i = 0; i < KEX_NLISTS; i++)
-		namelist_array(w, kexinit_names[i], d->kexinit->list[i]);
-	jw_bool(w, "first_kex_packet_follows", d->kexinit->first_kex_follows);
-	jw_obj_close(w);
+	/* HASSHServer leaves out the host-key algorithms: the compact record
+	 * keeps the server's offer as the one string it came in. */
+	if (what & SIDE_HOSTKEY_ALGS)
+		jw_wire(w, "host_key_algorithms", (const uint8_t *)d->kexinit->list[KEX_HOSTKEY],
+		        d->kexinit->list_len[KEX_HOSTKEY]);
+	if (what & SIDE_KEXINIT) {
+		jw_obj_open(w, "kexinit");
+		for (int i = 0; i < KEX_NLISTS; i++)
+			namelist_array(w, kexinit_names[i], d->kexinit->list[i]);
+		jw_bool(w, "first_kex_packet_follows", d->kexinit->first_kex_follows);
+		jw_obj_close(w);
+	}
 }
 
 /*
@@ -129,7 +144,7 @@ static void side_kex_members(struct jw *w, const struct ssh_dir *d)
  * recent sides (memo.h) when it can: they are most of a record, and the
  * same for every connection of one software version.
  */
-static void side_kex(struct record_writer *rw, const struct ssh_dir *d)
+static void side_kex(struct record_writer *rw, const struct ssh_dir *d, unsigned what)
 {
 	const char *kept;
 	struct jw frag;
@@ -137,8 +152,8 @@ static void side_kex(struct record_writer *rw, const struct ssh_dir *d)
 
 	if (rw->sides == NULL)
 		rw->sides = memo_new(RECORD_CACHE_SETS, RECORD_CACHE_WAYS, RECORD_CACHE_KEY_MAX);
-	if (rw->sides == NULL || side_key(rw, d, &n) != 0) {
-		side_kex_members(&rw->out, d);
+	if (rw->sides == NULL || side_key(rw, d, what, &n) != 0) {
+		side_kex_members(&rw->out, d, what);
 		return;
 	}
 	if ((kept = memo_get(rw->sides, rw->key, n, &len)) != NULL) {
@@ -148,24 +163,30 @@ static void side_kex(struct record_writer *rw, const struct ssh_dir *d)
 	/* Serialise the members alone ('{' ... '}') and keep the inside. */
 	jw_init(&frag);
 	jw_obj_open(&frag, NULL);
-	side_kex_members(&frag, d);
+	side_kex_members(&frag, d, what);
 	jw_obj_close(&frag);
 	if (!frag.err && frag.len > 2) {
 		memo_put(rw->sides, rw->key, n, frag.buf + 1, frag.len - 2);
 		jw_raw(&rw->out, NULL, frag.buf + 1, frag.len - 2);
 	} else {
-		side_kex_members(&rw->out, d);
+		side_kex_members(&rw->out, d, what);
 	}
 	jw_free(&frag);
 }
 
-static void side_object(struct record_writer *rw, const char *key, const struct ssh_dir *d)
+/*
+ * side_object writes ssh.client or ssh.server (an object only when there is
+ * something to say); what: SIDE_KEXINIT and SIDE_HOSTKEY_ALGS, as the
+ * profile asks.
+ */
+static void side_object(struct record_writer *rw, const char *key, const struct ssh_dir *d,
+                        unsigned what)
 {
 	struct jw *w = &rw->out;
+	struct jw_mark m = jw_obj_open_opt(w, key);
 
-	jw_obj_open(w, key);
 	if (d->banner != NULL)
-		banner_fields(w, d);
+		banner_fields(w, d, what & SIDE_FULL);
 	if (d->pre_lines > 0) {
 		const uint8_t *p = d->pre, *end = d->pre + d->pre_len;
 
@@ -180,11 +201,11 @@ static void side_object(struct record_writer *rw, const char *key, const struct 
 		jw_arr_close(w);
 	}
 	if (d->kexinit != NULL)
-		side_kex(rw, d);
-	jw_obj_close(w);
+		side_kex(rw, d, what);
+	jw_obj_close_opt(w, m, 0);
 }
 
-static void negotiated_object(struct jw *w, const struct flow *f)
+static void negotiated_object(struct jw *w, const struct flow *f, const struct verdict *v, int full)
 {
 	const struct kex_negotiated *n = &f->ssh.neg;
 
@@ -199,32 +220,34 @@ static void negotiated_object(struct jw *w, const struct flow *f)
 	jw_bool(w, "client", n->ext_info_c);
 	jw_bool(w, "server", n->ext_info_s);
 	jw_obj_close(w);
-	jw_bool(w, "complete", f->ssh.dir[0].t_newkeys != 0 && f->ssh.dir[1].t_newkeys != 0);
+	/* Compact: only an unfinished negotiation says so (established says the rest). */
+	if (full || !v->established)
+		jw_bool(w, "complete", v->established);
 	jw_obj_close(w);
 }
 
 /* ssh.auth and ssh.session (auth.c): once both sides sent NEWKEYS. */
-static void auth_fields(struct jw *w, const struct flow *f, const struct verdict *j)
+static void auth_fields(struct jw *w, const struct flow *f, const struct verdict *j, int full)
 {
-	struct auth_inference a;
+	const struct auth_inference *a = &j->auth;
 	struct auth_session ss;
-	int c = j->client_dir;
+	uint32_t caveats = a->caveats;
 
-	if (!auth_session(f, c, &ss))
+	/* The verdict read the sizes once both sides sent NEWKEYS, as here. */
+	if (!j->auth_known || !auth_session(f, j->client_dir, &ss))
 		return;
-	if (j->auth_known)
-		a = j->auth;
-	else
-		auth_infer(f, c, &a);
+	/* Compact: the segments caveat says what method says already. */
+	if (!full && a->method == AUTH_METHOD_SEGMENTS)
+		caveats &= ~AUTH_CAV_SEGMENTS;
 	jw_obj_open(w, "auth");
-	jw_str(w, "result", auth_result_name(a.result));
-	jw_int(w, "failures", a.failures);
-	jw_str(w, "method", auth_method_name(a.method));
-	jw_str(w, "confidence", auth_confidence_name(a.confidence));
-	if (a.caveats != 0) {
+	jw_str(w, "result", auth_result_name(a->result));
+	jw_int(w, "failures", a->failures);
+	jw_str(w, "method", auth_method_name(a->method));
+	jw_str(w, "confidence", auth_confidence_name(a->confidence));
+	if (caveats != 0) {
 		jw_arr_open(w, "caveats");
 		for (uint32_t bit = 1; bit != 0; bit <<= 1)
-			if ((a.caveats & bit) && auth_caveat_name(bit) != NULL)
+			if ((caveats & bit) && auth_caveat_name(bit) != NULL)
 				jw_str(w, NULL, auth_caveat_name(bit));
 		jw_arr_close(w);
 	}
@@ -240,13 +263,22 @@ static void auth_fields(struct jw *w, const struct flow *f, const struct verdict
 		jw_int(w, "ssh_packets_s2c", ss.ssh_packets_s2c);
 	}
 	jw_str(w, "kind", ss.kind);
-	jw_bool(w, "open", ss.open);
+	if (full || ss.open)
+		jw_bool(w, "open", ss.open);
 	jw_obj_close(w);
 }
 
-static void tcp_object(struct jw *w, const struct flow *f, int c)
+/* count: a counter; compact leaves out the zeros (absent reads 0). */
+static void count(struct jw *w, const char *key, int64_t v, int full)
+{
+	if (full || v != 0)
+		jw_int(w, key, v);
+}
+
+static void tcp_object(struct jw *w, const struct flow *f, int c, int full)
 {
 	const struct tcp_dir *cd = &f->dir[c], *sd = &f->dir[!c];
+	struct jw_mark m;
 
 	jw_obj_open(w, "tcp");
 	if (f->t_syn != 0 && f->t_ack != 0)
@@ -255,20 +287,20 @@ static void tcp_object(struct jw *w, const struct flow *f, int c)
 		jw_int(w, "mss_client", cd->mss);
 	if (sd->mss)
 		jw_int(w, "mss_server", sd->mss);
-	jw_int(w, "retransmits_c2s", cd->retransmits);
-	jw_int(w, "retransmits_s2c", sd->retransmits);
+	count(w, "retransmits_c2s", cd->retransmits, full);
+	count(w, "retransmits_s2c", sd->retransmits, full);
 	jw_int(w, "max_segment_c2s", cd->max_segment);
 	jw_int(w, "max_segment_s2c", sd->max_segment);
-	jw_int(w, "out_of_order", (int64_t)cd->out_of_order + sd->out_of_order);
-	jw_int(w, "overlaps", (int64_t)cd->overlaps + sd->overlaps);
-	jw_int(w, "gaps", (int64_t)cd->gaps + sd->gaps);
-	jw_int(w, "ip_fragments", f->ip_fragments);
-	jw_obj_open(w, "df");
+	count(w, "out_of_order", (int64_t)cd->out_of_order + sd->out_of_order, full);
+	count(w, "overlaps", (int64_t)cd->overlaps + sd->overlaps, full);
+	count(w, "gaps", (int64_t)cd->gaps + sd->gaps, full);
+	count(w, "ip_fragments", f->ip_fragments, full);
+	m = jw_obj_open_opt(w, "df");
 	if (cd->packets)
 		jw_bool(w, "c2s", cd->df_clear == 0);
 	if (sd->packets)
 		jw_bool(w, "s2c", sd->df_clear == 0);
-	jw_obj_close(w);
+	jw_obj_close_opt(w, m, 0);
 	jw_int(w, "packets_c2s", cd->packets);
 	jw_int(w, "packets_s2c", sd->packets);
 	jw_int(w, "bytes_c2s", (int64_t)cd->bytes);
@@ -351,13 +383,14 @@ static void add_anomalies(struct jw *w, uint32_t bits, const struct anomaly_name
 	}
 }
 
-static void anomalies_array(struct jw *w, const struct flow *f, int c)
+static void anomalies_array(struct jw *w, const struct flow *f, int c, int full)
 {
 	const size_t nssh = sizeof(ssh_anomaly_names) / sizeof(ssh_anomaly_names[0]);
 	uint32_t kex_c = f->ssh.dir[c].kexinit ? f->ssh.dir[c].kexinit->anomalies : 0;
 	uint32_t kex_s = f->ssh.dir[!c].kexinit ? f->ssh.dir[!c].kexinit->anomalies : 0;
 
-	jw_arr_open(w, "anomalies");
+	struct jw_mark m = jw_arr_open_opt(w, "anomalies");
+
 	add_anomalies(w, f->ssh.dir[c].anomalies, ssh_anomaly_names, nssh, "client.");
 	add_anomalies(w, f->ssh.dir[!c].anomalies, ssh_anomaly_names, nssh, "server.");
 	if (kex_c | kex_s)
@@ -366,7 +399,7 @@ static void anomalies_array(struct jw *w, const struct flow *f, int c)
 	              sizeof(flow_anomaly_names) / sizeof(flow_anomaly_names[0]), "");
 	add_anomalies(w, f->decode_anomalies, decode_anomaly_names,
 	              sizeof(decode_anomaly_names) / sizeof(decode_anomaly_names[0]), "");
-	jw_arr_close(w);
+	jw_arr_close_opt(w, m, full);
 }
 
 /* One piece of evidence, typed as the verdict gives it. */
@@ -400,19 +433,20 @@ static void evidence_value(struct jw *w, const struct diag_evidence *e)
 	}
 }
 
-/* ssh.diagnoses[]: code, severity, summary, evidence, hint, client_symptom. */
-static void diagnosis_object(struct jw *w, const struct diagnosis *d)
+/* ssh.diagnoses[]; full adds the summary and the hint (compact: see --explain). */
+static void diagnosis_object(struct jw *w, const struct diagnosis *d, int full)
 {
 	jw_obj_open(w, NULL);
 	jw_str(w, "code", diag_rule(d->code)->code);
 	jw_str(w, "severity", verdict_severity_name(d->severity));
-	if (d->summary != NULL)
+	if (full && d->summary != NULL)
 		jw_str(w, "summary", d->summary);
 	jw_obj_open(w, "evidence");
 	for (uint8_t i = 0; i < d->nev; i++)
 		evidence_value(w, &d->ev[i]);
 	jw_obj_close(w);
-	jw_str(w, "hint", diagnosis_hint(d));
+	if (full)
+		jw_str(w, "hint", diagnosis_hint(d));
 	if (d->symptom != NULL)
 		jw_str(w, "client_symptom", d->symptom);
 	jw_obj_close(w);
@@ -448,20 +482,36 @@ void record_writer_free(struct record_writer *rw)
 	jw_free(&rw->out);
 }
 
+/* has_policy_verdict: a diagnosis that the policy table (policy.c) decided. */
+static int has_policy_verdict(const struct verdict *v)
+{
+	for (uint32_t i = 0; i < v->ndiag; i++)
+		if (v->diag[i].code == DIAG_WEAK_ALGORITHM || v->diag[i].code == DIAG_NON_PQ_KEX ||
+		    v->diag[i].code == DIAG_TERRAPIN_EXPOSED)
+			return 1;
+	return 0;
+}
+
 int record_build(struct record_writer *rw, const struct flow *f, const struct report_config *cfg,
                  const struct verdict *j)
 {
 	const struct ssh_conn *s = &f->ssh;
 	int src = flow_src_dir(f), c = j->client_dir;
+	int full = cfg->record.profile == RECORD_FULL;
+	/* Compact: the name-lists only as evidence of a failed negotiation. */
+	int lists = full || (s->negotiated_ok && s->neg.failed_cat >= 0);
 	struct jw *w = &rw->out;
-	char addr[64], ts[48];
+	char addr[64], ts[48], cid[COMMUNITY_ID_SIZE];
 	uint64_t t0 = j->t0;
+	struct jw_mark m;
 
 	jw_reset(w);
 	jw_obj_open(w, NULL);
 	text_time(ts, sizeof(ts), f->t_first);
 	jw_str(w, "timestamp", ts);
-	jw_int(w, "flow_id", (int64_t)f->id);
+	jw_int(w, "flow_id", (int64_t)flow_id_stable(cfg->record.sensor, f->t_first, &f->key, 6));
+	if (cfg->ifaces != NULL)
+		jw_str(w, "in_iface", cfg->ifaces[f->iface_index]);
 	jw_str(w, "event_type", "ssh");
 	text_addr(addr, sizeof(addr), f->key.family, src == 0 ? f->key.src : f->key.dst);
 	jw_str(w, "src_ip", addr);
@@ -470,6 +520,10 @@ int record_build(struct record_writer *rw, const struct flow *f, const struct re
 	jw_str(w, "dest_ip", addr);
 	jw_int(w, "dest_port", src == 0 ? f->key.dport : f->key.sport);
 	jw_str(w, "proto", "TCP");
+	if (community_id_v1(&f->key, 6, cfg->record.community_seed, cid) == 0)
+		jw_str(w, "community_id", cid);
+	if (cfg->record.sensor != NULL && cfg->record.sensor[0] != '\0')
+		jw_str(w, "host", cfg->record.sensor);
 	if (f->nvlan > 0) {
 		jw_arr_open(w, "vlan");
 		for (int i = 0; i < f->nvlan; i++)
@@ -478,13 +532,13 @@ int record_build(struct record_writer *rw, const struct flow *f, const struct re
 	}
 	if (cfg->filenames != NULL && f->file_index < cfg->nfiles)
 		jw_str(w, "pcap_filename", cfg->filenames[f->file_index]);
-	if (cfg->ifaces != NULL)
-		jw_str(w, "capture_interface", cfg->ifaces[f->iface_index]);
 
 	jw_obj_open(w, "ssh");
-	side_object(rw, "client", &s->dir[c]);
-	side_object(rw, "server", &s->dir[!c]);
-	jw_bool(w, "roles_reversed", c != src);
+	side_object(rw, "client", &s->dir[c], (lists ? SIDE_KEXINIT : 0) | (full ? SIDE_FULL : 0));
+	side_object(rw, "server", &s->dir[!c],
+	            (lists ? SIDE_KEXINIT : SIDE_HOSTKEY_ALGS) | (full ? SIDE_FULL : 0));
+	if (full || c != src)
+		jw_bool(w, "roles_reversed", c != src);
 	jw_str(w, "roles_from",
 	       s->role_source == SSH_ROLE_KEX_MESSAGES ? "kex_messages"
 	       : s->role_source == SSH_ROLE_KEXINIT    ? "kexinit"
@@ -502,7 +556,7 @@ int record_build(struct record_writer *rw, const struct flow *f, const struct re
 		jw_obj_close(w);
 	}
 	if (s->negotiated_ok)
-		negotiated_object(w, f);
+		negotiated_object(w, f, j, full);
 	if (s->gex.present) {
 		jw_obj_open(w, "dh_gex");
 		if (s->gex.min)
@@ -527,7 +581,7 @@ int record_build(struct record_writer *rw, const struct flow *f, const struct re
 		jw_ms(w, "after_ms", t0, j->t_close);
 		jw_obj_close(w);
 	}
-	jw_obj_open(w, "timing");
+	m = jw_obj_open_opt(w, "timing");
 	timing_set(w, "server_banner", t0, s->dir[!c].t_banner);
 	timing_set(w, "client_banner", t0, s->dir[c].t_banner);
 	timing_set(w, "client_kexinit", t0, s->dir[c].t_kexinit);
@@ -537,9 +591,9 @@ int record_build(struct record_writer *rw, const struct flow *f, const struct re
 		timing_set(w, "newkeys", t0,
 		           s->dir[0].t_newkeys > s->dir[1].t_newkeys ? s->dir[0].t_newkeys
 		                                                     : s->dir[1].t_newkeys);
-	jw_obj_close(w);
-	tcp_object(w, f, c);
-	auth_fields(w, f, j);
+	jw_obj_close_opt(w, m, 0);
+	tcp_object(w, f, c, full);
+	auth_fields(w, f, j, full);
 	if (s->dir[0].disconnect_seen || s->dir[1].disconnect_seen) {
 		int d = s->dir[!c].disconnect_seen ? !c : c;
 		jw_obj_open(w, "disconnect");
@@ -548,12 +602,16 @@ int record_build(struct record_writer *rw, const struct flow *f, const struct re
 		jw_wire(w, "description", s->dir[d].disconnect_desc, s->dir[d].disconnect_desc_len);
 		jw_obj_close(w);
 	}
-	jw_arr_open(w, "diagnoses");
+	/* Compact leaves out what is empty and the diagnoses' long texts. */
+	m = jw_arr_open_opt(w, "diagnoses");
 	for (uint32_t i = 0; i < j->ndiag; i++)
-		diagnosis_object(w, &j->diag[i]);
-	jw_arr_close(w);
-	jw_str(w, "policy_version", POLICY_VERSION);
-	anomalies_array(w, f, c);
+		diagnosis_object(w, &j->diag[i], full);
+	jw_arr_close_opt(w, m, full);
+	/* The policy table's version qualifies its verdicts: compact names it
+	 * where one of them is in the record. */
+	if (full || has_policy_verdict(j))
+		jw_str(w, "policy_version", POLICY_VERSION);
+	anomalies_array(w, f, c, full);
 	jw_obj_close(w); /* ssh */
 	jw_obj_close(w);
 	w->count[0] = 0; /* the newline ends the record: no separator */

@@ -183,3 +183,11 @@ set_tests_properties(ux.color PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 120)
 # Every C file is formatted by .clang-format (formatting changes go in their own commits).
 add_test(NAME format.clang COMMAND ${KW_TESTS_DIR}/format/check.sh)
 set_tests_properties(format.clang PROPERTIES TIMEOUT 300)
+
+# golden.profiles: --record compact against --record full on every golden and
+# crafted capture (full carries all compact has, and more), and the join keys
+# (flow_id stable across reads, other for another sensor).
+add_test(NAME golden.profiles
+         COMMAND ${Python3_EXECUTABLE} ${KW_TESTS_DIR}/golden/profiles.py $<TARGET_FILE:kexwatch>
+                 ${KW_PCAPS_DIR} ${KW_CRAFTED_DIR})
+set_tests_properties(golden.profiles PROPERTIES TIMEOUT 900)

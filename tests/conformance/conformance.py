@@ -439,7 +439,7 @@ def describe_status(returncode):
 
 def run_kexwatch(kexwatch, capture, timeout):
     """Run kexwatch on one capture: (records, problems)."""
-    cmd = [kexwatch, "-r", capture, "--format", "json"]
+    cmd = [kexwatch, "-r", capture, "--format", "json", "--record", "full"]
     try:
         proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               timeout=timeout)

@@ -104,8 +104,8 @@ def outcome(o):
 
 
 def conn(which=0, *checks):
-    """Checks for one connection; `which` indexes the capture's records in flow_id
-    order (-1: the last)."""
+    """Checks for one connection; `which` indexes the capture's records in the
+    order the connections began (timestamp; -1: the last)."""
     flat = []
     for c in checks:
         flat.extend(c if isinstance(c, list) else [c])
@@ -338,7 +338,7 @@ def run_kexwatch(kexwatch, pcaps, name):
     for line in proc.stdout.splitlines():
         if line.strip():
             records.append(json.loads(line))
-    records.sort(key=lambda r: r.get("flow_id", 0))
+    records.sort(key=lambda r: r.get("timestamp", ""))  # the order the connections began
     return proc.returncode, records, proc.stderr.strip()
 
 

@@ -38,15 +38,14 @@ def examples():
 def section(found):
     out = [BEGIN, "", "## Example records", "",
            "Each from a capture's expected records (`tests/pcaps/`: real software;",
-           "`tests/crafted/`: libnet), as kexwatch writes it; `hint` shortened here. The context line gives the record's outcome,",
-           "phase and close.", ""]
+           "`tests/crafted/`: libnet), as kexwatch writes it in the default compact record",
+           "(`--record full` adds `summary` and `hint`; `kexwatch --explain CODE` prints them).",
+           "The context line gives the record's outcome, phase and close.", ""]
     for code in sorted(found):
         pcap, rec, d = found[code]
         s = rec["ssh"]
         close = s.get("close", {})
         d = dict(d)
-        if len(d.get("hint", "")) > 90:
-            d["hint"] = d["hint"][:87] + "..."
         out += ["### `%s`" % code, "",
                 "From `%s`: outcome `%s`, phase `%s`, close %s." % (
                     pcap, s["outcome"], s["phase"],

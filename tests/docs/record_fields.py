@@ -30,7 +30,7 @@ each, with the list it is missing from.
 
 Writer parse (output/record.c). Functions are the top-level "name(...)\\n{ ...
 \\n}" blocks, comments removed. Walking from record_build(), in source order:
-jw_obj_open / jw_arr_open (w, KEY) push KEY and the matching _close pops it;
+jw_obj_open / jw_arr_open (w, KEY) push KEY and the matching _close pops it (the _opt forms too);
 jw_str, jw_int, jw_bool, jw_ms, jw_real, jw_wire, jw_raw, jw_json (w, KEY, ...) write
 the field KEY (NULL: an array element or a spliced fragment, no field); a
 call to another function of the file is followed with its parameters bound
@@ -235,7 +235,7 @@ class Writer:
 
 class JwWriter(Writer):
     LEAF = ("str", "int", "bool", "ms", "real", "wire", "raw", "json")
-    EVENT = re.compile(r"\bjw_(obj_open|arr_open|obj_close|arr_close|str|int|bool|ms|real|wire|raw|json)\(|"
+    EVENT = re.compile(r"\bjw_(obj_open|arr_open|obj_close|arr_close|str|int|bool|ms|real|wire|raw|json)(?:_opt)?\(|"
                        r"\b(\w+)\(")
 
     def walk(self, name, env, stack, depth=0):
@@ -551,9 +551,10 @@ def main():
     seen, nrecords = set(), 0
     for capture in captures + shared:
         try:
-            for record in run_records(args.kexwatch, capture):
-                nrecords += 1
-                record_paths(record, "", seen)
+            for profile in ("compact", "full"):
+                for record in run_records(args.kexwatch, capture, profile):
+                    nrecords += 1
+                    record_paths(record, "", seen)
         except RuntimeError as err:
             print("FAIL: %s" % err)
             return 1

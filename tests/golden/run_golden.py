@@ -40,7 +40,8 @@ class RunError(Exception):
 def run_kexwatch(kexwatch, pcap_dir, capture, timeout):
     """kexwatch's stdout (bytes), checked to be valid JSONL from a clean exit."""
     env = dict(os.environ, TZ="UTC", LC_ALL="C")
-    cmd = [os.path.abspath(kexwatch), "-r", capture, "--format", "json"]
+    # A fixed sensor name: the records' host and flow_id stay the same anywhere.
+    cmd = [os.path.abspath(kexwatch), "-r", capture, "--format", "json", "--sensor-name", "golden"]
     try:
         proc = subprocess.run(cmd, cwd=pcap_dir, env=env, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, timeout=timeout)

@@ -55,7 +55,7 @@ for iface in "$VS" any; do
 		out = kwlive.load(sys.argv[1])
 		c = kwlive.Checker("caps")
 		c.ok(not out.bad and len(out.ssh) == 1, "one record")
-		c.ok(out.ssh and out.ssh[0]["capture_interface"] == sys.argv[2], "capture_interface " + sys.argv[2])
+		c.ok(out.ssh and out.ssh[0]["in_iface"] == sys.argv[2], "in_iface " + sys.argv[2])
 		c.ok(out.ssh and "tcp_refused" in kwlive.codes(out.ssh[0]), "tcp_refused")
 		c.done()
 	EOF

@@ -56,7 +56,7 @@ c = kwlive.Checker("sshd")
 c.ok(not out.bad, "every line is one JSON record %s" % out.bad[:2])
 c.ok(len(out.ssh) == 4, "4 connection records (got %d)" % len(out.ssh))
 c.ok(len({r["flow_id"] for r in out.ssh}) == len(out.ssh), "no record twice")
-c.ok(all(r.get("capture_interface") == iface for r in out.ssh), "capture_interface is " + iface)
+c.ok(all(r.get("in_iface") == iface for r in out.ssh), "in_iface is " + iface)
 est = [r for r in out.ssh if r["ssh"]["outcome"] == "established"]
 c.ok(len(est) == 2, "2 established")
 kex = sorted(r["ssh"].get("negotiated", {}).get("kex", "") for r in est)

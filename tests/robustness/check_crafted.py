@@ -48,7 +48,7 @@ def run(kexwatch, crafted, case):
         print("FAIL no capture for %s in %s" % (case, crafted))
         sys.exit(1)
     env = dict(os.environ, TZ="UTC", LC_ALL="C")
-    p = subprocess.run([os.path.abspath(kexwatch), "-r", capture, "--format", "json"],
+    p = subprocess.run([os.path.abspath(kexwatch), "-r", capture, "--format", "json", "--record", "full"],
                        cwd=crafted, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                        timeout=240)
     err = p.stderr.decode("utf-8", "replace")

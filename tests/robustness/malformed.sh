@@ -19,7 +19,7 @@
 set -u
 kexwatch=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 crafted=$(cd "$2" && pwd)
-big=$crafted/kexinit-split-every-offset.pcap   # 303 connections, 444 KB, ~1.2 MB of JSON
+big=$crafted/kexinit-split-every-offset.pcap   # 303 connections, 444 KB, ~1.2 MB of full records
 work=$(mktemp -d "${TMPDIR:-/tmp}/kw-malformed.XXXXXX")
 mnt=""
 cleanup() { [ -n "$mnt" ] && umount "$mnt" 2>/dev/null; rm -rf "$work"; }
@@ -116,7 +116,7 @@ else
     ok "closed stdout: status $rc, statistics on stderr"
 fi
 
-# Full disk: a 1 MB tmpfs, records (~1.2 MB) written to it with -w.
+# Full disk: a 1 MB tmpfs, full records (~1.2 MB) written to it with -w.
 if [ "$(id -u)" -ne 0 ]; then
     echo "skip full disk: needs root to mount a tmpfs"
     [ $fail -eq 0 ] && exit 77
@@ -129,7 +129,7 @@ if ! mount -t tmpfs -o size=1m kw-full "$mnt" 2>"$work/mount.err"; then
     mnt=""
     exit $fail
 fi
-"$kexwatch" -r "$big" -w "$mnt/records.jsonl" --format json 2>"$work/full.err"
+"$kexwatch" -r "$big" -w "$mnt/records.jsonl" --format json --record full 2>"$work/full.err"
 rc=$?
 written=$(wc -l <"$mnt/records.jsonl")
 if [ $rc -ge 126 ] || grep -q 'Sanitizer\|runtime error' "$work/full.err"; then

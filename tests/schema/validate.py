@@ -43,10 +43,10 @@ def shared_captures(shared):
     return find_captures(corpus) if corpus and os.path.isdir(corpus) else []
 
 
-def run_records(kexwatch, capture, timeout=300):
-    """The records kexwatch writes for one capture; raises RuntimeError when
-    it fails or its output is not strict JSONL."""
-    out = subprocess.run([kexwatch, "-q", "--format", "json", "-r", capture],
+def run_records(kexwatch, capture, profile, timeout=300):
+    """The records kexwatch writes for one capture in one --record profile;
+    raises RuntimeError when it fails or its output is not strict JSONL."""
+    out = subprocess.run([kexwatch, "-q", "--format", "json", "--record", profile, "-r", capture],
                          capture_output=True, timeout=timeout)
     if out.returncode != 0:
         raise RuntimeError("kexwatch exited with status %d on %s: %s" % (
@@ -77,20 +77,23 @@ def main():
     pcaps += shared_captures(args.shared)
     records = bad = 0
     for pcap in pcaps:
-        try:
-            lines = run_records(args.kexwatch, pcap)
-        except RuntimeError as err:
-            print("FAIL: %s" % err)
-            bad += 1
-            continue
-        for n, record in enumerate(lines, 1):
-            records += 1
-            errors = sorted(validator.iter_errors(record), key=str)
-            for e in errors:
+        for profile in ("compact", "full"):
+            try:
+                lines = run_records(args.kexwatch, pcap, profile)
+            except RuntimeError as err:
+                print("FAIL: %s" % err)
                 bad += 1
-                path = "/".join(str(p) for p in e.absolute_path)
-                print("%s record %d: %s: %s" % (pcap, n, path or "(root)", e.message))
-    print("%d records from %d captures, %d schema errors" % (records, len(pcaps), bad))
+                continue
+            for n, record in enumerate(lines, 1):
+                records += 1
+                errors = sorted(validator.iter_errors(record), key=str)
+                for e in errors:
+                    bad += 1
+                    path = "/".join(str(p) for p in e.absolute_path)
+                    print("%s record %d (%s): %s: %s" % (pcap, n, profile, path or "(root)",
+                                                         e.message))
+    print("%d records (both profiles) from %d captures, %d schema errors" % (
+        records, len(pcaps), bad))
     return 1 if bad or records == 0 else 0
 
 

@@ -7,8 +7,10 @@
  * the timeouts, which run on capture time through a timer wheel of one-second
  * slots, so a replayed capture gives the same records every time. Each flow
  * is reported at most once and freed in one place, flow_destroy (which
- * keeps up to FLOW_SPARE_MAX of them for the next flows to reuse). Not
- * responsible for TCP details (tcp.c) or SSH (ssh.c).
+ * keeps up to FLOW_SPARE_MAX of them for the next flows to reuse). The
+ * table also owns the digest state (kex.h) its flows' parsers use: a table
+ * belongs to one packet loop, so loops on other threads never share it.
+ * Not responsible for TCP details (tcp.c) or SSH (ssh.c).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +43,7 @@ struct flow_table {
 	struct flow *last;  /* flow of the last TCP packet, NULL once destroyed */
 	struct flow *spare; /* freed flows for reuse, linked by hnext */
 	uint32_t nspare;
+	struct kex_ctx *kex; /* this table's digest state, lent to each flow's parser */
 };
 
 int flow_src_dir(const struct flow *f)
@@ -102,7 +105,9 @@ struct flow_table *flow_table_new(const struct flow_config *cfg)
 	t->limits = cfg->limits;
 	while (n < cfg->limits->max_flows && n < (1u << 30))
 		n <<= 1;
-	if ((t->bucket = calloc(n, sizeof(*t->bucket))) == NULL) {
+	if ((t->bucket = calloc(n, sizeof(*t->bucket))) == NULL ||
+	    (t->kex = kex_ctx_new()) == NULL) {
+		free(t->bucket);
 		free(t);
 		return NULL;
 	}
@@ -374,6 +379,7 @@ static struct flow *flow_create(struct flow_table *t, const struct pkt *p, uint3
 	f->nvlan = p->nvlan;
 	memcpy(f->vlan, p->vlan, sizeof(f->vlan));
 	ssh_conn_init(&f->ssh, t->limits);
+	f->ssh.kex = t->kex;
 	f->hnext = t->bucket[hash & t->mask];
 	t->bucket[hash & t->mask] = f;
 	lru_push_head(t, f);
@@ -558,6 +564,7 @@ void flow_table_free(struct flow_table *t)
 		t->spare = f->hnext;
 		free(f);
 	}
+	kex_ctx_free(t->kex);
 	free(t->bucket);
 	free(t);
 }

@@ -154,7 +154,11 @@ struct flow_config {
 
 struct flow_table;
 
-/* flow_table_new: NULL on allocation failure. cfg is copied. */
+/*
+ * flow_table_new: NULL on allocation failure. cfg is copied. A table is
+ * not thread-safe and holds all its mutable state (flows, timers, digest
+ * state): one per packet loop, and loops on other threads have their own.
+ */
 struct flow_table *flow_table_new(const struct flow_config *cfg);
 /* flow_table_free frees every flow without reporting (call flush first). */
 void flow_table_free(struct flow_table *t);

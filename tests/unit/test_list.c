@@ -24,8 +24,7 @@ static int order(const struct list_head *h, int *out, int max)
 	const struct item *it;
 	int n = 0;
 
-	list_for_each_entry(it, h, node)
-	{
+	list_for_each_entry(it, h, node) {
 		if (n < max)
 			out[n] = it->value;
 		n++;
@@ -119,19 +118,18 @@ static void test_basics(void)
 		struct list_head *p, *t;
 		int n = 0;
 
-		list_for_each_entry_safe(pos, tmp, &h2, node)
-		{
+		list_for_each_entry_safe(pos, tmp, &h2, node) {
 			if (pos->value % 2)
 				list_del(&pos->node);
 		}
 		CHECK(same(&h2, (int[]){2, 4, 0}, 3), "for_each_entry_safe removes as it walks");
-		list_for_each_safe(p, t, &h2)
-		{
+		list_for_each_safe(p, t, &h2) {
 			list_del(p);
 			n++;
 		}
 		CHECK(n == 3 && list_is_empty(&h2), "for_each_safe empties the list");
-		list_for_each(p, &h2) n++;
+		list_for_each(p, &h2)
+			n++;
 		CHECK(n == 3, "for_each over an empty list does nothing");
 	}
 }

@@ -33,8 +33,8 @@ struct flow_table {
 	const struct kw_limits *limits;
 	struct flow **bucket;
 	uint32_t mask;
-	struct flow *lru_head, *lru_tail; /* head: most recently active */
-	struct flow *tw[TW_SLOTS];
+	struct list_head lru; /* first: most recently active */
+	struct list_head tw[TW_SLOTS];
 	uint64_t tw_sec; /* last wheel second processed */
 	uint8_t clock_started;
 	uint64_t now_us;
@@ -113,56 +113,26 @@ struct flow_table *flow_table_new(const struct flow_config *cfg)
 	}
 	t->mask = n - 1;
 	t->next_id = 1;
+	list_init(&t->lru);
+	for (uint32_t i = 0; i < TW_SLOTS; i++)
+		list_init(&t->tw[i]);
 	return t;
 }
 
-static void lru_unlink(struct flow_table *t, struct flow *f)
+/* lru_oldest: the least recently active flow, NULL when the table is empty. */
+static struct flow *lru_oldest(const struct flow_table *t)
 {
-	if (f->lru_prev)
-		f->lru_prev->lru_next = f->lru_next;
-	else
-		t->lru_head = f->lru_next;
-	if (f->lru_next)
-		f->lru_next->lru_prev = f->lru_prev;
-	else
-		t->lru_tail = f->lru_prev;
-	f->lru_prev = f->lru_next = NULL;
+	return list_entry_or_null(list_last(&t->lru), struct flow, lru);
 }
 
-static void lru_push_head(struct flow_table *t, struct flow *f)
-{
-	f->lru_prev = NULL;
-	f->lru_next = t->lru_head;
-	if (t->lru_head)
-		t->lru_head->lru_prev = f;
-	t->lru_head = f;
-	if (t->lru_tail == NULL)
-		t->lru_tail = f;
-}
-
-static void tw_unlink(struct flow_table *t, struct flow *f)
-{
-	if (f->tw_prev)
-		f->tw_prev->tw_next = f->tw_next;
-	else if (t->tw[f->tw_slot] == f)
-		t->tw[f->tw_slot] = f->tw_next;
-	if (f->tw_next)
-		f->tw_next->tw_prev = f->tw_prev;
-	f->tw_prev = f->tw_next = NULL;
-}
-
+/* tw_link puts f first in the slot of its deadline (at least the next second). */
 static void tw_link(struct flow_table *t, struct flow *f)
 {
 	uint64_t sec = f->deadline_us / US_PER_S;
 
 	if (sec <= t->tw_sec)
 		sec = t->tw_sec + 1;
-	f->tw_slot = (uint32_t)(sec % TW_SLOTS);
-	f->tw_prev = NULL;
-	f->tw_next = t->tw[f->tw_slot];
-	if (f->tw_next)
-		f->tw_next->tw_prev = f;
-	t->tw[f->tw_slot] = f;
+	list_add_head(&t->tw[sec % TW_SLOTS], &f->tw);
 }
 
 static int flow_established(const struct flow *f)
@@ -204,7 +174,7 @@ static void flow_reschedule(struct flow_table *t, struct flow *f)
 
 	if (d == f->deadline_us)
 		return;
-	tw_unlink(t, f);
+	list_del(&f->tw);
 	f->deadline_us = d;
 	tw_link(t, f);
 }
@@ -223,8 +193,8 @@ static void flow_destroy(struct flow_table *t, struct flow *f)
 		pp = &(*pp)->hnext;
 	if (*pp == f)
 		*pp = f->hnext;
-	lru_unlink(t, f);
-	tw_unlink(t, f);
+	list_del(&f->lru);
+	list_del(&f->tw);
 	if (t->last == f)
 		t->last = NULL;
 	tcp_dir_release(&f->dir[0]);
@@ -310,26 +280,25 @@ void flow_table_advance(struct flow_table *t, uint64_t now_us)
 		return; /* the capture clock never goes backwards */
 	t->now_us = now_us;
 	while (t->tw_sec < now_sec) {
-		struct flow *f, *next;
-		uint32_t slot;
+		struct list_head due;
 
 		if (++steps > TW_SLOTS) { /* a jump longer than the wheel: each slot seen once */
 			t->tw_sec = now_sec;
 			break;
 		}
 		t->tw_sec++;
-		slot = (uint32_t)(t->tw_sec % TW_SLOTS);
-		f = t->tw[slot];
-		t->tw[slot] = NULL;
-		for (; f != NULL; f = next) {
-			next = f->tw_next;
-			f->tw_prev = f->tw_next = NULL;
-			if (f->deadline_us <= now_us) {
-				f->tw_slot = slot;
+		/* Take the whole slot first: flows put back (a later turn of the
+		 * wheel, or rescheduled) are not seen again in this step. */
+		list_init(&due);
+		list_splice_init(&due, &t->tw[t->tw_sec % TW_SLOTS]);
+		while (!list_is_empty(&due)) {
+			struct flow *f = list_entry(due.next, struct flow, tw);
+
+			list_del(&f->tw);
+			if (f->deadline_us <= now_us)
 				flow_expire(t, f);
-			} else {
+			else
 				tw_link(t, f);
-			}
 		}
 	}
 }
@@ -347,8 +316,8 @@ static struct flow *flow_create(struct flow_table *t, const struct pkt *p, uint3
 {
 	struct flow *f;
 
-	if (t->stats.open >= t->limits->max_flows && t->lru_tail != NULL) {
-		struct flow *old = t->lru_tail;
+	if (t->stats.open >= t->limits->max_flows && lru_oldest(t) != NULL) {
+		struct flow *old = lru_oldest(t);
 		t->stats.evicted++;
 		flow_report(t, old, FLOW_WHY_EVICTED);
 		flow_destroy(t, old);
@@ -382,7 +351,7 @@ static struct flow *flow_create(struct flow_table *t, const struct pkt *p, uint3
 	f->ssh.kex = t->kex;
 	f->hnext = t->bucket[hash & t->mask];
 	t->bucket[hash & t->mask] = f;
-	lru_push_head(t, f);
+	list_add_head(&t->lru, &f->lru);
 	f->deadline_us = p->ts_us;
 	tw_link(t, f);
 	t->stats.flows++;
@@ -487,10 +456,7 @@ int flow_table_packet(struct flow_table *t, const struct pkt *p, uint32_t file_i
 	if (f->t_first > p->ts_us)
 		f->t_first = p->ts_us;
 	f->t_last = p->ts_us;
-	if (f != t->lru_head) {
-		lru_unlink(t, f);
-		lru_push_head(t, f);
-	}
+	list_move_head(&t->lru, &f->lru);
 	f->decode_anomalies |= p->anomalies;
 	if (p->reassembled) {
 		f->ip_fragments += p->frag_count;
@@ -530,16 +496,20 @@ void flow_table_flush(struct flow_table *t)
 
 	/* Report in flow_id order, so records read like the capture. */
 	all = malloc((t->stats.open + 1) * sizeof(*all));
-	for (struct flow *f = t->lru_head; f != NULL; f = f->lru_next)
-		if (all)
-			all[n++] = f;
 	if (all == NULL) { /* no memory to sort: report in activity order */
-		while (t->lru_tail != NULL) {
-			struct flow *f = t->lru_tail;
+		struct flow *f;
+
+		while ((f = lru_oldest(t)) != NULL) {
 			flow_report(t, f, FLOW_WHY_CAPTURE_END);
 			flow_destroy(t, f);
 		}
 		return;
+	}
+	{
+		struct flow *f;
+
+		list_for_each_entry(f, &t->lru, lru)
+			all[n++] = f;
 	}
 	qsort(all, n, sizeof(*all), flow_cmp_id);
 	for (uint64_t i = 0; i < n; i++) {
@@ -556,8 +526,8 @@ void flow_table_free(struct flow_table *t)
 {
 	if (t == NULL)
 		return;
-	while (t->lru_tail != NULL)
-		flow_destroy(t, t->lru_tail);
+	while (lru_oldest(t) != NULL)
+		flow_destroy(t, lru_oldest(t));
 	while (t->spare != NULL) {
 		struct flow *f = t->spare;
 

@@ -149,7 +149,7 @@ struct flow_config {
 	uint32_t nssh_ports;
 	flow_report_fn report;
 	void *report_ctx;
-	uint64_t seed; /* hash seed: random in production */
+	uint64_t seed; /* mixed into the process's random hash key (hash.h); any value */
 };
 
 struct flow_table;

@@ -31,9 +31,9 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
 #include "auth.h"
+#include "hash.h"
 #include "list.h"
 
 #define AUTH_MAX_REPLIES (2 * SSH_ENC_UNITS)
@@ -480,7 +480,8 @@ struct guess_entry {
 
 struct auth_guess {
 	uint32_t max, n, mask;
-	uint64_t window_us, seed;
+	uint64_t window_us;
+	struct hash_key key;
 	uint32_t threshold;
 	struct guess_entry **bucket;
 	struct list_head lru;
@@ -508,9 +509,8 @@ struct auth_guess *auth_guess_new(uint32_t max_clients, uint32_t window_s, uint3
 	g->threshold = threshold < 1                 ? 1
 	               : threshold > AUTH_GUESS_RING ? AUTH_GUESS_RING
 	                                             : threshold;
-	/* A random seed: addresses are chosen by the peers, chains must not be. */
-	if (getrandom(&g->seed, sizeof(g->seed), GRND_NONBLOCK) != (ssize_t)sizeof(g->seed))
-		g->seed = 0x9e3779b97f4a7c15ULL;
+	/* The process's random key: addresses are chosen by the peers, chains must not be. */
+	hash_key_get(&g->key);
 	return g;
 }
 
@@ -528,14 +528,11 @@ void auth_guess_free(struct auth_guess *g)
 
 static uint32_t guess_hash(const struct auth_guess *g, int family, const uint8_t addr[16])
 {
-	uint64_t h = g->seed ^ (uint64_t)family;
+	uint8_t k[17];
 
-	for (int i = 0; i < 16; i++) {
-		h ^= addr[i];
-		h *= 0x100000001b3ULL;
-		h ^= h >> 29;
-	}
-	return (uint32_t)(h ^ (h >> 32)) & g->mask;
+	k[0] = (uint8_t)family;
+	memcpy(k + 1, addr, 16);
+	return (uint32_t)hash_bytes(&g->key, k, sizeof(k)) & g->mask;
 }
 
 static void guess_evict(struct auth_guess *g)

@@ -24,11 +24,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "err.h"
+#include "hash.h"
 #include "hoststore.h"
 #include "list.h"
 #include "thread.h"
@@ -153,8 +153,8 @@ struct hoststore {
 	uint32_t share_threshold, cache_max, batch_records, batch_ms, queue_max;
 
 	/* Cache: the capture thread's. */
-	uint64_t seed;
-	uint32_t mask; /* buckets - 1, for all three tables */
+	struct hash_key key; /* the process's hash key */
+	uint32_t mask;       /* buckets - 1, for all three tables */
 	struct hs_group **groups;
 	struct hs_fp **fps;
 	struct hs_af **afs;
@@ -227,46 +227,41 @@ static uint64_t wall_us(void)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-/* FNV-1a, seeded at open so that bucket choice is not predictable. */
-static uint32_t hash_bytes(uint64_t h, const void *p, size_t n)
-{
-	const uint8_t *b = p;
-
-	for (size_t i = 0; i < n; i++) {
-		h ^= b[i];
-		h *= 0x100000001b3ull;
-	}
-	return (uint32_t)(h ^ (h >> 32));
-}
-
 static size_t addr_len(uint8_t family)
 {
 	return family == 6 ? 16 : 4;
 }
 
+/* The three tables' keys, hashed with the process's key (hash.h). */
 static uint32_t group_hash(const struct hoststore *hs, uint8_t family, const uint8_t *addr,
                            uint16_t port, const char *type)
 {
-	uint8_t head[3] = {family, (uint8_t)(port >> 8), (uint8_t)port};
-	uint64_t h = hs->seed ^ 0xcbf29ce484222325ull;
+	uint8_t k[3 + 16 + HOSTSTORE_TYPE_LEN];
+	size_t al = addr_len(family), tl = strnlen(type, HOSTSTORE_TYPE_LEN);
 
-	h = hash_bytes(h, head, sizeof(head));
-	h = hash_bytes(h, addr, addr_len(family));
-	return hash_bytes(h, type, strlen(type));
+	k[0] = family;
+	k[1] = (uint8_t)(port >> 8);
+	k[2] = (uint8_t)port;
+	memcpy(k + 3, addr, al);
+	memcpy(k + 3 + al, type, tl);
+	return (uint32_t)hash_bytes(&hs->key, k, 3 + al + tl);
 }
 
 static uint32_t fp_hash(const struct hoststore *hs, const char *fp)
 {
-	return hash_bytes(hs->seed ^ 0x84222325cbf29ce4ull, fp, strlen(fp));
+	return (uint32_t)hash_bytes(&hs->key, fp, strlen(fp));
 }
 
 static uint32_t af_hash(const struct hoststore *hs, const struct hs_fp *fp, uint8_t family,
                         const uint8_t *addr)
 {
-	uint64_t h = (hs->seed ^ fp->hash) * 0x9e3779b97f4a7c15ull;
+	uint8_t k[4 + 1 + 16];
+	size_t al = addr_len(family);
 
-	h = hash_bytes(h, &family, 1);
-	return hash_bytes(h, addr, addr_len(family));
+	memcpy(k, &fp->hash, 4);
+	k[4] = family;
+	memcpy(k + 5, addr, al);
+	return (uint32_t)hash_bytes(&hs->key, k, 5 + al);
 }
 
 static int addr_eq(uint8_t fa, const uint8_t *a, uint8_t fb, const uint8_t *b)
@@ -1001,8 +996,7 @@ int hoststore_open(struct hoststore **out, const struct hoststore_config *cfg, c
 	while (buckets < hs->cache_max && buckets < (1u << 24))
 		buckets <<= 1;
 	hs->mask = buckets - 1;
-	if (getrandom(&hs->seed, sizeof(hs->seed), GRND_NONBLOCK) != (ssize_t)sizeof(hs->seed))
-		hs->seed = wall_us() ^ ((uint64_t)getpid() << 32);
+	hash_key_get(&hs->key);
 	hs->groups = calloc(buckets, sizeof(*hs->groups));
 	hs->fps = calloc(buckets, sizeof(*hs->fps));
 	hs->afs = calloc(buckets, sizeof(*hs->afs));

@@ -408,7 +408,7 @@ int kex_is_gex(const char *kex)
  * time, so it holds at most 64 x 4 KiB.
  */
 struct kex_ctx {
-	EVP_MD *md[2];        /* fetched MD5 (0) and SHA-256 (1); NULL: use EVP_md5() ... */
+	EVP_MD *md[2];        /* fetched MD5 (0) and SHA-256 (1); NULL: EVP_md5()/EVP_sha256() */
 	EVP_MD_CTX *mdctx[2]; /* reused for md[0] and md[1] */
 	struct memo *hassh;   /* HASSH string -> 33-byte hex digest */
 };

@@ -21,6 +21,7 @@
 
 #include "app.h"
 #include "err.h"
+#include "list.h"
 
 struct ev_key {
 	uint8_t family;
@@ -35,7 +36,8 @@ struct ev_frame {
 };
 
 struct ev_entry {
-	struct ev_entry *hnext, *lru_prev, *lru_next;
+	struct ev_entry *hnext;
+	struct list_head lru; /* the buffer's order, most recently active first */
 	struct ev_key key;
 	uint32_t hash;
 	uint8_t live; /* 0: reported (or over its bounds): frames not kept */
@@ -49,7 +51,7 @@ struct evidence {
 	struct capture_writer *w;
 	struct ev_entry **bucket;
 	uint32_t mask, count;
-	struct ev_entry *lru_head, *lru_tail;
+	struct list_head lru;
 	uint64_t buffered;
 	struct report_evidence_counters n;
 };
@@ -70,6 +72,7 @@ int evidence_open(struct evidence **out, const struct evidence_config *cfg)
 	}
 	ev->cfg = *cfg;
 	ev->mask = size - 1;
+	list_init(&ev->lru);
 	if (capture_writer_open(&ev->w, cfg->path, cfg->ifaces, cfg->nifaces, cfg->max_file_bytes,
 	                        err, sizeof(err)) != 0) {
 		fprintf(stderr, "kexwatch: %s: %s\n", cfg->path, err);
@@ -117,28 +120,10 @@ static int key_eq(const struct ev_key *x, const struct ev_key *y)
 	       memcmp(x->a, y->a, 16) == 0 && memcmp(x->b, y->b, 16) == 0;
 }
 
-static void lru_unlink(struct evidence *ev, struct ev_entry *e)
+/* lru_oldest: the least recently active entry, NULL when there is none. */
+static struct ev_entry *lru_oldest(const struct evidence *ev)
 {
-	if (e->lru_prev)
-		e->lru_prev->lru_next = e->lru_next;
-	else
-		ev->lru_head = e->lru_next;
-	if (e->lru_next)
-		e->lru_next->lru_prev = e->lru_prev;
-	else
-		ev->lru_tail = e->lru_prev;
-	e->lru_prev = e->lru_next = NULL;
-}
-
-static void lru_push(struct evidence *ev, struct ev_entry *e)
-{
-	e->lru_next = ev->lru_head;
-	e->lru_prev = NULL;
-	if (ev->lru_head)
-		ev->lru_head->lru_prev = e;
-	ev->lru_head = e;
-	if (ev->lru_tail == NULL)
-		ev->lru_tail = e;
+	return list_entry_or_null(list_last(&ev->lru), struct ev_entry, lru);
 }
 
 static void entry_clear(struct evidence *ev, struct ev_entry *e)
@@ -158,7 +143,7 @@ static void entry_free(struct evidence *ev, struct ev_entry *e)
 		pp = &(*pp)->hnext;
 	if (*pp == e)
 		*pp = e->hnext;
-	lru_unlink(ev, e);
+	list_del(&e->lru);
 	if (e->live)
 		ev->n.frames_missed += e->nframes;
 	entry_clear(ev, e);
@@ -182,8 +167,8 @@ static void make_room(struct evidence *ev, size_t bytes, const struct ev_entry *
 {
 	while ((ev->buffered + bytes > ev->cfg.max_buffer_bytes ||
 	        (new_entry && ev->count >= ev->cfg.max_entries)) &&
-	       ev->lru_tail != NULL && ev->lru_tail != keep)
-		entry_free(ev, ev->lru_tail);
+	       lru_oldest(ev) != NULL && lru_oldest(ev) != keep)
+		entry_free(ev, lru_oldest(ev));
 }
 
 static struct ev_entry *entry_new(struct evidence *ev, const struct ev_key *k, uint32_t h)
@@ -197,7 +182,7 @@ static struct ev_entry *entry_new(struct evidence *ev, const struct ev_key *k, u
 	e->hash = h;
 	e->hnext = ev->bucket[h & ev->mask];
 	ev->bucket[h & ev->mask] = e;
-	lru_push(ev, e);
+	list_add_head(&ev->lru, &e->lru);
 	ev->count++;
 	return e;
 }
@@ -252,10 +237,7 @@ void evidence_frame(struct evidence *ev, const struct pkt *p, int new_flow, uint
 	memcpy(e->buf + e->len + sizeof(fr), data, caplen);
 	e->len += need;
 	e->nframes++;
-	if (e != ev->lru_head) {
-		lru_unlink(ev, e);
-		lru_push(ev, e);
-	}
+	list_move_head(&ev->lru, &e->lru);
 }
 
 static void write_entry(struct evidence *ev, struct ev_entry *e)
@@ -311,10 +293,11 @@ void evidence_counters(const struct evidence *ev, struct report_evidence_counter
 
 void evidence_close(struct evidence *ev)
 {
+	struct ev_entry *e;
+
 	if (ev == NULL)
 		return;
-	while (ev->lru_tail != NULL) {
-		struct ev_entry *e = ev->lru_tail;
+	while ((e = lru_oldest(ev)) != NULL) {
 		e->live = 0;
 		entry_free(ev, e);
 	}

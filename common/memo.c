@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hash.h"
 #include "memo.h"
 
 struct memo_entry {
@@ -17,6 +18,7 @@ struct memo {
 	unsigned sets, ways;
 	size_t max_key;
 	uint64_t clock;
+	struct hash_key key;
 	struct memo_entry e[]; /* sets * ways */
 };
 
@@ -30,6 +32,7 @@ struct memo *memo_new(unsigned sets, unsigned ways, size_t max_key)
 	m->sets = sets;
 	m->ways = ways;
 	m->max_key = max_key;
+	hash_key_get(&m->key);
 	return m;
 }
 
@@ -42,27 +45,25 @@ void memo_free(struct memo *m)
 	free(m);
 }
 
-static uint64_t word_at(const char *p, size_t n, size_t at)
+/*
+ * key_hash: the length and four sampled words (not every byte: keys are a
+ * kilobyte or more and a hit is checked byte for byte anyway), hashed with
+ * the process's key (hash.h), so which keys share a set is not for the
+ * peers who write them to choose.
+ */
+static uint64_t key_hash(const struct memo *m, const char *k, size_t n)
 {
-	uint64_t w = 0;
-
-	if (n >= 8)
-		memcpy(&w, p + (at + 8 <= n ? at : n - 8), 8);
-	else
-		memcpy(&w, p, n);
-	return w;
-}
-
-/* key_hash: the length and four sampled words, mixed (not every byte). */
-static uint64_t key_hash(const char *k, size_t n)
-{
-	uint64_t h = (uint64_t)n * 0x9e3779b97f4a7c15ull;
+	uint64_t w[5] = {(uint64_t)n, 0, 0, 0, 0};
 
 	for (int i = 0; i < 4; i++) {
-		h = (h ^ word_at(k, n, n / 3 * (size_t)i)) * 0xff51afd7ed558ccdull;
-		h ^= h >> 29;
+		size_t at = n / 3 * (size_t)i;
+
+		if (n >= 8)
+			memcpy(&w[1 + i], k + (at + 8 <= n ? at : n - 8), 8);
+		else if (n > 0)
+			memcpy(&w[1 + i], k, n);
 	}
-	return h ^ (h >> 32);
+	return hash_bytes(&m->key, w, sizeof(w));
 }
 
 static struct memo_entry *set_of(struct memo *m, uint64_t h)
@@ -72,7 +73,7 @@ static struct memo_entry *set_of(struct memo *m, uint64_t h)
 
 const void *memo_get(struct memo *m, const void *key, size_t n, size_t *vlen)
 {
-	uint64_t h = key_hash(key, n);
+	uint64_t h = key_hash(m, key, n);
 	struct memo_entry *set = set_of(m, h);
 
 	m->clock++;
@@ -89,7 +90,7 @@ const void *memo_get(struct memo *m, const void *key, size_t n, size_t *vlen)
 
 void memo_put(struct memo *m, const void *key, size_t n, const void *val, size_t vlen)
 {
-	uint64_t h = key_hash(key, n);
+	uint64_t h = key_hash(m, key, n);
 	struct memo_entry *set = set_of(m, h), *e = &set[0];
 	char *copy;
 

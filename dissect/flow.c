@@ -2,19 +2,22 @@
  * flow.c: the flow table (see flow.h).
  *
  * Responsible for finding the flow of each packet in O(1) (a chained hash
- * table over a symmetric hash of the address pair, seeded at random), for
- * the least-recently-active order used to evict beyond max_flows, and for
- * the timeouts, which run on capture time through a timer wheel of one-second
+ * table over the keyed hash of hash.h, made symmetric), for the
+ * least-recently-active order used to evict beyond max_flows, and for the
+ * timeouts, which run on capture time through a timer wheel of one-second
  * slots, so a replayed capture gives the same records every time. Each flow
  * is reported at most once and freed in one place, flow_destroy (which
- * keeps up to FLOW_SPARE_MAX of them for the next flows to reuse). Not
- * responsible for TCP details (tcp.c) or SSH (ssh.c).
+ * keeps up to FLOW_SPARE_MAX of them for the next flows to reuse). The
+ * table also owns the digest state (kex.h) its flows' parsers use: a table
+ * belongs to one packet loop, so loops on other threads never share it.
+ * Not responsible for TCP details (tcp.c) or SSH (ssh.c).
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "err.h"
 #include "flow.h"
+#include "hash.h"
 #include "tcp.h"
 
 #define TW_SLOTS 4096u /* one-second slots: a wheel turn is 68 minutes */
@@ -29,10 +32,11 @@
 struct flow_table {
 	struct flow_config cfg;
 	const struct kw_limits *limits;
+	struct hash_key key; /* the process's hash key, cfg.seed mixed in */
 	struct flow **bucket;
 	uint32_t mask;
-	struct flow *lru_head, *lru_tail; /* head: most recently active */
-	struct flow *tw[TW_SLOTS];
+	struct list_head lru; /* first: most recently active */
+	struct list_head tw[TW_SLOTS];
 	uint64_t tw_sec; /* last wheel second processed */
 	uint8_t clock_started;
 	uint64_t now_us;
@@ -41,6 +45,7 @@ struct flow_table {
 	struct flow *last;  /* flow of the last TCP packet, NULL once destroyed */
 	struct flow *spare; /* freed flows for reuse, linked by hnext */
 	uint32_t nspare;
+	struct kex_ctx *kex; /* this table's digest state, lent to each flow's parser */
 };
 
 int flow_src_dir(const struct flow *f)
@@ -51,30 +56,41 @@ int flow_src_dir(const struct flow *f)
 	return 0;
 }
 
-static uint64_t mix64(uint64_t x)
+/*
+ * pair_hash: the keyed hash (hash.h) of the address pair with its two
+ * endpoints in a fixed order, so both directions of a connection land in
+ * the same bucket. Any total order does; comparing address words and then
+ * ports costs less than memcmp. IPv4 addresses are the first 4 of their 16
+ * bytes: 16 bytes are hashed instead of 40, one multiply fewer in the chain
+ * of a lookup most packets make. (Keys that differ elsewhere only collide;
+ * pair_match compares every byte.)
+ */
+static uint32_t pair_hash(const struct addr_pair *k, const struct hash_key *key)
 {
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdULL;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ULL;
-	x ^= x >> 33;
-	return x;
-}
+	uint64_t a[2], b[2], w[5];
+	uint16_t pa = k->sport, pb = k->dport;
+	int swap;
 
-static uint64_t endpoint_hash(const uint8_t addr[16], uint16_t port, uint64_t seed)
-{
-	uint64_t a, b;
-
-	memcpy(&a, addr, 8);
-	memcpy(&b, addr + 8, 8);
-	return mix64(a ^ seed) ^ mix64(b + port + seed * 3);
-}
-
-/* Symmetric: both directions of a connection land in the same bucket. */
-static uint32_t pair_hash(const struct addr_pair *k, uint64_t seed)
-{
-	uint64_t h = endpoint_hash(k->src, k->sport, seed) + endpoint_hash(k->dst, k->dport, seed);
-	return (uint32_t)(mix64(h + k->family) >> 32);
+	memcpy(a, k->src, 16);
+	memcpy(b, k->dst, 16);
+	swap = a[0] != b[0] ? a[0] > b[0] : a[1] != b[1] ? a[1] > b[1] : pa > pb;
+	if (swap) {
+		uint16_t pt = pa;
+		uint64_t t0 = a[0], t1 = a[1];
+		a[0] = b[0], a[1] = b[1], b[0] = t0, b[1] = t1;
+		pa = pb, pb = pt;
+	}
+	if (k->family == 4) {
+		w[0] = (a[0] & 0xffffffffu) | b[0] << 32;
+		w[1] = (uint64_t)pa | (uint64_t)pb << 16 | (uint64_t)4 << 32;
+		return (uint32_t)hash_bytes(key, w, 16);
+	}
+	w[0] = a[0];
+	w[1] = a[1];
+	w[2] = b[0];
+	w[3] = b[1];
+	w[4] = (uint64_t)pa | (uint64_t)pb << 16 | (uint64_t)k->family << 32;
+	return (uint32_t)hash_bytes(key, w, sizeof(w));
 }
 
 /* pair_match returns 0 (same orientation), 1 (reversed) or -1 (other pair). */
@@ -102,62 +118,37 @@ struct flow_table *flow_table_new(const struct flow_config *cfg)
 	t->limits = cfg->limits;
 	while (n < cfg->limits->max_flows && n < (1u << 30))
 		n <<= 1;
-	if ((t->bucket = calloc(n, sizeof(*t->bucket))) == NULL) {
+	if ((t->bucket = calloc(n, sizeof(*t->bucket))) == NULL ||
+	    (t->kex = kex_ctx_new()) == NULL) {
+		free(t->bucket);
 		free(t);
 		return NULL;
 	}
 	t->mask = n - 1;
 	t->next_id = 1;
+	hash_key_get(&t->key);
+	t->key.k[0] ^= cfg->seed;
+	hash_key_normalize(&t->key);
+	list_init(&t->lru);
+	for (uint32_t i = 0; i < TW_SLOTS; i++)
+		list_init(&t->tw[i]);
 	return t;
 }
 
-static void lru_unlink(struct flow_table *t, struct flow *f)
+/* lru_oldest: the least recently active flow, NULL when the table is empty. */
+static struct flow *lru_oldest(const struct flow_table *t)
 {
-	if (f->lru_prev)
-		f->lru_prev->lru_next = f->lru_next;
-	else
-		t->lru_head = f->lru_next;
-	if (f->lru_next)
-		f->lru_next->lru_prev = f->lru_prev;
-	else
-		t->lru_tail = f->lru_prev;
-	f->lru_prev = f->lru_next = NULL;
+	return list_entry_or_null(list_last(&t->lru), struct flow, lru);
 }
 
-static void lru_push_head(struct flow_table *t, struct flow *f)
-{
-	f->lru_prev = NULL;
-	f->lru_next = t->lru_head;
-	if (t->lru_head)
-		t->lru_head->lru_prev = f;
-	t->lru_head = f;
-	if (t->lru_tail == NULL)
-		t->lru_tail = f;
-}
-
-static void tw_unlink(struct flow_table *t, struct flow *f)
-{
-	if (f->tw_prev)
-		f->tw_prev->tw_next = f->tw_next;
-	else if (t->tw[f->tw_slot] == f)
-		t->tw[f->tw_slot] = f->tw_next;
-	if (f->tw_next)
-		f->tw_next->tw_prev = f->tw_prev;
-	f->tw_prev = f->tw_next = NULL;
-}
-
+/* tw_link puts f first in the slot of its deadline (at least the next second). */
 static void tw_link(struct flow_table *t, struct flow *f)
 {
 	uint64_t sec = f->deadline_us / US_PER_S;
 
 	if (sec <= t->tw_sec)
 		sec = t->tw_sec + 1;
-	f->tw_slot = (uint32_t)(sec % TW_SLOTS);
-	f->tw_prev = NULL;
-	f->tw_next = t->tw[f->tw_slot];
-	if (f->tw_next)
-		f->tw_next->tw_prev = f;
-	t->tw[f->tw_slot] = f;
+	list_add_head(&t->tw[sec % TW_SLOTS], &f->tw);
 }
 
 static int flow_established(const struct flow *f)
@@ -199,7 +190,7 @@ static void flow_reschedule(struct flow_table *t, struct flow *f)
 
 	if (d == f->deadline_us)
 		return;
-	tw_unlink(t, f);
+	list_del(&f->tw);
 	f->deadline_us = d;
 	tw_link(t, f);
 }
@@ -218,8 +209,8 @@ static void flow_destroy(struct flow_table *t, struct flow *f)
 		pp = &(*pp)->hnext;
 	if (*pp == f)
 		*pp = f->hnext;
-	lru_unlink(t, f);
-	tw_unlink(t, f);
+	list_del(&f->lru);
+	list_del(&f->tw);
 	if (t->last == f)
 		t->last = NULL;
 	tcp_dir_release(&f->dir[0]);
@@ -305,26 +296,25 @@ void flow_table_advance(struct flow_table *t, uint64_t now_us)
 		return; /* the capture clock never goes backwards */
 	t->now_us = now_us;
 	while (t->tw_sec < now_sec) {
-		struct flow *f, *next;
-		uint32_t slot;
+		struct list_head due;
 
 		if (++steps > TW_SLOTS) { /* a jump longer than the wheel: each slot seen once */
 			t->tw_sec = now_sec;
 			break;
 		}
 		t->tw_sec++;
-		slot = (uint32_t)(t->tw_sec % TW_SLOTS);
-		f = t->tw[slot];
-		t->tw[slot] = NULL;
-		for (; f != NULL; f = next) {
-			next = f->tw_next;
-			f->tw_prev = f->tw_next = NULL;
-			if (f->deadline_us <= now_us) {
-				f->tw_slot = slot;
+		/* Take the whole slot first: flows put back (a later turn of the
+		 * wheel, or rescheduled) are not seen again in this step. */
+		list_init(&due);
+		list_splice_init(&due, &t->tw[t->tw_sec % TW_SLOTS]);
+		while (!list_is_empty(&due)) {
+			struct flow *f = list_entry(due.next, struct flow, tw);
+
+			list_del(&f->tw);
+			if (f->deadline_us <= now_us)
 				flow_expire(t, f);
-			} else {
+			else
 				tw_link(t, f);
-			}
 		}
 	}
 }
@@ -342,8 +332,8 @@ static struct flow *flow_create(struct flow_table *t, const struct pkt *p, uint3
 {
 	struct flow *f;
 
-	if (t->stats.open >= t->limits->max_flows && t->lru_tail != NULL) {
-		struct flow *old = t->lru_tail;
+	if (t->stats.open >= t->limits->max_flows && lru_oldest(t) != NULL) {
+		struct flow *old = lru_oldest(t);
 		t->stats.evicted++;
 		flow_report(t, old, FLOW_WHY_EVICTED);
 		flow_destroy(t, old);
@@ -374,9 +364,10 @@ static struct flow *flow_create(struct flow_table *t, const struct pkt *p, uint3
 	f->nvlan = p->nvlan;
 	memcpy(f->vlan, p->vlan, sizeof(f->vlan));
 	ssh_conn_init(&f->ssh, t->limits);
+	f->ssh.kex = t->kex;
 	f->hnext = t->bucket[hash & t->mask];
 	t->bucket[hash & t->mask] = f;
-	lru_push_head(t, f);
+	list_add_head(&t->lru, &f->lru);
 	f->deadline_us = p->ts_us;
 	tw_link(t, f);
 	t->stats.flows++;
@@ -396,7 +387,7 @@ static struct flow *flow_find(struct flow_table *t, const struct addr_pair *k, u
 
 static void flow_icmp(struct flow_table *t, const struct pkt *p)
 {
-	uint32_t hash = pair_hash(&p->a, t->cfg.seed);
+	uint32_t hash = pair_hash(&p->a, &t->key);
 	struct flow *f;
 	int dir;
 
@@ -461,7 +452,7 @@ int flow_table_packet(struct flow_table *t, const struct pkt *p, uint32_t file_i
 	 * are unique in the table, so this finds what flow_find would. */
 	f = t->last;
 	if (f == NULL || (dir = pair_match(&f->key, &p->a)) < 0) {
-		hash = pair_hash(&p->a, t->cfg.seed);
+		hash = pair_hash(&p->a, &t->key);
 		f = flow_find(t, &p->a, hash, &dir);
 	} else {
 		hash = f->hash;
@@ -481,10 +472,7 @@ int flow_table_packet(struct flow_table *t, const struct pkt *p, uint32_t file_i
 	if (f->t_first > p->ts_us)
 		f->t_first = p->ts_us;
 	f->t_last = p->ts_us;
-	if (f != t->lru_head) {
-		lru_unlink(t, f);
-		lru_push_head(t, f);
-	}
+	list_move_head(&t->lru, &f->lru);
 	f->decode_anomalies |= p->anomalies;
 	if (p->reassembled) {
 		f->ip_fragments += p->frag_count;
@@ -524,16 +512,20 @@ void flow_table_flush(struct flow_table *t)
 
 	/* Report in flow_id order, so records read like the capture. */
 	all = malloc((t->stats.open + 1) * sizeof(*all));
-	for (struct flow *f = t->lru_head; f != NULL; f = f->lru_next)
-		if (all)
-			all[n++] = f;
 	if (all == NULL) { /* no memory to sort: report in activity order */
-		while (t->lru_tail != NULL) {
-			struct flow *f = t->lru_tail;
+		struct flow *f;
+
+		while ((f = lru_oldest(t)) != NULL) {
 			flow_report(t, f, FLOW_WHY_CAPTURE_END);
 			flow_destroy(t, f);
 		}
 		return;
+	}
+	{
+		struct flow *f;
+
+		list_for_each_entry(f, &t->lru, lru)
+			all[n++] = f;
 	}
 	qsort(all, n, sizeof(*all), flow_cmp_id);
 	for (uint64_t i = 0; i < n; i++) {
@@ -550,14 +542,15 @@ void flow_table_free(struct flow_table *t)
 {
 	if (t == NULL)
 		return;
-	while (t->lru_tail != NULL)
-		flow_destroy(t, t->lru_tail);
+	while (lru_oldest(t) != NULL)
+		flow_destroy(t, lru_oldest(t));
 	while (t->spare != NULL) {
 		struct flow *f = t->spare;
 
 		t->spare = f->hnext;
 		free(f);
 	}
+	kex_ctx_free(t->kex);
 	free(t->bucket);
 	free(t);
 }

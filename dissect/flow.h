@@ -19,6 +19,7 @@
 
 #include "decode.h"
 #include "limits.h"
+#include "list.h"
 #include "ssh.h"
 
 struct tcp_seg; /* an out-of-order segment held for reassembly (tcp.c) */
@@ -100,11 +101,10 @@ enum flow_state {
 struct flow {
 	/* Table links (private to flow.c). */
 	struct flow *hnext;
-	struct flow *lru_prev, *lru_next;
-	struct flow *tw_prev, *tw_next;
+	struct list_head lru; /* the table's activity order, most recent first */
+	struct list_head tw;  /* the timer-wheel slot of deadline_us */
 	uint64_t deadline_us;
 	uint32_t hash;
-	uint32_t tw_slot;
 
 	uint64_t id;          /* flow_id, in order of creation, unique in a run */
 	struct addr_pair key; /* src = direction 0's sender */
@@ -149,12 +149,16 @@ struct flow_config {
 	uint32_t nssh_ports;
 	flow_report_fn report;
 	void *report_ctx;
-	uint64_t seed; /* hash seed: random in production */
+	uint64_t seed; /* mixed into the process's random hash key (hash.h); any value */
 };
 
 struct flow_table;
 
-/* flow_table_new: NULL on allocation failure. cfg is copied. */
+/*
+ * flow_table_new: NULL on allocation failure. cfg is copied. A table is
+ * not thread-safe and holds all its mutable state (flows, timers, digest
+ * state): one per packet loop, and loops on other threads have their own.
+ */
 struct flow_table *flow_table_new(const struct flow_config *cfg);
 /* flow_table_free frees every flow without reporting (call flush first). */
 void flow_table_free(struct flow_table *t);

@@ -398,46 +398,101 @@ int kex_is_gex(const char *kex)
 }
 
 /*
- * kex_digest returns the fetched MD5 (which 0) or SHA-256 (which 1). OpenSSL 3
- * looks an algorithm up on every use of EVP_md5()/EVP_sha256(), which cost
- * more than hashing a KEXINIT; fetching once makes each hash cheap. dissect/
- * runs on one thread; the fetched objects live until exit.
+ * The digest state of one packet loop (see kex.h). OpenSSL 3 looks an
+ * algorithm up on every use of EVP_md5()/EVP_sha256(), which cost more than
+ * hashing a KEXINIT: each context fetches MD5 and SHA-256 once. Each
+ * connection hashes two KEXINITs and a host key; a digest context made and
+ * freed per hash cost as much as the hashing, so each context keeps one per
+ * algorithm. Hashing each ~1 KB HASSH string was a tenth of the packet loop:
+ * the memo (memo.h) keeps recent ones; strings over 4 KiB are hashed every
+ * time, so it holds at most 64 x 4 KiB.
  */
-static const EVP_MD *kex_digest(int which)
-{
-	static EVP_MD *md[2];
+struct kex_ctx {
+	EVP_MD *md[2];        /* fetched MD5 (0) and SHA-256 (1); NULL: EVP_md5()/EVP_sha256() */
+	EVP_MD_CTX *mdctx[2]; /* reused for md[0] and md[1] */
+	struct memo *hassh;   /* HASSH string -> 33-byte hex digest */
+};
 
-	if (md[which] == NULL)
-		md[which] = EVP_MD_fetch(NULL, which ? "SHA256" : "MD5", NULL);
-	return md[which] != NULL ? md[which] : (which ? EVP_sha256() : EVP_md5());
+#define KEX_HASSH_MEMO_SETS 16
+#define KEX_HASSH_MEMO_WAYS 4
+#define KEX_HASSH_MEMO_KEY_MAX 4096
+
+struct kex_ctx *kex_ctx_new(void)
+{
+	struct kex_ctx *ctx = calloc(1, sizeof(*ctx));
+
+	if (ctx == NULL)
+		return NULL;
+	for (int i = 0; i < 2; i++) {
+		/* A failed fetch falls back to EVP_md5()/EVP_sha256() at each use. */
+		ctx->md[i] = EVP_MD_fetch(NULL, i ? "SHA256" : "MD5", NULL);
+		if ((ctx->mdctx[i] = EVP_MD_CTX_new()) == NULL) {
+			kex_ctx_free(ctx);
+			return NULL;
+		}
+	}
+	/* Without a memo every HASSH is hashed: slower, same result. */
+	ctx->hassh = memo_new(KEX_HASSH_MEMO_SETS, KEX_HASSH_MEMO_WAYS, KEX_HASSH_MEMO_KEY_MAX);
+	return ctx;
+}
+
+void kex_ctx_free(struct kex_ctx *ctx)
+{
+	if (ctx == NULL)
+		return;
+	for (int i = 0; i < 2; i++) {
+		EVP_MD_free(ctx->md[i]);
+		EVP_MD_CTX_free(ctx->mdctx[i]);
+	}
+	memo_free(ctx->hassh);
+	free(ctx);
+}
+
+/* kex_digest returns MD5 (which 0) or SHA-256 (which 1), fetched once per context. */
+static const EVP_MD *kex_digest(const struct kex_ctx *ctx, int which)
+{
+	if (ctx != NULL && ctx->md[which] != NULL)
+		return ctx->md[which];
+	return which ? EVP_sha256() : EVP_md5();
 }
 
 /*
- * kex_digest_ctx returns a digest context to reuse (for which, as
- * kex_digest), NULL when none can be made. Each connection hashes two
- * KEXINITs and a host key; a context made and freed per hash cost as much
- * as the hashing. Same single thread, same lifetime as kex_digest.
+ * kex_digest_hash hashes the concatenated parts with MD5 (which 0) or
+ * SHA-256 (which 1) into md (*mdlen bytes): ctx's reusable digest context,
+ * or without ctx one made for the call. 0, KW_ERR_NOMEM or KW_ERR_BUG.
  */
-static EVP_MD_CTX *kex_digest_ctx(int which)
+static int kex_digest_hash(struct kex_ctx *ctx, int which, const void *const parts[],
+                           const size_t lens[], int nparts, unsigned char md[EVP_MAX_MD_SIZE],
+                           unsigned int *mdlen)
 {
-	static EVP_MD_CTX *ctx[2];
+	EVP_MD_CTX *c = ctx != NULL ? ctx->mdctx[which] : EVP_MD_CTX_new();
+	int r = KW_OK;
 
-	if (ctx[which] == NULL)
-		ctx[which] = EVP_MD_CTX_new();
-	return ctx[which];
+	*mdlen = 0;
+	if (c == NULL)
+		return KW_ERR_NOMEM;
+	if (EVP_DigestInit_ex(c, kex_digest(ctx, which), NULL) != 1)
+		r = KW_ERR_BUG;
+	for (int i = 0; r == KW_OK && i < nparts; i++)
+		if (EVP_DigestUpdate(c, parts[i], lens[i]) != 1)
+			r = KW_ERR_BUG;
+	if (r == KW_OK && EVP_DigestFinal_ex(c, md, mdlen) != 1)
+		r = KW_ERR_BUG;
+	if (ctx == NULL)
+		EVP_MD_CTX_free(c);
+	return r;
 }
 
-void kex_md5_hex(const char *s, size_t n, char hash[33])
+void kex_md5_hex(struct kex_ctx *ctx, const char *s, size_t n, char hash[33])
 {
 	static const char hex[] = "0123456789abcdef";
+	const void *parts[1] = {s};
+	const size_t lens[1] = {n};
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0, i;
-	EVP_MD_CTX *ctx = kex_digest_ctx(0);
 
 	hash[0] = '\0';
-	if (ctx == NULL || EVP_DigestInit_ex(ctx, kex_digest(0), NULL) != 1 ||
-	    EVP_DigestUpdate(ctx, s, n) != 1 || EVP_DigestFinal_ex(ctx, md, &mdlen) != 1 ||
-	    mdlen != 16)
+	if (kex_digest_hash(ctx, 0, parts, lens, 1, md, &mdlen) != KW_OK || mdlen != 16)
 		return;
 	for (i = 0; i < 16; i++) {
 		hash[2 * i] = hex[md[i] >> 4];
@@ -446,30 +501,23 @@ void kex_md5_hex(const char *s, size_t n, char hash[33])
 	hash[32] = '\0';
 }
 
-/*
- * hassh_md5: kex_md5_hex through a memo of recent HASSH strings (memo.h):
- * hashing each ~1 KB string was a tenth of the packet loop. Strings over
- * 4 KiB are hashed every time, so the memo holds at most 64 x 4 KiB. Same
- * single thread, same lifetime as kex_digest.
- */
-static void hassh_md5(const char *s, size_t n, char hash[33])
+/* hassh_md5: kex_md5_hex through ctx's memo of recent HASSH strings. */
+static void hassh_md5(struct kex_ctx *ctx, const char *s, size_t n, char hash[33])
 {
-	static struct memo *memo;
+	struct memo *memo = ctx != NULL ? ctx->hassh : NULL;
 	const char *kept;
 	size_t len;
 
-	if (memo == NULL)
-		memo = memo_new(16, 4, 4096);
 	if (memo != NULL && (kept = memo_get(memo, s, n, &len)) != NULL && len == 33) {
 		memcpy(hash, kept, 33);
 		return;
 	}
-	kex_md5_hex(s, n, hash);
+	kex_md5_hex(ctx, s, n, hash);
 	if (memo != NULL && hash[0] != '\0')
 		memo_put(memo, s, n, hash, 33);
 }
 
-int kex_hassh(const struct kex_init *k, int server, char hash[33], char **str)
+int kex_hassh(struct kex_ctx *ctx, const struct kex_init *k, int server, char hash[33], char **str)
 {
 	/* salesforce/hassh: kex;enc;mac;cmp of the sender's direction. */
 	const int idx[4] = {
@@ -494,7 +542,7 @@ int kex_hassh(const struct kex_init *k, int server, char hash[33], char **str)
 		off += k->list_len[idx[i]];
 		s[off++] = i < 3 ? ';' : '\0';
 	}
-	hassh_md5(s, off - 1, hash);
+	hassh_md5(ctx, s, off - 1, hash);
 	if (hash[0] == '\0') {
 		free(s);
 		return KW_ERR_BUG;
@@ -527,24 +575,17 @@ uint32_t kex_mpint_bits(const uint8_t *p, size_t n)
  * kex_fingerprint: "SHA256:" + unpadded base64 of the SHA-256 of the
  * concatenated parts (OpenSSH sshkey_fingerprint, SSH_FP_DEFAULT).
  */
-static int kex_fingerprint(const void *const parts[], const size_t lens[], int nparts,
-                           char out[7 + 44])
+static int kex_fingerprint(struct kex_ctx *ctx, const void *const parts[], const size_t lens[],
+                           int nparts, char out[7 + 44])
 {
 	unsigned char md[EVP_MAX_MD_SIZE], b64[45];
 	unsigned int mdlen = 0;
-	EVP_MD_CTX *ctx;
-	int i, len;
+	int len, r;
 
 	out[0] = '\0';
-	if ((ctx = kex_digest_ctx(1)) == NULL)
-		return KW_ERR_NOMEM;
-	if (EVP_DigestInit_ex(ctx, kex_digest(1), NULL) != 1)
-		return KW_ERR_BUG;
-	for (i = 0; i < nparts; i++) {
-		if (EVP_DigestUpdate(ctx, parts[i], lens[i]) != 1)
-			return KW_ERR_BUG;
-	}
-	if (EVP_DigestFinal_ex(ctx, md, &mdlen) != 1 || mdlen != 32)
+	if ((r = kex_digest_hash(ctx, 1, parts, lens, nparts, md, &mdlen)) != KW_OK)
+		return r;
+	if (mdlen != 32)
 		return KW_ERR_BUG;
 	/* 32 bytes encode to 44 characters, the last one '=' padding. */
 	if ((len = EVP_EncodeBlock(b64, md, 32)) != 44)
@@ -725,7 +766,7 @@ static int kex_cert_rest(struct cursor *c)
 	return KW_OK;
 }
 
-int kex_hostkey_parse(const uint8_t *blob, size_t n, struct kex_hostkey *out)
+int kex_hostkey_parse(struct kex_ctx *ctx, const uint8_t *blob, size_t n, struct kex_hostkey *out)
 {
 	struct cursor c;
 	char base[KEX_NAME_MAX + 1];
@@ -740,7 +781,7 @@ int kex_hostkey_parse(const uint8_t *blob, size_t n, struct kex_hostkey *out)
 	/* A plain key's fingerprint is the hash of its whole blob. */
 	parts[0] = blob;
 	lens[0] = n;
-	if ((r = kex_fingerprint(parts, lens, 1, out->fingerprint)) != 0)
+	if ((r = kex_fingerprint(ctx, parts, lens, 1, out->fingerprint)) != 0)
 		return r;
 	cursor_init(&c, blob, n);
 	/* RFC 4253 6.6: string certificate or public key format identifier. */
@@ -800,7 +841,7 @@ int kex_hostkey_parse(const uint8_t *blob, size_t n, struct kex_hostkey *out)
 	parts[2] = key_start;
 	lens[2] = key_len;
 	memcpy(out->cert_fingerprint, out->fingerprint, sizeof(out->cert_fingerprint));
-	r = kex_fingerprint(parts, lens, 3, out->fingerprint);
+	r = kex_fingerprint(ctx, parts, lens, 3, out->fingerprint);
 out:
 	if (r == KW_ERR_MORE || r == KW_ERR_LIMIT)
 		r = KW_ERR_MALFORMED;
@@ -809,8 +850,8 @@ out:
 	return r;
 }
 
-int kex_hostkey_v1(const uint8_t *e, size_t elen, const uint8_t *n, size_t nlen,
-                   struct kex_hostkey *out)
+int kex_hostkey_v1(struct kex_ctx *ctx, const uint8_t *e, size_t elen, const uint8_t *n,
+                   size_t nlen, struct kex_hostkey *out)
 {
 	const void *parts[2];
 	size_t lens[2];
@@ -826,5 +867,5 @@ int kex_hostkey_v1(const uint8_t *e, size_t elen, const uint8_t *n, size_t nlen,
 	lens[1] = elen;
 	memcpy(out->type, "rsa1", 5);
 	out->bits = kex_mpint_bits(n, nlen);
-	return kex_fingerprint(parts, lens, 2, out->fingerprint);
+	return kex_fingerprint(ctx, parts, lens, 2, out->fingerprint);
 }

@@ -115,18 +115,34 @@ int kex_cipher_is_aead(const char *cipher);
 int kex_is_gex(const char *kex);
 
 /*
- * kex_hassh computes HASSH (server == 0, from the client's lists) or
- * HASSHServer (server == 1). hash gets 32 lower-case hex digits and a NUL.
- * *str gets the malloc'd algorithm string the hash is taken over (caller
- * frees). Returns 0 or KW_ERR_NOMEM (or KW_ERR_BUG if libcrypto cannot
- * compute MD5, e.g. a FIPS-only provider); on error *str is NULL and hash "".
+ * The digest state of one packet loop: MD5 and SHA-256 fetched from
+ * libcrypto once, a digest context of each to reuse, and a memo of recent
+ * HASSH strings. The functions below that take one accept NULL (slower:
+ * a digest context per call, no memo; same results). Not thread-safe: one
+ * per thread, so packet loops in one process never share it.
  */
-int kex_hassh(const struct kex_init *k, int server, char hash[33], char **str);
+struct kex_ctx;
+
+/* kex_ctx_new: a digest state for one thread; NULL when out of memory. */
+struct kex_ctx *kex_ctx_new(void);
+/* kex_ctx_free releases ctx (NULL: nothing). */
+void kex_ctx_free(struct kex_ctx *ctx);
+
 /*
- * kex_md5_hex hashes n bytes of s directly (the HASSH test vectors): 32
- * lower-case hex digits and a NUL, or "" if libcrypto fails.
+ * kex_hassh computes HASSH (server == 0, from the client's lists) or
+ * HASSHServer (server == 1) with ctx (or NULL). hash gets 32 lower-case hex
+ * digits and a NUL. *str gets the malloc'd algorithm string the hash is
+ * taken over (caller frees). Returns 0 or KW_ERR_NOMEM (or KW_ERR_BUG if
+ * libcrypto cannot compute MD5, e.g. a FIPS-only provider); on error *str
+ * is NULL and hash "".
  */
-void kex_md5_hex(const char *s, size_t n, char hash[33]);
+int kex_hassh(struct kex_ctx *ctx, const struct kex_init *k, int server, char hash[33], char **str);
+/*
+ * kex_md5_hex hashes n bytes of s directly (the HASSH test vectors) with
+ * ctx (or NULL): 32 lower-case hex digits and a NUL, or "" if libcrypto
+ * fails.
+ */
+void kex_md5_hex(struct kex_ctx *ctx, const char *s, size_t n, char hash[33]);
 
 struct kex_hostkey {
 	char type[KEX_NAME_MAX + 1]; /* the blob's own type string */
@@ -145,20 +161,22 @@ struct kex_hostkey {
  * plain key (string base type + key fields), as OpenSSH fingerprints
  * certificates (sshkey_fingerprint_raw serializes them "force_plain").
  * A well-formed blob of a type not known here gives its type, bits 0 and
- * returns 0. Returns 0, or KW_ERR_MALFORMED when the blob cannot be a key
- * (the fingerprint of the whole blob is still filled in, and type when it
- * could be read), or KW_ERR_NOMEM/KW_ERR_BUG when libcrypto fails.
+ * returns 0. ctx: the thread's digest state, or NULL. Returns 0, or
+ * KW_ERR_MALFORMED when the blob cannot be a key (the fingerprint of the
+ * whole blob is still filled in, and type when it could be read), or
+ * KW_ERR_NOMEM/KW_ERR_BUG when libcrypto fails.
  */
-int kex_hostkey_parse(const uint8_t *blob, size_t n, struct kex_hostkey *out);
+int kex_hostkey_parse(struct kex_ctx *ctx, const uint8_t *blob, size_t n, struct kex_hostkey *out);
 
 /*
  * kex_hostkey_v1 fingerprints an SSH-1 RSA host key (SMSG_PUBLIC_KEY) as
  * OpenSSH did for "rsa1" keys: SHA-256 of the modulus bytes then the
  * exponent bytes, without leading zeros. Type "rsa1", bits of the modulus.
- * Returns 0 or KW_ERR_BUG when libcrypto fails.
+ * ctx: the thread's digest state, or NULL. Returns 0, or KW_ERR_NOMEM or
+ * KW_ERR_BUG when libcrypto fails.
  */
-int kex_hostkey_v1(const uint8_t *e, size_t elen, const uint8_t *n, size_t nlen,
-                   struct kex_hostkey *out);
+int kex_hostkey_v1(struct kex_ctx *ctx, const uint8_t *e, size_t elen, const uint8_t *n,
+                   size_t nlen, struct kex_hostkey *out);
 
 /* kex_mpint_bits counts the significant bits of an RFC 4251 mpint body. */
 uint32_t kex_mpint_bits(const uint8_t *p, size_t n);

@@ -344,7 +344,7 @@ static void ssh_conn_refresh(struct ssh_conn *conn)
 		free(d->hassh_str);
 		d->hassh_str = NULL;
 		d->hassh_as = 0;
-		if ((r = kex_hassh(d->kexinit, as == 2, d->hassh, &d->hassh_str)) != 0)
+		if ((r = kex_hassh(conn->kex, d->kexinit, as == 2, d->hassh, &d->hassh_str)) != 0)
 			ssh_dir_stop(d, SSH_ST_STOPPED, SSH_ANOM_NOMEM);
 		else
 			d->hassh_as = as;
@@ -422,7 +422,7 @@ static int ssh_hostkey_take(struct ssh_conn *conn, struct ssh_dir *d, struct cur
 
 	if (cursor_get_string(mc, UINT32_MAX, &blob, &n) != 0)
 		return KW_ERR_MALFORMED;
-	if ((r = kex_hostkey_parse(blob, n, &key)) != 0) {
+	if ((r = kex_hostkey_parse(conn->kex, blob, n, &key)) != 0) {
 		if (r == KW_ERR_NOMEM)
 			ssh_dir_stop(d, SSH_ST_STOPPED, SSH_ANOM_NOMEM);
 		return r;
@@ -942,7 +942,7 @@ static void ssh_v1_public_key(struct ssh_conn *conn, int dir, struct cursor *m)
 		conn->dir[dir].anomalies |= SSH_ANOM_KEX_MSG;
 		return;
 	}
-	if (kex_hostkey_v1(he, hel, hn, hnl, &key) == 0 && !conn->hostkey.present) {
+	if (kex_hostkey_v1(conn->kex, he, hel, hn, hnl, &key) == 0 && !conn->hostkey.present) {
 		conn->hostkey.present = 1;
 		conn->hostkey.from_msg = SSH1_SMSG_PUBLIC_KEY;
 		conn->hostkey.key = key;

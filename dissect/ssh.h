@@ -180,6 +180,7 @@ struct ssh_gex {
 struct ssh_conn {
 	struct ssh_dir dir[2];
 	const struct kw_limits *limits; /* borrowed, outlives the conn */
+	struct kex_ctx *kex;            /* borrowed: the packet loop's digest state, or NULL */
 	int client_dir;                 /* TCP direction of the SSH client, -1 unknown */
 	enum {
 		SSH_ROLE_UNKNOWN,
@@ -194,7 +195,11 @@ struct ssh_conn {
 	struct ssh_gex gex;
 };
 
-/* ssh_conn_init zeroes conn and borrows limits for its lifetime. */
+/*
+ * ssh_conn_init zeroes conn and borrows limits for its lifetime. conn->kex
+ * starts NULL; the owner of the packet loop may then set it to its
+ * thread's kex_ctx (kex.h), which must outlive the conn.
+ */
 void ssh_conn_init(struct ssh_conn *conn, const struct kw_limits *limits);
 /* ssh_conn_free releases everything conn owns; conn may be reused after init. */
 void ssh_conn_free(struct ssh_conn *conn);

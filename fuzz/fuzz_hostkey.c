@@ -26,7 +26,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size > 0)
 		memcpy(p, data, size);
 	memset(&k, 0xa5, sizeof(k)); /* the parser must set every output */
-	r = kex_hostkey_parse(p, size, &k);
+	r = kex_hostkey_parse(NULL, p, size, &k);
 	if (r == KW_OK || r == KW_ERR_MALFORMED) {
 		if (memchr(k.type, 0, sizeof(k.type)) == NULL ||
 		    memchr(k.fingerprint, 0, sizeof(k.fingerprint)) == NULL) {

@@ -60,7 +60,7 @@ static void run(const uint8_t *p, size_t n, uint32_t namelist_max)
 	}
 	for (int server = 0; server < 2; server++) {
 		str = NULL;
-		r = kex_hassh(&k, server, hash, &str);
+		r = kex_hassh(NULL, &k, server, hash, &str);
 		if (r == 0) {
 			check(str != NULL && strlen(hash) == 32, "hassh");
 			check(strspn(hash, "0123456789abcdef") == 32, "hassh not lower-case hex");

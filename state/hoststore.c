@@ -24,12 +24,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "err.h"
+#include "hash.h"
 #include "hoststore.h"
+#include "list.h"
 #include "thread.h"
 
 /* The file says it is ours ('kexw') and which schema it has. */
@@ -88,7 +89,7 @@ struct hs_key {
 	struct hs_group *group;
 	struct hs_key *gnext; /* next key of the group */
 	struct hs_fp *fp;
-	struct hs_key *fprev, *fnext; /* keys with this fingerprint */
+	struct list_head fnode; /* on fp->keys: the keys with this fingerprint */
 	uint64_t first_seen, last_seen, times_seen;
 	char *banner; /* owned; NULL: none */
 	char hassh[HOSTSTORE_HASSH_LEN];
@@ -96,8 +97,8 @@ struct hs_key {
 
 /* One server, port and key type. */
 struct hs_group {
-	struct hs_group *hnext;         /* hash chain */
-	struct hs_group *lprev, *lnext; /* least recently seen at the tail */
+	struct hs_group *hnext; /* hash chain */
+	struct list_head lru;   /* on hs->lru: least recently seen at the tail */
 	uint32_t hash;
 	uint8_t family, addr[16];
 	uint16_t port;
@@ -111,7 +112,7 @@ struct hs_fp {
 	struct hs_fp *hnext;
 	uint32_t hash;
 	char fingerprint[HOSTSTORE_FP_LEN];
-	struct hs_key *keys;
+	struct list_head keys; /* hs_key.fnode, the latest added first */
 	uint32_t naddrs;
 };
 
@@ -152,12 +153,12 @@ struct hoststore {
 	uint32_t share_threshold, cache_max, batch_records, batch_ms, queue_max;
 
 	/* Cache: the capture thread's. */
-	uint64_t seed;
-	uint32_t mask; /* buckets - 1, for all three tables */
+	struct hash_key key; /* the process's hash key */
+	uint32_t mask;       /* buckets - 1, for all three tables */
 	struct hs_group **groups;
 	struct hs_fp **fps;
 	struct hs_af **afs;
-	struct hs_group *lru_head, *lru_tail;
+	struct list_head lru; /* hs_group.lru, most recently seen first */
 	uint64_t nkeys;
 	uint64_t epoch; /* forgets applied to the cache */
 
@@ -226,46 +227,41 @@ static uint64_t wall_us(void)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-/* FNV-1a, seeded at open so that bucket choice is not predictable. */
-static uint32_t hash_bytes(uint64_t h, const void *p, size_t n)
-{
-	const uint8_t *b = p;
-
-	for (size_t i = 0; i < n; i++) {
-		h ^= b[i];
-		h *= 0x100000001b3ull;
-	}
-	return (uint32_t)(h ^ (h >> 32));
-}
-
 static size_t addr_len(uint8_t family)
 {
 	return family == 6 ? 16 : 4;
 }
 
+/* The three tables' keys, hashed with the process's key (hash.h). */
 static uint32_t group_hash(const struct hoststore *hs, uint8_t family, const uint8_t *addr,
                            uint16_t port, const char *type)
 {
-	uint8_t head[3] = {family, (uint8_t)(port >> 8), (uint8_t)port};
-	uint64_t h = hs->seed ^ 0xcbf29ce484222325ull;
+	uint8_t k[3 + 16 + HOSTSTORE_TYPE_LEN];
+	size_t al = addr_len(family), tl = strnlen(type, HOSTSTORE_TYPE_LEN);
 
-	h = hash_bytes(h, head, sizeof(head));
-	h = hash_bytes(h, addr, addr_len(family));
-	return hash_bytes(h, type, strlen(type));
+	k[0] = family;
+	k[1] = (uint8_t)(port >> 8);
+	k[2] = (uint8_t)port;
+	memcpy(k + 3, addr, al);
+	memcpy(k + 3 + al, type, tl);
+	return (uint32_t)hash_bytes(&hs->key, k, 3 + al + tl);
 }
 
 static uint32_t fp_hash(const struct hoststore *hs, const char *fp)
 {
-	return hash_bytes(hs->seed ^ 0x84222325cbf29ce4ull, fp, strlen(fp));
+	return (uint32_t)hash_bytes(&hs->key, fp, strlen(fp));
 }
 
 static uint32_t af_hash(const struct hoststore *hs, const struct hs_fp *fp, uint8_t family,
                         const uint8_t *addr)
 {
-	uint64_t h = (hs->seed ^ fp->hash) * 0x9e3779b97f4a7c15ull;
+	uint8_t k[4 + 1 + 16];
+	size_t al = addr_len(family);
 
-	h = hash_bytes(h, &family, 1);
-	return hash_bytes(h, addr, addr_len(family));
+	memcpy(k, &fp->hash, 4);
+	k[4] = family;
+	memcpy(k + 5, addr, al);
+	return (uint32_t)hash_bytes(&hs->key, k, 5 + al);
 }
 
 static int addr_eq(uint8_t fa, const uint8_t *a, uint8_t fb, const uint8_t *b)
@@ -309,41 +305,6 @@ static struct hs_af **af_slot(struct hoststore *hs, const struct hs_fp *fp, uint
 	return pp;
 }
 
-static void lru_unlink(struct hoststore *hs, struct hs_group *g)
-{
-	if (g->lprev != NULL)
-		g->lprev->lnext = g->lnext;
-	else
-		hs->lru_head = g->lnext;
-	if (g->lnext != NULL)
-		g->lnext->lprev = g->lprev;
-	else
-		hs->lru_tail = g->lprev;
-	g->lprev = g->lnext = NULL;
-}
-
-static void lru_push_head(struct hoststore *hs, struct hs_group *g)
-{
-	g->lprev = NULL;
-	g->lnext = hs->lru_head;
-	if (hs->lru_head != NULL)
-		hs->lru_head->lprev = g;
-	hs->lru_head = g;
-	if (hs->lru_tail == NULL)
-		hs->lru_tail = g;
-}
-
-static void lru_push_tail(struct hoststore *hs, struct hs_group *g)
-{
-	g->lnext = NULL;
-	g->lprev = hs->lru_tail;
-	if (hs->lru_tail != NULL)
-		hs->lru_tail->lnext = g;
-	hs->lru_tail = g;
-	if (hs->lru_head == NULL)
-		hs->lru_head = g;
-}
-
 /* key_free removes k from its group, fingerprint and address count, and frees it. */
 static void key_free(struct hoststore *hs, struct hs_key *k)
 {
@@ -359,12 +320,7 @@ static void key_free(struct hoststore *hs, struct hs_key *k)
 			g->nkeys--;
 			break;
 		}
-	if (k->fprev != NULL)
-		k->fprev->fnext = k->fnext;
-	else
-		fp->keys = k->fnext;
-	if (k->fnext != NULL)
-		k->fnext->fprev = k->fprev;
+	list_del(&k->fnode);
 	ap = af_slot(hs, fp, g->family, g->addr, &h);
 	if (*ap != NULL && --(*ap)->refs == 0) {
 		struct hs_af *a = *ap;
@@ -372,7 +328,7 @@ static void key_free(struct hoststore *hs, struct hs_key *k)
 		free(a);
 		fp->naddrs--;
 	}
-	if (fp->keys == NULL) {
+	if (list_is_empty(&fp->keys)) {
 		struct hs_fp **fpp = &hs->fps[fp->hash & hs->mask];
 		for (; *fpp != NULL; fpp = &(*fpp)->hnext)
 			if (*fpp == fp) {
@@ -397,7 +353,7 @@ static void group_free(struct hoststore *hs, struct hs_group *g)
 			*pp = g->hnext;
 			break;
 		}
-	lru_unlink(hs, g);
+	list_del(&g->lru);
 	free(g);
 }
 
@@ -416,9 +372,9 @@ static struct hs_group *group_new(struct hoststore *hs, uint8_t family, const ui
 	g->hnext = hs->groups[g->hash & hs->mask];
 	hs->groups[g->hash & hs->mask] = g;
 	if (at_tail)
-		lru_push_tail(hs, g);
+		list_add_tail(&hs->lru, &g->lru);
 	else
-		lru_push_head(hs, g);
+		list_add_head(&hs->lru, &g->lru);
 	return g;
 }
 
@@ -475,6 +431,7 @@ static int key_add(struct hoststore *hs, struct hs_group *g, const char *fingerp
 			return KW_ERR_NOMEM;
 		}
 		copy_str(fp->fingerprint, sizeof(fp->fingerprint), fingerprint);
+		list_init(&fp->keys);
 		fp->hash = fp_hash(hs, fp->fingerprint);
 		fp->hnext = hs->fps[fp->hash & hs->mask];
 		hs->fps[fp->hash & hs->mask] = fp;
@@ -483,7 +440,7 @@ static int key_add(struct hoststore *hs, struct hs_group *g, const char *fingerp
 	if (*ap == NULL) {
 		struct hs_af *a = calloc(1, sizeof(*a));
 		if (a == NULL) {
-			if (fp->keys == NULL) {
+			if (list_is_empty(&fp->keys)) {
 				hs->fps[fp->hash & hs->mask] = fp->hnext;
 				free(fp);
 			}
@@ -505,10 +462,7 @@ static int key_add(struct hoststore *hs, struct hs_group *g, const char *fingerp
 	k->gnext = g->keys;
 	g->keys = k;
 	g->nkeys++;
-	k->fnext = fp->keys;
-	if (fp->keys != NULL)
-		fp->keys->fprev = k;
-	fp->keys = k;
+	list_add_head(&fp->keys, &k->fnode);
 	hs->nkeys++;
 	*out = k;
 	return KW_OK;
@@ -537,12 +491,14 @@ static void key_set_seen(struct hs_key *k, uint64_t ts, const char *banner, cons
  * more key fits. */
 static void cache_make_room(struct hoststore *hs, const struct hs_group *keep)
 {
-	while (hs->nkeys >= hs->cache_max && hs->lru_tail != NULL) {
-		struct hs_group *g = hs->lru_tail;
+	struct list_head *n;
+
+	while (hs->nkeys >= hs->cache_max && (n = list_last(&hs->lru)) != NULL) {
+		struct hs_group *g = list_entry(n, struct hs_group, lru);
 		if (g == keep) {
-			if (g->lprev == NULL)
+			if ((n = list_prev(&hs->lru, n)) == NULL)
 				return;
-			g = g->lprev;
+			g = list_entry(n, struct hs_group, lru);
 		}
 		hs->st.cache_evicted += g->nkeys;
 		group_free(hs, g);
@@ -558,8 +514,7 @@ static void cache_forget(struct hoststore *hs, const char *server, int port)
 
 	if (hoststore_addr_canon(server, canon, &family, addr) != 0)
 		return;
-	for (g = hs->lru_head; g != NULL; g = next) {
-		next = g->lnext;
+	list_for_each_entry_safe(g, next, &hs->lru, lru) {
 		if (addr_eq(g->family, g->addr, family, addr) && (port < 0 || g->port == port))
 			group_free(hs, g);
 	}
@@ -567,8 +522,8 @@ static void cache_forget(struct hoststore *hs, const char *server, int port)
 
 static void cache_free(struct hoststore *hs)
 {
-	while (hs->lru_head != NULL)
-		group_free(hs, hs->lru_head);
+	while (!list_is_empty(&hs->lru))
+		group_free(hs, list_entry(hs->lru.next, struct hs_group, lru));
 }
 
 static void fill_key(struct hoststore_key *out, const struct hs_key *k)
@@ -978,6 +933,7 @@ int hoststore_open(struct hoststore **out, const struct hoststore_config *cfg, c
 	*out = NULL;
 	if ((hs = calloc(1, sizeof(*hs))) == NULL)
 		return KW_ERR_NOMEM;
+	list_init(&hs->lru);
 	hs->mode = cfg->mode;
 	hs->share_threshold = pick(cfg->share_threshold, HOSTSTORE_SHARE_THRESHOLD);
 	hs->cache_max = pick(cfg->cache_max, HOSTSTORE_CACHE_MAX);
@@ -1040,8 +996,7 @@ int hoststore_open(struct hoststore **out, const struct hoststore_config *cfg, c
 	while (buckets < hs->cache_max && buckets < (1u << 24))
 		buckets <<= 1;
 	hs->mask = buckets - 1;
-	if (getrandom(&hs->seed, sizeof(hs->seed), GRND_NONBLOCK) != (ssize_t)sizeof(hs->seed))
-		hs->seed = wall_us() ^ ((uint64_t)getpid() << 32);
+	hash_key_get(&hs->key);
 	hs->groups = calloc(buckets, sizeof(*hs->groups));
 	hs->fps = calloc(buckets, sizeof(*hs->fps));
 	hs->afs = calloc(buckets, sizeof(*hs->afs));
@@ -1156,6 +1111,7 @@ static void share_fill(const struct hs_fp *fp, const struct hs_group *g,
                        struct hoststore_verdict *v)
 {
 	uint8_t fam[HOSTSTORE_SHARE_LIST], addr[HOSTSTORE_SHARE_LIST][16];
+	const struct hs_key *k;
 	uint32_t walked = 0;
 
 	v->naddrs = 0;
@@ -1163,10 +1119,11 @@ static void share_fill(const struct hs_fp *fp, const struct hs_group *g,
 	memcpy(addr[0], g->addr, 16);
 	v->naddrs = 1;
 	/* Bounded walk: a key shared by a whole fleet is listed in part. */
-	for (const struct hs_key *k = fp->keys;
-	     k != NULL && v->naddrs < HOSTSTORE_SHARE_LIST && walked < 4096; k = k->fnext) {
+	list_for_each_entry(k, &fp->keys, fnode) {
 		const struct hs_group *o = k->group;
 		uint32_t i;
+		if (v->naddrs >= HOSTSTORE_SHARE_LIST || walked >= 4096)
+			break;
 		walked++;
 		for (i = 0; i < v->naddrs; i++)
 			if (addr_eq(fam[i], addr[i], o->family, o->addr))
@@ -1253,9 +1210,8 @@ int hoststore_observe(struct hoststore *hs, const struct hoststore_obs *o,
 	if (g == NULL) {
 		cache_make_room(hs, NULL);
 		g = group_new(hs, o->family, o->addr, o->port, type, 0);
-	} else if (hs->lru_head != g) {
-		lru_unlink(hs, g);
-		lru_push_head(hs, g);
+	} else {
+		list_move_head(&hs->lru, &g->lru);
 	}
 	if (g != NULL && cur == NULL) {
 		cache_make_room(hs, g);

@@ -31,9 +31,10 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
 #include "auth.h"
+#include "hash.h"
+#include "list.h"
 
 #define AUTH_MAX_REPLIES (2 * SSH_ENC_UNITS)
 #define AUTH_GUESS_RING 64
@@ -468,7 +469,8 @@ int auth_session(const struct flow *f, int c, struct auth_session *s)
 /* ------------------------------------------------------------ guess table */
 
 struct guess_entry {
-	struct guess_entry *hnext, *prev, *next; /* bucket chain; LRU, head = recent */
+	struct guess_entry *hnext; /* bucket chain */
+	struct list_head lru;      /* the table's order, most recently failed first */
 	uint8_t family;
 	uint8_t addr[16];
 	uint32_t head, count; /* ring of the latest attempts */
@@ -478,10 +480,11 @@ struct guess_entry {
 
 struct auth_guess {
 	uint32_t max, n, mask;
-	uint64_t window_us, seed;
+	uint64_t window_us;
+	struct hash_key key;
 	uint32_t threshold;
 	struct guess_entry **bucket;
-	struct guess_entry *head, *tail;
+	struct list_head lru;
 };
 
 struct auth_guess *auth_guess_new(uint32_t max_clients, uint32_t window_s, uint32_t threshold)
@@ -500,14 +503,14 @@ struct auth_guess *auth_guess_new(uint32_t max_clients, uint32_t window_s, uint3
 		return NULL;
 	}
 	g->mask = nb - 1;
+	list_init(&g->lru);
 	g->max = max_clients;
 	g->window_us = (uint64_t)(window_s > 0 ? window_s : 1) * US_PER_S;
 	g->threshold = threshold < 1                 ? 1
 	               : threshold > AUTH_GUESS_RING ? AUTH_GUESS_RING
 	                                             : threshold;
-	/* A random seed: addresses are chosen by the peers, chains must not be. */
-	if (getrandom(&g->seed, sizeof(g->seed), GRND_NONBLOCK) != (ssize_t)sizeof(g->seed))
-		g->seed = 0x9e3779b97f4a7c15ULL;
+	/* The process's random key: addresses are chosen by the peers, chains must not be. */
+	hash_key_get(&g->key);
 	return g;
 }
 
@@ -517,57 +520,29 @@ void auth_guess_free(struct auth_guess *g)
 
 	if (g == NULL)
 		return;
-	for (e = g->head; e != NULL; e = next) {
-		next = e->next;
+	list_for_each_entry_safe(e, next, &g->lru, lru)
 		free(e);
-	}
 	free(g->bucket);
 	free(g);
 }
 
 static uint32_t guess_hash(const struct auth_guess *g, int family, const uint8_t addr[16])
 {
-	uint64_t h = g->seed ^ (uint64_t)family;
+	uint8_t k[17];
 
-	for (int i = 0; i < 16; i++) {
-		h ^= addr[i];
-		h *= 0x100000001b3ULL;
-		h ^= h >> 29;
-	}
-	return (uint32_t)(h ^ (h >> 32)) & g->mask;
-}
-
-static void lru_unlink(struct auth_guess *g, struct guess_entry *e)
-{
-	if (e->prev)
-		e->prev->next = e->next;
-	else
-		g->head = e->next;
-	if (e->next)
-		e->next->prev = e->prev;
-	else
-		g->tail = e->prev;
-	e->prev = e->next = NULL;
-}
-
-static void lru_front(struct auth_guess *g, struct guess_entry *e)
-{
-	e->prev = NULL;
-	e->next = g->head;
-	if (g->head)
-		g->head->prev = e;
-	g->head = e;
-	if (g->tail == NULL)
-		g->tail = e;
+	k[0] = (uint8_t)family;
+	memcpy(k + 1, addr, 16);
+	return (uint32_t)hash_bytes(&g->key, k, sizeof(k)) & g->mask;
 }
 
 static void guess_evict(struct auth_guess *g)
 {
-	struct guess_entry *e = g->tail, **pp;
+	struct guess_entry *e = list_entry_or_null(list_last(&g->lru), struct guess_entry, lru),
+	                   **pp;
 
 	if (e == NULL)
 		return;
-	lru_unlink(g, e);
+	list_del(&e->lru);
 	for (pp = &g->bucket[guess_hash(g, e->family, e->addr)]; *pp != NULL; pp = &(*pp)->hnext) {
 		if (*pp == e) {
 			*pp = e->hnext;
@@ -588,8 +563,7 @@ static struct guess_entry *guess_find(struct auth_guess *g, int family, const ui
 		if (e->family == family && memcmp(e->addr, addr, 16) == 0)
 			break;
 	if (e != NULL) {
-		lru_unlink(g, e);
-		lru_front(g, e);
+		list_move_head(&g->lru, &e->lru);
 		return e;
 	}
 	if (!create)
@@ -602,7 +576,7 @@ static struct guess_entry *guess_find(struct auth_guess *g, int family, const ui
 	memcpy(e->addr, addr, 16);
 	e->hnext = g->bucket[h];
 	g->bucket[h] = e;
-	lru_front(g, e);
+	list_add_head(&g->lru, &e->lru);
 	g->n++;
 	return e;
 }

@@ -61,7 +61,7 @@ cat >"$work/sz.c" <<'C'
 #include "flow.h"
 int main(void) { printf("%zu\n", sizeof(struct flow)); return 0; }
 C
-cc -I"$src/dissect" "$work/sz.c" -o "$work/sz"
+cc -I"$src/dissect" -I"$src/common" "$work/sz.c" -o "$work/sz"
 flow_size=$("$work/sz")
 
 peak_kb() { sed -n 's/^[[:space:]]*Maximum resident set size (kbytes): //p' "$1"; }

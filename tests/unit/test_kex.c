@@ -924,7 +924,7 @@ static void test_hassh_vectors(void)
 			json_decref(o);
 			continue;
 		}
-		kex_md5_hex(algs, strlen(algs), hash);
+		kex_md5_hex(NULL, algs, strlen(algs), hash);
 		if (strcmp(hash, expected) == 0)
 			agree++;
 		else
@@ -952,7 +952,7 @@ static void test_hassh_vectors(void)
 			k.list[server ? KEX_COMP_S2C : KEX_COMP_C2S] = parts[3];
 			for (i = 0; i < KEX_NLISTS; i++)
 				k.list_len[i] = (uint32_t)strlen(k.list[i]);
-			CHECK_EQ_INT(kex_hassh(&k, server, hash, &str), KW_OK);
+			CHECK_EQ_INT(kex_hassh(NULL, &k, server, hash, &str), KW_OK);
 			CHECK_EQ_STR(hash, expected);
 			CHECK_EQ_STR(str, algs);
 			free(str);
@@ -979,9 +979,11 @@ static void test_hassh_memo(void)
 	enum { POOL = 100, LOOKUPS = 3000 };
 	static char text[POOL][6000];
 	struct kex_init k;
+	struct kex_ctx *ctx = kex_ctx_new();
 	uint32_t seed = 12345;
 	int bad = 0;
 
+	CHECK(ctx != NULL, "kex_ctx_new");
 	for (int i = 0; i < POOL; i++) {
 		size_t n = i == 0 ? 2 : i == 1 ? 5000 : (size_t)(200 + (i % 7) * 150);
 		memset(text[i], 'a', n);
@@ -1002,13 +1004,13 @@ static void test_hassh_memo(void)
 			k.list[l] = (char *)"";
 		k.list[KEX_ALGS] = text[i];
 		k.list_len[KEX_ALGS] = (uint32_t)strlen(text[i]);
-		if (kex_hassh(&k, 0, got, &str) != KW_OK || str == NULL) {
+		if (kex_hassh(ctx, &k, 0, got, &str) != KW_OK || str == NULL) {
 			bad++;
 			continue;
 		}
 		if ((expect = malloc(strlen(text[i]) + 4)) != NULL) {
 			sprintf(expect, "%s;;;", text[i]);
-			kex_md5_hex(expect, strlen(expect), want);
+			kex_md5_hex(NULL, expect, strlen(expect), want);
 			if (strcmp(str, expect) != 0 || strcmp(got, want) != 0)
 				bad++;
 			free(expect);
@@ -1017,6 +1019,7 @@ static void test_hassh_memo(void)
 	}
 	CHECK(bad == 0, "HASSH through the memo equals MD5 afresh on %d lookups (%d differ)",
 	      LOOKUPS, bad);
+	kex_ctx_free(ctx);
 }
 
 static void test_hassh_record(void)
@@ -1038,15 +1041,15 @@ static void test_hassh_record(void)
 	joined = malloc(n);
 	snprintf(joined, n, "%s;%s;%s;%s", k.list[KEX_ALGS], k.list[KEX_ENC_C2S],
 	         k.list[KEX_MAC_C2S], k.list[KEX_COMP_C2S]);
-	kex_md5_hex(joined, strlen(joined), want);
-	CHECK_EQ_INT(kex_hassh(&k, 0, hash, &str), KW_OK);
+	kex_md5_hex(NULL, joined, strlen(joined), want);
+	CHECK_EQ_INT(kex_hassh(NULL, &k, 0, hash, &str), KW_OK);
 	CHECK_EQ_STR(str, joined);
 	CHECK_EQ_STR(hash, want);
 	CHECK_EQ_INT(strspn(hash, "0123456789abcdef"), 32);
 	free(str);
 	/* The server variant of the same record reads the s2c lists. */
 	k.list[KEX_COMP_S2C][0] = 'N';
-	CHECK_EQ_INT(kex_hassh(&k, 1, hash, &str), KW_OK);
+	CHECK_EQ_INT(kex_hassh(NULL, &k, 1, hash, &str), KW_OK);
 	CHECK(strstr(str, ";None,") != NULL, "server string uses s2c compression: %s", str);
 	CHECK(strcmp(hash, want) != 0, "HASSHServer differs when s2c lists differ");
 	free(str);
@@ -1054,10 +1057,19 @@ static void test_hassh_record(void)
 	kex_init_free(&k);
 	free(f);
 
-	/* Known MD5 values. */
-	kex_md5_hex("", 0, hash);
+	/* Known MD5 values, with and without a digest state. */
+	{
+		struct kex_ctx *ctx = kex_ctx_new();
+		CHECK(ctx != NULL, "kex_ctx_new");
+		kex_md5_hex(ctx, "abc", 3, hash);
+		CHECK_EQ_STR(hash, "900150983cd24fb0d6963f7d28e17f72");
+		kex_md5_hex(ctx, "", 0, hash);
+		CHECK_EQ_STR(hash, "d41d8cd98f00b204e9800998ecf8427e");
+		kex_ctx_free(ctx);
+	}
+	kex_md5_hex(NULL, "", 0, hash);
 	CHECK_EQ_STR(hash, "d41d8cd98f00b204e9800998ecf8427e");
-	kex_md5_hex("abc", 3, hash);
+	kex_md5_hex(NULL, "abc", 3, hash);
 	CHECK_EQ_STR(hash, "900150983cd24fb0d6963f7d28e17f72");
 }
 
@@ -1132,7 +1144,7 @@ static void test_hostkey_truncations(const char *name, const uint8_t *blob, size
 	for (cut = 0; cut < len; cut++) {
 		copy = malloc(cut > 0 ? cut : 1);
 		memcpy(copy, blob, cut);
-		CHECK(kex_hostkey_parse(copy, cut, &key) == KW_ERR_MALFORMED,
+		CHECK(kex_hostkey_parse(NULL, copy, cut, &key) == KW_ERR_MALFORMED,
 		      "%s cut at %zu is malformed", name, cut);
 		CHECK(strncmp(key.fingerprint, "SHA256:", 7) == 0 && strlen(key.fingerprint) == 50,
 		      "%s cut at %zu still has a fingerprint", name, cut);
@@ -1142,7 +1154,7 @@ static void test_hostkey_truncations(const char *name, const uint8_t *blob, size
 	copy = malloc(len + 1);
 	memcpy(copy, blob, len);
 	copy[len] = 0;
-	CHECK(kex_hostkey_parse(copy, len + 1, &key) == KW_ERR_MALFORMED,
+	CHECK(kex_hostkey_parse(NULL, copy, len + 1, &key) == KW_ERR_MALFORMED,
 	      "%s with a trailing byte is malformed", name);
 	free(copy);
 }
@@ -1200,7 +1212,7 @@ static void test_hostkey_fixtures(void)
 		CHECK(blob != NULL && blen > 0, "%s decodes", keys[i].file);
 		if (blob == NULL)
 			continue;
-		CHECK_EQ_INT(kex_hostkey_parse(blob, blen, &key), KW_OK);
+		CHECK_EQ_INT(kex_hostkey_parse(NULL, blob, blen, &key), KW_OK);
 		CHECK_EQ_STR(key.type, keys[i].type);
 		CHECK(key.bits == bits, "%s: bits %u, ssh-keygen says %u", keys[i].file, key.bits,
 		      bits);
@@ -1258,7 +1270,7 @@ static void test_hostkey_assets(void)
 			CHECK(cursor_get_u8(&c, &msg) == 0 &&
 			          cursor_get_string(&c, 65536, &blob, &blen) == 0,
 			      "%s: K_S string", cases[i].file);
-			CHECK_EQ_INT(kex_hostkey_parse(blob, blen, &key), KW_OK);
+			CHECK_EQ_INT(kex_hostkey_parse(NULL, blob, blen, &key), KW_OK);
 			CHECK_EQ_STR(key.type, cases[i].type);
 			CHECK_EQ_STR(key.fingerprint, cases[i].fp);
 			CHECK_EQ_INT(key.bits, cases[i].bits);
@@ -1293,7 +1305,7 @@ static void test_hostkey_crafted(void)
 	n = blob_put_string(b, 0, "sk-ssh-ed25519@openssh.com", 26);
 	n = blob_put_string(b, n, pk, 32);
 	n = blob_put_string(b, n, "ssh:", 4);
-	CHECK_EQ_INT(kex_hostkey_parse(b, n, &key), KW_OK);
+	CHECK_EQ_INT(kex_hostkey_parse(NULL, b, n, &key), KW_OK);
 	CHECK_EQ_INT(key.bits, 256);
 	CHECK_EQ_STR(key.type, "sk-ssh-ed25519@openssh.com");
 	test_hostkey_truncations("sk-ed25519", b, n);
@@ -1303,7 +1315,7 @@ static void test_hostkey_crafted(void)
 	n = blob_put_string(b, n, "nistp256", 8);
 	n = blob_put_string(b, n, pk, 57);
 	n = blob_put_string(b, n, "ssh:", 4);
-	CHECK_EQ_INT(kex_hostkey_parse(b, n, &key), KW_OK);
+	CHECK_EQ_INT(kex_hostkey_parse(NULL, b, n, &key), KW_OK);
 	CHECK_EQ_INT(key.bits, 256);
 	test_hostkey_truncations("sk-ecdsa", b, n);
 
@@ -1311,41 +1323,41 @@ static void test_hostkey_crafted(void)
 	n = blob_put_string(b, 0, "ecdsa-sha2-nistp384", 19);
 	n = blob_put_string(b, n, "nistp256", 8);
 	n = blob_put_string(b, n, pk, 57);
-	CHECK_EQ_INT(kex_hostkey_parse(b, n, &key), KW_ERR_MALFORMED);
+	CHECK_EQ_INT(kex_hostkey_parse(NULL, b, n, &key), KW_ERR_MALFORMED);
 
 	/* ssh-ed448: 57-byte key, 456 bits. */
 	n = blob_put_string(b, 0, "ssh-ed448", 9);
 	n = blob_put_string(b, n, pk, 57);
-	CHECK_EQ_INT(kex_hostkey_parse(b, n, &key), KW_OK);
+	CHECK_EQ_INT(kex_hostkey_parse(NULL, b, n, &key), KW_OK);
 	CHECK_EQ_INT(key.bits, 456);
 
 	/* ssh-ed25519 with a key of the wrong size. */
 	n = blob_put_string(b, 0, "ssh-ed25519", 11);
 	n = blob_put_string(b, n, pk, 31);
-	CHECK_EQ_INT(kex_hostkey_parse(b, n, &key), KW_ERR_MALFORMED);
+	CHECK_EQ_INT(kex_hostkey_parse(NULL, b, n, &key), KW_ERR_MALFORMED);
 
 	/* An unknown but well-formed type: fingerprint, no size. */
 	n = blob_put_string(b, 0, "x509v3-ssh-rsa", 14);
 	n = blob_put_string(b, n, pk, 20);
-	CHECK_EQ_INT(kex_hostkey_parse(b, n, &key), KW_OK);
+	CHECK_EQ_INT(kex_hostkey_parse(NULL, b, n, &key), KW_OK);
 	CHECK_EQ_STR(key.type, "x509v3-ssh-rsa");
 	CHECK_EQ_INT(key.bits, 0);
 	CHECK_EQ_INT(strlen(key.fingerprint), 50);
 
 	/* Type names that cannot be key types. */
 	n = blob_put_string(b, 0, "", 0);
-	CHECK_EQ_INT(kex_hostkey_parse(b, n, &key), KW_ERR_MALFORMED);
+	CHECK_EQ_INT(kex_hostkey_parse(NULL, b, n, &key), KW_ERR_MALFORMED);
 	n = blob_put_string(b, 0, "ssh rsa", 7);
-	CHECK_EQ_INT(kex_hostkey_parse(b, n, &key), KW_ERR_MALFORMED);
+	CHECK_EQ_INT(kex_hostkey_parse(NULL, b, n, &key), KW_ERR_MALFORMED);
 	n = blob_put_string(b, 0, pk, 57); /* 'B' x 57 is a fine name */
-	CHECK_EQ_INT(kex_hostkey_parse(b, n, &key), KW_OK);
+	CHECK_EQ_INT(kex_hostkey_parse(NULL, b, n, &key), KW_OK);
 	memset(b, 0, 4);
 	b[3] = 65;
 	memset(b + 4, 'a', 65);
-	CHECK_EQ_INT(kex_hostkey_parse(b, 69, &key), KW_ERR_MALFORMED);
+	CHECK_EQ_INT(kex_hostkey_parse(NULL, b, 69, &key), KW_ERR_MALFORMED);
 
 	/* The empty blob still gets the SHA-256 of nothing. */
-	CHECK_EQ_INT(kex_hostkey_parse(NULL, 0, &key), KW_ERR_MALFORMED);
+	CHECK_EQ_INT(kex_hostkey_parse(NULL, NULL, 0, &key), KW_ERR_MALFORMED);
 	CHECK_EQ_STR(key.fingerprint, "SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU");
 }
 

@@ -514,7 +514,7 @@ static void expect_hassh(const struct ssh_dir *d, int server)
 	CHECK(d->kexinit != NULL, "kexinit present for hassh");
 	if (d->kexinit == NULL)
 		return;
-	CHECK_EQ_INT(kex_hassh(d->kexinit, server, hash, &str), KW_OK);
+	CHECK_EQ_INT(kex_hassh(NULL, d->kexinit, server, hash, &str), KW_OK);
 	CHECK_EQ_STR(d->hassh, hash);
 	CHECK_EQ_STR(d->hassh_str, str);
 	free(str);
@@ -1278,7 +1278,7 @@ static void test_roles(void)
 	CHECK_EQ_STR(c.hostkey.key.type, "ssh-ed25519");
 	CHECK_EQ_INT(c.dir[0].kexmsg_mask, 1u << 1);
 	/* HASSH follows the roles: dir 0 now carries HASSHServer. */
-	CHECK_EQ_INT(kex_hassh(c.dir[0].kexinit, 1, hash, &str), KW_OK);
+	CHECK_EQ_INT(kex_hassh(NULL, c.dir[0].kexinit, 1, hash, &str), KW_OK);
 	CHECK_EQ_STR(c.dir[0].hassh, hash);
 	CHECK_EQ_STR(c.dir[0].hassh_str, str);
 	free(str);

@@ -873,6 +873,25 @@ static void test_closed_before_server_banner(void)
 		ABSENT(DIAG_CLOSED_BEFORE_SERVER_BANNER);
 		CHECK_EQ_INT(count(DIAG_BANNER_INVALID), 1);
 		free(c);
+
+		/* The server's line was bad in a way OpenSSH's client rejects (a NUL,
+		 * too long, too many lines before it), and the client closed: the
+		 * client did not time out, banner_invalid says why it closed. */
+		static const uint32_t bad[] = {SSH_ANOM_BANNER_NUL, SSH_ANOM_BANNER_LONG,
+		                               SSH_ANOM_PREBANNER_MANY};
+		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			c = conn_new();
+			banner(c, 0, CLIENT_BANNER, T0 + 10 * MS);
+			raw(c, 1, "SSH-2.0-AAAAAAAA", 16, SSH_ST_STOPPED, bad[i], T0 + 20 * MS);
+			closes(c, 0, FLOW_CLOSE_FIN, T0 + 50 * MS);
+			judge(c);
+			CHECK(count(DIAG_CLOSED_BEFORE_SERVER_BANNER) == 0,
+			      "server line anomaly 0x%x: closed_before_server_banner beside "
+			      "banner_invalid",
+			      bad[i]);
+			CHECK_EQ_INT(count(DIAG_BANNER_INVALID), 1);
+			free(c);
+		}
 	}
 }
 

@@ -340,15 +340,17 @@ static void check_banners(struct ctx *x)
 			continue;
 		if (sd->first_len == 0 && sd->banner == NULL)
 			continue;
-		if (sd->anomalies & SSH_ANOM_BANNER_NUL)
+		/* OpenSSH's client prints these about the server's line only; a
+		 * client whose own line is bad is not OpenSSH, so nothing to quote. */
+		if (i == 0)
+			sym = NULL;
+		else if (sd->anomalies & SSH_ANOM_BANNER_NUL)
 			sym =
 			    "kex_exchange_identification: banner line contains invalid characters";
 		else if (sd->anomalies & SSH_ANOM_BANNER_LONG)
 			sym = "kex_exchange_identification: banner line too long";
-		else if (i == 1)
-			sym = "kex_exchange_identification: Connection closed by remote host";
 		else
-			sym = NULL;
+			sym = "kex_exchange_identification: Connection closed by remote host";
 		d = add(x, DIAG_BANNER_INVALID,
 		        i == 1 ? HINT_BANNER_INVALID_SERVER : HINT_BANNER_INVALID_CLIENT, sym,
 		        SUM_BANNER_INVALID, who);

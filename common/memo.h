@@ -7,11 +7,10 @@
  * (output/record.c). A memo keeps the latest of them: `sets` sets of `ways`
  * entries, the set picked by the keyed hash (hash.h) of the key's length
  * and a few sampled words, the least recently used entry of a set
- * replaced. A hit is checked
- * byte for byte, so a memo never changes a result; a crafted hash
- * collision costs at most `ways` comparisons. Keys longer than max_key are
- * not kept, which bounds the memory to sets * ways * (max_key + the
- * largest value). Not thread-safe: one per thread.
+ * replaced. A hit is checked byte for byte, so a memo never changes a
+ * result; a crafted hash collision costs at most `ways` comparisons. Keys
+ * longer than max_key are not kept, which bounds the memory to sets * ways
+ * * (max_key + the largest value). Not thread-safe: one per thread.
  */
 #ifndef KW_MEMO_H
 #define KW_MEMO_H

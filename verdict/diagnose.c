@@ -294,9 +294,12 @@ static void check_before_banner(struct ctx *x)
 
 	if (!closed(f) || x->ss->banner != NULL || x->ts->packets == 0 || f->t_synack == 0)
 		return;
-	if (x->ss->state == SSH_ST_NOT_SSH || (x->ss->anomalies & SSH_ANOM_BANNER_INVALID) ||
+	/* A server line the client had to reject: banner_invalid says it better. */
+	if (x->ss->state == SSH_ST_NOT_SSH ||
+	    (x->ss->anomalies & (SSH_ANOM_BANNER_INVALID | SSH_ANOM_BANNER_NUL |
+	                         SSH_ANOM_BANNER_LONG | SSH_ANOM_PREBANNER_MANY)) ||
 	    other_protocol(x->ss))
-		return; /* banner_invalid says it better */
+		return;
 	if (text_has(x->ss, "Exceeded MaxStartups"))
 		hint = HINT_CBSB_MAXSTARTUPS;
 	else if (text_has(x->ss, "Not allowed at this time"))
@@ -646,6 +649,23 @@ static void check_auth_guessing(struct ctx *x)
 		diag_ev_bool(d, "attempts_capped", 1);
 }
 
+/*
+ * sort_by_severity puts the list most severe first, as the record promises,
+ * keeping the checks' order within a severity (a stable insertion sort: a
+ * list has a few entries).
+ */
+static void sort_by_severity(struct verdict *v)
+{
+	for (uint32_t i = 1; i < v->ndiag; i++) {
+		struct diagnosis d = v->diag[i];
+		uint32_t j = i;
+
+		for (; j > 0 && v->diag[j - 1].severity > d.severity; j--)
+			v->diag[j] = v->diag[j - 1];
+		v->diag[j] = d;
+	}
+}
+
 void diagnose_flow(const struct flow *f, struct verdict *v, struct arena *arena,
                    struct auth_guess *guess)
 {
@@ -672,4 +692,5 @@ void diagnose_flow(const struct flow *f, struct verdict *v, struct arena *arena,
 	check_disconnect(&x);
 	check_auth_guessing(&x);
 	check_capture(&x);
+	sort_by_severity(v);
 }

@@ -8,7 +8,7 @@
 
 /*
  * diagnose_flow appends to v every diagnosis the facts of f support
- * (DESIGN.md section 4), in the order of the rules' checks; v's client_dir,
+ * (DESIGN.md section 4), most severe first; v's client_dir,
  * t0, t_close, established and auth must be judged already. Strings go to
  * arena; guess (NULL: off) counts failed logins per client address.
  */

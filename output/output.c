@@ -1,12 +1,12 @@
 /*
- * report.c: judging flows and writing their records to the sink.
+ * output.c: each flow's verdict written as a record, to the sinks.
  *
  * Responsible for the output stream: one whole line per record (a record is
  * formatted in memory, then written with one call, so a reader never sees
  * half of one), to the borrowed stream or to every sink, the text table,
  * the statistics records, and the end-of-run summary. Not responsible for
- * the record's fields (record.c), for the sinks' transports (sink*.c) or
- * for choosing the sinks (app/).
+ * judging (verdict/), the record's fields (record.c), the sinks' transports
+ * (sink*.c) or choosing the sinks (app/).
  */
 #include <errno.h>
 #include <jansson.h>

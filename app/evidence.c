@@ -21,6 +21,7 @@
 
 #include "app.h"
 #include "err.h"
+#include "hash.h"
 #include "list.h"
 
 struct ev_key {
@@ -52,6 +53,7 @@ struct evidence {
 	struct ev_entry **bucket;
 	uint32_t mask, count;
 	struct list_head lru;
+	struct hash_key key; /* the process's hash key, cfg.seed mixed in */
 	uint64_t buffered;
 	struct report_evidence_counters n;
 };
@@ -73,6 +75,9 @@ int evidence_open(struct evidence **out, const struct evidence_config *cfg)
 	ev->cfg = *cfg;
 	ev->mask = size - 1;
 	list_init(&ev->lru);
+	hash_key_get(&ev->key);
+	ev->key.k[0] ^= cfg->seed;
+	hash_key_normalize(&ev->key);
 	if (capture_writer_open(&ev->w, cfg->path, cfg->ifaces, cfg->nifaces, cfg->max_file_bytes,
 	                        err, sizeof(err)) != 0) {
 		fprintf(stderr, "kexwatch: %s: %s\n", cfg->path, err);
@@ -101,16 +106,11 @@ static void key_of(struct ev_key *k, const struct addr_pair *p)
 	k->pb = swap ? p->sport : p->dport;
 }
 
-static uint32_t key_hash(const struct ev_key *k, uint64_t seed)
+/* key_hash: the common keyed hash (hash.h): the table is not for an attacker to fill. */
+static uint32_t key_hash(const struct ev_key *k, const struct hash_key *key)
 {
-	uint64_t h = seed ^ 0xcbf29ce484222325ULL;
-	const uint8_t *p = (const uint8_t *)k;
+	uint64_t h = hash_bytes(key, k, sizeof(*k));
 
-	/* FNV-1a over the key, seeded: the table is not for an attacker to fill. */
-	for (size_t i = 0; i < sizeof(*k); i++) {
-		h ^= p[i];
-		h *= 0x100000001b3ULL;
-	}
 	return (uint32_t)(h ^ (h >> 32));
 }
 
@@ -197,7 +197,7 @@ void evidence_frame(struct evidence *ev, const struct pkt *p, int new_flow, uint
 	uint32_t h;
 
 	key_of(&k, &p->a);
-	h = key_hash(&k, ev->cfg.seed);
+	h = key_hash(&k, &ev->key);
 	e = entry_find(ev, &k, h);
 	if (new_flow && p->kind == PKT_TCP) {
 		if (e == NULL && (e = entry_new(ev, &k, h)) == NULL) {
@@ -276,7 +276,7 @@ void evidence_flow_reported(struct evidence *ev, const struct flow *f, int keep)
 	uint32_t h;
 
 	key_of(&k, &f->key);
-	h = key_hash(&k, ev->cfg.seed);
+	h = key_hash(&k, &ev->key);
 	if ((e = entry_find(ev, &k, h)) == NULL || !e->live)
 		return;
 	if (keep && e->nframes > 0)

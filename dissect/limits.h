@@ -1,8 +1,10 @@
 /*
  * limits.h: every tunable limit of kexwatch, in one place (p0f's config.h).
  *
- * Each limit has its default, the reason for it and what it costs. All of
- * them are settable on the command line (app/kexwatch.c, --limit NAME=VALUE).
+ * Each limit has its default, the reason for it, what it costs and the
+ * module that enforces it (limits.c's table; --list-limits and
+ * docs/limits.md name it, and docs.limits checks they agree). All of them
+ * are settable on the command line (app/kexwatch.c, --limit NAME=VALUE).
  * Memory per flow: about 2.6 KiB of fixed state (struct flow, 624 bytes of it
  * the sizes of the first SSH_ENC_UNITS encrypted packets each way), plus, only
  * while a handshake is in clear text, up to stream_buf bytes per direction
@@ -46,7 +48,7 @@ struct kw_limits {
 	/* IP fragment reassembly: datagrams in progress and their timeout. */
 	uint32_t frag_max;
 	uint32_t frag_timeout_ms;
-	/* Password guessing (report/auth.c, diagnosis auth_guessing): failed
+	/* Password guessing (verdict/auth.c, diagnosis auth_guessing): failed
 	 * authentication attempts from one client address within
 	 * auth_window_s seconds that raise it (at most 64 are remembered per
 	 * address, so a higher threshold acts as 64), and how many client

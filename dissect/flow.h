@@ -10,7 +10,7 @@
  * is final; the flow then lives on silently until it ends). Direction 0 is
  * the TCP initiator (the SYN sender; without a SYN, the first sender until
  * the SSH exchange says otherwise, see flow_src_dir). Not responsible for
- * what the facts mean (report/).
+ * what the facts mean (verdict/).
  */
 #ifndef KW_FLOW_H
 #define KW_FLOW_H

@@ -8,7 +8,7 @@
  * type, size and the fingerprint OpenSSH prints.
  *
  * Not responsible for: finding packets in a byte stream (ssh.c), deciding
- * which side is the client (ssh.c), or judging algorithms (report/policy).
+ * which side is the client (ssh.c), or judging algorithms (verdict/policy.c).
  * Every read of wire bytes goes through struct cursor.
  *
  * Known gaps, on purpose:
@@ -200,7 +200,7 @@ int kex_list_has(const char *list, const char *alg)
 
 /*
  * kex_list_len: the length of list l of k as a C string, which is what
- * report/ prints and kex_list_has sees. It is list_len unless a NUL byte
+ * output/ prints and kex_list_has sees. It is list_len unless a NUL byte
  * (a bad name, so KEX_ANOM_BAD_NAME) cuts the copy short; negotiating on
  * the same bytes keeps ssh.negotiated consistent with the offered lists.
  */

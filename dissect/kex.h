@@ -7,7 +7,7 @@
  * cipher), computes HASSH and HASSHServer (salesforce/hassh: MD5 of
  * "kex;enc;mac;cmp", lower-case hex), and decodes host-key blobs into type,
  * bits and the SHA256 fingerprint ssh-keygen -l prints. Not responsible for
- * framing (ssh.c) or for judging algorithms (report/policy).
+ * framing (ssh.c) or for judging algorithms (verdict/policy.c).
  */
 #ifndef KW_KEX_H
 #define KW_KEX_H

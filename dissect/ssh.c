@@ -11,7 +11,7 @@
  * segments otherwise, and counts bytes.
  *
  * Not responsible for: TCP reassembly (tcp.c), KEXINIT contents and host-key
- * blobs (kex.c), or what the facts mean (report/).
+ * blobs (kex.c), or what the facts mean (verdict/).
  *
  * Segmentation never matters. Records are parsed straight from the caller's
  * bytes; only the unfinished tail of a line or packet is copied, and every

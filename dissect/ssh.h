@@ -14,7 +14,7 @@
  * the first SSH_ENC_UNITS TCP segments instead (ssh_stream_segment). It
  * counts bytes and segments either way. SSH roles come from the protocol (who
  * sent the KEX init and who the KEX reply), never from ports. Not
- * responsible for TCP (tcp.c) or for what the facts mean (report/auth.c).
+ * responsible for TCP (tcp.c) or for what the facts mean (verdict/auth.c).
  */
 #ifndef KW_SSH_H
 #define KW_SSH_H
@@ -230,7 +230,7 @@ void ssh_stream_count(struct ssh_conn *conn, int dir, size_t n);
  * bytes of dir arrived at ts_us (retransmissions excluded), before those
  * bytes are pushed or counted. Segments that begin after the direction's
  * NEWKEYS are counted, and their sizes kept when the direction is not
- * framed (the segment_sizes method of report/auth.c).
+ * framed (the segment_sizes method of verdict/auth.c).
  */
 void ssh_stream_segment(struct ssh_conn *conn, int dir, size_t n, uint64_t ts_us);
 

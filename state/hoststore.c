@@ -6,7 +6,7 @@
  * one transaction per batch), for keeping the capture thread away from the
  * disk (the cache and the queue), and for picking up --forget done by
  * another process. Not responsible for judging a change (it reports what it
- * knew; report/hostcheck.c words the diagnosis) or for the command line.
+ * knew; verdict/hostkey.c words the diagnosis) or for the command line.
  *
  * Threads: the capture thread owns the cache (hs->groups, fps, afs) and is
  * the only one to call hoststore_observe. The writer thread owns the SQLite

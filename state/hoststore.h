@@ -5,7 +5,7 @@
  * key fingerprint seen, with its first and last sighting (capture time), how
  * often it was seen, and the server banner and HASSHServer last seen with it.
  * The only code in kexwatch that talks to SQLite. Not responsible for what a
- * change means or how it is reported (report/hostcheck.c), nor for the
+ * change means or how it is reported (verdict/hostkey.c), nor for the
  * command line (app/).
  *
  * Storage: one SQLite file in WAL mode with synchronous=NORMAL. A crash of

@@ -222,7 +222,7 @@ CASES = {
                           "conns": [
         conn(0, outcome("established"), field("ssh.tcp.max_segment_s2c", 1448), no_errors(),
              closed_after_login())]},
-    # Policy verdicts on logins that work (report/policy.c).
+    # Policy verdicts on logins that work (verdict/policy.c).
     "fail-policy-weak": {"why": "sshd allows +diffie-hellman-group14-sha1, +3des-cbc, +ssh-rsa; "
                                 "ssh offers only those", "conns": [
         conn(0, diag("weak_algorithm", category="kex", algorithm="diffie-hellman-group14-sha1",

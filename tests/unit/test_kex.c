@@ -303,7 +303,7 @@ static void test_kexinit_crafted(void)
 	CHECK_EQ_INT(kex_init_parse(buf, n, 65536, &k), KW_OK);
 	CHECK_EQ_INT(k.anomalies, KEX_ANOM_BAD_NAME);
 	CHECK_EQ_INT(k.list_len[KEX_ALGS], strlen(good[0]));
-	/* Lookups and negotiation see the list as report/ prints it: "cur". */
+	/* Lookups and negotiation see the list as output/ prints it: "cur". */
 	CHECK(!kex_list_has(k.list[KEX_ALGS], "ext-info-c"), "list ends at its NUL");
 	CHECK(kex_list_has(k.list[KEX_ALGS], "cur"), "element before the NUL");
 	CHECK_EQ_INT(kex_init_markers(&k), 0);

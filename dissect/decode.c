@@ -283,13 +283,45 @@ static int decode_icmp(struct cursor *c, int v6, struct pkt *out)
 	return decode_quoted(c, v6, out);
 }
 
+/*
+ * tunnel_enter notes that the rest of the packet is a tunnel's payload: the
+ * outer IP header's addresses (out->a, not yet overwritten by the inner
+ * ones) are the tunnel's endpoints, and the outer frame's VLAN tags are the
+ * tunnel's, not the connection's. Nested tunnels keep the innermost.
+ */
+static void tunnel_enter(struct pkt *out, uint8_t type, int has_id, uint32_t id)
+{
+	struct pkt_tunnel *t = &out->tunnel;
+
+	t->type = type;
+	t->family = out->a.family;
+	memcpy(t->src, out->a.src, sizeof(t->src));
+	memcpy(t->dst, out->a.dst, sizeof(t->dst));
+	t->has_id = (uint8_t)has_id;
+	t->id = id;
+	t->nvlan = out->nvlan;
+	memcpy(t->vlan, out->vlan, sizeof(t->vlan));
+	out->nvlan = 0;
+}
+
+const char *pkt_tunnel_name(uint8_t type)
+{
+	static const char *const names[] = {NULL, "gre", "erspan", "vxlan", "geneve", "ipip"};
+
+	return type < sizeof(names) / sizeof(names[0]) ? names[type] : NULL;
+}
+
 /* VXLAN, RFC 7348 section 5: 8 bytes, then an Ethernet frame. */
 static int decode_vxlan(struct decoder *d, struct cursor *c, struct pkt *out, int depth)
 {
 	uint8_t flags;
+	uint32_t vni;
 
-	if (cursor_get_u8(c, &flags) != 0 || !(flags & 0x08) || cursor_skip(c, 7) != 0)
+	/* flags (I bit: the VNI is valid), 24 reserved bits, the VNI, 8 reserved bits */
+	if (cursor_get_u8(c, &flags) != 0 || !(flags & 0x08) || cursor_skip(c, 3) != 0 ||
+	    cursor_get_u32(c, &vni) != 0)
 		return KW_ERR_MALFORMED;
+	tunnel_enter(out, TUNNEL_VXLAN, 1, vni >> 8);
 	return decode_ether(d, c, out, depth + 1);
 }
 
@@ -298,11 +330,13 @@ static int decode_geneve(struct decoder *d, struct cursor *c, struct pkt *out, i
 {
 	uint8_t veropt, flags;
 	uint16_t proto;
+	uint32_t vni;
 
 	if (cursor_get_u8(c, &veropt) != 0 || (veropt >> 6) != 0 || cursor_get_u8(c, &flags) != 0 ||
-	    cursor_get_u16(c, &proto) != 0 || cursor_skip(c, 4) != 0 ||
+	    cursor_get_u16(c, &proto) != 0 || cursor_get_u32(c, &vni) != 0 ||
 	    cursor_skip(c, (size_t)(veropt & 0x3f) * 4) != 0)
 		return KW_ERR_MALFORMED;
+	tunnel_enter(out, TUNNEL_GENEVE, 1, vni >> 8);
 	if (proto == ETH_TEB)
 		return decode_ether(d, c, out, depth + 1);
 	if (proto == ETH_IPV4 || proto == ETH_IPV6)
@@ -314,24 +348,28 @@ static int decode_geneve(struct decoder *d, struct cursor *c, struct pkt *out, i
 static int decode_gre(struct decoder *d, struct cursor *c, struct pkt *out, int depth)
 {
 	uint16_t fl, proto;
-	size_t skip = 0;
+	uint32_t key = 0;
 
 	if (cursor_get_u16(c, &fl) != 0 || cursor_get_u16(c, &proto) != 0 || (fl & 7) != 0)
 		return KW_ERR_MALFORMED;
-	skip += (fl & 0x8000) ? 4 : 0; /* checksum and reserved1 */
-	skip += (fl & 0x2000) ? 4 : 0; /* key */
-	skip += (fl & 0x1000) ? 4 : 0; /* sequence number */
-	if (cursor_skip(c, skip) != 0)
+	if ((fl & 0x8000) && cursor_skip(c, 4) != 0) /* checksum and reserved1 */
+		return KW_ERR_MALFORMED;
+	if ((fl & 0x2000) && cursor_get_u32(c, &key) != 0) /* key */
+		return KW_ERR_MALFORMED;
+	if ((fl & 0x1000) && cursor_skip(c, 4) != 0) /* sequence number */
 		return KW_ERR_MALFORMED;
 	switch (proto) {
 	case ETH_IPV4:
 	case ETH_IPV6:
+		tunnel_enter(out, TUNNEL_GRE, (fl & 0x2000) != 0, key);
 		return decode_ip(d, c, out, depth + 1);
 	case ETH_TEB:
+		tunnel_enter(out, TUNNEL_GRE, (fl & 0x2000) != 0, key);
 		return decode_ether(d, c, out, depth + 1);
 	case ETH_ERSPAN2:
 		if (cursor_skip(c, 8) != 0)
 			return KW_ERR_MALFORMED;
+		tunnel_enter(out, TUNNEL_ERSPAN, (fl & 0x2000) != 0, key);
 		return decode_ether(d, c, out, depth + 1);
 	}
 	return KW_ERR_MALFORMED;
@@ -351,6 +389,7 @@ static int decode_l4(struct decoder *d, struct cursor *c, int proto, int v6, uin
 		return v6 ? decode_icmp(c, 1, out) : KW_ERR_MALFORMED;
 	case IPP_IPIP:
 	case IPP_IPV6:
+		tunnel_enter(out, TUNNEL_IPIP, 0, 0);
 		return decode_ip(d, c, out, depth + 1);
 	case IPP_GRE:
 		return decode_gre(d, c, out, depth);

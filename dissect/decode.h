@@ -55,17 +55,38 @@ enum pkt_kind {
 	PKT_ICMP_ERROR, /* an ICMP/ICMPv6 error quoting a TCP segment */
 };
 
+/* The tunnel a packet came out of (the innermost, when nested). */
+enum pkt_tunnel_type {
+	TUNNEL_NONE,
+	TUNNEL_GRE,
+	TUNNEL_ERSPAN,
+	TUNNEL_VXLAN,
+	TUNNEL_GENEVE,
+	TUNNEL_IPIP, /* IPv4 or IPv6 in IPv4 or IPv6 */
+};
+
+struct pkt_tunnel {
+	uint8_t type;             /* enum pkt_tunnel_type */
+	uint8_t family;           /* of the outer addresses: 4 or 6 */
+	uint8_t has_id;           /* id is a VXLAN/Geneve VNI or a GRE key */
+	uint8_t nvlan;            /* the outer frame's 802.1Q tags */
+	uint8_t src[16], dst[16]; /* the tunnel's endpoints: the outer IP header */
+	uint32_t id;
+	uint16_t vlan[2];
+};
+
 struct pkt {
 	enum pkt_kind kind;
 	uint64_t ts_us;
 	struct addr_pair a; /* for PKT_ICMP_ERROR: the quoted segment's addresses */
-	uint16_t vlan[2];
+	uint16_t vlan[2];   /* the tags of the frame that carried the segment */
 	uint8_t nvlan;
-	uint32_t ifindex;    /* Linux cooked v2: the interface the frame crossed, else 0 */
-	uint8_t df;          /* IPv4 don't-fragment bit (IPv6: always 1) */
-	uint8_t reassembled; /* came from IP fragments */
-	uint16_t frag_count; /* how many fragments it came from */
-	uint16_t ip_len;     /* IP total length on the wire */
+	struct pkt_tunnel tunnel; /* type TUNNEL_NONE unless decapsulated */
+	uint32_t ifindex;         /* Linux cooked v2: the interface the frame crossed, else 0 */
+	uint8_t df;               /* IPv4 don't-fragment bit (IPv6: always 1) */
+	uint8_t reassembled;      /* came from IP fragments */
+	uint16_t frag_count;      /* how many fragments it came from */
+	uint16_t ip_len;          /* IP total length on the wire */
 	/* TCP */
 	uint8_t flags;
 	uint32_t seq, ack;
@@ -102,5 +123,8 @@ struct decode_stats {
 	uint64_t frames, tcp, icmp_errors, other, malformed, fragments, reassembled, frag_dropped;
 };
 const struct decode_stats *decoder_stats(const struct decoder *d);
+
+/* pkt_tunnel_name: "gre", "erspan", "vxlan", "geneve", "ipip"; NULL for none. */
+const char *pkt_tunnel_name(uint8_t type);
 
 #endif

@@ -363,6 +363,7 @@ static struct flow *flow_create(struct flow_table *t, const struct pkt *p, uint3
 	f->iface_index = iface_index;
 	f->nvlan = p->nvlan;
 	memcpy(f->vlan, p->vlan, sizeof(f->vlan));
+	f->tunnel = p->tunnel;
 	ssh_conn_init(&f->ssh, t->limits);
 	f->ssh.kex = t->kex;
 	f->hnext = t->bucket[hash & t->mask];

@@ -116,10 +116,11 @@ struct flow {
 	uint64_t t_syn, t_synack, t_ack; /* handshake: first SYN, SYN-ACK, ACK of it */
 	struct tcp_dir dir[2];
 	struct ssh_conn ssh;
-	uint16_t vlan[2];
+	uint16_t vlan[2]; /* the tags of the frame that carried its first packet */
 	uint8_t nvlan;
-	uint32_t ip_fragments;  /* fragments its packets arrived in */
-	uint32_t frag_max_size; /* largest reassembled datagram */
+	struct pkt_tunnel tunnel; /* the tunnel its first packet came out of */
+	uint32_t ip_fragments;    /* fragments its packets arrived in */
+	uint32_t frag_max_size;   /* largest reassembled datagram */
 	struct flow_icmp icmp[FLOW_MAX_ICMP];
 	uint32_t nicmp;            /* all seen; the first FLOW_MAX_ICMP are kept */
 	uint32_t anomalies;        /* FLOW_ANOM_* */

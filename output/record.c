@@ -482,6 +482,30 @@ void record_writer_free(struct record_writer *rw)
 	jw_free(&rw->out);
 }
 
+/* tunnel: the tunnel the connection came out of, its endpoints and id, its frame's tags. */
+static void tunnel_object(struct jw *w, const struct pkt_tunnel *t)
+{
+	char addr[64];
+
+	jw_obj_open(w, "tunnel");
+	jw_str(w, "type", pkt_tunnel_name(t->type));
+	text_addr(addr, sizeof(addr), t->family, t->src);
+	jw_str(w, "src_ip", addr);
+	text_addr(addr, sizeof(addr), t->family, t->dst);
+	jw_str(w, "dest_ip", addr);
+	if (t->has_id && (t->type == TUNNEL_VXLAN || t->type == TUNNEL_GENEVE))
+		jw_int(w, "vni", t->id);
+	else if (t->has_id)
+		jw_int(w, "key", t->id);
+	if (t->nvlan > 0) {
+		jw_arr_open(w, "vlan");
+		for (int i = 0; i < t->nvlan; i++)
+			jw_int(w, NULL, t->vlan[i]);
+		jw_arr_close(w);
+	}
+	jw_obj_close(w);
+}
+
 /* has_policy_verdict: a diagnosis that the policy table (policy.c) decided. */
 static int has_policy_verdict(const struct verdict *v)
 {
@@ -530,6 +554,8 @@ int record_build(struct record_writer *rw, const struct flow *f, const struct re
 			jw_int(w, NULL, f->vlan[i]);
 		jw_arr_close(w);
 	}
+	if (f->tunnel.type != TUNNEL_NONE)
+		tunnel_object(w, &f->tunnel);
 	if (cfg->filenames != NULL && f->file_index < cfg->nfiles)
 		jw_str(w, "pcap_filename", cfg->filenames[f->file_index]);
 

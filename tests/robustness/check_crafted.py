@@ -169,6 +169,26 @@ def case_zero_length_frames(recs, err):
     check("13 malformed frames" in err, "damaged frames counted as malformed")
 
 
+def case_tunnels(recs, _):
+    check(len(recs) == 2, "two connections: %d" % len(recs))
+    by = {r.get("tunnel", {}).get("type"): r for r in recs}
+    vx, gre = by.get("vxlan"), by.get("gre")
+    check(vx is not None and gre is not None, "one VXLAN and one GRE connection: %r" % list(by))
+    if vx is None or gre is None:
+        return
+    for r in (vx, gre):
+        t = r["tunnel"]
+        check(t.get("src_ip") == "192.0.2.1" and t.get("dest_ip") == "192.0.2.2",
+              "tunnel endpoints from the outer header: %r" % t)
+        check(t.get("vlan") == [100], "the underlay's tag is the tunnel's: %r" % t.get("vlan"))
+        check(r["ssh"]["outcome"] == "established", "handshake through the tunnel")
+        check(r["src_ip"].startswith("10.0.0."), "inner addresses: %r" % r["src_ip"])
+    check(vx["tunnel"].get("vni") == 4242, "VXLAN VNI: %r" % vx["tunnel"])
+    check(vx.get("vlan") == [7], "vlan holds only the inner frame's tag: %r" % vx.get("vlan"))
+    check(gre["tunnel"].get("key") == 0x1234, "GRE key: %r" % gre["tunnel"])
+    check("vlan" not in gre, "no inner frame, no vlan: %r" % gre.get("vlan"))
+
+
 def main(argv):
     ap = argparse.ArgumentParser()
     ap.add_argument("--kexwatch", required=True)

@@ -11,8 +11,8 @@
  * KEXINIT split at every offset, IP fragments out of order and overlapping,
  * packet_length 0 and 0xffffffff, huge name-lists, a 100 KB banner without a
  * newline, TCP options with bad lengths, a short snap length, zero-length
- * frames. Packets are built with libnet in LIBNET_NONE mode (construction
- * only: nothing is ever injected) and coalesced into a buffer
+ * frames, connections in VXLAN and GRE over a tagged underlay. Packets are built with libnet in
+ * LIBNET_NONE mode (construction only: nothing is ever injected) and coalesced into a buffer
  * (libnet_pblock_coalesce; libnet_adv_cull_packet refuses LIBNET_NONE); a small pcap
  * writer here puts them in a file with deterministic timestamps, so the
  * output is byte-for-byte reproducible. The flood mode writes its frames
@@ -89,8 +89,18 @@ static void pcap_put_raw(struct pcapw *w, const uint8_t *frame, uint32_t caplen,
 		die("write failed");
 }
 
+/*
+ * Encapsulation for the tunnel scenario: while encap is set, every frame
+ * pcap_put writes is first wrapped (encap_frame, below the libnet helpers).
+ */
+enum encap_kind { ENCAP_NONE, ENCAP_VXLAN, ENCAP_GRE };
+static enum encap_kind encap;
+static const uint8_t *encap_frame(const uint8_t *frame, uint32_t len, uint32_t *out_len);
+
 static void pcap_put(struct pcapw *w, const uint8_t *frame, uint32_t len)
 {
+	if (encap != ENCAP_NONE)
+		frame = encap_frame(frame, len, &len);
 	pcap_put_raw(w, frame, len < w->snaplen ? len : w->snaplen, len);
 }
 
@@ -394,6 +404,70 @@ static void handshake_bytes(struct buf *c2s, struct buf *s2c)
 	kex_tail(c2s, s2c);
 }
 
+/* ---- tunnels ------------------------------------------------------------ */
+
+/*
+ * encap_frame wraps an Ethernet frame of the connection as a tunnel
+ * carries it across an underlay tagged VLAN 100 between 192.0.2.1 and
+ * 192.0.2.2:
+ * - ENCAP_VXLAN: outer Ethernet + 802.1Q 100 + IPv4 + UDP 4789 + VXLAN
+ *   (RFC 7348, VNI 4242) + the inner frame, itself tagged VLAN 7;
+ * - ENCAP_GRE: outer Ethernet + 802.1Q 100 + IPv4 + GRE with key 0x1234
+ *   (RFC 2890) + the inner IPv4 packet (no inner Ethernet).
+ */
+static const uint8_t *encap_frame(const uint8_t *frame, uint32_t len, uint32_t *out_len)
+{
+	static uint8_t out[70100];
+	uint8_t inner[70050], hdr[8];
+	uint32_t ilen, plen, n;
+	uint32_t a = htonl(0xc0000201u), b = htonl(0xc0000202u); /* 192.0.2.1, .2 */
+	uint8_t *pkt;
+	libnet_ptag_t t;
+
+	if (len < 14 || len + 4 > sizeof(inner))
+		die("encap: frame of %u bytes", len);
+	libnet_clear_packet(ln);
+	if (encap == ENCAP_VXLAN) {
+		/* the inner frame gets an 802.1Q tag (VLAN 7) after its MAC addresses */
+		memcpy(inner, frame, 12);
+		inner[12] = 0x81, inner[13] = 0x00, inner[14] = 0x00, inner[15] = 7;
+		memcpy(inner + 16, frame + 12, len - 12);
+		ilen = len + 4;
+		memset(hdr, 0, sizeof(hdr));
+		hdr[0] = 0x08;                            /* I: the VNI is valid */
+		hdr[4] = 0, hdr[5] = 0x10, hdr[6] = 0x92; /* VNI 4242 */
+		memmove(inner + 8, inner, ilen);
+		memcpy(inner, hdr, 8);
+		plen = ilen + 8;
+		t = libnet_build_udp(50000, 4789, LIBNET_UDP_H + plen, 0, inner, plen, ln, 0);
+		if (t == -1 || libnet_build_ipv4(LIBNET_IPV4_H + LIBNET_UDP_H + plen, 0, 1, 0, 64,
+		                                 IPPROTO_UDP, 0, a, b, NULL, 0, ln, 0) == -1)
+			die("encap vxlan: %s", libnet_geterror(ln));
+	} else {
+		/* GRE, RFC 2890: the K bit, protocol IPv4, the key; then the IP packet */
+		plen = len - 14;
+		hdr[0] = 0x20, hdr[1] = 0x00, hdr[2] = 0x08, hdr[3] = 0x00;
+		hdr[4] = 0, hdr[5] = 0, hdr[6] = 0x12, hdr[7] = 0x34;
+		memcpy(inner, hdr, 8);
+		memcpy(inner + 8, frame + 14, plen);
+		plen += 8;
+		if (libnet_build_ipv4(LIBNET_IPV4_H + plen, 0, 1, 0, 64, IPPROTO_GRE, 0, a, b,
+		                      inner, plen, ln, 0) == -1)
+			die("encap gre: %s", libnet_geterror(ln));
+	}
+	if (libnet_build_802_1q(mac_s, mac_c, ETHERTYPE_VLAN, 0, 0, 100, ETHERTYPE_IP, NULL, 0, ln,
+	                        0) == -1)
+		die("encap 802.1q: %s", libnet_geterror(ln));
+	if (libnet_pblock_coalesce(ln, &pkt, &n) == -1)
+		die("libnet_pblock_coalesce: %s", libnet_geterror(ln));
+	if (n > sizeof(out))
+		die("frame too large");
+	memcpy(out, pkt, n);
+	free(pkt);
+	*out_len = n;
+	return out;
+}
+
 /* ---- scenarios ------------------------------------------------------------ */
 
 /* Server banner out of order, then overlapping segments with conflicting bytes. */
@@ -652,6 +726,27 @@ static void sc_tcp_bad_options(struct pcapw *w)
 	}
 }
 
+/* A whole handshake in VXLAN, then one in GRE with a key, over a tagged underlay. */
+static void sc_tunnels(struct pcapw *w)
+{
+	struct buf c2s = {0}, s2c = {0};
+
+	handshake_bytes(&c2s, &s2c);
+	for (int k = 0; k < 2; k++) {
+		struct conn c;
+		encap = k == 0 ? ENCAP_VXLAN : ENCAP_GRE;
+		conn_init(&c, w, k + 1);
+		conn_open(&c);
+		conn_send(&c, 0, c2s.p, sizeof(BANNER_C) - 1);
+		conn_send(&c, 1, s2c.p, s2c.n);
+		conn_send(&c, 0, c2s.p + sizeof(BANNER_C) - 1, c2s.n - (sizeof(BANNER_C) - 1));
+		conn_close(&c);
+	}
+	encap = ENCAP_NONE;
+	free(c2s.p);
+	free(s2c.p);
+}
+
 /* A whole handshake in a capture with a 100-byte snap length (scenarios[]). */
 static void sc_snaplen(struct pcapw *w)
 {
@@ -812,6 +907,7 @@ static const struct scenario scenarios[] = {
     {"one-byte-segments", sc_one_byte, 0},
     {"kexinit-split-every-offset", sc_kexinit_split, 0},
     {"ip-fragments", sc_ip_fragments, 0},
+    {"tunnels", sc_tunnels, 0},
     {"packet-length-extremes", sc_packet_length, 0},
     {"namelist-10000-names", sc_namelist_10000, 0},
     {"namelist-100k", sc_namelist_100k, 0},

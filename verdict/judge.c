@@ -57,9 +57,7 @@ enum verdict_outcome verdict_outcome_of(const struct flow *f)
 	 * one the capture stopped watching is incomplete. */
 	if (f->close_kind == FLOW_CLOSE_FIN || f->close_kind == FLOW_CLOSE_RST ||
 	    f->close_kind == FLOW_CLOSE_TIMEOUT)
-		return (f->anomalies & FLOW_ANOM_MIDSTREAM) && !ssh_conn_is_ssh(s)
-		           ? OUTCOME_INCOMPLETE
-		           : OUTCOME_FAILED;
+		return OUTCOME_FAILED;
 	return OUTCOME_INCOMPLETE;
 }
 
@@ -71,7 +69,7 @@ static int seen_by(uint64_t t, uint64_t at)
 enum verdict_phase verdict_phase_at(const struct flow *f, uint64_t at)
 {
 	const struct ssh_conn *s = &f->ssh;
-	int c = s->client_dir >= 0 ? s->client_dir : flow_src_dir(f);
+	int c = verdict_client_dir(f); /* the roles the record names */
 	const struct ssh_dir *cd = &s->dir[c], *sd = &s->dir[!c];
 	enum verdict_phase p = PHASE_NONE;
 

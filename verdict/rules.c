@@ -191,7 +191,9 @@ static const struct diag_rule rules[DIAG_COUNT] = {
                  "Unable to negotiate with HOST port N: no matching cipher found. Their "
                  "offer: ...",
                  "Unable to negotiate with HOST port N: no matching MAC found. Their offer: "
-                 "..."},
+                 "...",
+                 "Unable to negotiate with HOST port N: no matching compression method "
+                 "found. Their offer: ..."},
         },
     [DIAG_WEAK_ALGORITHM] =
         {

@@ -77,8 +77,8 @@ enum diag_code {
 	DIAG_COUNT
 };
 
-#define DIAG_MAX_HINTS 5
-#define DIAG_MAX_SYMPTOMS 4
+#define DIAG_MAX_HINTS 5    /* hint variants of one rule */
+#define DIAG_MAX_SYMPTOMS 5 /* client messages of one rule */
 
 /*
  * One row of the rule table: everything said about a code that does not

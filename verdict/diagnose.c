@@ -23,6 +23,13 @@
 
 /* A side that stays silent this long before the server gives up: LoginGraceTime. */
 #define DIAG_GRACE_IDLE_US 10000000u
+/*
+ * The shortest wait that is still a grace timeout when the server was the one
+ * waiting (it had said all it would say until the client spoke): sshd's
+ * LoginGraceTime counts whole seconds, while a server that drops a connection
+ * at once (MaxStartups, a filter) closes within milliseconds.
+ */
+#define DIAG_GRACE_MIN_US 1000000u
 
 /* A summary is one sentence; one quoting a long wire text is cut here. */
 #define DIAG_SUMMARY_MAX 512
@@ -105,6 +112,18 @@ static const char *close_kind(enum flow_close_kind k)
 static int closed(const struct flow *f)
 {
 	return f->close_kind == FLOW_CLOSE_FIN || f->close_kind == FLOW_CLOSE_RST;
+}
+
+/*
+ * server_banner_seen: the server's identification line arrived before the
+ * connection's first close. A banner that comes after the server already
+ * reset the connection (an IPS or fail2ban rejecting the client while sshd
+ * still answers) never reached the client: the order on the wire counts,
+ * not the set of things seen.
+ */
+static int server_banner_seen(const struct ctx *x)
+{
+	return x->ss->banner != NULL && (!closed(x->f) || x->ss->t_banner <= x->f->t_close);
 }
 
 static int text_has(const struct ssh_dir *ss, const char *needle)
@@ -292,7 +311,7 @@ static void check_before_banner(struct ctx *x)
 	struct diagnosis *d;
 	int hint;
 
-	if (!closed(f) || x->ss->banner != NULL || x->ts->packets == 0 || f->t_synack == 0)
+	if (!closed(f) || server_banner_seen(x) || x->ts->packets == 0 || f->t_synack == 0)
 		return;
 	/* A server line the client had to reject: banner_invalid says it better. */
 	if (x->ss->state == SSH_ST_NOT_SSH ||
@@ -322,6 +341,11 @@ static void check_before_banner(struct ctx *x)
 	diag_ev_text(d, "kind", close_kind(f->close_kind));
 	diag_ev_ms(d, "after_ms", x->v->t0, f->t_close);
 	diag_ev_int(d, "server_bytes", (int64_t)x->ts->bytes);
+	if (x->ss->banner != NULL) {
+		/* The banner came after the close: the client answered it with a reset. */
+		diag_ev_bool(d, "server_banner_after_close", 1);
+		diag_ev_ms(d, "server_banner_ms", x->v->t0, x->ss->t_banner);
+	}
 	server_text(x, d);
 }
 
@@ -386,33 +410,63 @@ static void check_banners(struct ctx *x)
 	}
 }
 
+/* The time of the last SSH message a side sent, 0 when it sent none. */
+static uint64_t last_spoke(const struct ssh_dir *sd)
+{
+	uint64_t t = sd->t_banner;
+
+	if (sd->t_kexinit > t)
+		t = sd->t_kexinit;
+	if (sd->t_kexmsg > t)
+		t = sd->t_kexmsg;
+	return t;
+}
+
+/*
+ * check_grace: LoginGraceTime, the server giving up on a client that went
+ * quiet. A server that closes while it waits for the client (it spoke last,
+ * or the client never spoke) after the client was silent for the whole span
+ * is a grace timeout whatever the span (LoginGraceTime 3 closes after 3 s),
+ * unless the span is under DIAG_GRACE_MIN_US: a drop at once (MaxStartups).
+ * Any close after DIAG_GRACE_IDLE_US of client silence is one too. The
+ * silence counts from the client's last message, or from the connection's
+ * opening when it sent none (sshd's timer starts at accept). Returns 1 when
+ * it added banner_timeout.
+ */
+static int check_grace(struct ctx *x)
+{
+	const struct flow *f = x->f;
+	uint64_t client_last = last_spoke(x->sc), server_last = last_spoke(x->ss), idle;
+	int waiting = client_last == 0 || server_last >= client_last;
+	struct diagnosis *d;
+	char sym[160];
+
+	if (client_last == 0)
+		client_last = x->v->t0;
+	idle = f->t_close > client_last ? f->t_close - client_last : 0;
+	if (f->close_dir == x->c || x->tc->packets == 0 ||
+	    !(idle >= DIAG_GRACE_IDLE_US || (waiting && idle >= DIAG_GRACE_MIN_US)))
+		return 0;
+	snprintf(sym, sizeof(sym), "Connection closed by %s", server(x));
+	d = add(x, DIAG_BANNER_TIMEOUT, 0, sym, SUM_BANNER_TIMEOUT, (double)idle / 1e6);
+	diag_ev_ms(d, "idle_ms", client_last, f->t_close);
+	diag_ev_text(d, "kind", close_kind(f->close_kind));
+	diag_ev_bool(d, "client_banner_sent", x->sc->banner != NULL);
+	diag_ev_bool(d, "client_kexinit_sent", x->sc->kexinit != NULL);
+	diag_ev_bool(d, "server_waiting", waiting);
+	return 1;
+}
+
 static void check_closes(struct ctx *x)
 {
 	const struct flow *f = x->f;
 	struct diagnosis *d;
-	uint64_t client_last, idle;
 	char sym[160];
 
-	if (!closed(f) || x->v->established || x->ss->banner == NULL)
+	if (!closed(f) || x->v->established || !server_banner_seen(x))
 		return;
-	/* LoginGraceTime: the server gives up on a client that went quiet. */
-	client_last = x->sc->t_banner ? x->sc->t_banner : 0;
-	if (x->sc->t_kexinit > client_last)
-		client_last = x->sc->t_kexinit;
-	if (x->sc->t_kexmsg > client_last)
-		client_last = x->sc->t_kexmsg;
-	if (client_last == 0)
-		client_last = x->ss->t_banner;
-	idle = f->t_close > client_last ? f->t_close - client_last : 0;
-	if (f->close_dir != x->c && idle >= DIAG_GRACE_IDLE_US && x->tc->packets > 0) {
-		snprintf(sym, sizeof(sym), "Connection closed by %s", server(x));
-		d = add(x, DIAG_BANNER_TIMEOUT, 0, sym, SUM_BANNER_TIMEOUT, (double)idle / 1e6);
-		diag_ev_ms(d, "idle_ms", client_last, f->t_close);
-		diag_ev_text(d, "kind", close_kind(f->close_kind));
-		diag_ev_bool(d, "client_banner_sent", x->sc->banner != NULL);
-		diag_ev_bool(d, "client_kexinit_sent", x->sc->kexinit != NULL);
+	if (check_grace(x))
 		return;
-	}
 	if (x->sc->banner == NULL)
 		return;
 	snprintf(sym, sizeof(sym), "Connection %s by %s",

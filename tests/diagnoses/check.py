@@ -169,10 +169,19 @@ CASES = {
     "fail-drop": {"why": "iptables DROP, ssh ConnectTimeout=5", "conns": [
         conn(0, diag("tcp_no_answer", symptom=True, syns=ge(2), span_ms=ge(3000)),
              no_diag("capture_incomplete"), close("none", "capture_end"))]},
+    # The firewall's RST (after the client's banner) comes before sshd's banner on
+    # the wire; the client answers that late banner with its own RST. The order of
+    # events decides: closed before the server banner, and the client's first line.
     "fail-string-reset": {"why": "iptables string match SSH-2.0 -> REJECT tcp-reset", "conns": [
-        conn(0, diag("closed_after_banner", symptom=True, initiator="server", kind="rst",
-                     client_kexinit_sent=False, server_kexinit_sent=False),
-             outcome("failed"), close("server", "rst"))]},
+        conn(0, diag("closed_before_server_banner", symptom=True, initiator="server", kind="rst",
+                     server_banner_after_close=True),
+             field("ssh.diagnoses", Pred(
+                 "first symptom is the client's first line",
+                 lambda ds: ds[0]["client_symptom"] ==
+                 "kex_exchange_identification: read: Connection reset by peer")),
+             no_diag("closed_after_banner"),
+             outcome("failed"), close("server", "rst"),
+             field("ssh.close.phase", "client_banner"))]},
     "fail-http-on-22": {"why": "python3 -m http.server on port 22", "conns": [
         # HTML answered to the client's banner: not SSH. OpenSSH reads the lines as
         # pre-banner text and then reports the close.
@@ -214,6 +223,18 @@ CASES = {
              outcome("failed"), close("server", "fin"))]},
     "fail-logingrace-silent": {"why": "sshd LoginGraceTime 12, client sends nothing", "conns": [
         conn(0, diag("banner_timeout", idle_ms=ge(10000), kind="fin", client_banner_sent=False),
+             outcome("failed"), close("server", "fin"))]},
+    # LoginGraceTime 3: shorter than the fixed 10 s idle threshold; the server was
+    # the one waiting, so the close is still a grace timeout.
+    "fail-logingrace-short": {"why": "sshd LoginGraceTime 3, client sends its banner then nothing",
+                              "conns": [
+        conn(0, diag("banner_timeout", idle_ms=ge(2900), kind="fin", client_banner_sent=True,
+                     server_waiting=True),
+             no_diag("closed_after_banner"), outcome("failed"), close("server", "fin"))]},
+    "fail-logingrace-short-silent": {"why": "sshd LoginGraceTime 3, client sends nothing",
+                                     "conns": [
+        conn(0, diag("banner_timeout", idle_ms=ge(2900), kind="fin", client_banner_sent=False,
+                     server_waiting=True),
              outcome("failed"), close("server", "fin"))]},
     "fail-wrong-key": {"why": "key not in authorized_keys: KEX completes, auth fails", "conns": [
         conn(0, outcome("established"), field("ssh.auth.result", "failure"), no_errors(),

@@ -604,24 +604,26 @@ if wanted $c; then
     publish $c
 fi
 
-# LoginGraceTime 12: a client that sends its banner (or nothing) and stays silent;
-# sshd gives up after 12 s.
-grace_case() { # case banner|-
-    local c=$1 banner=$2 csw=failhelper
+# LoginGraceTime N: a client that sends its banner (or nothing) and stays silent;
+# sshd gives up after N s (12, and 3: shorter than any fixed idle threshold).
+grace_case() { # case grace banner|-
+    local c=$1 grace=$2 banner=$3 csw=failhelper
     [ "$banner" = - ] && csw=-
     wanted "$c" || return 0
-    log "$c: sshd [LoginGraceTime 12] <- silent client (banner: $banner)"
-    start_sshd "$c" "$NSS" 22 "LoginGraceTime 12"
+    log "$c: sshd [LoginGraceTime $grace] <- silent client (banner: $banner)"
+    start_sshd "$c" "$NSS" 22 "LoginGraceTime $grace"
     start_capture "$c" "$NSS" veth-s
-    helper_client "$c" "$NSC" "$S4" 22 "$banner" 25
+    helper_client "$c" "$NSC" "$S4" 22 "$banner" $((grace * 2 + 1))
     sleep 0.5
     stop_capture "$c"
     stop_server
     truth "$c" "$csw" openssh "$S4" 22 "$C4" helper sshd
     publish "$c"
 }
-grace_case fail-logingrace "SSH-2.0-failhelper_1.0"
-grace_case fail-logingrace-silent -
+grace_case fail-logingrace 12 "SSH-2.0-failhelper_1.0"
+grace_case fail-logingrace-silent 12 -
+grace_case fail-logingrace-short 3 "SSH-2.0-failhelper_1.0"
+grace_case fail-logingrace-short-silent 3 -
 
 # ---------------------------------------------------------------- cases (MTU path)
 # path_case CASE MODE [ssh options]; MODE: blackhole | pmtud | fragments.

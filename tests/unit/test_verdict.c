@@ -832,6 +832,45 @@ static void test_closed_before_server_banner(void)
 		free(c);
 	}
 
+	/* A late block (an IPS or fail2ban rejecting the client once its banner
+	 * passed): the server's RST comes first, sshd's banner after it, and the
+	 * client answers that banner with its own RST. The order on the wire
+	 * decides: the server closed before its banner reached the client. */
+	{
+		struct conn *c = conn_new();
+		const struct diagnosis *d;
+
+		banner(c, 0, CLIENT_BANNER, T0 + 10 * MS);
+		closes(c, 1, FLOW_CLOSE_RST, T0 + 10 * MS + 30);
+		banner(c, 1, SERVER_BANNER, T0 + 43 * MS);
+		c->f.dir[0].rst = 1;
+		c->f.dir[0].rsts = 1;
+		c->f.dir[0].t_rst = T0 + 43 * MS + 35;
+		judge(c);
+		d = EXPECT(DIAG_CLOSED_BEFORE_SERVER_BANNER, SEV_ERROR, HINT_CBSB_RESET,
+		           "kex_exchange_identification: read: Connection reset by peer");
+		EV_TEXT(d, "initiator", "server");
+		EV_TEXT(d, "kind", "rst");
+		EV_BOOL(d, "server_banner_after_close", 1);
+		EV_MS(d, "server_banner_ms", T0, T0 + 43 * MS);
+		ABSENT(DIAG_CLOSED_AFTER_BANNER);
+		ABSENT(DIAG_BANNER_TIMEOUT);
+		CHECK_EQ_INT(v->ndiag, 1);
+		CHECK_EQ_INT(v->close_phase, PHASE_CLIENT_BANNER);
+		free(c);
+
+		/* Nearest negative: the same banner 1 us before the reset. */
+		c = conn_new();
+		banner(c, 0, CLIENT_BANNER, T0 + 10 * MS);
+		banner(c, 1, SERVER_BANNER, T0 + 10 * MS + 29);
+		closes(c, 1, FLOW_CLOSE_RST, T0 + 10 * MS + 30);
+		judge(c);
+		ABSENT(DIAG_CLOSED_BEFORE_SERVER_BANNER);
+		d = EXPECT(DIAG_CLOSED_AFTER_BANNER, SEV_ERROR, HINT_CAB_SERVER,
+		           "Connection reset by " SERVER);
+		free(c);
+	}
+
 	/* Nearest negatives, each one fact away from "plain FIN". */
 	{
 		struct conn *c = conn_new();
@@ -1137,12 +1176,47 @@ static void test_banner_timeout(void)
 	EV_TEXT(d, "kind", "rst");
 	free(c);
 
-	/* Nearest negative: 1 us under the grace time. */
+	/* The server waiting for the client (it spoke last): a short LoginGraceTime
+	 * (3 s) is a grace timeout too, with the server's wait as evidence. */
 	c = conn_banners();
-	closes(c, 1, FLOW_CLOSE_FIN, T0 + 10 * MS + 10 * SEC - 1);
+	closes(c, 1, FLOW_CLOSE_FIN, T0 + 10 * MS + 3 * SEC);
+	judge(c);
+	d = EXPECT(DIAG_BANNER_TIMEOUT, SEV_ERROR, 0, "Connection closed by " SERVER);
+	SUMMARY(d, "The server closed the connection after the client had been silent for "
+	           "3.0 s.");
+	EV_MS(d, "idle_ms", T0 + 10 * MS, T0 + 10 * MS + 3 * SEC);
+	EV_BOOL(d, "server_waiting", 1);
+	EV_BOOL(d, "client_banner_sent", 1);
+	ABSENT(DIAG_CLOSED_AFTER_BANNER);
+	free(c);
+
+	/* Nearest negative: a server that drops at once (1 us under a second of
+	 * waiting, MaxStartups-like) is not a grace timeout. */
+	c = conn_banners();
+	closes(c, 1, FLOW_CLOSE_FIN, T0 + 10 * MS + 1 * SEC - 1);
 	judge(c);
 	ABSENT(DIAG_BANNER_TIMEOUT);
 	CHECK_EQ_INT(count(DIAG_CLOSED_AFTER_BANNER), 1);
+	free(c);
+
+	/* Nearest negative: the client spoke last (its banner after the server's),
+	 * so the server owed the next word: not waiting, and under 10 s. */
+	c = conn_new();
+	banner(c, 1, SERVER_BANNER, T0 + 10 * MS);
+	banner(c, 0, CLIENT_BANNER, T0 + 20 * MS);
+	closes(c, 1, FLOW_CLOSE_FIN, T0 + 20 * MS + 10 * SEC - 1);
+	judge(c);
+	ABSENT(DIAG_BANNER_TIMEOUT);
+	CHECK_EQ_INT(count(DIAG_CLOSED_AFTER_BANNER), 1);
+	free(c);
+	/* ... and at 10 s of silence it is one whatever the turn. */
+	c = conn_new();
+	banner(c, 1, SERVER_BANNER, T0 + 10 * MS);
+	banner(c, 0, CLIENT_BANNER, T0 + 20 * MS);
+	closes(c, 1, FLOW_CLOSE_FIN, T0 + 20 * MS + 10 * SEC);
+	judge(c);
+	d = EXPECT(DIAG_BANNER_TIMEOUT, SEV_ERROR, 0, "Connection closed by " SERVER);
+	EV_BOOL(d, "server_waiting", 0);
 	free(c);
 
 	/* The silence counts from the client's last message, here its KEXINIT. */
@@ -1162,14 +1236,34 @@ static void test_banner_timeout(void)
 	EV_BOOL(d, "client_kexinit_sent", 1);
 	free(c);
 
-	/* A client that never sent its banner: the silence counts from the server's. */
+	/* A client that never sent its banner: the silence counts from the
+	 * connection's opening (sshd's timer starts at accept). */
 	c = conn_new();
 	banner(c, 1, SERVER_BANNER, T0 + 20 * MS);
 	closes(c, 1, FLOW_CLOSE_FIN, T0 + 20 * MS + 120 * SEC);
 	judge(c);
 	d = EXPECT(DIAG_BANNER_TIMEOUT, SEV_ERROR, 0, "Connection closed by " SERVER);
-	EV_MS(d, "idle_ms", T0 + 20 * MS, T0 + 20 * MS + 120 * SEC);
+	EV_MS(d, "idle_ms", T0, T0 + 20 * MS + 120 * SEC);
 	EV_BOOL(d, "client_banner_sent", 0);
+	free(c);
+
+	/* The same with LoginGraceTime 3: before, no diagnosis at all. */
+	c = conn_new();
+	banner(c, 1, SERVER_BANNER, T0 + 20 * MS);
+	closes(c, 1, FLOW_CLOSE_FIN, T0 + 3 * SEC);
+	judge(c);
+	d = EXPECT(DIAG_BANNER_TIMEOUT, SEV_ERROR, 0, "Connection closed by " SERVER);
+	EV_MS(d, "idle_ms", T0, T0 + 3 * SEC);
+	EV_BOOL(d, "client_banner_sent", 0);
+	EV_BOOL(d, "server_waiting", 1);
+	CHECK_EQ_INT(v->ndiag, 1);
+	free(c);
+	/* Nearest negative: the server closing a silent client at once. */
+	c = conn_new();
+	banner(c, 1, SERVER_BANNER, T0 + 20 * MS);
+	closes(c, 1, FLOW_CLOSE_FIN, T0 + 30 * MS);
+	judge(c);
+	ABSENT(DIAG_BANNER_TIMEOUT);
 	free(c);
 
 	/* The client closing after a long silence is not the server's timeout. */

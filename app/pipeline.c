@@ -178,7 +178,7 @@ fail:
 void pipeline_summary(const struct pipeline *p)
 {
 	report_summary(p->report, stderr, flow_table_stats(p->table), decoder_stats(p->dec)->frames,
-	               decoder_stats(p->dec)->malformed);
+	               decoder_stats(p->dec)->malformed, decoder_stats(p->dec)->tso_frames);
 }
 
 int pipeline_store_close(struct pipeline *p, int quiet)

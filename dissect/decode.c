@@ -74,7 +74,8 @@ struct decoder {
 	struct frag_entry *frags;
 	uint32_t nfrags;
 	struct decode_stats stats;
-	uint8_t *reasm; /* the datagram handed out last, valid until the next call */
+	uint8_t *reasm;      /* the datagram handed out last, valid until the next call */
+	uint32_t wire_extra; /* bytes of this frame beyond the capture (wirelen - caplen) */
 };
 
 static int decode_ether(struct decoder *d, struct cursor *c, struct pkt *out, int depth);
@@ -518,6 +519,7 @@ static int decode_ipv4(struct decoder *d, struct cursor *c, struct pkt *out, int
 {
 	uint8_t vihl, tos, ttl, proto;
 	uint16_t total, id, fragw, csum;
+	uint32_t total32;
 	const uint8_t *src, *dst;
 	size_t ihl, plen;
 	struct cursor pc, fixed;
@@ -536,8 +538,18 @@ static int decode_ipv4(struct decoder *d, struct cursor *c, struct pkt *out, int
 	    cursor_get_u8(&fixed, &proto) != 0 || cursor_get_u16(&fixed, &csum) != 0 ||
 	    cursor_get_bytes(&fixed, 4, &src) != 0 || cursor_get_bytes(&fixed, 4, &dst) != 0)
 		return KW_ERR_BUG;
+	total32 = total;
 	ihl = (size_t)(vihl & 15) * 4;
-	if (ihl < 20 || total < ihl) {
+	if (total == 0 && (fragw & 0x3fff) == 0 && ihl >= 20) {
+		/* Total length 0 (RFC 791 section 3.1 has no such datagram) in an
+		 * unfragmented frame: a capture on the sending host with TCP
+		 * segmentation offload, before the NIC cut the large segment. Use
+		 * the frame's length, as tcpdump and tshark do. */
+		size_t frame = 20 + cursor_left(c) + d->wire_extra;
+		total32 = frame > 0xffffffu ? 0xffffffu : (uint32_t)frame;
+		d->stats.tso_frames++;
+	}
+	if (ihl < 20 || total32 < ihl) {
 		out->anomalies |= DEC_ANOM_IP_HEADER;
 		return KW_ERR_MALFORMED;
 	}
@@ -551,9 +563,9 @@ static int decode_ipv4(struct decoder *d, struct cursor *c, struct pkt *out, int
 	memcpy(out->a.src, src, 4);
 	memcpy(out->a.dst, dst, 4);
 	out->df = (fragw & 0x4000) != 0;
-	out->ip_len = total;
+	out->ip_len = (uint16_t)(total32 > 0xffff ? 0xffff : total32);
 	/* Trim link padding; a short capture keeps what it has. */
-	wire_payload = (uint32_t)(total - ihl);
+	wire_payload = (uint32_t)(total32 - ihl);
 	plen = cursor_left(c) < wire_payload ? cursor_left(c) : wire_payload;
 	cursor_init(&pc, cursor_ptr(c), plen);
 	if (fragw & 0x3fff) {
@@ -711,7 +723,7 @@ int decode_frame(struct decoder *d, int link, const uint8_t *frame, uint32_t cap
 	uint32_t fam;
 	int r;
 
-	(void)wirelen;
+	d->wire_extra = wirelen > caplen ? wirelen - caplen : 0;
 	memset(out, 0, sizeof(*out));
 	out->ts_us = ts_us;
 	cursor_init(&c, frame, caplen);

@@ -121,6 +121,7 @@ int decode_frame(struct decoder *d, int link, const uint8_t *frame, uint32_t cap
 
 struct decode_stats {
 	uint64_t frames, tcp, icmp_errors, other, malformed, fragments, reassembled, frag_dropped;
+	uint64_t tso_frames; /* IPv4 total length 0: a TSO frame, decoded by its frame length */
 };
 const struct decode_stats *decoder_stats(const struct decoder *d);
 

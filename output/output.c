@@ -265,6 +265,7 @@ static json_t *stats_object(const struct report *r, const struct report_stats_in
 	json_object_set_new(st, "uptime_s", json_u64(in->uptime_us / 1000000u));
 	json_object_set_new(st, "frames", json_u64(in->decode->frames));
 	json_object_set_new(st, "malformed_frames", json_u64(in->decode->malformed));
+	json_object_set_new(st, "tso_frames", json_u64(in->decode->tso_frames));
 	json_object_set_new(st, "packets", json_u64(fs->packets));
 	json_object_set_new(st, "bytes", json_u64(fs->bytes));
 	o = json_object();
@@ -461,7 +462,7 @@ void report_end(struct report *r)
 }
 
 void report_summary(const struct report *r, FILE *err, const struct flow_stats *fs, uint64_t frames,
-                    uint64_t anomalies_decode)
+                    uint64_t anomalies_decode, uint64_t tso_frames)
 {
 	uint64_t total = 0;
 
@@ -479,6 +480,9 @@ void report_summary(const struct report *r, FILE *err, const struct flow_stats *
 	    (unsigned long long)fs->packets, (unsigned long long)fs->bytes,
 	    (unsigned long long)fs->flows, (unsigned long long)fs->evicted,
 	    (unsigned long long)r->anomalous, (unsigned long long)anomalies_decode);
+	/* Only when there were some: a capture taken on a sending host. */
+	if (tso_frames)
+		fprintf(err, "; %llu TSO frames", (unsigned long long)tso_frames);
 	if (r->failed_writes)
 		fprintf(err, "; %llu records could not be written",
 		        (unsigned long long)r->failed_writes);

@@ -190,9 +190,10 @@ void report_tick(struct report *r);
 /* report_end writes what closes the output (the text table's footer). */
 void report_end(struct report *r);
 
-/* report_summary writes the end-of-run summary (counts) to err. */
+/* report_summary writes the end-of-run summary (counts) to err; the TSO
+ * frames (decode.h) only when there were some. */
 void report_summary(const struct report *r, FILE *err, const struct flow_stats *fs, uint64_t frames,
-                    uint64_t anomalies_decode);
+                    uint64_t anomalies_decode, uint64_t tso_frames);
 
 /* report_jansson_version: the jansson version string. */
 const char *report_jansson_version(void);

@@ -189,6 +189,18 @@ def case_tunnels(recs, _):
     check("vlan" not in gre, "no inner frame, no vlan: %r" % gre.get("vlan"))
 
 
+def case_tso_zero_length(recs, err):
+    check(len(recs) == 1, "one connection")
+    ssh = recs[0]["ssh"]
+    check(ssh["outcome"] == "established", "KEX data in TSO frames read: established")
+    check(ssh["client"]["hassh"]["hash"] == CLIENT_HASSH, "client HASSH from a TSO frame")
+    check(ssh.get("host_key", {}).get("fingerprint", "").startswith("SHA256:"),
+          "host key from the server's TSO frame")
+    check(ssh["tcp"]["max_segment_s2c"] == ssh["tcp"]["bytes_s2c"] - len(BANNER) - 2,
+          "the server's KEX data whole, from its one TSO frame")
+    check("0 malformed frames; 2 TSO frames" in err, "counted as TSO frames, not malformed")
+
+
 def main(argv):
     ap = argparse.ArgumentParser()
     ap.add_argument("--kexwatch", required=True)

@@ -308,6 +308,46 @@ static void test_fragments(struct decoder *d)
 	CHECK(decoder_stats(d)->fragments >= 6, "fragments counted");
 }
 
+/*
+ * A frame captured on the sending host before TCP segmentation offload cut
+ * it: IPv4 total length 0, 1800 bytes of TCP payload in one 1874-byte frame.
+ * Decoded by its frame length (as tcpdump and tshark do) and counted as a
+ * TSO frame, not as malformed; a fragment with length 0 stays malformed.
+ */
+static void test_tso(struct decoder *d)
+{
+	struct buf b = {0}, t = {0};
+	static char payload[1801];
+	uint64_t tso0 = decoder_stats(d)->tso_frames, bad0 = decoder_stats(d)->malformed;
+	struct pkt p;
+
+	memset(payload, 'K', sizeof(payload) - 1);
+	tcp_syn(&t, payload);
+	ether(&b, 0x0800);
+	ipv4(&b, 6, 0, 0x4000, 7);
+	b.b[16] = b.b[17] = 0; /* total length 0 */
+	put(&b, t.b, t.n);
+	CHECK_EQ_INT(decode(d, KW_LINK_ETHERNET, &b, &p), KW_OK);
+	CHECK_EQ_INT(p.kind, PKT_TCP);
+	CHECK_EQ_INT(p.payload_len, 1800);
+	CHECK_EQ_INT(p.wire_payload_len, 1800);
+	CHECK(p.payload[1799] == 'K', "TSO frame: payload to the frame's end");
+	CHECK_EQ_INT(decoder_stats(d)->tso_frames, tso0 + 1);
+	CHECK_EQ_INT(decoder_stats(d)->malformed, bad0);
+	check_truncations(d, KW_LINK_ETHERNET, &b, "TSO frame");
+
+	/* Snapped at 200 bytes: the wire length still gives the payload's size. */
+	CHECK_EQ_INT(decode_frame(d, KW_LINK_ETHERNET, b.b, 200, (uint32_t)b.n, 1, &p), KW_OK);
+	CHECK_EQ_INT(p.wire_payload_len, 1800);
+	CHECK_EQ_INT(p.payload_len, 200 - 14 - 20 - 40);
+
+	/* Nearest negative: total length 0 in a fragment is damage. */
+	b.b[20] = 0x20; /* more fragments */
+	bad0 = decoder_stats(d)->malformed;
+	CHECK_EQ_INT(decode(d, KW_LINK_ETHERNET, &b, &p), KW_ERR_MALFORMED);
+	CHECK_EQ_INT(decoder_stats(d)->malformed, bad0 + 1);
+}
+
 int main(void)
 {
 	struct kw_limits limits = KW_LIMITS_DEFAULT;
@@ -320,6 +360,7 @@ int main(void)
 	test_tunnels(d);
 	test_icmp(d);
 	test_fragments(d);
+	test_tso(d);
 	decoder_free(d);
 	return tap_done();
 }

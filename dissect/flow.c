@@ -48,12 +48,41 @@ struct flow_table {
 	struct kex_ctx *kex; /* this table's digest state, lent to each flow's parser */
 };
 
+enum flow_src_evidence flow_src_from(const struct flow *f, int *dir)
+{
+	enum flow_src_evidence e = FLOW_SRC_FIRST_PACKET;
+	int d = 0;
+
+	if (f->initiator_known) {
+		e = FLOW_SRC_SYN;
+	} else if (f->ssh.client_dir >= 0 && (f->ssh.role_source == SSH_ROLE_KEX_MESSAGES ||
+	                                      f->ssh.role_source == SSH_ROLE_KEXINIT)) {
+		/* Without SYN or SYN-ACK, the SSH client is taken as the initiator. */
+		e = FLOW_SRC_SSH_MESSAGES;
+		d = f->ssh.client_dir;
+	} else if (f->ssh.dir[0].pre_lines != f->ssh.dir[1].pre_lines &&
+	           (f->ssh.dir[0].pre_lines == 0 || f->ssh.dir[1].pre_lines == 0) &&
+	           f->ssh.dir[f->ssh.dir[0].pre_lines == 0].banner != NULL) {
+		/* RFC 4253 4.2: only the server sends lines before its banner. A
+		 * banner's time says nothing: OpenSSH's client sends its own at
+		 * connect, often before the server's. */
+		e = FLOW_SRC_SERVER_BANNER;
+		d = f->ssh.dir[0].pre_lines == 0 ? 0 : 1;
+	} else if (f->port_client_dir >= 0) {
+		e = FLOW_SRC_PORTS;
+		d = f->port_client_dir;
+	}
+	if (dir != NULL)
+		*dir = d;
+	return e;
+}
+
 int flow_src_dir(const struct flow *f)
 {
-	/* Without SYN or SYN-ACK, the SSH client is taken as the initiator. */
-	if (!f->initiator_known && f->ssh.client_dir >= 0 && f->ssh.role_source != SSH_ROLE_ASSUMED)
-		return f->ssh.client_dir;
-	return 0;
+	int d;
+
+	flow_src_from(f, &d);
+	return d;
 }
 
 /*
@@ -356,6 +385,16 @@ static struct flow *flow_create(struct flow_table *t, const struct pkt *p, uint3
 	f->candidate = f->initiator_known
 	                   ? port_listed(t, f->key.dport)
 	                   : port_listed(t, f->key.dport) || port_listed(t, f->key.sport);
+	f->port_client_dir = -1;
+	if (!f->initiator_known) {
+		/* A server's port (an --ssh-ports one, or a well-known one below
+		 * 1024) against an ephemeral one: the ephemeral side is the client. */
+		int s = port_listed(t, f->key.sport) || f->key.sport < 1024;
+		int d = port_listed(t, f->key.dport) || f->key.dport < 1024;
+
+		if (s != d)
+			f->port_client_dir = (int8_t)(s ? 1 : 0);
+	}
 	f->feeding = 1;
 	f->close_dir = -1;
 	f->t_first = p->ts_us;
@@ -366,6 +405,11 @@ static struct flow *flow_create(struct flow_table *t, const struct pkt *p, uint3
 	f->tunnel = p->tunnel;
 	ssh_conn_init(&f->ssh, t->limits);
 	f->ssh.kex = t->kex;
+	if (f->port_client_dir >= 0) {
+		/* Until the SSH messages tell: HASSH and negotiation by these roles. */
+		f->ssh.client_dir = f->port_client_dir;
+		f->ssh.role_source = SSH_ROLE_ASSUMED;
+	}
 	f->hnext = t->bucket[hash & t->mask];
 	t->bucket[hash & t->mask] = f;
 	list_add_head(&t->lru, &f->lru);

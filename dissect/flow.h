@@ -110,6 +110,7 @@ struct flow {
 	struct addr_pair key; /* src = direction 0's sender */
 	enum flow_state state;
 	uint8_t initiator_known; /* a SYN or SYN-ACK told who opened */
+	int8_t port_client_dir;  /* without a SYN: the client by ports (flow_src_from), -1 none */
 	uint8_t candidate;       /* responder port is an SSH port: report even without SSH */
 	uint8_t feeding;         /* bytes still go to the SSH parser */
 	uint64_t t_first, t_last;
@@ -133,7 +134,25 @@ struct flow {
 	uint32_t iface_index;        /* live interface */
 };
 
-/* flow_src_dir: the direction reported as src_* (see DESIGN.md section 1). */
+/* What told the direction reported as src_*, strongest first (flow_src_from). */
+enum flow_src_evidence {
+	FLOW_SRC_SYN,           /* a SYN or SYN-ACK */
+	FLOW_SRC_SSH_MESSAGES,  /* who sent the KEX init and reply, or the KEXINIT markers */
+	FLOW_SRC_SERVER_BANNER, /* the side that sent lines before its banner is the server */
+	FLOW_SRC_PORTS,         /* a well-known or --ssh-ports port against an ephemeral one */
+	FLOW_SRC_FIRST_PACKET,  /* nothing else: the sender of the first packet seen */
+};
+
+/*
+ * flow_src_from: the direction reported as src_* (the TCP initiator, see
+ * DESIGN.md section 1) in *dir, and what told it. Without a SYN the
+ * strongest evidence wins: the SSH messages, then the pre-banner lines
+ * only a server sends (RFC 4253 section 4.2), then the ports, and the first
+ * packet only as the last resort. dir may be NULL.
+ */
+enum flow_src_evidence flow_src_from(const struct flow *f, int *dir);
+
+/* flow_src_dir: the direction reported as src_* (flow_src_from's dir). */
 int flow_src_dir(const struct flow *f);
 
 typedef void (*flow_report_fn)(void *ctx, const struct flow *f, enum flow_report_why why);

@@ -20,6 +20,10 @@
  * and a packet's length is judged as soon as its 4-byte length is in.
  *
  * Known gaps, on purpose:
+ *  - A direction that begins mid-stream (ssh_stream_midstream) is read
+ *    only from a clear-text packet confirmed by the next one; a capture
+ *    that begins after NEWKEYS, or with the last clear packet (NEWKEYS
+ *    followed by encrypted bytes), only counts.
  *  - Only the TCP responder (direction 1) may send lines before its
  *    identification line; a TCP initiator whose first bytes are not "SSH-"
  *    is taken as not SSH, even in a reverse connection.
@@ -57,7 +61,8 @@
 
 static int ssh_dir_is_parsing(const struct ssh_dir *d)
 {
-	return d->state == SSH_ST_LINES || d->state == SSH_ST_PACKETS || d->state == SSH_ST_V1;
+	return d->state == SSH_ST_LINES || d->state == SSH_ST_PACKETS || d->state == SSH_ST_V1 ||
+	       d->state == SSH_ST_RESYNC;
 }
 
 /*
@@ -1011,6 +1016,158 @@ static void ssh_dir_parse(struct ssh_conn *conn, int dir, struct cursor *c, uint
 	}
 }
 
+/*
+ * ssh_resync_header judges the 6 bytes at c as the start of a clear-text
+ * binary packet (RFC 4253 section 6): packet_length a multiple of 8 less 4
+ * and at most max_packet, padding_length at least 4 and inside the packet,
+ * a message number sent before NEWKEYS (RFC 4253 sections 7, 8 and 11, RFC
+ * 4419 section 3), and NEWKEYS with no payload beyond its number. 1 when
+ * plausible, 0 when not, -1 when fewer than 6 bytes are there.
+ */
+static int ssh_resync_header(const struct ssh_conn *conn, const struct cursor *c, uint32_t *plen,
+                             uint8_t *msg)
+{
+	struct cursor h = *c;
+	uint8_t pad;
+
+	if (cursor_get_u32(&h, plen) != 0 || cursor_get_u8(&h, &pad) != 0 ||
+	    cursor_get_u8(&h, msg) != 0)
+		return -1;
+	if (*plen < 12 || *plen > conn->limits->max_packet || (*plen + 4) % 8 != 0 || pad < 4 ||
+	    pad > *plen - 2)
+		return 0;
+	switch (*msg) {
+	case SSH_MSG_NEWKEYS:
+		return *plen - 1 - pad == 1;
+	case SSH_MSG_DISCONNECT:
+	case SSH_MSG_IGNORE:
+	case SSH_MSG_UNIMPLEMENTED:
+	case SSH_MSG_DEBUG:
+	case SSH_MSG_KEXINIT:
+	case SSH_MSG_KEX_30:
+	case SSH_MSG_KEX_31:
+	case SSH_MSG_KEX_DH_GEX_INIT:
+	case SSH_MSG_KEX_DH_GEX_REPLY:
+	case SSH_MSG_KEX_DH_GEX_REQUEST:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/*
+ * ssh_resync_body: the payload of a candidate first packet has its message's
+ * shape: a KEXINIT's cookie, ten name-lists, a boolean and a reserved
+ * uint32 end exactly at the padding (RFC 4253 section 7.1); a DISCONNECT
+ * holds its reason and two strings (section 11.1); a key-exchange message
+ * at least one uint32. Other messages do not start a resynchronisation.
+ */
+static int ssh_resync_body(struct cursor *pkt, uint8_t msg)
+{
+	uint32_t plen, len;
+	uint8_t pad;
+	struct cursor m;
+	const uint8_t *body;
+
+	if (cursor_get_u32(pkt, &plen) != 0 || cursor_get_bytes(pkt, plen, &body) != 0)
+		return 0;
+	cursor_init(&m, body, plen);
+	if (cursor_get_u8(&m, &pad) != 0)
+		return 0;
+	cursor_init(&m, body + 1, plen - 1 - pad);
+	if (cursor_skip(&m, 1) != 0)
+		return 0;
+	switch (msg) {
+	case SSH_MSG_KEXINIT:
+		if (cursor_skip(&m, 16) != 0)
+			return 0;
+		for (int i = 0; i < 10; i++)
+			if (cursor_get_u32(&m, &len) != 0 || cursor_skip(&m, len) != 0)
+				return 0;
+		return cursor_skip(&m, 5) == 0 && cursor_left(&m) == 0;
+	case SSH_MSG_DISCONNECT:
+		return cursor_skip(&m, 4) == 0 && cursor_get_u32(&m, &len) == 0 &&
+		       cursor_skip(&m, len) == 0 && cursor_get_u32(&m, &len) == 0 &&
+		       cursor_skip(&m, len) == 0;
+	case SSH_MSG_NEWKEYS:
+		return 1;
+	case SSH_MSG_KEX_30:
+	case SSH_MSG_KEX_31:
+	case SSH_MSG_KEX_DH_GEX_INIT:
+	case SSH_MSG_KEX_DH_GEX_REPLY:
+	case SSH_MSG_KEX_DH_GEX_REQUEST:
+		return cursor_left(&m) >= 4;
+	default:
+		return 0;
+	}
+}
+
+/*
+ * ssh_resync_scan looks in a mid-stream direction's buffer for a packet that
+ * is plausible as a whole (header and body) and is followed by a plausible
+ * packet header: two in a row, so that bytes of encrypted data that look
+ * like one packet start nothing. Found, it drops the bytes before it and
+ * parses from there; otherwise it remembers how far it ruled offsets out.
+ */
+static void ssh_resync_scan(struct ssh_conn *conn, int dir, uint64_t ts)
+{
+	struct ssh_dir *d = &conn->dir[dir];
+	struct cursor c, at, next;
+	uint32_t plen, plen2;
+	uint8_t msg, msg2;
+	size_t i;
+	int r;
+
+	cursor_init(&c, d->buf, d->buf_len);
+	for (i = d->resync_at; i < d->buf_len; i++) {
+		cursor_init(&at, d->buf + i, d->buf_len - i);
+		if ((r = ssh_resync_header(conn, &at, &plen, &msg)) < 0)
+			break; /* wait for the header */
+		if (r == 0)
+			continue;
+		if ((uint64_t)plen + 4 + 6 > SSH_RESYNC_MAX - i)
+			continue; /* could never be confirmed within the window */
+		next = at;
+		if (cursor_skip(&next, (size_t)plen + 4) != 0 ||
+		    (r = ssh_resync_header(conn, &next, &plen2, &msg2)) < 0)
+			break; /* wait for the packet and the next header */
+		if (r == 0 || !ssh_resync_body(&at, msg))
+			continue;
+		/* Found: parse from i, as if the stream had begun there. */
+		memmove(d->buf, d->buf + i, d->buf_len - i);
+		d->buf_len -= (uint32_t)i;
+		d->state = SSH_ST_PACKETS;
+		cursor_init(&c, d->buf, d->buf_len);
+		ssh_dir_parse(conn, dir, &c, ts);
+		if (d->state == SSH_ST_ENCRYPTED)
+			d->enc_bytes += d->buf_len - c.off;
+		if (ssh_dir_is_parsing(d) && c.off < d->buf_len) {
+			memmove(d->buf, d->buf + c.off, d->buf_len - c.off);
+			d->buf_len -= (uint32_t)c.off;
+		} else {
+			d->buf_len = 0;
+		}
+		return;
+	}
+	d->resync_at = (uint32_t)i;
+}
+
+/* ssh_is_text_line: p opens with printable ASCII ended by LF within max bytes. */
+static int ssh_is_text_line(const uint8_t *p, size_t n, uint32_t max)
+{
+	struct cursor c;
+	uint8_t b;
+
+	cursor_init(&c, p, n);
+	for (size_t i = 0; i <= max && cursor_peek_u8(&c, i, &b) == 0; i++) {
+		if (b == '\n')
+			return i > 0;
+		if ((b < 0x20 || b > 0x7e) && b != '\r' && b != '\t')
+			return 0;
+	}
+	return 0;
+}
+
 /* ssh_dir_keep appends n bytes of an unfinished record to the buffer. */
 static int ssh_dir_keep(struct ssh_conn *conn, struct ssh_dir *d, const uint8_t *p, size_t n)
 {
@@ -1109,6 +1266,22 @@ int ssh_stream_push(struct ssh_conn *conn, int dir, const uint8_t *p, size_t n, 
 			d->first_len += (uint32_t)keep;
 		}
 	}
+	/* The responder's first bytes a text line: lines a server sends before its
+	 * banner (RFC 4253 4.2), read as lines, not searched for packets. */
+	if (d->state == SSH_ST_RESYNC && dir == 1 && d->buf_len == 0 && d->bytes == n &&
+	    ssh_is_text_line(p, n, conn->limits->banner_max))
+		d->state = SSH_ST_LINES;
+	while (n > 0 && d->state == SSH_ST_RESYNC) {
+		/* Mid-stream: gather bytes until the framing shows, within the window. */
+		take = SSH_RESYNC_MAX - d->buf_len < n ? SSH_RESYNC_MAX - d->buf_len : n;
+		if (take == 0 || ssh_dir_keep(conn, d, p, take) != 0) {
+			ssh_dir_stop(d, SSH_ST_STOPPED, 0);
+			break;
+		}
+		p += take;
+		n -= take;
+		ssh_resync_scan(conn, dir, ts_us);
+	}
 	while (n > 0 && ssh_dir_is_parsing(d)) {
 		if (d->buf_len == 0) {
 			/* Nothing pending: parse the caller's bytes in place. */
@@ -1161,6 +1334,12 @@ void ssh_stream_gap(struct ssh_conn *conn, int dir)
 	if (conn == NULL || dir < 0 || dir > 1)
 		return;
 	d = &conn->dir[dir];
+	/* Still searching: the search starts again after the hole. */
+	if (d->state == SSH_ST_RESYNC) {
+		d->resync_at = 0;
+		d->buf_len = 0;
+		return;
+	}
 	/* Lost bytes before NEWKEYS: framing is lost with them. */
 	if (ssh_dir_is_parsing(d))
 		ssh_dir_stop(d, SSH_ST_STOPPED, SSH_ANOM_GAP);
@@ -1213,6 +1392,14 @@ void ssh_stream_count(struct ssh_conn *conn, int dir, size_t n)
 	if (d->state == SSH_ST_ENCRYPTED)
 		d->enc_bytes += n;
 	ssh_dir_free_buf(d);
+}
+
+void ssh_stream_midstream(struct ssh_conn *conn, int dir)
+{
+	if (conn == NULL || dir < 0 || dir > 1)
+		return;
+	if (conn->dir[dir].state == SSH_ST_LINES && conn->dir[dir].bytes == 0)
+		conn->dir[dir].state = SSH_ST_RESYNC;
 }
 
 int ssh_conn_is_ssh(const struct ssh_conn *conn)

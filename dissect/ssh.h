@@ -129,14 +129,21 @@ enum ssh_state {
 	SSH_ST_ENCRYPTED, /* after NEWKEYS: framing (see ssh_enc) or counting */
 	SSH_ST_NOT_SSH,   /* first line was not SSH: counting only */
 	SSH_ST_STOPPED,   /* lost sync (gap, limit, malformed): counting only */
+	SSH_ST_RESYNC,    /* began mid-stream: looking for the binary packet framing */
 };
+
+/* Bytes a direction that began mid-stream is searched for the packet framing
+ * (ssh_stream_midstream) before it only counts: a KEX reply with a host
+ * certificate fits, and a long encrypted session costs no more. */
+#define SSH_RESYNC_MAX 32768u
 
 struct ssh_dir {
 	/* Parser state (private to ssh.c). */
 	enum ssh_state state;
 	uint8_t *buf; /* unconsumed bytes of an unfinished line or packet */
 	uint32_t buf_len, buf_cap;
-	uint32_t lines; /* lines read before the identification line */
+	uint32_t lines;     /* lines read before the identification line */
+	uint32_t resync_at; /* SSH_ST_RESYNC: offsets of buf below this are ruled out */
 
 	/* Facts. Times are capture time in microseconds, 0 = never. */
 	uint8_t *banner; /* identification line, raw, without CR LF; owned */
@@ -211,6 +218,19 @@ void ssh_conn_free(struct ssh_conn *conn);
  * direction may stop parsing. Returns 0, or KW_ERR_BUG for a bad dir.
  */
 int ssh_stream_push(struct ssh_conn *conn, int dir, const uint8_t *p, size_t n, uint64_t ts_us);
+
+/*
+ * ssh_stream_midstream tells the parser that dir's bytes begin in the middle
+ * of its stream (no SYN, and not an identification line): before NEWKEYS it
+ * resynchronises on the binary packet framing (RFC 4253 section 6), taking a
+ * plausible packet_length / padding_length with a known message number only
+ * when the next packet follows it as plausibly, so a mid-stream capture
+ * still yields the KEX reply's host key. Nothing found in SSH_RESYNC_MAX
+ * bytes (encrypted data): the direction only counts. The responder's
+ * first bytes a text line are read as lines (a server's pre-banner lines).
+ * Call it before any byte of dir is pushed; later it does nothing.
+ */
+void ssh_stream_midstream(struct ssh_conn *conn, int dir);
 
 /* ssh_stream_gap tells the parser that bytes of dir were lost (capture gap). */
 void ssh_stream_gap(struct ssh_conn *conn, int dir);

@@ -201,14 +201,15 @@ static void tcp_data(struct flow *f, int d, uint32_t seq, const struct pkt *p,
 	if (len > td->max_segment)
 		td->max_segment = len;
 	if (!td->seq_known) {
-		/* No SYN from this side: the capture began mid-connection. The SSH
-		 * parser is only fed a direction whose first bytes open a line of
-		 * SSH identification (RFC 4253 4.2), else it would parse noise. */
+		/* No SYN from this side: the capture began mid-connection. A
+		 * direction whose first bytes do not open a line of SSH
+		 * identification (RFC 4253 4.2) is searched for the binary packet
+		 * framing (ssh_stream_midstream) rather than parsed as noise. */
 		td->seq_known = 1;
 		td->next_seq = seq;
 		f->anomalies |= FLOW_ANOM_MIDSTREAM;
 		if (cap < 4 || memcmp(data, "SSH-", 4) != 0)
-			f->feeding = 0;
+			ssh_stream_midstream(&f->ssh, d);
 	}
 	diff = (int32_t)(seq - td->next_seq);
 	if (diff > TCP_MAX_JUMP || diff < -TCP_MAX_JUMP) {

@@ -565,10 +565,20 @@ int record_build(struct record_writer *rw, const struct flow *f, const struct re
 	            (lists ? SIDE_KEXINIT : SIDE_HOSTKEY_ALGS) | (full ? SIDE_FULL : 0));
 	if (full || c != src)
 		jw_bool(w, "roles_reversed", c != src);
-	jw_str(w, "roles_from",
-	       s->role_source == SSH_ROLE_KEX_MESSAGES ? "kex_messages"
-	       : s->role_source == SSH_ROLE_KEXINIT    ? "kexinit"
-	                                               : "tcp");
+	{
+		/* Without a SYN, what told the initiator, which is then the client. */
+		static const char *const src_from[] = {
+		    [FLOW_SRC_SYN] = "tcp",
+		    [FLOW_SRC_SSH_MESSAGES] = "tcp",
+		    [FLOW_SRC_SERVER_BANNER] = "server_banner",
+		    [FLOW_SRC_PORTS] = "ports",
+		    [FLOW_SRC_FIRST_PACKET] = "first_packet",
+		};
+		jw_str(w, "roles_from",
+		       s->role_source == SSH_ROLE_KEX_MESSAGES ? "kex_messages"
+		       : s->role_source == SSH_ROLE_KEXINIT    ? "kexinit"
+		                                               : src_from[flow_src_from(f, NULL)]);
+	}
 	if (!f->initiator_known)
 		jw_bool(w, "initiator_inferred", 1);
 	if (s->hostkey.present) {

@@ -367,6 +367,11 @@ static void check_banners(struct ctx *x)
 			continue;
 		if (sd->first_len == 0 && sd->banner == NULL)
 			continue;
+		/* A side the capture joined mid-stream: its first bytes seen are
+		 * not its first line, so there is no line to judge. */
+		if (sd->banner == NULL && (x->f->anomalies & FLOW_ANOM_MIDSTREAM) &&
+		    sd->state != SSH_ST_NOT_SSH)
+			continue;
 		/* OpenSSH's client prints these about the server's line only; a
 		 * client whose own line is bad is not OpenSSH, so nothing to quote. */
 		if (i == 0)

@@ -287,9 +287,31 @@ CASES = {
     "cap-one-direction": {"why": "only the client's packets (a one-way SPAN port)", "conns": [
         conn(0, diag("capture_incomplete", missing=contains("server_to_client")),
              outcome("incomplete"), no_errors())]},
+    # Both directions begin mid-stream (the client's with its KEXINIT): the
+    # parser resynchronises on the packet framing, so the roles, the host key
+    # and both NEWKEYS are read: established, seen from its middle.
     "cap-midstream": {"why": "the capture starts after the first 8 packets", "conns": [
         conn(0, diag("capture_incomplete", missing=contains("connection_start")),
-             outcome("incomplete"), no_errors())]},
+             outcome("established"), no_errors(), field("src_ip", "198.18.0.1"),
+             field("ssh.roles_from", "kex_messages"),
+             field("ssh.host_key.fingerprint",
+                   "SHA256:8H+GPwulArEssnF5UrLvoU/9x18ZVCHOqvnmHYXagEc"))]},
+    # The capture starts with the server's KEX reply: no SYN, no banner, no
+    # KEXINIT. The reply says who the server is, and carries its host key.
+    "cap-late-kexreply": {"why": "the capture starts with the server's KEX reply", "conns": [
+        conn(0, diag("capture_incomplete", missing=contains("connection_start")),
+             outcome("incomplete"), no_errors(), field("src_ip", "198.18.0.1"),
+             field("src_port", 55156), field("ssh.roles_from", "kex_messages"),
+             no_diag("banner_invalid"),
+             field("ssh.host_key.fingerprint",
+                   "SHA256:8H+GPwulArEssnF5UrLvoU/9x18ZVCHOqvnmHYXagEc"))]},
+    "cap-late-kexreply-server": {"why": "the same, the server's packets only (one-way SPAN)",
+                                 "conns": [
+        conn(0, diag("capture_incomplete", missing=contains("client_to_server")),
+             outcome("incomplete"), no_errors(), field("src_ip", "198.18.0.1"),
+             field("ssh.roles_from", "kex_messages"),
+             field("ssh.host_key.fingerprint",
+                   "SHA256:8H+GPwulArEssnF5UrLvoU/9x18ZVCHOqvnmHYXagEc"))]},
     "cap-snapped": {"why": "snap length 200: packet tails cut", "conns": [
         conn(0, diag("capture_incomplete", missing=contains("packet_tails"), gaps=ge(1)),
              outcome("incomplete"), no_errors())]},

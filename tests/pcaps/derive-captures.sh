@@ -10,6 +10,11 @@
 #   cap-one-direction.pcap  only the client's packets (tcpdump filter)
 #   cap-midstream.pcap      the capture starts after the first 8 packets
 #   cap-snapped.pcap        snap length 200 bytes (editcap -s)
+#   cap-late-kexreply.pcap  the capture starts with the server's KEX reply (the
+#                           first segment of it: a tap started after the
+#                           client's KEX init), no SYN, no banner, no KEXINIT
+#   cap-late-kexreply-server.pcap  the same through a one-direction SPAN: the
+#                           server's packets only
 # Each has a truth file saying what the software did, and
 # tests/diagnoses/check.py asserts capture_incomplete on each.
 # Rerun: bash tests/pcaps/derive-captures.sh   (needs tcpdump, editcap)
@@ -24,7 +29,15 @@ client=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["client
 tcpdump -r "$src" -w "$here/cap-one-direction.pcap" "src host $client" 2>/dev/null
 editcap -r "$src" "$here/cap-midstream.pcap" "9-$(tcpdump -r "$src" 2>/dev/null | wc -l)"
 editcap -s 200 "$src" "$here/cap-snapped.pcap"
-for c in cap-one-direction cap-midstream cap-snapped; do
+# The server's KEX reply: its first data segment larger than 1000 bytes after the
+# client's KEX init (the server's KEXINIT is the one before it).
+reply=$(tcpdump -nr "$src" 2>/dev/null | awk -v c="$client" '
+	{ n++ } index($3, c ".") != 1 && $NF + 0 > 1000 { if (++big == 2) { print n; exit } }')
+[ -n "$reply" ] || { echo "derive-captures.sh: no KEX reply found" >&2; exit 1; }
+editcap -r "$src" "$here/cap-late-kexreply.pcap" "$reply-$(tcpdump -r "$src" 2>/dev/null | wc -l)"
+tcpdump -r "$here/cap-late-kexreply.pcap" -w "$here/cap-late-kexreply-server.pcap" \
+	"not src host $client" 2>/dev/null
+for c in cap-one-direction cap-midstream cap-snapped cap-late-kexreply cap-late-kexreply-server; do
 	python3 - "$here/openssh-default-v4.truth.json" "$here/$c.truth.json" "$c" <<'PY'
 import json, sys
 t = json.load(open(sys.argv[1]))

@@ -22,6 +22,7 @@ struct seen {
 	uint32_t retransmits[MAX_SEEN], gaps[MAX_SEEN], ooo[MAX_SEEN], overlaps[MAX_SEEN];
 	uint32_t anomalies[MAX_SEEN], ssh_anom[MAX_SEEN];
 	int close_dir[MAX_SEEN], close_kind[MAX_SEEN];
+	int src_dir[MAX_SEEN], src_from[MAX_SEEN];
 };
 
 static void on_report(void *ctx, const struct flow *f, enum flow_report_why why)
@@ -45,6 +46,7 @@ static void on_report(void *ctx, const struct flow *f, enum flow_report_why why)
 	s->ssh_anom[i] = f->ssh.dir[0].anomalies | f->ssh.dir[1].anomalies;
 	s->close_dir[i] = f->close_dir;
 	s->close_kind[i] = f->close_kind;
+	s->src_from[i] = (int)flow_src_from(f, &s->src_dir[i]);
 }
 
 static struct kw_limits limits = KW_LIMITS_DEFAULT;
@@ -250,6 +252,79 @@ static void test_midstream(void)
 	flow_table_free(t);
 }
 
+/* seg_ports: seg() with both ports given (sport is the sender's). */
+static struct pkt seg_ports(int from_server, uint16_t sport, uint16_t dport, uint8_t flags,
+                            uint32_t seq, const char *data, uint64_t ts)
+{
+	struct pkt p = seg(1, from_server, flags, seq, 1, data, data ? strlen(data) : 0, ts);
+
+	p.a.sport = sport;
+	p.a.dport = dport;
+	return p;
+}
+
+/*
+ * Without a SYN, who opened comes from the strongest evidence: the SSH
+ * messages (ssh.c, test_ssh's resync), then the pre-banner lines only a
+ * server sends, then a server's port against an ephemeral one, and the
+ * first packet last.
+ */
+static void test_src_evidence(void)
+{
+	struct seen s;
+	struct flow_table *t;
+	struct pkt p;
+
+	/* With a SYN: the SYN's sender, whatever the ports. */
+	t = table(&s, 100);
+	handshake(t, 1, 1000000);
+	flow_table_flush(t);
+	CHECK_EQ_INT(s.src_from[0], FLOW_SRC_SYN);
+	CHECK_EQ_INT(s.src_dir[0], 0);
+	flow_table_free(t);
+
+	/* The first frame is the server's banner from port 22: the ports say the
+	 * other side opened (before, the server was reported as the client). */
+	t = table(&s, 100);
+	p = seg_ports(1, 22, 40001, TCP_ACK | TCP_PSH, SISN + 1, SB, 1000000);
+	flow_table_packet(t, &p, 0, 0);
+	p = seg_ports(0, 40001, 22, TCP_ACK | TCP_PSH, CISN + 1, CB, 1000100);
+	flow_table_packet(t, &p, 0, 0);
+	flow_table_flush(t);
+	CHECK_EQ_INT(s.src_from[0], FLOW_SRC_PORTS);
+	CHECK_EQ_INT(s.src_dir[0], 1);
+	flow_table_free(t);
+
+	/* A well-known port (below 1024) counts as a server's too. */
+	t = table(&s, 100);
+	p = seg_ports(1, 830, 40001, TCP_ACK | TCP_PSH, SISN + 1, SB, 1000000);
+	flow_table_packet(t, &p, 0, 0);
+	flow_table_flush(t);
+	CHECK_EQ_INT(s.src_from[0], FLOW_SRC_PORTS);
+	CHECK_EQ_INT(s.src_dir[0], 1);
+	flow_table_free(t);
+
+	/* Nearest negative: two ephemeral ports, nothing else: the first packet. */
+	t = table(&s, 100);
+	p = seg_ports(1, 50022, 40001, TCP_ACK | TCP_PSH, SISN + 1, SB, 1000000);
+	flow_table_packet(t, &p, 0, 0);
+	flow_table_flush(t);
+	CHECK_EQ_INT(s.src_from[0], FLOW_SRC_FIRST_PACKET);
+	CHECK_EQ_INT(s.src_dir[0], 0);
+	flow_table_free(t);
+
+	/* Pre-banner lines tell the server, over ports that say nothing. */
+	t = table(&s, 100);
+	p = seg_ports(0, 40001, 50022, TCP_ACK | TCP_PSH, CISN + 1, CB, 1000000);
+	flow_table_packet(t, &p, 0, 0);
+	p = seg_ports(1, 50022, 40001, TCP_ACK | TCP_PSH, SISN + 1, "Welcome\r\n" SB, 1000100);
+	flow_table_packet(t, &p, 0, 0);
+	flow_table_flush(t);
+	CHECK_EQ_INT(s.src_from[0], FLOW_SRC_SERVER_BANNER);
+	CHECK_EQ_INT(s.src_dir[0], 0);
+	flow_table_free(t);
+}
+
 int main(void)
 {
 	test_orders();
@@ -258,5 +333,6 @@ int main(void)
 	test_timeouts();
 	test_reuse();
 	test_midstream();
+	test_src_evidence();
 	return tap_done();
 }

@@ -1650,6 +1650,159 @@ static void test_encrypted(void)
 	ssh_conn_free(&c);
 }
 
+/* tb_packet8 frames a payload with the padding RFC 4253 6 asks for: a
+ * multiple of 8 in all, at least 4 bytes of it (as OpenSSH pads). */
+static void tb_packet8(struct tbuf *t, const struct tbuf *payload)
+{
+	uint8_t pad = (uint8_t)(8 - (5 + payload->n) % 8);
+
+	tb_packet(t, payload, pad < 4 ? pad + 8 : pad);
+}
+
+/* The 32-bit xorshift generator: "encrypted" bytes, the same on every run. */
+static uint32_t xorshift(uint32_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 17;
+	*s ^= *s << 5;
+	return *s;
+}
+
+/*
+ * A direction that begins mid-stream: the parser resynchronises on the
+ * packet framing only where a plausible packet is followed by another, and
+ * encrypted bytes (even ones shaped like one packet header) never make a
+ * KEXINIT.
+ */
+static void test_resync(void)
+{
+	struct ssh_conn c;
+	struct tbuf t, p, blob;
+	static uint8_t junk[SSH_RESYNC_MAX + 4096];
+	uint32_t seed = 0x2545f491u;
+
+	for (size_t i = 0; i < sizeof(junk); i++)
+		junk[i] = (uint8_t)xorshift(&seed);
+	ed25519_blob(&blob, 0x22);
+
+	/* The tail of a packet, then the server's KEX reply and NEWKEYS: the
+	 * host key is read and the roles come from the reply. Fed at every
+	 * split, byte by byte, and whole. */
+	t.n = 0;
+	tb_raw(&t, junk, 37);
+	p.n = 0;
+	tb_u8(&p, SSH_MSG_KEX_31);
+	tb_str(&p, blob.b, blob.n);
+	tb_cstr(&p, "Q_S-value-here");
+	tb_cstr(&p, "signature");
+	tb_packet8(&t, &p);
+	p.n = 0;
+	tb_u8(&p, SSH_MSG_NEWKEYS);
+	tb_packet8(&t, &p);
+	tb_raw(&t, junk + 100, 200);
+	for (int mode = 0; mode < 2; mode++) {
+		ssh_conn_init(&c, &default_limits);
+		ssh_stream_midstream(&c, 1);
+		if (mode == 0)
+			push(&c, 1, t.b, t.n);
+		else
+			push_bytewise(&c, 1, t.b, t.n);
+		CHECK(c.hostkey.present, "resync (%s): host key from the KEX reply",
+		      mode ? "bytewise" : "whole");
+		CHECK_EQ_INT(c.client_dir, 0);
+		CHECK_EQ_INT(c.role_source, SSH_ROLE_KEX_MESSAGES);
+		CHECK(c.dir[1].t_newkeys != 0, "resync: NEWKEYS after the reply");
+		CHECK_EQ_INT(c.dir[1].state, SSH_ST_ENCRYPTED);
+		CHECK_EQ_INT(c.dir[1].anomalies, 0);
+		ssh_conn_free(&c);
+	}
+
+	/* A KEXINIT mid-stream, confirmed by the packet after it. */
+	t.n = 0;
+	tb_raw(&t, junk, 5);
+	p.n = 0;
+	tb_u8(&p, SSH_MSG_KEXINIT);
+	for (int i = 0; i < 16; i++)
+		tb_u8(&p, (uint8_t)i);
+	for (int i = 0; i < 8; i++)
+		tb_cstr(&p, std_client[i]);
+	tb_cstr(&p, "");
+	tb_cstr(&p, "");
+	tb_u8(&p, 0);
+	tb_u32(&p, 0);
+	tb_packet8(&t, &p);
+	size_t kexinit_end = t.n;
+	p.n = 0;
+	tb_u8(&p, SSH_MSG_KEX_30);
+	tb_cstr(&p, "Q_C-value-here-32-bytes-long....");
+	tb_packet8(&t, &p);
+	ssh_conn_init(&c, &default_limits);
+	ssh_stream_midstream(&c, 0);
+	push(&c, 0, t.b, t.n);
+	CHECK(c.dir[0].kexinit != NULL, "resync: KEXINIT confirmed by the next packet");
+	CHECK_EQ_INT(c.dir[0].state, SSH_ST_PACKETS);
+	ssh_conn_free(&c);
+
+	/* Nearest negative: the same KEXINIT followed by encrypted bytes (no
+	 * plausible next header) is never taken. */
+	memcpy(t.b + kexinit_end, junk + 1000, 200);
+	t.n = kexinit_end + 200;
+	t.b[kexinit_end] = 0xff; /* no packet_length within max_packet */
+	ssh_conn_init(&c, &default_limits);
+	ssh_stream_midstream(&c, 0);
+	push(&c, 0, t.b, t.n);
+	CHECK(c.dir[0].kexinit == NULL, "resync: an unconfirmed KEXINIT is not taken");
+	CHECK_EQ_INT(c.dir[0].state, SSH_ST_RESYNC);
+	ssh_conn_free(&c);
+
+	/* Encrypted data: more than the window of pseudo-random bytes gives no
+	 * packet, and the direction then only counts. */
+	ssh_conn_init(&c, &default_limits);
+	ssh_stream_midstream(&c, 0);
+	push(&c, 0, junk, sizeof(junk));
+	CHECK(c.dir[0].kexinit == NULL && c.dir[0].clear_packets == 0,
+	      "resync: no packet in encrypted bytes");
+	CHECK_EQ_INT(c.dir[0].state, SSH_ST_STOPPED);
+	CHECK_EQ_INT(c.dir[0].bytes, sizeof(junk));
+	CHECK_EQ_INT(c.dir[0].buf_len, 0);
+	ssh_conn_free(&c);
+
+	/* False framings inside encrypted data: two plausible headers in a row
+	 * (a KEXINIT's and a NEWKEYS') whose KEXINIT body does not hold its
+	 * name-lists. The KEXINIT must not be made; a real packet later is. */
+	t.n = 0;
+	tb_raw(&t, junk, 64);
+	tb_u32(&t, 60); /* packet_length 60: 64 in all */
+	tb_u8(&t, 4);
+	tb_u8(&t, SSH_MSG_KEXINIT);
+	tb_raw(&t, junk + 2000, 54); /* cookie and "name-lists": random */
+	p.n = 0;
+	tb_u8(&p, SSH_MSG_NEWKEYS);
+	tb_packet8(&t, &p);
+	tb_raw(&t, junk + 3000, 64);
+	ssh_conn_init(&c, &default_limits);
+	ssh_stream_midstream(&c, 1);
+	push(&c, 1, t.b, t.n);
+	CHECK(c.dir[1].kexinit == NULL, "resync: a framing whose KEXINIT body is noise is not one");
+	CHECK(c.dir[1].t_newkeys == 0, "resync: nor the NEWKEYS after it");
+	ssh_conn_free(&c);
+
+	/* A capture gap while searching starts the search again. */
+	ssh_conn_init(&c, &default_limits);
+	ssh_stream_midstream(&c, 0);
+	push(&c, 0, junk, 100);
+	ssh_stream_gap(&c, 0);
+	CHECK_EQ_INT(c.dir[0].state, SSH_ST_RESYNC);
+	CHECK_EQ_INT(c.dir[0].anomalies, 0);
+	ssh_conn_free(&c);
+
+	/* Only before any byte: a direction already parsed is not reset. */
+	conn_with_banner(&c, &default_limits);
+	ssh_stream_midstream(&c, 0);
+	CHECK_EQ_INT(c.dir[0].state, SSH_ST_PACKETS);
+	ssh_conn_free(&c);
+}
+
 int main(void)
 {
 	test_banners();
@@ -1659,6 +1812,7 @@ int main(void)
 	test_unknown_kex();
 	test_guess();
 	test_encrypted();
+	test_resync();
 	test_transcripts();
 	return tap_done();
 }

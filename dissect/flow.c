@@ -7,7 +7,10 @@
  * timeouts, which run on capture time through a timer wheel of one-second
  * slots, so a replayed capture gives the same records every time. Each flow
  * is reported at most once and freed in one place, flow_destroy (which
- * keeps up to FLOW_SPARE_MAX of them for the next flows to reuse). The
+ * keeps up to FLOW_SPARE_MAX of them for the next flows to reuse). An
+ * evicted connection is remembered in a small set of recently evicted
+ * address pairs, so that its later packets are counted and dropped instead
+ * of opening a new flow (and a new record) each time the table is full. The
  * table also owns the digest state (kex.h) its flows' parsers use: a table
  * belongs to one packet loop, so loops on other threads never share it.
  * Not responsible for TCP details (tcp.c) or SSH (ssh.c).
@@ -26,6 +29,13 @@
  * after FIN/RST (close_linger_ms), so hundreds are open and freed at once
  * on a busy link. 1024 = 2.6 MiB at most, once that many were open. */
 #define FLOW_SPARE_MAX 1024u
+/* Recently evicted address pairs: 8-way sets, four entries per hash
+ * bucket, so a table that evicts all its flows at once still remembers
+ * nearly all of them (at half the buckets' count, a set overflows about
+ * once in 10^4), at most EVICT_MAX entries of 16 bytes: 4 MiB for the
+ * default 65536 flows. */
+#define EVICT_WAYS 8u
+#define EVICT_MAX (1u << 22)
 #define US_PER_MS 1000u
 #define US_PER_S 1000000u
 
@@ -45,7 +55,15 @@ struct flow_table {
 	struct flow *last;  /* flow of the last TCP packet, NULL once destroyed */
 	struct flow *spare; /* freed flows for reuse, linked by hnext */
 	uint32_t nspare;
-	struct kex_ctx *kex; /* this table's digest state, lent to each flow's parser */
+	struct kex_ctx *kex;        /* this table's digest state, lent to each flow's parser */
+	struct evict_slot *evicted; /* recently evicted pairs, EVICT_WAYS per set */
+	uint32_t evict_sets;        /* a power of two */
+};
+
+/* A recently evicted connection: its 64-bit pair hash (0: empty) and last packet. */
+struct evict_slot {
+	uint64_t tag;
+	uint64_t t_last_us;
 };
 
 enum flow_src_evidence flow_src_from(const struct flow *f, int *dir)
@@ -94,7 +112,7 @@ int flow_src_dir(const struct flow *f)
  * of a lookup most packets make. (Keys that differ elsewhere only collide;
  * pair_match compares every byte.)
  */
-static uint32_t pair_hash(const struct addr_pair *k, const struct hash_key *key)
+static uint64_t pair_hash(const struct addr_pair *k, const struct hash_key *key)
 {
 	uint64_t a[2], b[2], w[5];
 	uint16_t pa = k->sport, pb = k->dport;
@@ -112,14 +130,14 @@ static uint32_t pair_hash(const struct addr_pair *k, const struct hash_key *key)
 	if (k->family == 4) {
 		w[0] = (a[0] & 0xffffffffu) | b[0] << 32;
 		w[1] = (uint64_t)pa | (uint64_t)pb << 16 | (uint64_t)4 << 32;
-		return (uint32_t)hash_bytes(key, w, 16);
+		return hash_bytes(key, w, 16);
 	}
 	w[0] = a[0];
 	w[1] = a[1];
 	w[2] = b[0];
 	w[3] = b[1];
 	w[4] = (uint64_t)pa | (uint64_t)pb << 16 | (uint64_t)k->family << 32;
-	return (uint32_t)hash_bytes(key, w, sizeof(w));
+	return hash_bytes(key, w, sizeof(w));
 }
 
 /* pair_match returns 0 (same orientation), 1 (reversed) or -1 (other pair). */
@@ -139,7 +157,7 @@ static int pair_match(const struct addr_pair *fk, const struct addr_pair *k)
 struct flow_table *flow_table_new(const struct flow_config *cfg)
 {
 	struct flow_table *t = calloc(1, sizeof(*t));
-	uint32_t n = 1024;
+	uint32_t n = 1024, sets;
 
 	if (t == NULL)
 		return NULL;
@@ -154,6 +172,16 @@ struct flow_table *flow_table_new(const struct flow_config *cfg)
 		return NULL;
 	}
 	t->mask = n - 1;
+	sets = n * 4 / EVICT_WAYS;
+	if (sets * EVICT_WAYS > EVICT_MAX)
+		sets = EVICT_MAX / EVICT_WAYS;
+	if ((t->evicted = calloc((size_t)sets * EVICT_WAYS, sizeof(*t->evicted))) == NULL) {
+		kex_ctx_free(t->kex);
+		free(t->bucket);
+		free(t);
+		return NULL;
+	}
+	t->evict_sets = sets;
 	t->next_id = 1;
 	hash_key_get(&t->key);
 	t->key.k[0] ^= cfg->seed;
@@ -229,6 +257,65 @@ static int flow_reportable(const struct flow *f)
 	return ssh_conn_is_ssh(&f->ssh) || f->candidate;
 }
 
+/* evict_tag: the 64-bit pair hash, never 0 (0 marks an empty slot). */
+static uint64_t evict_tag(const struct flow_table *t, const struct addr_pair *k)
+{
+	uint64_t h = pair_hash(k, &t->key);
+
+	return h != 0 ? h : 1;
+}
+
+static struct evict_slot *evict_set(const struct flow_table *t, uint64_t tag)
+{
+	/* The high half: the flow buckets already use the low bits. */
+	return &t->evicted[((tag >> 32) & (t->evict_sets - 1)) * EVICT_WAYS];
+}
+
+/* evict_remember notes an evicted pair, in place of the set's oldest entry. */
+static void evict_remember(struct flow_table *t, const struct flow *f)
+{
+	uint64_t tag = evict_tag(t, &f->key);
+	struct evict_slot *set = evict_set(t, tag), *victim = &set[0];
+
+	for (uint32_t i = 0; i < EVICT_WAYS; i++) {
+		if (set[i].tag == tag || set[i].tag == 0) {
+			victim = &set[i];
+			break;
+		}
+		if (set[i].t_last_us < victim->t_last_us)
+			victim = &set[i];
+	}
+	victim->tag = tag;
+	victim->t_last_us = f->t_last;
+}
+
+/*
+ * evict_swallow: 1 when p belongs to a connection evicted no longer than
+ * idle_timeout_ms ago (the caller counts it and goes no further), 0 when it
+ * opens or belongs to another. A bare SYN starts a new connection on the
+ * same addresses: it is forgotten, and the SYN gets a flow of its own.
+ */
+static int evict_swallow(struct flow_table *t, uint64_t hash, const struct pkt *p)
+{
+	uint64_t tag = hash != 0 ? hash : 1;
+	struct evict_slot *set = evict_set(t, tag);
+
+	for (uint32_t i = 0; i < EVICT_WAYS; i++) {
+		struct evict_slot *e = &set[i];
+
+		if (e->tag != tag)
+			continue;
+		if ((p->flags & (TCP_SYN | TCP_ACK)) == TCP_SYN ||
+		    e->t_last_us + (uint64_t)t->limits->idle_timeout_ms * US_PER_MS < p->ts_us) {
+			e->tag = 0;
+			return 0;
+		}
+		e->t_last_us = p->ts_us;
+		return 1;
+	}
+	return 0;
+}
+
 /* flow_destroy is the one place a flow is freed. */
 static void flow_destroy(struct flow_table *t, struct flow *f)
 {
@@ -277,8 +364,11 @@ static void flow_report(struct flow_table *t, struct flow *f, enum flow_report_w
 		f->close_kind = FLOW_CLOSE_TIMEOUT;
 	if (f->close_kind == FLOW_CLOSE_NONE && why == FLOW_WHY_CAPTURE_END)
 		f->close_kind = FLOW_CLOSE_CAPTURE_END;
-	if (why == FLOW_WHY_EVICTED)
+	if (why == FLOW_WHY_EVICTED) {
 		f->anomalies |= FLOW_ANOM_EVICTED;
+		if (f->close_kind == FLOW_CLOSE_NONE)
+			f->close_kind = FLOW_CLOSE_EVICTED;
+	}
 	if (f->dir[0].packets == 0 || f->dir[1].packets == 0)
 		f->anomalies |= FLOW_ANOM_ONE_SIDED;
 	if (flow_reportable(f)) {
@@ -365,6 +455,7 @@ static struct flow *flow_create(struct flow_table *t, const struct pkt *p, uint3
 		struct flow *old = lru_oldest(t);
 		t->stats.evicted++;
 		flow_report(t, old, FLOW_WHY_EVICTED);
+		evict_remember(t, old);
 		flow_destroy(t, old);
 	}
 	if ((f = flow_alloc(t)) == NULL)
@@ -432,7 +523,7 @@ static struct flow *flow_find(struct flow_table *t, const struct addr_pair *k, u
 
 static void flow_icmp(struct flow_table *t, const struct pkt *p)
 {
-	uint32_t hash = pair_hash(&p->a, &t->key);
+	uint32_t hash = (uint32_t)pair_hash(&p->a, &t->key);
 	struct flow *f;
 	int dir;
 
@@ -497,8 +588,15 @@ int flow_table_packet(struct flow_table *t, const struct pkt *p, uint32_t file_i
 	 * are unique in the table, so this finds what flow_find would. */
 	f = t->last;
 	if (f == NULL || (dir = pair_match(&f->key, &p->a)) < 0) {
-		hash = pair_hash(&p->a, &t->key);
+		uint64_t h64 = pair_hash(&p->a, &t->key);
+
+		hash = (uint32_t)h64;
 		f = flow_find(t, &p->a, hash, &dir);
+		if (f == NULL && t->stats.evicted > 0 && evict_swallow(t, h64, p)) {
+			/* An evicted connection goes on: one record was enough. */
+			t->stats.evicted_packets++;
+			return KW_OK;
+		}
 	} else {
 		hash = f->hash;
 	}
@@ -596,6 +694,7 @@ void flow_table_free(struct flow_table *t)
 		free(f);
 	}
 	kex_ctx_free(t->kex);
+	free(t->evicted);
 	free(t->bucket);
 	free(t);
 }

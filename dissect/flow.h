@@ -62,6 +62,7 @@ enum flow_close_kind {
 	FLOW_CLOSE_RST,
 	FLOW_CLOSE_TIMEOUT,
 	FLOW_CLOSE_CAPTURE_END,
+	FLOW_CLOSE_EVICTED, /* reported early: the table was full */
 };
 
 /* Why a flow is being reported (the report callback's reason). */
@@ -160,6 +161,8 @@ typedef void (*flow_report_fn)(void *ctx, const struct flow *f, enum flow_report
 struct flow_stats {
 	uint64_t packets, bytes, flows, reported, evicted, timeouts, reused, not_ssh, icmp_matched,
 	    icmp_unmatched, anomalies;
+	/* Packets of evicted connections, recognised and counted, not followed. */
+	uint64_t evicted_packets;
 	uint64_t open; /* flows in the table now */
 };
 

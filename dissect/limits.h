@@ -19,7 +19,9 @@
 
 struct kw_limits {
 	/* Flows tracked at once; the least recently active is evicted (and
-	 * reported) beyond it. 2.6 KiB each when idle: 65536 flows = 170 MiB. */
+	 * reported) beyond it. 2.6 KiB each when idle: 65536 flows = 170 MiB,
+	 * plus 72 bytes per hash bucket (the table and the set of recently
+	 * evicted connections whose later packets are only counted). */
 	uint32_t max_flows;
 	/* Bytes of one unfinished SSH record buffered per direction. OpenSSH
 	 * accepts packets up to 256 KiB (PACKET_MAX_SIZE); a KEXINIT is usually

@@ -191,3 +191,10 @@ add_test(NAME golden.profiles
          COMMAND ${Python3_EXECUTABLE} ${KW_TESTS_DIR}/golden/profiles.py $<TARGET_FILE:kexwatch>
                  ${KW_PCAPS_DIR} ${KW_CRAFTED_DIR})
 set_tests_properties(golden.profiles PROPERTIES TIMEOUT 900)
+
+# Limits that degrade a connection, never the run (DESIGN.md section 5): a full
+# flow table gives one record per connection (tests/robustness/eviction.py).
+add_test(NAME robustness.eviction
+         COMMAND ${Python3_EXECUTABLE} ${KW_TESTS_DIR}/robustness/eviction.py
+                 --kexwatch $<TARGET_FILE:kexwatch> --craft ${CMAKE_BINARY_DIR}/kw-craft)
+set_tests_properties(robustness.eviction PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300)

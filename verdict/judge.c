@@ -121,6 +121,8 @@ const char *verdict_close_kind_name(enum flow_close_kind k)
 		return "timeout";
 	case FLOW_CLOSE_CAPTURE_END:
 		return "capture_end";
+	case FLOW_CLOSE_EVICTED:
+		return "evicted";
 	case FLOW_CLOSE_NONE:
 		break;
 	}

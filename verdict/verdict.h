@@ -105,7 +105,7 @@ int diag_code_by_name(const char *name);
 const char *verdict_severity_name(enum verdict_severity s);
 const char *verdict_outcome_name(enum verdict_outcome o);
 const char *verdict_phase_name(enum verdict_phase p);
-/* verdict_close_kind_name: "fin", "rst", "timeout", "capture_end"; NULL for none. */
+/* verdict_close_kind_name: "fin", "rst", "timeout", "capture_end", "evicted"; NULL for none. */
 const char *verdict_close_kind_name(enum flow_close_kind k);
 
 /* Typed evidence: one named fact behind a diagnosis. */

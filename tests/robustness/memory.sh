@@ -14,7 +14,7 @@
 # (a record is built, written and freed one at a time).
 #
 # Asserts, on peak RSS from /usr/bin/time -v (formulas: docs/limits.md):
-#   peak <= B0 + 5 MiB (I/O buffers) + buckets + max_flows * (sizeof(struct flow) + 64 + 2 * (stream_buf + 64 + 64))
+#   peak <= B0 + 5 MiB (I/O buffers) + 72 * buckets (table, recently evicted set) + max_flows * (sizeof(struct flow) + 64 + 2 * (stream_buf + 64 + 64))
 #   (a flow that never passed the banners holds its state and one line buffer
 #   per direction; B0 is the RSS of the same binary on an empty capture),
 # that the summary reports the evictions (>= 1,000,000 + 10,000 - 16384), and
@@ -73,7 +73,7 @@ b0=$(peak_kb "$work/b0.txt")
 
 buckets=1024
 while [ "$buckets" -lt "$MAX_FLOWS" ]; do buckets=$((buckets * 2)); done
-bound_kb=$(( b0 + 5120 + (buckets * 8 + MAX_FLOWS * (flow_size + 64 + 2 * (STREAM_BUF + 128))) / 1024 ))
+bound_kb=$(( b0 + 5120 + (buckets * 72 + MAX_FLOWS * (flow_size + 64 + 2 * (STREAM_BUF + 128))) / 1024 ))
 
 start=$(date +%s)
 "$craft" flood - $NSYN $NBANNER $ROUNDS |

@@ -5,6 +5,8 @@
  *   kw-craft list               print the scenario names
  *   kw-craft flood FILE|- NSYN NBANNER ROUNDS
  *                               the memory test's input (tests/robustness/memory.sh)
+ *   kw-craft concurrent FILE|- NCONN ROUNDS
+ *                               NCONN connections open at once (tests/robustness/eviction.py)
  *
  * Responsible for what real SSH software will not do on demand: segments out
  * of order and overlapping with conflicting bytes, one-byte segments, a
@@ -943,6 +945,64 @@ static void flood(const char *path, uint32_t nsyn, uint32_t nbanner, uint32_t ro
 	pcap_close(&w);
 }
 
+/*
+ * concurrent: NCONN connections opened one after the other and all kept
+ * open: each sends its banners, then ROUNDS bare ACKs from the client,
+ * round-robin, then all close with FIN. A table smaller than NCONN must
+ * evict, and the evicted connections keep sending.
+ */
+static void concurrent(const char *path, uint32_t nconn, uint32_t rounds)
+{
+	struct pcapw w;
+	static uint8_t f[14 + 40 + 64];
+	uint32_t server = htonl(0xc0a80001u);
+	static const char cb[] = "SSH-2.0-OpenSSH_9.6\r\n", sb[] = "SSH-2.0-OpenSSH_9.2\r\n";
+	const uint32_t cbl = sizeof(cb) - 1, sbl = sizeof(sb) - 1;
+
+	pcap_open(&w, path, 65535);
+	for (uint32_t r = 0; r < rounds + 4; r++) {
+		for (uint32_t i = 0; i < nconn; i++) {
+			uint32_t src = htonl(0x0d000000u + i); /* 13.0.0.0/8 */
+			uint16_t sp = (uint16_t)(30000 + i % 30000);
+			uint32_t c = 1000u + i * 100000u, s = 7000000u + i * 100000u;
+
+			if (r == 0) {
+				raw_frame(f, src, server, sp, 22, c, 0, TH_SYN, 0);
+				pcap_put(&w, f, 54);
+				raw_frame(f, server, src, 22, sp, s, c + 1, TH_SYN | TH_ACK, 0);
+				pcap_put(&w, f, 54);
+				raw_frame(f, src, server, sp, 22, c + 1, s + 1, TH_ACK, 0);
+				pcap_put(&w, f, 54);
+			} else if (r == 1) {
+				raw_frame(f, server, src, 22, sp, s + 1, c + 1, TH_ACK | TH_PUSH,
+				          sbl);
+				memcpy(f + 54, sb, sbl);
+				pcap_put(&w, f, 54 + sbl);
+			} else if (r == 2) {
+				raw_frame(f, src, server, sp, 22, c + 1, s + 1 + sbl,
+				          TH_ACK | TH_PUSH, cbl);
+				memcpy(f + 54, cb, cbl);
+				pcap_put(&w, f, 54 + cbl);
+			} else if (r < rounds + 3) {
+				raw_frame(f, src, server, sp, 22, c + 1 + cbl, s + 1 + sbl, TH_ACK,
+				          0);
+				pcap_put(&w, f, 54);
+			} else {
+				raw_frame(f, src, server, sp, 22, c + 1 + cbl, s + 1 + sbl,
+				          TH_FIN | TH_ACK, 0);
+				pcap_put(&w, f, 54);
+				raw_frame(f, server, src, 22, sp, s + 1 + sbl, c + 2 + cbl,
+				          TH_FIN | TH_ACK, 0);
+				pcap_put(&w, f, 54);
+				raw_frame(f, src, server, sp, 22, c + 2 + cbl, s + 2 + sbl, TH_ACK,
+				          0);
+				pcap_put(&w, f, 54);
+			}
+		}
+	}
+	pcap_close(&w);
+}
+
 /* ---- main ---------------------------------------------------------------- */
 
 struct scenario {
@@ -993,9 +1053,15 @@ int main(int argc, char **argv)
 		      (uint32_t)strtoul(argv[4], NULL, 10), (uint32_t)strtoul(argv[5], NULL, 10));
 		return 0;
 	}
+	if (argc == 5 && strcmp(argv[1], "concurrent") == 0) {
+		concurrent(argv[2], (uint32_t)strtoul(argv[3], NULL, 10),
+		           (uint32_t)strtoul(argv[4], NULL, 10));
+		return 0;
+	}
 	if (argc != 3) {
 		fprintf(stderr, "usage: kw-craft SCENARIO FILE | kw-craft list | "
-		                "kw-craft flood FILE NSYN NBANNER ROUNDS\n");
+		                "kw-craft flood FILE NSYN NBANNER ROUNDS | "
+		                "kw-craft concurrent FILE NCONN ROUNDS\n");
 		return 2;
 	}
 	for (size_t i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++) {

@@ -465,6 +465,7 @@ static void test_rule_table(void)
 	CHECK_EQ_STR(verdict_close_kind_name(FLOW_CLOSE_RST), "rst");
 	CHECK_EQ_STR(verdict_close_kind_name(FLOW_CLOSE_TIMEOUT), "timeout");
 	CHECK_EQ_STR(verdict_close_kind_name(FLOW_CLOSE_CAPTURE_END), "capture_end");
+	CHECK_EQ_STR(verdict_close_kind_name(FLOW_CLOSE_EVICTED), "evicted");
 	CHECK(verdict_close_kind_name(FLOW_CLOSE_NONE) == NULL, "no close has no name");
 	/* The hint a diagnosis names by index, and the usual one for an index out of range. */
 	{

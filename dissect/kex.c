@@ -121,8 +121,14 @@ int kex_init_parse(const uint8_t *p, size_t n, uint32_t namelist_max, struct kex
 	/* RFC 4253 7.1: ten name-lists, each an RFC 4251 section 5 string,
 	 * copied into one allocation (one per KEXINIT, not one per list). */
 	for (i = 0; i < KEX_NLISTS; i++) {
-		if ((r = cursor_get_string(&c, namelist_max, &src[i], &slen)) != 0)
+		if ((r = cursor_get_string(&c, namelist_max, &src[i], &slen)) != 0) {
+			/* Over namelist_max is our limit only when the list is
+			 * really there; a length past the packet is malformed. */
+			if (r == KW_ERR_LIMIT && cursor_get_u32(&c, &slen) == 0 &&
+			    slen > cursor_left(&c))
+				r = KW_ERR_MALFORMED;
 			goto out;
+		}
 		out->list_len[i] = slen;
 		total += (size_t)slen + 1;
 		if (!kex_namelist_is_valid(src[i], slen))

@@ -48,6 +48,8 @@ static const struct limit_desc limit_descs[] = {
     L(hostkey_cache, "state/hoststore.c", "--state: host keys held in memory"),
     L(hostkey_queue, "state/hoststore.c",
       "--state: host-key observations queued for the store's writer"),
+    L(memory, "dissect/budget.c",
+      "global budget for per-flow state and buffers (MiB; 512M, 2G accepted)"),
 };
 #undef L
 
@@ -66,6 +68,14 @@ int kw_limits_set(struct kw_limits *l, const char *assignment)
 			continue;
 		errno = 0;
 		v = strtoull(eq + 1, &end, 10);
+		/* The memory budget is in MiB, and may say so (M) or give GiB (G). */
+		if (d->off == offsetof(struct kw_limits, memory) && errno == 0 && end != eq + 1 &&
+		    (end[0] == 'M' || end[0] == 'G') && end[1] == '\0') {
+			if (end[0] == 'G')
+				v = v > UINT32_MAX / 1024 ? (unsigned long long)UINT32_MAX + 1
+				                          : v * 1024;
+			end++;
+		}
 		if (errno != 0 || end == eq + 1 || *end != '\0' || v == 0 || v > UINT32_MAX ||
 		    eq[1] == '-')
 			return KW_ERR_MALFORMED;

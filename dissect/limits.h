@@ -65,11 +65,20 @@ struct kw_limits {
 	 * 4 MB; rides out a disk stalled for a few seconds). */
 	uint32_t hostkey_cache;
 	uint32_t hostkey_queue;
+	/* The global memory budget in MiB (Suricata's stream memcap): the
+	 * per-flow buffers of every flow are drawn from it (dissect/budget.h);
+	 * a flow that would go over it stops buffering and is marked
+	 * memcap_reached, the process goes on. The default is lowered to half
+	 * the cgroup's memory.max when that is less (app/kexwatch.c). */
+	uint32_t memory;
 };
 
 /* The host-key store's own defaults (app/hostkeys.c checks that they agree). */
 #define KW_HOSTKEY_CACHE_DEFAULT 100000u
 #define KW_HOSTKEY_QUEUE_DEFAULT 8192u
+
+/* The global memory budget's default, in MiB. */
+#define KW_MEMORY_DEFAULT_MIB 256u
 
 #define KW_LIMITS_DEFAULT                                                                          \
 	{                                                                                          \
@@ -80,7 +89,7 @@ struct kw_limits {
 		.close_linger_ms = 5000, .established_report_ms = 60000, .frag_max = 1024,         \
 		.frag_timeout_ms = 30000, .auth_window_s = 60, .auth_threshold = 10,               \
 		.auth_clients = 4096, .hostkey_cache = KW_HOSTKEY_CACHE_DEFAULT,                   \
-		.hostkey_queue = KW_HOSTKEY_QUEUE_DEFAULT,                                         \
+		.hostkey_queue = KW_HOSTKEY_QUEUE_DEFAULT, .memory = KW_MEMORY_DEFAULT_MIB,        \
 	}
 
 /*

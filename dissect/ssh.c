@@ -802,8 +802,13 @@ static void ssh_enc_frame(struct ssh_conn *conn, struct ssh_dir *d, const uint8_
 		(void)cursor_get_u32(&h, &plen);
 		/* RFC 4253 6: the padded part is a multiple of the block size
 		 * (with the length field unless it is outside: EtM, AEAD), at
-		 * least one block; 6.1: at most what the implementation takes. */
-		if (plen < e->block || plen > conn->limits->max_packet ||
+		 * least one block; 6.1: at most what the implementation takes.
+		 * Nothing is buffered here, so a max_packet lowered to save
+		 * memory does not apply below what implementations send. */
+		if (plen < e->block ||
+		    plen > (conn->limits->max_packet > SSH_PACKET_MAX_PROTO
+		                ? conn->limits->max_packet
+		                : SSH_PACKET_MAX_PROTO) ||
 		    ((uint64_t)plen + 4 - e->aad) % e->block != 0) {
 			e->framing = 0;
 			e->sync_lost = 1;
@@ -880,7 +885,9 @@ static int ssh_packet_next(struct ssh_conn *conn, int dir, struct cursor *c, uin
 	 * Judged before the body arrives, so a lost sync stops at once.
 	 */
 	if (plen < 5 || plen > conn->limits->max_packet) {
-		ssh_dir_stop(d, SSH_ST_STOPPED, SSH_ANOM_PACKET_LENGTH);
+		ssh_dir_stop(d, SSH_ST_STOPPED,
+		             plen >= 5 && plen <= SSH_PACKET_MAX_PROTO ? SSH_ANOM_PACKET_LIMIT
+		                                                       : SSH_ANOM_PACKET_LENGTH);
 		return KW_OK;
 	}
 	if ((uint64_t)plen + 4 > conn->limits->stream_buf) {

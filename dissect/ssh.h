@@ -63,6 +63,21 @@
  * (RFC 4253 6: a multiple of the block size, at least one block, at most
  * max_packet): framing stopped, the direction only counts. */
 #define SSH_ANOM_ENC_LENGTH 0x20000u
+/* A packet_length the protocol allows (at most SSH_PACKET_MAX_PROTO) but
+ * over the max_packet limit: parsing stopped, the input is not at fault. */
+#define SSH_ANOM_PACKET_LIMIT 0x40000u
+/* The global memory budget (dissect/budget.h) refused a buffer: parsing stopped. */
+#define SSH_ANOM_MEMCAP 0x80000u
+/* Anomalies that say a limit of kexwatch, not the input, stopped the
+ * analysis of a direction: what follows is unknown, not wrong. */
+#define SSH_ANOM_LIMITS                                                                            \
+	(SSH_ANOM_BUFFER | SSH_ANOM_PACKET_LIMIT | SSH_ANOM_KEXINIT_LIMIT | SSH_ANOM_NOMEM |       \
+	 SSH_ANOM_MEMCAP)
+
+/* The largest packet_length real implementations send (OpenSSH's
+ * PACKET_MAX_SIZE, 256 KiB): a max_packet below it is a limit, a length
+ * above it (or above max_packet, when higher) is malformed input. */
+#define SSH_PACKET_MAX_PROTO 262144u
 
 /* Encrypted packets (or TCP segments) whose sizes are kept per direction
  * after NEWKEYS: enough for the user-authentication exchange and the start

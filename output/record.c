@@ -351,6 +351,8 @@ static const struct anomaly_name ssh_anomaly_names[] = {
     {SSH_ANOM_NOMEM, "out_of_memory"},
     {SSH_ANOM_MSG_MALFORMED, "message_malformed"},
     {SSH_ANOM_ENC_LENGTH, "encrypted_packet_length"},
+    {SSH_ANOM_PACKET_LIMIT, "packet_over_limit"},
+    {SSH_ANOM_MEMCAP, "memcap_reached"},
 };
 
 static const struct anomaly_name flow_anomaly_names[] = {

@@ -198,3 +198,9 @@ add_test(NAME robustness.eviction
          COMMAND ${Python3_EXECUTABLE} ${KW_TESTS_DIR}/robustness/eviction.py
                  --kexwatch $<TARGET_FILE:kexwatch> --craft ${CMAKE_BINARY_DIR}/kw-craft)
 set_tests_properties(robustness.eviction PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300)
+# A limit that stops the parser makes the outcome incomplete with
+# analysis_limited, never a wrong error (tests/robustness/limited.py).
+add_test(NAME robustness.analysis_limited
+         COMMAND ${Python3_EXECUTABLE} ${KW_TESTS_DIR}/robustness/limited.py
+                 --kexwatch $<TARGET_FILE:kexwatch> --pcaps ${KW_PCAPS_DIR})
+set_tests_properties(robustness.analysis_limited PROPERTIES TIMEOUT 120)

@@ -43,7 +43,7 @@ struct ctx {
 	const struct tcp_dir *tc, *ts; /* TCP: client, server */
 	const struct ssh_dir *sc, *ss; /* SSH: client, server */
 	char server_buf[80];           /* "HOST port N", as OpenSSH prints it: server() */
-	int one_sided, partial;
+	int one_sided, partial, limited;
 	struct diagnosis spare; /* written to when the list is full, then forgotten */
 };
 
@@ -210,6 +210,53 @@ static const char *openssh_category_words(int cat)
 	default:
 		return "compression method";
 	}
+}
+
+/* The value in force of the limit verdict_limit_name named. */
+static unsigned long long limit_value(const struct kw_limits *l, const char *name)
+{
+	if (l == NULL || name == NULL)
+		return 0;
+	if (strcmp(name, "memory") == 0)
+		return (unsigned long long)l->memory << 20;
+	if (strcmp(name, "max_packet") == 0)
+		return l->max_packet;
+	if (strcmp(name, "stream_buf") == 0)
+		return l->stream_buf;
+	if (strcmp(name, "namelist_max") == 0)
+		return l->namelist_max;
+	return 0;
+}
+
+/*
+ * analysis_limited: a limit of ours, not the peer, stopped a side's
+ * parsing (or dropped its KEXINIT) before NEWKEYS. Said once, for the
+ * side it happened to first; the outcome is then incomplete (judge.c).
+ */
+static void check_limited(struct ctx *x)
+{
+	const struct flow *f = x->f;
+	const char *name, *side;
+	struct diagnosis *d;
+	unsigned long long value;
+	int i = verdict_limited_dir(f);
+
+	if (i < 0 && !x->v->established)
+		return;
+	if (i < 0) /* established: a KEXINIT dropped by namelist_max still hides facts */
+		for (int k = 0; k < 2 && i < 0; k++)
+			if (f->ssh.dir[k].anomalies & SSH_ANOM_KEXINIT_LIMIT)
+				i = k;
+	if (i < 0 || (name = verdict_limit_name(f->ssh.dir[i].anomalies)) == NULL)
+		return;
+	side = role(x, i);
+	value = limit_value(f->ssh.limits, name);
+	d = add(x, DIAG_ANALYSIS_LIMITED, 0, NULL, SUM_ANALYSIS_LIMITED, name, value, side,
+	        verdict_phase_name(x->v->phase));
+	diag_ev_text(d, "limit", name);
+	diag_ev_int(d, "value", (int64_t)value);
+	diag_ev_text(d, "side", side);
+	diag_ev_text(d, "phase", verdict_phase_name(x->v->phase));
 }
 
 /* capture_incomplete: the evidence is one-sided or has holes. */
@@ -739,17 +786,21 @@ void diagnose_flow(const struct flow *f, struct verdict *v, struct arena *arena,
 	 * send SYNs: then the silence is the server's. */
 	x.one_sided = verdict_one_sided(f);
 	x.partial = verdict_capture_partial(f);
+	/* A side a limit stopped: its silence afterwards is ours, not its own. */
+	x.limited = verdict_limited_dir(f) >= 0;
 
 	if (!x.one_sided) {
 		check_tcp(&x);
-		check_before_banner(&x);
+		if (!x.limited)
+			check_before_banner(&x);
 	}
 	check_banners(&x);
 	check_negotiation(&x);
-	if (!x.partial && !check_stall(&x))
+	if (!x.partial && !x.limited && !check_stall(&x))
 		check_closes(&x); /* a stall explains the close that follows it */
 	check_disconnect(&x);
 	check_auth_guessing(&x);
 	check_capture(&x);
+	check_limited(&x);
 	sort_by_severity(v);
 }

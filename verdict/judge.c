@@ -31,6 +31,31 @@ int verdict_capture_partial(const struct flow *f)
 	       f->dir[0].gaps + f->dir[1].gaps > 0;
 }
 
+int verdict_limited_dir(const struct flow *f)
+{
+	for (int i = 0; i < 2; i++)
+		if ((f->ssh.dir[i].anomalies & SSH_ANOM_LIMITS) && f->ssh.dir[i].t_newkeys == 0)
+			return i;
+	return -1;
+}
+
+const char *verdict_limit_name(uint32_t a)
+{
+	/* The one that stopped the parser first in a packet's life: memory
+	 * is asked before a buffer grows, the length before the body. */
+	if (a & SSH_ANOM_MEMCAP)
+		return "memory";
+	if (a & SSH_ANOM_NOMEM)
+		return "out_of_memory";
+	if (a & SSH_ANOM_PACKET_LIMIT)
+		return "max_packet";
+	if (a & SSH_ANOM_BUFFER)
+		return "stream_buf";
+	if (a & SSH_ANOM_KEXINIT_LIMIT)
+		return "namelist_max";
+	return NULL;
+}
+
 /* The SSH client's TCP direction: the protocol's word, unless it was only assumed. */
 int verdict_client_dir(const struct flow *f)
 {
@@ -50,6 +75,9 @@ enum verdict_outcome verdict_outcome_of(const struct flow *f)
 	/* No common algorithm: the handshake cannot succeed, seen closing or not. */
 	if (s->negotiated_ok && s->neg.failed_cat >= 0)
 		return OUTCOME_FAILED;
+	/* A limit stopped the parser: past that point nothing is known. */
+	if (verdict_limited_dir(f) >= 0)
+		return OUTCOME_INCOMPLETE;
 	/* A capture that holds part of the connection cannot say it failed. */
 	if (verdict_capture_partial(f))
 		return OUTCOME_INCOMPLETE;

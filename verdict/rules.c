@@ -314,6 +314,18 @@ static const struct diag_rule rules[DIAG_COUNT] = {
                       "direction; asymmetric routing sends the other elsewhere) with a snap length "
                       "that keeps whole packets (-s 0), and start it before the connection."},
         },
+    [DIAG_ANALYSIS_LIMITED] =
+        {
+            .code = "analysis_limited",
+            .severity = SEV_WARNING,
+            .title = "a limit of kexwatch stopped the analysis of the connection",
+            .summary = SUM_ANALYSIS_LIMITED,
+            .hints = {"kexwatch stopped following one side because a message was bigger than a "
+                      "configured limit (stream_buf, max_packet, namelist_max) or the global "
+                      "memory budget (--limit memory) was spent; the outcome is incomplete, not "
+                      "failed. Raise the named limit (`kexwatch --list-limits`, docs/limits.md) if "
+                      "the sensor has the memory, or read the capture again with a higher one."},
+        },
     [DIAG_HOST_KEY_CHANGED] =
         {
             .code = "host_key_changed",

@@ -45,6 +45,9 @@
 #define SUM_CAPTURE_INCOMPLETE                                                                     \
 	"The capture does not hold the whole connection, so conclusions about it are limited "     \
 	"to what was seen."
+#define SUM_ANALYSIS_LIMITED                                                                       \
+	"The limit %s (%llu) stopped the analysis of the %s's side during %s: what happened "      \
+	"after that is not known."
 #define SUM_HOST_KEY_CHANGED                                                                       \
 	"%s presented a different %s host key (%s) than the one remembered (%s, last seen %s "     \
 	"UTC)%s."

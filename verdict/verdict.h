@@ -71,6 +71,7 @@ enum diag_code {
 	DIAG_IP_FRAGMENTED,
 	DIAG_DISCONNECT_MESSAGE,
 	DIAG_CAPTURE_INCOMPLETE,
+	DIAG_ANALYSIS_LIMITED,
 	DIAG_HOST_KEY_CHANGED,
 	DIAG_HOST_KEY_SHARED,
 	DIAG_AUTH_GUESSING,
@@ -212,6 +213,16 @@ int verdict_has_error(const struct verdict *v);
 int verdict_only_syns(const struct flow *f);
 int verdict_one_sided(const struct flow *f);
 int verdict_capture_partial(const struct flow *f);
+/*
+ * verdict_limited_dir: the first TCP direction (0 or 1) whose analysis a
+ * limit of kexwatch stopped (SSH_ANOM_LIMITS) before its NEWKEYS, or -1.
+ * What that side did afterwards is unknown: the outcome is incomplete
+ * and no diagnosis is drawn from its silence (analysis_limited says so).
+ * verdict_limit_name: the limit behind a direction's SSH_ANOM_LIMITS bits
+ * ("stream_buf", "max_packet", "namelist_max", "memory"), NULL for none.
+ */
+int verdict_limited_dir(const struct flow *f);
+const char *verdict_limit_name(uint32_t ssh_anomalies);
 int verdict_both_newkeys(const struct flow *f);
 int verdict_client_dir(const struct flow *f);
 enum verdict_outcome verdict_outcome_of(const struct flow *f);

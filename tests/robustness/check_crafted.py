@@ -131,6 +131,12 @@ def case_namelist_100k(recs, _):
     check(len(recs) == 1, "one connection")
     check("client.namelist_too_long" in anomalies(recs[0]),
           "a 100 KB name-list is over namelist_max: client.namelist_too_long")
+    # Our limit dropped the client's KEXINIT: what followed is unknown, not failed.
+    s = recs[0]["ssh"]
+    check(s["outcome"] == "incomplete" and
+          [d["code"] for d in s.get("diagnoses", [])] == ["analysis_limited"],
+          "outcome incomplete with analysis_limited only: %s %r"
+          % (s["outcome"], [d["code"] for d in s.get("diagnoses", [])]))
 
 
 def case_namelist_1mb(recs, _):

@@ -1009,6 +1009,13 @@ static void test_framing(void)
 	t.n = 0;
 	tb_u32(&t, 65);
 	push(&c, 0, t.b, t.n);
+	/* Over the limit but a length SSH allows: our limit, not the peer's fault. */
+	CHECK_EQ_INT(c.dir[0].anomalies, SSH_ANOM_PACKET_LIMIT);
+	ssh_conn_free(&c);
+	conn_with_banner(&c, &lim);
+	t.n = 0;
+	tb_u32(&t, SSH_PACKET_MAX_PROTO + 1);
+	push(&c, 0, t.b, t.n);
 	CHECK_EQ_INT(c.dir[0].anomalies, SSH_ANOM_PACKET_LENGTH);
 	ssh_conn_free(&c);
 	lim = default_limits;

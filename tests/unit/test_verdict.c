@@ -1337,6 +1337,81 @@ static void test_closed_after_banner(void)
 	free(c);
 }
 
+/*
+ * analysis_limited: a limit of ours stopped a side before its NEWKEYS. The
+ * close that follows says nothing about the connection: incomplete, a
+ * warning naming the limit, and no closed_during_kex.
+ */
+static struct kw_limits test_limits = KW_LIMITS_DEFAULT;
+
+static void test_analysis_limited(void)
+{
+	const struct diagnosis *d;
+	struct conn *c;
+
+	/* The server's KEX reply was over stream_buf; the client closed after
+	 * the session (its NEWKEYS seen, the server's never parsed). */
+	test_limits.stream_buf = 8192;
+	c = conn_kex(NULL, NULL);
+	c->f.ssh.limits = &test_limits;
+	kexmsg(c, 0, SSH_MSG_KEX_30, T0 + 50 * MS);
+	c->f.ssh.dir[1].anomalies |= SSH_ANOM_BUFFER;
+	c->f.ssh.dir[0].t_newkeys = T0 + 80 * MS;
+	closes(c, 0, FLOW_CLOSE_FIN, T0 + 900 * MS);
+	judge(c);
+	d = EXPECT(DIAG_ANALYSIS_LIMITED, SEV_WARNING, 0, NULL);
+	SUMMARY(d, "The limit stream_buf (8192) stopped the analysis of the server's side during "
+	           "newkeys: what happened after that is not known.");
+	EV_TEXT(d, "limit", "stream_buf");
+	EV_INT(d, "value", 8192);
+	EV_TEXT(d, "side", "server");
+	ABSENT(DIAG_CLOSED_DURING_KEX);
+	CHECK_EQ_INT(verdict_limited_dir(&c->f), 1);
+	CHECK_EQ_INT(v->outcome, OUTCOME_INCOMPLETE);
+	free(c);
+
+	/* max_packet below what SSH allows, and the memory budget. */
+	test_limits.max_packet = 4096;
+	c = conn_kex(NULL, NULL);
+	c->f.ssh.limits = &test_limits;
+	c->f.ssh.dir[0].anomalies |= SSH_ANOM_PACKET_LIMIT;
+	closes(c, 1, FLOW_CLOSE_RST, T0 + 70 * MS);
+	judge(c);
+	d = EXPECT(DIAG_ANALYSIS_LIMITED, SEV_WARNING, 0, NULL);
+	EV_TEXT(d, "limit", "max_packet");
+	EV_INT(d, "value", 4096);
+	EV_TEXT(d, "side", "client");
+	ABSENT(DIAG_CLOSED_DURING_KEX);
+	CHECK_EQ_INT(v->outcome, OUTCOME_INCOMPLETE);
+	free(c);
+	c = conn_kex(NULL, NULL);
+	c->f.ssh.limits = &test_limits;
+	c->f.ssh.dir[1].anomalies |= SSH_ANOM_MEMCAP | SSH_ANOM_BUFFER;
+	closes(c, 1, FLOW_CLOSE_FIN, T0 + 70 * MS);
+	judge(c);
+	d = EXPECT(DIAG_ANALYSIS_LIMITED, SEV_WARNING, 0, NULL);
+	EV_TEXT(d, "limit", "memory");
+	EV_INT(d, "value", (int64_t)KW_MEMORY_DEFAULT_MIB << 20);
+	CHECK_EQ_INT(v->outcome, OUTCOME_INCOMPLETE);
+	free(c);
+
+	/* Nearest negatives: a malformed packet_length is the input's fault
+	 * (closed_during_kex stays); a limit hit after both NEWKEYS changes
+	 * nothing. */
+	c = conn_kex(NULL, NULL);
+	c->f.ssh.limits = &test_limits;
+	c->f.ssh.dir[1].anomalies |= SSH_ANOM_PACKET_LENGTH;
+	closes(c, 1, FLOW_CLOSE_FIN, T0 + 70 * MS);
+	judge(c);
+	ABSENT(DIAG_ANALYSIS_LIMITED);
+	EXPECT(DIAG_CLOSED_DURING_KEX, SEV_ERROR, 0, "Connection closed by " SERVER);
+	CHECK_EQ_INT(verdict_limited_dir(&c->f), -1);
+	free(c);
+	CHECK_EQ_STR(verdict_limit_name(SSH_ANOM_KEXINIT_LIMIT), "namelist_max");
+	CHECK(verdict_limit_name(SSH_ANOM_PACKET_LENGTH) == NULL, "packet_length is no limit");
+	test_limits = (struct kw_limits)KW_LIMITS_DEFAULT;
+}
+
 static void test_closed_during_kex(void)
 {
 	const struct diagnosis *d;
@@ -2474,6 +2549,7 @@ int main(void)
 	test_banner_timeout();
 	test_closed_after_banner();
 	test_closed_during_kex();
+	test_analysis_limited();
 	test_no_common_algorithm();
 	test_weak_algorithm();
 	test_non_pq_kex();

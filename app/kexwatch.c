@@ -50,15 +50,18 @@ enum {
 	OPT_COMMUNITY_SEED,
 };
 
-/* Set by SIGINT/SIGTERM: reading stops, what was read is written. */
+/* Set by SIGINT/SIGTERM to the signal's number: reading stops, what was
+ * read is written, and the exit status says the input was cut short. */
 static volatile sig_atomic_t kw_stop;
 
 /* on_signal asks the offline run to stop; it only sets kw_stop. */
 static void on_signal(int sig)
 {
-	(void)sig;
-	kw_stop = 1;
+	kw_stop = sig;
 }
+
+/* The exit status of a read cut short by signal sig (the shell's 128 + sig). */
+#define KW_EXIT_SIGNAL(sig) (128 + (sig))
 
 /* usage prints the help text to out. */
 static void usage(FILE *out)
@@ -169,9 +172,27 @@ static int parse_ports(const char *s, uint16_t *ports, uint32_t *n)
 /* What every input of an offline run shares. */
 struct run {
 	struct pipeline *p;
-	const char *filter; /* -f, applied to every file */
-	int progress;       /* draw the progress line (stderr is a terminal) */
+	const char *filter;  /* -f, applied to every file */
+	int progress;        /* draw the progress line (stderr is a terminal) */
+	uint64_t last_ts;    /* capture time of the last frame read */
+	const char *reading; /* the input being read, for an interruption's message */
 };
+
+/*
+ * on_idle: a streamed input (a pipe, a FIFO, standard input) has no byte
+ * waiting. Write the records already made at once, and while it stays
+ * quiet move the capture clock on by the time it has been quiet, as a live
+ * capture does, so a connection's record is due when it would be on the
+ * wire (tcpdump -U -w - | kexwatch -r -).
+ */
+static void on_idle(void *ctx, uint64_t quiet_us)
+{
+	struct run *run = ctx;
+
+	if (quiet_us > 0 && run->last_ts > 0)
+		flow_table_advance_exact(run->p->table, run->last_ts + quiet_us);
+	pipeline_flush(run->p);
+}
 
 /* link_supported: whether the decoder reads frames of this link type. */
 static int link_supported(int link)
@@ -201,13 +222,18 @@ static int read_input(const char *path, uint32_t index, struct run *run)
 	struct capture_frame fr;
 	struct progress prog;
 	struct pkt pkt;
+	struct capture_wait wait = {.idle = on_idle, .ctx = run};
 	char err[512];
 	int r = 0, link;
 
+	run->reading = path;
 	if (capture_open_file(&cap, path, err, sizeof(err)) != 0) {
+		if (kw_stop) /* a signal ended the wait for the file's header */
+			return 0;
 		fprintf(stderr, "kexwatch: %s: %s\n", path, err);
 		return 1;
 	}
+	capture_set_wait(cap, &wait);
 	link = capture_link(cap);
 	if (run->filter != NULL && capture_set_filter(cap, run->filter, err, sizeof(err)) != 0) {
 		fprintf(stderr, "kexwatch: %s: %s\n", path, err);
@@ -223,6 +249,7 @@ static int read_input(const char *path, uint32_t index, struct run *run)
 	while (!kw_stop && !run->p->output_failed && (r = capture_next(cap, &fr)) == 1) {
 		if (prog.on)
 			progress_tick(&prog, capture_bytes(cap), flow_table_stats(table)->flows);
+		run->last_ts = fr.ts_us;
 		r = decode_frame(dec, link, fr.data, fr.caplen, fr.wirelen, fr.ts_us, &pkt);
 		if (r == KW_OK && flow_table_packet(table, &pkt, index, 0) == KW_ERR_NOMEM) {
 			fprintf(stderr, "kexwatch: %s: out of memory\n", path);
@@ -521,12 +548,15 @@ static int run_live(const struct options *o)
  * writes the connections still open and what closes the output, commits
  * the host-key store, checks that every record reached its output, prints
  * the summary unless quiet, and closes the pipeline. failed: an input
- * could not be read to its end. Returns the exit status: 1 when an input
- * or an output failed, else 0.
+ * could not be read to its end. Returns the exit status: 128 + the signal
+ * when SIGINT or SIGTERM cut the reading short (said on standard error),
+ * else 1 when an input or an output failed, else 0.
  */
-static int offline_end(struct pipeline *p, int quiet, int failed)
+static int offline_end(struct run *run, int quiet, int failed)
 {
-	int status = failed;
+	struct pipeline *p = run->p;
+	int status = failed, sig = kw_stop;
+	uint64_t open = flow_table_stats(p->table)->open;
 
 	flow_table_flush(p->table);
 	report_end(p->report);
@@ -542,6 +572,15 @@ static int offline_end(struct pipeline *p, int quiet, int failed)
 		pipeline_summary(p);
 	status |= pipeline_sinks_close(p);
 	pipeline_close(p);
+	if (sig != 0) {
+		/* Said even with -q: records are missing for what was not read. */
+		fprintf(stderr,
+		        "kexwatch: %s: interrupted by %s before the end of the input; the %llu "
+		        "connections open were written\n",
+		        run->reading != NULL ? run->reading : "input",
+		        sig == SIGINT ? "SIGINT" : "SIGTERM", (unsigned long long)open);
+		return KW_EXIT_SIGNAL(sig);
+	}
 	return status ? 1 : 0;
 }
 
@@ -576,20 +615,29 @@ static int run_offline(const struct options *o)
 	};
 	int failed = 0;
 
+	struct sigaction sa;
+
 	if (pipeline_open(&run.p, &pcfg) != 0)
 		return 1;
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
+	/* No SA_RESTART: a read from a pipe that waits is interrupted, and
+	 * capture.c then looks at kw_stop. */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	capture_set_stop_flag(&kw_stop);
 	for (uint32_t i = 0; i < o->ninputs && !kw_stop && !run.p->output_failed; i++)
 		failed |= read_input(o->inputs[i], i, &run);
-	return offline_end(run.p, o->quiet, failed);
+	return offline_end(&run, o->quiet, failed);
 }
 
 /*
  * main runs the hostkeys subcommand, or reads what the options name: files
  * (-r) or interfaces (-i). Returns the exit status: 0 when every input was
- * read to its end, 1 when an input or an output failed, 2 on a usage error.
+ * read to its end, 1 when an input or an output failed, 2 on a usage error,
+ * 130 or 143 when SIGINT or SIGTERM stopped reading files before their end.
  */
 int main(int argc, char **argv)
 {

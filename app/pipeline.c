@@ -175,6 +175,14 @@ fail:
 	return r;
 }
 
+void pipeline_flush(struct pipeline *p)
+{
+	if (p->nsinks == 0 && fflush(stdout) != 0 && errno == EPIPE)
+		p->output_failed = 1;
+	for (uint32_t i = 0; i < p->nsinks; i++)
+		sink_flush(p->sinks[i]);
+}
+
 void pipeline_summary(const struct pipeline *p)
 {
 	report_summary(p->report, stderr, flow_table_stats(p->table), decoder_stats(p->dec)->frames,

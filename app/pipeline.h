@@ -70,6 +70,12 @@ struct pipeline {
 };
 
 /*
+ * pipeline_flush writes what the outputs hold (stdio's buffer, the sinks'
+ * batches) now: a streamed input is waiting, so records are not held back.
+ */
+void pipeline_flush(struct pipeline *p);
+
+/*
  * pipeline_open opens, in this order, the sinks, the evidence capture, the
  * host-key store, then the reporter, the flow table (whose records go to
  * the reporter, then to the evidence buffer) and the decoder. *out is the

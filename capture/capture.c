@@ -8,8 +8,11 @@
  * (open_classic, next_classic: the benchmark spent a fifth of the packet
  * loop in stdio and copies); libpcap reads pcapng and anything unusual
  * itself, from a stdio stream over the same blocks. Standard input and
- * pipes go through zlib behind a stdio cookie (zlib reads uncompressed input
- * transparently), since a pipe cannot be peeked and rewound. Live captures
+ * pipes are read in this thread behind a stdio cookie (struct stream), one
+ * read(2) of what is there at a time (inflated when the first bytes are
+ * gzip's), so a frame is handed out as soon as its bytes arrive; while
+ * nothing arrives the stream polls, calls the caller's idle hook and looks
+ * at the stop flag, so neither records nor signals wait for the writer. Live captures
  * use libpcap's memory-mapped ring as it is (pcap_create/pcap_activate),
  * nonblocking, with a short ring timeout instead of immediate mode so a busy
  * link is read in blocks.
@@ -17,6 +20,8 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pcap/pcap.h>
+#include <poll.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,7 +41,7 @@
 struct capture {
 	pcap_t *pcap;
 	FILE *file;             /* the stream libpcap reads; closed by pcap_close */
-	gzFile gz;              /* a stream that is not a regular file, read through zlib */
+	struct stream *stream;  /* standard input, a pipe, a FIFO (stream_read) */
 	struct prefetch *ahead; /* a regular file, read ahead (prefetch.c) */
 	/* classic pcap read here (see next_classic); pcap holds the header only */
 	int classic, swapped, nsec, has_prog;
@@ -52,16 +57,192 @@ struct capture {
 	char err[PCAP_ERRBUF_SIZE + 64];
 };
 
-static ssize_t gz_cookie_read(void *cookie, char *buf, size_t size)
-{
-	int n = gzread((gzFile)cookie, buf, size > (1u << 30) ? (1u << 30) : (unsigned)size);
+static volatile sig_atomic_t *stop_flag;
 
-	return n < 0 ? -1 : n;
+void capture_set_stop_flag(volatile sig_atomic_t *flag)
+{
+	stop_flag = flag;
 }
 
-static int gz_cookie_close(void *cookie)
+#define STREAM_IN (1u << 16)    /* bytes per read(2) at most */
+#define STREAM_STDIO (1u << 16) /* stdio's buffer over the cookie */
+
+/* A streamed input: read as its bytes come, inflated when gzip. */
+struct stream {
+	int fd;
+	int gzip, eof, z_live; /* z_live: inflate is inside a member */
+	z_stream z;
+	struct capture_wait wait;
+	uint8_t in[STREAM_IN];
+	size_t in_pos, in_len; /* plain input: bytes peeked, not yet given */
+	char *stdio_buf;
+};
+
+static uint64_t mono_us(void)
 {
-	return gzclose_r((gzFile)cookie) == Z_OK ? 0 : EOF;
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/*
+ * stream_fd_read: one read(2) of what is there (at least one byte, or 0 at
+ * the end), waiting in poll(2) with the idle hook while nothing is. -1
+ * with errno EINTR once the stop flag is set, or read(2)'s error.
+ */
+static ssize_t stream_fd_read(struct stream *s, void *buf, size_t n)
+{
+	uint64_t quiet_since = 0;
+
+	for (;;) {
+		struct pollfd pfd = {.fd = s->fd, .events = POLLIN};
+		int r;
+
+		if (stop_flag != NULL && *stop_flag) {
+			errno = EINTR;
+			return -1;
+		}
+		r = poll(&pfd, 1, quiet_since ? CAPTURE_IDLE_TICK_MS : 0);
+		if (r < 0 && errno != EINTR)
+			return -1;
+		if (r > 0) {
+			ssize_t k = read(s->fd, buf, n);
+			if (k < 0 && (errno == EINTR || errno == EAGAIN))
+				continue;
+			return k;
+		}
+		if (r == 0) {
+			uint64_t now = mono_us();
+			if (quiet_since == 0)
+				quiet_since = now;
+			if (s->wait.idle != NULL)
+				s->wait.idle(s->wait.ctx, now - quiet_since);
+		}
+	}
+}
+
+/* stream_read (stdio cookie): plain bytes, or inflated ones (RFC 1952 members). */
+static ssize_t stream_read(void *cookie, char *buf, size_t size)
+{
+	struct stream *s = cookie;
+	ssize_t k;
+	int r;
+
+	if (!s->gzip) {
+		if (s->in_pos < s->in_len) {
+			size_t n = s->in_len - s->in_pos < size ? s->in_len - s->in_pos : size;
+			memcpy(buf, s->in + s->in_pos, n);
+			s->in_pos += n;
+			return (ssize_t)n;
+		}
+		return stream_fd_read(s, buf, size > STREAM_IN ? STREAM_IN : size);
+	}
+	for (;;) {
+		if (s->z.avail_in == 0 && !s->eof) {
+			if ((k = stream_fd_read(s, s->in, sizeof(s->in))) < 0)
+				return -1;
+			s->eof = k == 0;
+			s->z.next_in = s->in;
+			s->z.avail_in = (uInt)k;
+		}
+		if (s->z.avail_in == 0 && s->eof) {
+			if (!s->z_live)
+				return 0;
+			errno = EIO; /* cut inside a gzip member */
+			return -1;
+		}
+		if (!s->z_live) { /* a member starts: gzip again, or the end of it all */
+			if (inflateReset(&s->z) != Z_OK) {
+				errno = EIO;
+				return -1;
+			}
+			s->z_live = 1;
+		}
+		s->z.next_out = (Bytef *)buf;
+		s->z.avail_out = (uInt)(size > (1u << 30) ? (1u << 30) : size);
+		r = inflate(&s->z, Z_NO_FLUSH);
+		if (r == Z_STREAM_END)
+			s->z_live = 0;
+		else if (r != Z_OK && r != Z_BUF_ERROR) {
+			errno = EIO; /* corrupt compressed data */
+			return -1;
+		}
+		if ((Bytef *)buf != s->z.next_out)
+			return (ssize_t)((Bytef *)s->z.next_out - (Bytef *)buf);
+	}
+}
+
+static int stream_close(void *cookie)
+{
+	struct stream *s = cookie;
+	int rc = close(s->fd);
+
+	if (s->gzip)
+		inflateEnd(&s->z);
+	free(s->stdio_buf);
+	free(s);
+	return rc;
+}
+
+/*
+ * stream_open reads fd as it comes, through a stdio stream (the cookie owns
+ * fd from then on; fclose closes it). The first two bytes say whether it is
+ * gzip. NULL with errno set (fd then still the caller's).
+ */
+static FILE *stream_open(struct capture *c, int fd)
+{
+	static const cookie_io_functions_t io = {.read = stream_read, .close = stream_close};
+	struct stream *s = calloc(1, sizeof(*s));
+	FILE *f;
+	ssize_t k;
+	int e = ENOMEM;
+
+	if (s == NULL || (s->stdio_buf = malloc(STREAM_STDIO)) == NULL)
+		goto fail;
+	s->fd = fd;
+	while (s->in_len < 2 && (k = stream_fd_read(s, s->in + s->in_len, 2 - s->in_len)) != 0) {
+		if (k < 0) {
+			e = errno;
+			goto fail;
+		}
+		s->in_len += (size_t)k;
+	}
+	if (s->in_len == 2 && s->in[0] == 0x1f && s->in[1] == 0x8b) {
+		/* 16 + MAX_WBITS: a gzip wrapper (RFC 1952), not zlib's. */
+		if (inflateInit2(&s->z, 16 + MAX_WBITS) != Z_OK)
+			goto fail;
+		s->gzip = 1;
+		s->z_live = 1;
+		s->z.next_in = s->in;
+		s->z.avail_in = 2;
+		s->in_len = 0;
+	}
+	if ((f = fopencookie(s, "rb", io)) == NULL) {
+		e = errno;
+		if (s->gzip)
+			inflateEnd(&s->z);
+		goto fail;
+	}
+	setvbuf(f, s->stdio_buf, _IOFBF, STREAM_STDIO);
+	c->stream = s;
+	return f;
+fail:
+	if (s != NULL)
+		free(s->stdio_buf);
+	free(s);
+	errno = e;
+	return NULL;
+}
+
+void capture_set_wait(struct capture *c, const struct capture_wait *w)
+{
+	if (c->stream == NULL)
+		return;
+	if (w != NULL)
+		c->stream->wait = *w;
+	else
+		memset(&c->stream->wait, 0, sizeof(c->stream->wait));
 }
 
 /* is_gzip: whether the file open on fd starts with gzip's magic (not moving its offset). */
@@ -158,7 +339,6 @@ static int open_classic(struct capture *c, const uint8_t *h, size_t n)
  */
 static int open_file(struct capture *c, int fd, char *pcap_err)
 {
-	static const cookie_io_functions_t io = {.read = gz_cookie_read, .close = gz_cookie_close};
 	struct stat st;
 	const uint8_t *h = NULL;
 	uint8_t first[24];
@@ -167,17 +347,9 @@ static int open_file(struct capture *c, int fd, char *pcap_err)
 	int e;
 
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		if ((c->gz = gzdopen(fd, "rb")) == NULL) {
-			e = errno ? errno : ENOMEM;
-			close(fd);
-			errno = e;
-			return -1;
-		}
-		gzbuffer(c->gz, 1 << 17);
-		if ((c->file = fopencookie(c->gz, "rb", io)) == NULL) {
+		if ((c->file = stream_open(c, fd)) == NULL) {
 			e = errno;
-			gzclose_r(c->gz); /* closes fd */
-			c->gz = NULL;
+			close(fd);
 			errno = e;
 			return -1;
 		}
@@ -208,9 +380,9 @@ static int open_file(struct capture *c, int fd, char *pcap_err)
 	c->pcap = pcap_fopen_offline_with_tstamp_precision(c->file, PCAP_TSTAMP_PRECISION_MICRO,
 	                                                   pcap_err);
 	if (c->pcap == NULL) {
-		fclose(c->file); /* closes fd, gz or the read-ahead, through the cookie */
+		fclose(c->file); /* closes fd, the stream or the read-ahead, through the cookie */
 		c->ahead = NULL;
-		c->gz = NULL;
+		c->stream = NULL;
 	}
 	return 0;
 }
@@ -499,14 +671,14 @@ uint64_t capture_bytes(const struct capture *c)
 {
 	if (c->ahead != NULL)
 		return prefetch_offset(c->ahead);
-	return c->gz != NULL ? (uint64_t)gzoffset(c->gz) : 0;
+	return 0; /* a stream has no size to show progress against */
 }
 
 void capture_close(struct capture *c)
 {
 	if (c == NULL)
 		return;
-	pcap_close(c->pcap); /* closes c->file, and through its cookie fd or c->gz */
+	pcap_close(c->pcap); /* closes c->file, and through its cookie the stream or read-ahead */
 	if (c->classic)
 		prefetch_close(c->ahead);
 	if (c->has_prog)

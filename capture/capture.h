@@ -11,6 +11,7 @@
 #ifndef KW_CAPTURE_H
 #define KW_CAPTURE_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -28,6 +29,33 @@ struct capture;
  * one-line reason in err (the path is not included; the caller names it).
  */
 int capture_open_file(struct capture **out, const char *path, char *err, size_t errlen);
+
+/*
+ * What a streamed input (standard input, a pipe, a FIFO: anything but a
+ * regular file) does while no byte is waiting. Its frames are handed out as
+ * soon as their bytes arrive, never after a full read-ahead block; while it
+ * is quiet, idle(ctx, quiet_us) is called at once (quiet_us 0: write what is
+ * due) and then every CAPTURE_IDLE_TICK_MS with how long it has been quiet.
+ * The callback may touch anything but this capture.
+ */
+#define CAPTURE_IDLE_TICK_MS 250
+struct capture_wait {
+	void (*idle)(void *ctx, uint64_t quiet_us);
+	void *ctx;
+};
+
+/* capture_set_wait sets c's wait callbacks (copied; NULL: none). Files ignore it. */
+void capture_set_wait(struct capture *c, const struct capture_wait *w);
+
+/*
+ * capture_set_stop_flag: a flag a signal handler sets (process-wide,
+ * borrowed for the process's life). A streamed input waiting for bytes
+ * looks at it at least every CAPTURE_IDLE_TICK_MS and when a signal
+ * interrupts the wait (handlers without SA_RESTART), and then ends its
+ * read with an error (capture_next: KW_ERR_IO, errno EINTR), so a signal
+ * is never held up by a writer that keeps a pipe open.
+ */
+void capture_set_stop_flag(volatile sig_atomic_t *flag);
 
 /* Options of a live capture (capture_open_live). */
 struct capture_live_opts {

@@ -438,6 +438,27 @@ void flow_table_advance(struct flow_table *t, uint64_t now_us)
 	}
 }
 
+void flow_table_advance_exact(struct flow_table *t, uint64_t now_us)
+{
+	struct list_head due;
+
+	flow_table_advance(t, now_us);
+	if (!t->clock_started)
+		return;
+	/* Deadlines of the current second wait in the next second's slot. */
+	list_init(&due);
+	list_splice_init(&due, &t->tw[(t->tw_sec + 1) % TW_SLOTS]);
+	while (!list_is_empty(&due)) {
+		struct flow *f = list_entry(due.next, struct flow, tw);
+
+		list_del(&f->tw);
+		if (f->deadline_us <= t->now_us)
+			flow_expire(t, f);
+		else
+			tw_link(t, f);
+	}
+}
+
 static int port_listed(const struct flow_table *t, uint16_t port)
 {
 	for (uint32_t i = 0; i < t->cfg.nssh_ports; i++)

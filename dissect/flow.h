@@ -197,6 +197,13 @@ int flow_table_packet(struct flow_table *t, const struct pkt *p, uint32_t file_i
 
 /* flow_table_advance moves the clock to now_us (never backwards) and runs timeouts. */
 void flow_table_advance(struct flow_table *t, uint64_t now_us);
+/*
+ * flow_table_advance_exact does the same, and also runs the timeouts due
+ * within the current second, which flow_table_advance leaves for the next
+ * second (its wheel has one-second slots): for a quiet input, where records
+ * should not wait for the next packet's second. Costs a scan of one slot.
+ */
+void flow_table_advance_exact(struct flow_table *t, uint64_t now_us);
 
 /* flow_table_flush reports every open flow (capture end, signal) and frees it. */
 void flow_table_flush(struct flow_table *t);

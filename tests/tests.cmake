@@ -204,3 +204,9 @@ add_test(NAME robustness.analysis_limited
          COMMAND ${Python3_EXECUTABLE} ${KW_TESTS_DIR}/robustness/limited.py
                  --kexwatch $<TARGET_FILE:kexwatch> --pcaps ${KW_PCAPS_DIR})
 set_tests_properties(robustness.analysis_limited PROPERTIES TIMEOUT 120)
+# SIGINT/SIGTERM during a read are reported (exit 130/143) with every open
+# connection written; a FIFO streams its records (tests/robustness/interrupt.py).
+add_test(NAME robustness.interrupt
+         COMMAND ${Python3_EXECUTABLE} ${KW_TESTS_DIR}/robustness/interrupt.py
+                 --kexwatch $<TARGET_FILE:kexwatch> --craft ${CMAKE_BINARY_DIR}/kw-craft)
+set_tests_properties(robustness.interrupt PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300)

@@ -61,14 +61,37 @@ static void banner_fields(struct jw *w, const struct ssh_dir *d, int full)
 		jw_wire(w, "comments", sp + 1, (size_t)(end - sp - 1));
 }
 
-static void namelist_array(struct jw *w, const char *key, const char *list)
+/*
+ * A record never grows with the lengths an attacker sends: a name-list
+ * (and the host-key offer string) is written up to RECORD_LIST_MAX bytes,
+ * the HASSH string up to RECORD_HASSH_MAX, cut after the last whole name
+ * that fits; the record then gives the true length beside it
+ * (kexinit.truncated, hassh.string_len, host_key_algorithms_len). Real
+ * offers are a few hundred bytes per list.
+ */
+#define RECORD_LIST_MAX 2048u
+#define RECORD_HASSH_MAX (4u * RECORD_LIST_MAX)
+
+/* cut_len: how many bytes of s (len) to write within max, ending before a separator. */
+static size_t cut_len(const char *s, size_t len, size_t max)
 {
-	const char *p = list;
+	size_t n = max;
+
+	if (len <= max)
+		return len;
+	while (n > 0 && s[n] != ',' && s[n] != ';')
+		n--;
+	return n;
+}
+
+static void namelist_array(struct jw *w, const char *key, const char *list, size_t len)
+{
+	const char *p = list, *end = list + cut_len(list, len, RECORD_LIST_MAX);
 
 	jw_arr_open(w, key);
-	while (p != NULL && *p != '\0') {
-		const char *comma = strchr(p, ',');
-		size_t n = comma ? (size_t)(comma - p) : strlen(p);
+	while (p != NULL && p < end) {
+		const char *comma = memchr(p, ',', (size_t)(end - p));
+		size_t n = comma ? (size_t)(comma - p) : (size_t)(end - p);
 
 		jw_wire(w, NULL, (const uint8_t *)p, n);
 		p = comma ? comma + 1 : NULL;
@@ -121,20 +144,41 @@ static void side_kex_members(struct jw *w, const struct ssh_dir *d, unsigned wha
 	if (d->hassh[0] != '\0') {
 		jw_obj_open(w, "hassh");
 		jw_str(w, "hash", d->hassh);
-		if (d->hassh_str != NULL)
-			jw_wire(w, "string", (const uint8_t *)d->hassh_str, strlen(d->hassh_str));
+		if (d->hassh_str != NULL) {
+			size_t len = strlen(d->hassh_str);
+			jw_wire(w, "string", (const uint8_t *)d->hassh_str,
+			        cut_len(d->hassh_str, len, RECORD_HASSH_MAX));
+			if (len > RECORD_HASSH_MAX)
+				jw_int(w, "string_len", (int64_t)len);
+		}
 		jw_obj_close(w);
 	}
 	/* HASSHServer leaves out the host-key algorithms: the compact record
 	 * keeps the server's offer as the one string it came in. */
-	if (what & SIDE_HOSTKEY_ALGS)
-		jw_wire(w, "host_key_algorithms", (const uint8_t *)d->kexinit->list[KEX_HOSTKEY],
-		        d->kexinit->list_len[KEX_HOSTKEY]);
+	if (what & SIDE_HOSTKEY_ALGS) {
+		const struct kex_init *k = d->kexinit;
+		jw_wire(w, "host_key_algorithms", (const uint8_t *)k->list[KEX_HOSTKEY],
+		        cut_len(k->list[KEX_HOSTKEY], k->list_len[KEX_HOSTKEY], RECORD_LIST_MAX));
+		if (k->list_len[KEX_HOSTKEY] > RECORD_LIST_MAX)
+			jw_int(w, "host_key_algorithms_len", k->list_len[KEX_HOSTKEY]);
+	}
 	if (what & SIDE_KEXINIT) {
+		int cut = 0;
+
 		jw_obj_open(w, "kexinit");
-		for (int i = 0; i < KEX_NLISTS; i++)
-			namelist_array(w, kexinit_names[i], d->kexinit->list[i]);
+		for (int i = 0; i < KEX_NLISTS; i++) {
+			namelist_array(w, kexinit_names[i], d->kexinit->list[i],
+			               d->kexinit->list_len[i]);
+			cut |= d->kexinit->list_len[i] > RECORD_LIST_MAX;
+		}
 		jw_bool(w, "first_kex_packet_follows", d->kexinit->first_kex_follows);
+		if (cut) { /* the marker: each cut list's true length in bytes */
+			jw_obj_open(w, "truncated");
+			for (int i = 0; i < KEX_NLISTS; i++)
+				if (d->kexinit->list_len[i] > RECORD_LIST_MAX)
+					jw_int(w, kexinit_names[i], d->kexinit->list_len[i]);
+			jw_obj_close(w);
+		}
 		jw_obj_close(w);
 	}
 }
@@ -423,9 +467,17 @@ static void evidence_value(struct jw *w, const struct diag_evidence *e)
 		        e->v.ms.to >= e->v.ms.from ? (double)(e->v.ms.to - e->v.ms.from) / 1000.0
 		                                   : 0.0);
 		break;
-	case EV_NAMES:
-		namelist_array(w, e->key, e->v.s);
+	case EV_NAMES: {
+		size_t len = strlen(e->v.s);
+		char key[96];
+
+		namelist_array(w, e->key, e->v.s, len);
+		if (len > RECORD_LIST_MAX) { /* cut: say the true length beside it */
+			snprintf(key, sizeof(key), "%s_len", e->key);
+			jw_int(w, key, (int64_t)len);
+		}
 		break;
+	}
 	case EV_TEXTS:
 		jw_arr_open(w, e->key);
 		for (uint32_t i = 0; i < e->v.list.n; i++)

@@ -97,7 +97,9 @@ def check_pair(where, c, f):
     failed_negotiation = "no_match" in s_f.get("negotiated", {})
     for side in ("client", "server"):
         has_kex = "hassh" in s_f.get(side, {})
-        if has_kex and len(s_f[side].get("kexinit", {})) != 11:
+        kexinit = {k: v for k, v in s_f.get(side, {}).get("kexinit", {}).items()
+                   if k != "truncated"}  # the marker of cut lists (record.md)
+        if has_kex and len(kexinit) != 11:
             fail("%s: full record without the %s's ten name-lists" % (where, side))
         if "kexinit" in s_c.get(side, {}) and not failed_negotiation:
             fail("%s: compact record has the %s's name-lists, negotiation fine" % (where, side))

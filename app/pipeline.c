@@ -154,7 +154,9 @@ int pipeline_open(struct pipeline **out, const struct pipeline_config *cfg)
 	    .store = p->store,
 	    .record = cfg->record,
 	};
+	budget_init(&p->budget, pipeline_memory_budget(cfg->limits));
 	fcfg = (struct flow_config){
+	    .budget = &p->budget,
 	    .limits = cfg->limits,
 	    .ssh_ports = cfg->ports,
 	    .nssh_ports = cfg->nports,
@@ -173,6 +175,61 @@ int pipeline_open(struct pipeline **out, const struct pipeline_config *cfg)
 fail:
 	pipeline_close(p);
 	return r;
+}
+
+/*
+ * cgroup_memory_max: the lowest memory limit of this process's cgroup and
+ * its ancestors, in bytes (v2 memory.max; v1 memory.limit_in_bytes); 0
+ * when there is none ("max", or no memory cgroup).
+ */
+static uint64_t cgroup_memory_max(void)
+{
+	char line[512], path[1024];
+	int v1 = 0;
+	uint64_t best = 0;
+	FILE *f = fopen("/proc/self/cgroup", "r");
+	char *rel = NULL;
+
+	if (f == NULL)
+		return 0;
+	while (rel == NULL && fgets(line, sizeof(line), f) != NULL) {
+		line[strcspn(line, "\n")] = '\0';
+		if (strncmp(line, "0::", 3) == 0) {
+			rel = line + 3;
+		} else if (strstr(line, ":memory:") != NULL) {
+			rel = strstr(line, ":memory:") + 8;
+			v1 = 1;
+		}
+	}
+	fclose(f);
+	while (rel != NULL) {
+		unsigned long long v;
+		char *slash;
+		FILE *m;
+
+		snprintf(path, sizeof(path), "/sys/fs/cgroup%s%s/%s", v1 ? "/memory" : "",
+		         strcmp(rel, "/") == 0 ? "" : rel,
+		         v1 ? "memory.limit_in_bytes" : "memory.max");
+		if ((m = fopen(path, "r")) != NULL) {
+			if (fscanf(m, "%llu", &v) == 1 && (best == 0 || v < best))
+				best = v;
+			fclose(m);
+		}
+		if ((slash = strrchr(rel, '/')) == NULL || slash == rel)
+			break;
+		*slash = '\0';
+	}
+	return best;
+}
+
+uint64_t pipeline_memory_budget(const struct kw_limits *l)
+{
+	uint64_t want = (uint64_t)l->memory << 20, cg;
+
+	/* The default only: a budget the operator set is taken as said. */
+	if (l->memory == KW_MEMORY_DEFAULT_MIB && (cg = cgroup_memory_max()) != 0 && cg / 2 < want)
+		want = cg / 2; /* the rest for the flows' fixed state, I/O, libraries */
+	return want;
 }
 
 void pipeline_flush(struct pipeline *p)

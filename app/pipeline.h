@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "app.h"
+#include "budget.h"
 #include "decode.h"
 #include "flow.h"
 #include "limits.h"
@@ -67,7 +68,15 @@ struct pipeline {
 	/* A record could not be written because the reader went away (EPIPE):
 	 * reading files stops there; a live run goes on (the sink said so). */
 	int output_failed;
+	struct kw_budget budget; /* the global memory budget the flow table draws from */
 };
+
+/*
+ * pipeline_memory_budget: the global memory budget for limits, in bytes:
+ * limits->memory MiB, but when that is the default and the process's
+ * cgroup allows less than twice it, half of the cgroup's memory.max.
+ */
+uint64_t pipeline_memory_budget(const struct kw_limits *l);
 
 /*
  * pipeline_flush writes what the outputs hold (stdio's buffer, the sinks'

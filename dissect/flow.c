@@ -29,11 +29,10 @@
  * after FIN/RST (close_linger_ms), so hundreds are open and freed at once
  * on a busy link. 1024 = 2.6 MiB at most, once that many were open. */
 #define FLOW_SPARE_MAX 1024u
-/* Recently evicted address pairs: 8-way sets, four entries per hash
- * bucket, so a table that evicts all its flows at once still remembers
- * nearly all of them (at half the buckets' count, a set overflows about
- * once in 10^4), at most EVICT_MAX entries of 16 bytes: 4 MiB for the
- * default 65536 flows. */
+/* Recently evicted address pairs: 8-way sets, each pair with two sets to
+ * choose from, four entries per hash bucket, so a table that evicts all its
+ * flows at once still remembers them all; at most EVICT_MAX entries of 16
+ * bytes: 4 MiB for the default 65536 flows. */
 #define EVICT_WAYS 8u
 #define EVICT_MAX (1u << 22)
 #define US_PER_MS 1000u
@@ -265,26 +264,50 @@ static uint64_t evict_tag(const struct flow_table *t, const struct addr_pair *k)
 	return h != 0 ? h : 1;
 }
 
-static struct evict_slot *evict_set(const struct flow_table *t, uint64_t tag)
+/*
+ * evict_set: the first (which 0) or second (1) set a tag may live in. Two
+ * choices, the emptier taken (evict_remember), keep a set from overflowing
+ * while the table is far from full. Bits above the low ones: the flow
+ * buckets use those.
+ */
+static struct evict_slot *evict_set(const struct flow_table *t, uint64_t tag, int which)
 {
-	/* The high half: the flow buckets already use the low bits. */
-	return &t->evicted[((tag >> 32) & (t->evict_sets - 1)) * EVICT_WAYS];
+	uint64_t i = which ? (tag >> 40) ^ (tag >> 12) : tag >> 32;
+
+	return &t->evicted[(i & (t->evict_sets - 1)) * EVICT_WAYS];
 }
 
-/* evict_remember notes an evicted pair, in place of the set's oldest entry. */
+/* evict_remember notes an evicted pair in the emptier of its two sets,
+ * in place of the oldest entry when both are full. */
 static void evict_remember(struct flow_table *t, const struct flow *f)
 {
 	uint64_t tag = evict_tag(t, &f->key);
-	struct evict_slot *set = evict_set(t, tag), *victim = &set[0];
+	struct evict_slot *victim = NULL, *oldest = NULL;
+	uint32_t best_free = 0;
 
-	for (uint32_t i = 0; i < EVICT_WAYS; i++) {
-		if (set[i].tag == tag || set[i].tag == 0) {
-			victim = &set[i];
-			break;
+	for (int w = 0; w < 2; w++) {
+		struct evict_slot *set = evict_set(t, tag, w), *empty = NULL;
+		uint32_t nfree = 0;
+
+		for (uint32_t i = 0; i < EVICT_WAYS; i++) {
+			if (set[i].tag == tag) {
+				set[i].t_last_us = f->t_last;
+				return;
+			}
+			if (set[i].tag == 0) {
+				nfree++;
+				empty = empty != NULL ? empty : &set[i];
+			} else if (oldest == NULL || set[i].t_last_us < oldest->t_last_us) {
+				oldest = &set[i];
+			}
 		}
-		if (set[i].t_last_us < victim->t_last_us)
-			victim = &set[i];
+		if (nfree > best_free) {
+			best_free = nfree;
+			victim = empty;
+		}
 	}
+	if (victim == NULL)
+		victim = oldest;
 	victim->tag = tag;
 	victim->t_last_us = f->t_last;
 }
@@ -298,10 +321,9 @@ static void evict_remember(struct flow_table *t, const struct flow *f)
 static int evict_swallow(struct flow_table *t, uint64_t hash, const struct pkt *p)
 {
 	uint64_t tag = hash != 0 ? hash : 1;
-	struct evict_slot *set = evict_set(t, tag);
 
-	for (uint32_t i = 0; i < EVICT_WAYS; i++) {
-		struct evict_slot *e = &set[i];
+	for (uint32_t i = 0; i < 2 * EVICT_WAYS; i++) {
+		struct evict_slot *e = &evict_set(t, tag, i >= EVICT_WAYS)[i % EVICT_WAYS];
 
 		if (e->tag != tag)
 			continue;
@@ -329,9 +351,10 @@ static void flow_destroy(struct flow_table *t, struct flow *f)
 	list_del(&f->tw);
 	if (t->last == f)
 		t->last = NULL;
-	tcp_dir_release(&f->dir[0]);
-	tcp_dir_release(&f->dir[1]);
+	tcp_dir_release(&f->dir[0], t->cfg.budget);
+	tcp_dir_release(&f->dir[1], t->cfg.budget);
 	ssh_conn_free(&f->ssh);
+	budget_release(t->cfg.budget, sizeof(*f));
 	t->stats.open--;
 	if (t->nspare < FLOW_SPARE_MAX) {
 		f->hnext = t->spare;
@@ -371,6 +394,8 @@ static void flow_report(struct flow_table *t, struct flow *f, enum flow_report_w
 	}
 	if (f->dir[0].packets == 0 || f->dir[1].packets == 0)
 		f->anomalies |= FLOW_ANOM_ONE_SIDED;
+	if ((f->ssh.dir[0].anomalies | f->ssh.dir[1].anomalies) & SSH_ANOM_MEMCAP)
+		t->stats.memcap_reached++;
 	if (flow_reportable(f)) {
 		t->stats.reported++;
 		t->cfg.report(t->cfg.report_ctx, f, why);
@@ -522,6 +547,10 @@ static struct flow *flow_create(struct flow_table *t, const struct pkt *p, uint3
 		f->ssh.client_dir = f->port_client_dir;
 		f->ssh.role_source = SSH_ROLE_ASSUMED;
 	}
+	f->ssh.budget = t->cfg.budget;
+	/* A flow's own state always exists (max_flows bounds it); its buffers
+	 * then get what is left of the budget. */
+	budget_force(t->cfg.budget, sizeof(*f));
 	f->hnext = t->bucket[hash & t->mask];
 	t->bucket[hash & t->mask] = f;
 	list_add_head(&t->lru, &f->lru);

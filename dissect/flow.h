@@ -163,6 +163,8 @@ struct flow_stats {
 	    icmp_unmatched, anomalies;
 	/* Packets of evicted connections, recognised and counted, not followed. */
 	uint64_t evicted_packets;
+	/* Flows the global memory budget refused a buffer (memcap_reached). */
+	uint64_t memcap_reached;
 	uint64_t open; /* flows in the table now */
 };
 
@@ -172,7 +174,8 @@ struct flow_config {
 	uint32_t nssh_ports;
 	flow_report_fn report;
 	void *report_ctx;
-	uint64_t seed; /* mixed into the process's random hash key (hash.h); any value */
+	uint64_t seed;            /* mixed into the process's random hash key (hash.h); any value */
+	struct kw_budget *budget; /* the global memory budget, borrowed; NULL: none */
 };
 
 struct flow_table;

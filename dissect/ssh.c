@@ -75,8 +75,30 @@ static void ssh_dir_stop(struct ssh_dir *d, enum ssh_state st, uint32_t anomalie
 	d->state = st;
 }
 
-static void ssh_dir_free_buf(struct ssh_dir *d)
+/*
+ * ssh_charge takes n bytes for conn from the global memory budget before
+ * they are allocated: 0, or KW_ERR_LIMIT after stopping d (memcap_reached).
+ * ssh_uncharge gives them back when they are freed before the conn is.
+ */
+static int ssh_charge(struct ssh_conn *conn, struct ssh_dir *d, size_t n)
 {
+	if (budget_charge(conn->budget, n) != 0) {
+		ssh_dir_stop(d, SSH_ST_STOPPED, SSH_ANOM_MEMCAP);
+		return KW_ERR_LIMIT;
+	}
+	conn->mem += n;
+	return KW_OK;
+}
+
+static void ssh_uncharge(struct ssh_conn *conn, size_t n)
+{
+	budget_release(conn->budget, n);
+	conn->mem -= n;
+}
+
+static void ssh_dir_free_buf(struct ssh_conn *conn, struct ssh_dir *d)
+{
+	ssh_uncharge(conn, d->buf_cap);
 	free(d->buf);
 	d->buf = NULL;
 	d->buf_len = 0;
@@ -184,6 +206,8 @@ static void ssh_banner_set(struct ssh_conn *conn, int dir, struct cursor *line, 
 	uint8_t b;
 	int compat;
 
+	if (ssh_charge(conn, d, n > 0 ? n : 1) != 0)
+		return;
 	if ((d->banner = malloc(n > 0 ? n : 1)) == NULL) {
 		ssh_dir_stop(d, SSH_ST_STOPPED, SSH_ANOM_NOMEM);
 		return;
@@ -219,6 +243,8 @@ static void ssh_prebanner_add(struct ssh_conn *conn, struct ssh_dir *d, struct c
 		return;
 	}
 	if ((uint64_t)d->pre_len + n + 1 > conn->limits->banner_max)
+		return;
+	if (ssh_charge(conn, d, n + 1) != 0)
 		return;
 	if ((p = realloc(d->pre, d->pre_len + n + 1)) == NULL) {
 		ssh_dir_stop(d, SSH_ST_STOPPED, SSH_ANOM_NOMEM);
@@ -349,6 +375,16 @@ static void ssh_conn_refresh(struct ssh_conn *conn)
 		free(d->hassh_str);
 		d->hassh_str = NULL;
 		d->hassh_as = 0;
+		/* The HASSH string: at most the KEXINIT's name-lists (charged
+		 * again, as it is a second copy, and kept with the conn). */
+		if (d->hassh_mem == 0) {
+			size_t len = 1;
+			for (int k = 0; k < KEX_NLISTS; k++)
+				len += (size_t)d->kexinit->list_len[k] + 1;
+			if (ssh_charge(conn, d, len) != 0)
+				continue;
+			d->hassh_mem = len;
+		}
 		if ((r = kex_hassh(conn->kex, d->kexinit, as == 2, d->hassh, &d->hassh_str)) != 0)
 			ssh_dir_stop(d, SSH_ST_STOPPED, SSH_ANOM_NOMEM);
 		else
@@ -388,11 +424,15 @@ static void ssh_msg_kexinit(struct ssh_conn *conn, int dir, const uint8_t *p, si
 		d->anomalies |= SSH_ANOM_KEXINIT_REPEAT;
 		return;
 	}
+	/* The struct and at most n bytes of name-list copies. */
+	if (ssh_charge(conn, d, sizeof(*k) + n) != 0)
+		return;
 	if ((k = calloc(1, sizeof(*k))) == NULL) {
 		ssh_dir_stop(d, SSH_ST_STOPPED, SSH_ANOM_NOMEM);
 		return;
 	}
 	if ((r = kex_init_parse(p, n, conn->limits->namelist_max, k)) != 0) {
+		ssh_uncharge(conn, sizeof(*k) + n);
 		free(k);
 		if (r == KW_ERR_NOMEM)
 			ssh_dir_stop(d, SSH_ST_STOPPED, SSH_ANOM_NOMEM);
@@ -559,7 +599,7 @@ static void ssh_msg_kex(struct ssh_conn *conn, int dir, uint8_t msg, struct curs
 }
 
 /* ssh_msg_disconnect: uint32 reason, string description, string language (RFC 4253 11.1). */
-static void ssh_msg_disconnect(struct ssh_dir *d, struct cursor *mc)
+static void ssh_msg_disconnect(struct ssh_conn *conn, struct ssh_dir *d, struct cursor *mc)
 {
 	const uint8_t *desc, *lang;
 	uint32_t reason, dn, ln;
@@ -578,6 +618,8 @@ static void ssh_msg_disconnect(struct ssh_dir *d, struct cursor *mc)
 		return;
 	}
 	keep = dn < SSH_DISCONNECT_DESC_MAX ? dn : SSH_DISCONNECT_DESC_MAX;
+	if (ssh_charge(conn, d, keep > 0 ? keep : 1) != 0)
+		return;
 	if ((d->disconnect_desc = malloc(keep > 0 ? keep : 1)) == NULL) {
 		ssh_dir_stop(d, SSH_ST_STOPPED, SSH_ANOM_NOMEM);
 		return;
@@ -835,7 +877,7 @@ static void ssh_msg_dispatch(struct ssh_conn *conn, int dir, const uint8_t *p, s
 	d->last_msg = msg;
 	switch (msg) {
 	case SSH_MSG_DISCONNECT:
-		ssh_msg_disconnect(d, &mc);
+		ssh_msg_disconnect(conn, d, &mc);
 		break;
 	case SSH_MSG_IGNORE:
 	case SSH_MSG_UNIMPLEMENTED:
@@ -1194,7 +1236,10 @@ static int ssh_dir_keep(struct ssh_conn *conn, struct ssh_dir *d, const uint8_t 
 			cap = conn->limits->stream_buf;
 		if (cap < need)
 			cap = (uint32_t)need;
+		if (ssh_charge(conn, d, cap - d->buf_cap) != 0)
+			return KW_ERR_LIMIT;
 		if ((nb = realloc(d->buf, cap)) == NULL) {
+			ssh_uncharge(conn, cap - d->buf_cap);
 			ssh_dir_stop(d, SSH_ST_STOPPED, SSH_ANOM_NOMEM);
 			return KW_ERR_NOMEM;
 		}
@@ -1264,9 +1309,12 @@ int ssh_stream_push(struct ssh_conn *conn, int dir, const uint8_t *p, size_t n, 
 		d->t_first = ts_us;
 	d->bytes += n;
 	if (d->first_len < SSH_FIRST_BYTES) {
-		if (d->first_bytes == NULL && (d->first_bytes = malloc(SSH_FIRST_BYTES)) == NULL) {
+		if (d->first_bytes == NULL && ssh_charge(conn, d, SSH_FIRST_BYTES) == 0 &&
+		    (d->first_bytes = malloc(SSH_FIRST_BYTES)) == NULL) {
+			ssh_uncharge(conn, SSH_FIRST_BYTES);
 			ssh_dir_stop(d, SSH_ST_STOPPED, SSH_ANOM_NOMEM);
-		} else {
+		}
+		if (d->first_bytes != NULL) {
 			keep = SSH_FIRST_BYTES - d->first_len;
 			keep = n < keep ? n : keep;
 			memcpy(d->first_bytes + d->first_len, p, keep);
@@ -1330,7 +1378,7 @@ int ssh_stream_push(struct ssh_conn *conn, int dir, const uint8_t *p, size_t n, 
 			ssh_enc_frame(conn, d, p, n, ts_us);
 	}
 	if (!ssh_dir_is_parsing(d))
-		ssh_dir_free_buf(d);
+		ssh_dir_free_buf(conn, d);
 	return KW_OK;
 }
 
@@ -1355,7 +1403,7 @@ void ssh_stream_gap(struct ssh_conn *conn, int dir)
 		d->enc.framing = 0;
 		d->enc.sync_lost = 1;
 	}
-	ssh_dir_free_buf(d);
+	ssh_dir_free_buf(conn, d);
 }
 
 int ssh_dir_wants_bytes(const struct ssh_conn *conn, int dir)
@@ -1398,7 +1446,7 @@ void ssh_stream_count(struct ssh_conn *conn, int dir, size_t n)
 	d->bytes += n;
 	if (d->state == SSH_ST_ENCRYPTED)
 		d->enc_bytes += n;
-	ssh_dir_free_buf(d);
+	ssh_dir_free_buf(conn, d);
 }
 
 void ssh_stream_midstream(struct ssh_conn *conn, int dir)
@@ -1445,6 +1493,7 @@ void ssh_conn_free(struct ssh_conn *conn)
 		free(d->hassh_str);
 		free(d->disconnect_desc);
 	}
+	budget_release(conn->budget, conn->mem);
 	memset(conn, 0, sizeof(*conn));
 	conn->client_dir = -1;
 }

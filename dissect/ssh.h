@@ -23,6 +23,7 @@
 #include <stdint.h>
 
 #include "kex.h"
+#include "budget.h"
 #include "limits.h"
 
 /* SSH message numbers (RFC 4250 section 4.1). */
@@ -171,6 +172,7 @@ struct ssh_dir {
 	struct kex_init *kexinit; /* first KEXINIT, owned; NULL before */
 	char hassh[33];           /* HASSH or HASSHServer of kexinit, by role */
 	char *hassh_str;          /* its algorithm string; owned */
+	size_t hassh_mem;         /* bytes charged for it (dissect/budget.h) */
 	uint8_t hassh_as;         /* role it was computed for: 1 client, 2 server, 0 none */
 	uint64_t t_first, t_banner, t_kexinit, t_kexmsg, t_newkeys;
 	uint32_t kexmsg_mask;   /* bit (msg - 30) for each KEX message 30..34 seen */
@@ -202,6 +204,8 @@ struct ssh_gex {
 struct ssh_conn {
 	struct ssh_dir dir[2];
 	const struct kw_limits *limits; /* borrowed, outlives the conn */
+	struct kw_budget *budget;       /* the global memory budget, or NULL; borrowed */
+	uint64_t mem;                   /* bytes this conn holds charged to budget */
 	struct kex_ctx *kex;            /* borrowed: the packet loop's digest state, or NULL */
 	int client_dir;                 /* TCP direction of the SSH client, -1 unknown */
 	enum {

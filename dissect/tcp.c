@@ -31,12 +31,13 @@ static void tcp_deliver(struct flow *f, int d, const uint8_t *p, uint32_t n, uin
 		ssh_stream_push(&f->ssh, d, p, n, ts);
 }
 
-void tcp_dir_release(struct tcp_dir *td)
+void tcp_dir_release(struct tcp_dir *td, struct kw_budget *b)
 {
 	struct tcp_seg *s, *next;
 
 	for (s = td->ooo; s != NULL; s = next) {
 		next = s->next;
+		budget_release(b, sizeof(*s) + s->len);
 		free(s);
 	}
 	td->ooo = NULL;
@@ -60,6 +61,7 @@ static void tcp_drain(struct flow *f, int d, uint64_t ts)
 				tcp_deliver(f, d, s->data + behind, s->len - behind, ts);
 			td->next_seq = s->seq + s->len;
 		}
+		budget_release(f->ssh.budget, sizeof(*s) + s->len);
 		free(s);
 	}
 }
@@ -88,8 +90,14 @@ static void tcp_queue(struct flow *f, int d, uint32_t seq, const uint8_t *p, uin
 	struct tcp_seg *s, **pp;
 
 	td->out_of_order++;
-	if (td->ooo_count >= limits->ooo_segments || n > limits->ooo_bytes - td->ooo_bytes ||
-	    (s = malloc(sizeof(*s) + n)) == NULL) {
+	s = NULL;
+	if (td->ooo_count < limits->ooo_segments && n <= limits->ooo_bytes - td->ooo_bytes) {
+		if (budget_charge(f->ssh.budget, sizeof(*s) + n) != 0)
+			f->ssh.dir[d].anomalies |= SSH_ANOM_MEMCAP; /* the gap below stops it */
+		else if ((s = malloc(sizeof(*s) + n)) == NULL)
+			budget_release(f->ssh.budget, sizeof(*s) + n);
+	}
+	if (s == NULL) {
 		/* Over the limit: give up the holes before this segment, oldest first. */
 		uint32_t behind;
 
@@ -239,7 +247,7 @@ static void tcp_data(struct flow *f, int d, uint32_t seq, const struct pkt *p,
 		if ((int32_t)(seq + len - td->next_seq) > 0)
 			td->next_seq = seq + len;
 		if (td->ooo)
-			tcp_dir_release(td);
+			tcp_dir_release(td, f->ssh.budget);
 		return;
 	}
 	if (cap < len)
@@ -349,7 +357,7 @@ void tcp_finish(struct flow *f)
 			} else {
 				tcp_gap(f, d, td->ooo->seq, td->t_last);
 			}
-			tcp_dir_release(td);
+			tcp_dir_release(td, f->ssh.budget);
 		}
 	}
 }

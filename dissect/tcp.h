@@ -14,8 +14,8 @@
  */
 void tcp_track(struct flow *f, int d, const struct pkt *p, const struct kw_limits *limits);
 
-/* tcp_dir_release frees the out-of-order queue of a direction. */
-void tcp_dir_release(struct tcp_dir *td);
+/* tcp_dir_release frees the out-of-order queue of a direction, giving its bytes back to b. */
+void tcp_dir_release(struct tcp_dir *td, struct kw_budget *b);
 
 /* tcp_finish gives up on holes still open (the flow is being reported). */
 void tcp_finish(struct flow *f);

@@ -274,6 +274,7 @@ static json_t *stats_object(const struct report *r, const struct report_stats_in
 	json_object_set_new(o, "reported", json_u64(fs->reported));
 	json_object_set_new(o, "evicted", json_u64(fs->evicted));
 	json_object_set_new(o, "evicted_packets", json_u64(fs->evicted_packets));
+	json_object_set_new(o, "memcap_reached", json_u64(fs->memcap_reached));
 	json_object_set_new(o, "timed_out", json_u64(fs->timeouts));
 	json_object_set_new(o, "not_ssh", json_u64(fs->not_ssh));
 	json_object_set_new(st, "connections", o);
@@ -473,16 +474,16 @@ void report_summary(const struct report *r, FILE *err, const struct flow_stats *
 	    err,
 	    "kexwatch: %llu connections (%llu established, %llu failed, %llu incomplete, "
 	    "%llu not_ssh); %llu frames, %llu TCP/ICMP packets, %llu payload bytes; %llu flows, "
-	    "%llu evicted (%llu later packets counted); %llu connections with anomalies, %llu "
-	    "malformed frames",
+	    "%llu evicted (%llu later packets counted), %llu memcap reached; %llu connections with "
+	    "anomalies, %llu malformed frames",
 	    (unsigned long long)total, (unsigned long long)r->by_outcome[OUTCOME_ESTABLISHED],
 	    (unsigned long long)r->by_outcome[OUTCOME_FAILED],
 	    (unsigned long long)r->by_outcome[OUTCOME_INCOMPLETE],
 	    (unsigned long long)r->by_outcome[OUTCOME_NOT_SSH], (unsigned long long)frames,
 	    (unsigned long long)fs->packets, (unsigned long long)fs->bytes,
 	    (unsigned long long)fs->flows, (unsigned long long)fs->evicted,
-	    (unsigned long long)fs->evicted_packets, (unsigned long long)r->anomalous,
-	    (unsigned long long)anomalies_decode);
+	    (unsigned long long)fs->evicted_packets, (unsigned long long)fs->memcap_reached,
+	    (unsigned long long)r->anomalous, (unsigned long long)anomalies_decode);
 	/* Only when there were some: a capture taken on a sending host. */
 	if (tso_frames)
 		fprintf(err, "; %llu TSO frames", (unsigned long long)tso_frames);

@@ -210,3 +210,9 @@ add_test(NAME robustness.interrupt
          COMMAND ${Python3_EXECUTABLE} ${KW_TESTS_DIR}/robustness/interrupt.py
                  --kexwatch $<TARGET_FILE:kexwatch> --craft ${CMAKE_BINARY_DIR}/kw-craft)
 set_tests_properties(robustness.interrupt PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300)
+# The global memory budget against 10,000 hostile KEXINITs: peak RSS at most
+# 300 MB, refused connections marked (tests/robustness/memcap.sh).
+add_test(NAME robustness.memcap
+         COMMAND ${KW_TESTS_DIR}/robustness/memcap.sh $<TARGET_FILE:kexwatch> ${CMAKE_BINARY_DIR}
+                 ${CMAKE_SOURCE_DIR})
+set_tests_properties(robustness.memcap PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 600 RUN_SERIAL ON)

@@ -7,6 +7,10 @@
  *                               the memory test's input (tests/robustness/memory.sh)
  *   kw-craft concurrent FILE|- NCONN ROUNDS
  *                               NCONN connections open at once (tests/robustness/eviction.py)
+ *   kw-craft hostile FILE|- NCONN LISTLEN
+ *                               NCONN clients each sending a KEXINIT with four
+ *                               LISTLEN-byte name-lists, all left open
+ *                               (tests/robustness/memcap.sh)
  *
  * Responsible for what real SSH software will not do on demand: segments out
  * of order and overlapping with conflicting bytes, one-byte segments, a
@@ -39,6 +43,7 @@ struct pcapw {
 	FILE *f;
 	uint32_t snaplen;
 	uint64_t ts_us;
+	uint32_t step_us; /* between frames */
 };
 
 static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
@@ -68,6 +73,7 @@ static void pcap_open(struct pcapw *w, const char *path, uint32_t snaplen)
 		die("%s: cannot write", path);
 	w->snaplen = snaplen;
 	w->ts_us = 1700000000ull * 1000000u;
+	w->step_us = 1000;
 	put32(h, 0xa1b2c3d4);
 	h[4] = 2;
 	h[6] = 4;
@@ -82,7 +88,7 @@ static void pcap_put_raw(struct pcapw *w, const uint8_t *frame, uint32_t caplen,
 {
 	uint8_t h[16];
 
-	w->ts_us += 1000; /* 1 ms between frames */
+	w->ts_us += w->step_us; /* 1 ms between frames unless a scenario says otherwise */
 	put32(h, (uint32_t)(w->ts_us / 1000000u));
 	put32(h + 4, (uint32_t)(w->ts_us % 1000000u));
 	put32(h + 8, caplen);
@@ -1003,6 +1009,82 @@ static void concurrent(const char *path, uint32_t nconn, uint32_t rounds)
 	pcap_close(&w);
 }
 
+/*
+ * hostile: NCONN connections opened, then each client in turn sends its
+ * banner and one legal KEXINIT whose kex, host key and both cipher
+ * name-lists are LISTLEN bytes (names of 59 bytes), in 1448-byte segments;
+ * no server answers and nothing closes, and frames are 10 us apart (no
+ * timeout fires), so every connection is still open, holding what it
+ * buffered, when the capture ends.
+ */
+static void hostile(const char *path, uint32_t nconn, uint32_t listlen)
+{
+	struct pcapw w;
+	static uint8_t f[14 + 40 + 1448];
+	static const char banner[] = "SSH-2.0-OpenSSH_9.6\r\n";
+	uint32_t server = htonl(0xc0a80001u), plen, pad = 4, off, total, n;
+	uint8_t *pkt, *q;
+
+	/* RFC 4253 7.1 payload: msg, cookie, four long lists, four "none" (MACs,
+	 * compression), two empty (languages), first_kex_packet_follows, reserved */
+	uint32_t payload = 1 + 16 + 4 * (4 + listlen) + 4 * (4 + 4) + 2 * 4 + 1 + 4;
+	while ((4 + 1 + payload + pad) % 8 != 0)
+		pad++;
+	plen = 1 + payload + pad;
+	total = 4 + plen;
+	if ((pkt = calloc(1, total)) == NULL)
+		die("out of memory");
+	q = pkt;
+	*q++ = (uint8_t)(plen >> 24), *q++ = (uint8_t)(plen >> 16), *q++ = (uint8_t)(plen >> 8),
+	*q++ = (uint8_t)plen;
+	*q++ = (uint8_t)pad;
+	*q++ = 20; /* SSH_MSG_KEXINIT */
+	memset(q, 0x5a, 16);
+	q += 16;
+	for (int i = 0; i < 10; i++) {
+		uint32_t len = i < 4 ? listlen : (i < 8 ? 4 : 0);
+		*q++ = (uint8_t)(len >> 24), *q++ = (uint8_t)(len >> 16),
+		*q++ = (uint8_t)(len >> 8), *q++ = (uint8_t)len;
+		if (i < 4) {
+			for (uint32_t k = 0; k < len;
+			     k++) /* names "aaa...": 59 bytes and a comma */
+				q[k] = (k % 60 == 59 && k + 1 < len) ? ',' : (uint8_t)('a' + i);
+		} else if (i < 8) {
+			memcpy(q, "none", 4);
+		}
+		q += len;
+	}
+	memset(q, 0, 5 + pad); /* first_kex_packet_follows 0, reserved 0, padding */
+	pcap_open(&w, path, 65535);
+	w.step_us = 10;
+	for (uint32_t i = 0; i < nconn; i++) {
+		uint32_t src = htonl(0x0e000000u + i); /* 14.0.0.0/8 */
+		uint16_t sp = (uint16_t)(20000 + i % 40000);
+		raw_frame(f, src, server, sp, 22, 1000u, 0, TH_SYN, 0);
+		pcap_put(&w, f, 54);
+		raw_frame(f, server, src, 22, sp, 5000u, 1001u, TH_SYN | TH_ACK, 0);
+		pcap_put(&w, f, 54);
+		raw_frame(f, src, server, sp, 22, 1001u, 5001u, TH_ACK, 0);
+		pcap_put(&w, f, 54);
+	}
+	for (uint32_t i = 0; i < nconn; i++) {
+		uint32_t src = htonl(0x0e000000u + i), seq = 1001u;
+		uint16_t sp = (uint16_t)(20000 + i % 40000);
+		raw_frame(f, src, server, sp, 22, seq, 5001u, TH_ACK | TH_PUSH, sizeof(banner) - 1);
+		memcpy(f + 54, banner, sizeof(banner) - 1);
+		pcap_put(&w, f, 54 + sizeof(banner) - 1);
+		seq += sizeof(banner) - 1;
+		for (off = 0; off < total; off += n) {
+			n = total - off < 1448 ? total - off : 1448;
+			raw_frame(f, src, server, sp, 22, seq + off, 5001u, TH_ACK, n);
+			memcpy(f + 54, pkt + off, n);
+			pcap_put(&w, f, 54 + n);
+		}
+	}
+	free(pkt);
+	pcap_close(&w);
+}
+
 /* ---- main ---------------------------------------------------------------- */
 
 struct scenario {
@@ -1053,6 +1135,11 @@ int main(int argc, char **argv)
 		      (uint32_t)strtoul(argv[4], NULL, 10), (uint32_t)strtoul(argv[5], NULL, 10));
 		return 0;
 	}
+	if (argc == 5 && strcmp(argv[1], "hostile") == 0) {
+		hostile(argv[2], (uint32_t)strtoul(argv[3], NULL, 10),
+		        (uint32_t)strtoul(argv[4], NULL, 10));
+		return 0;
+	}
 	if (argc == 5 && strcmp(argv[1], "concurrent") == 0) {
 		concurrent(argv[2], (uint32_t)strtoul(argv[3], NULL, 10),
 		           (uint32_t)strtoul(argv[4], NULL, 10));
@@ -1061,7 +1148,8 @@ int main(int argc, char **argv)
 	if (argc != 3) {
 		fprintf(stderr, "usage: kw-craft SCENARIO FILE | kw-craft list | "
 		                "kw-craft flood FILE NSYN NBANNER ROUNDS | "
-		                "kw-craft concurrent FILE NCONN ROUNDS\n");
+		                "kw-craft concurrent FILE NCONN ROUNDS | "
+		                "kw-craft hostile FILE NCONN LISTLEN\n");
 		return 2;
 	}
 	for (size_t i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++) {

@@ -213,7 +213,7 @@ static int link_supported(int link)
 	return 0;
 }
 
-/* read_input feeds one capture file through the table; 0, or 1 on failure. */
+/* read_input feeds one capture file through the table; 0, 1 on failure, 2 for a bad -f filter. */
 static int read_input(const char *path, uint32_t index, struct run *run)
 {
 	struct decoder *dec = run->p->dec;
@@ -236,9 +236,12 @@ static int read_input(const char *path, uint32_t index, struct run *run)
 	capture_set_wait(cap, &wait);
 	link = capture_link(cap);
 	if (run->filter != NULL && capture_set_filter(cap, run->filter, err, sizeof(err)) != 0) {
-		fprintf(stderr, "kexwatch: %s: %s\n", path, err);
+		/* A filter that does not compile is wrong usage (exit 2). */
+		fprintf(stderr,
+		        "kexwatch: -f '%s': %s\nTry 'kexwatch --help' for more information.\n",
+		        run->filter, err);
 		capture_close(cap);
-		return 1;
+		return 2;
 	}
 	if (!link_supported(link)) {
 		fprintf(stderr, "kexwatch: %s: link type %d is not supported\n", path, link);
@@ -613,12 +616,12 @@ static int run_offline(const struct options *o)
 	    .share_threshold = o->share_threshold,
 	    .record = o->record,
 	};
-	int failed = 0;
+	int failed = 0, r;
 
 	struct sigaction sa;
 
-	if (pipeline_open(&run.p, &pcfg) != 0)
-		return 1;
+	if ((r = pipeline_open(&run.p, &pcfg)) != 0)
+		return r == KW_ERR_MALFORMED ? 2 : 1; /* a malformed --syslog: wrong usage */
 	/* No SA_RESTART: a read from a pipe that waits is interrupted, and
 	 * capture.c then looks at kw_stop. */
 	memset(&sa, 0, sizeof(sa));
@@ -628,9 +631,10 @@ static int run_offline(const struct options *o)
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	capture_set_stop_flag(&kw_stop);
-	for (uint32_t i = 0; i < o->ninputs && !kw_stop && !run.p->output_failed; i++)
+	for (uint32_t i = 0; i < o->ninputs && !kw_stop && !run.p->output_failed && failed < 2; i++)
 		failed |= read_input(o->inputs[i], i, &run);
-	return offline_end(&run, o->quiet, failed);
+	r = offline_end(&run, o->quiet, failed);
+	return r == 1 && (failed & 2) ? 2 : r;
 }
 
 /*

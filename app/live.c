@@ -361,6 +361,8 @@ int live_run(const struct live_opts *o)
 	};
 	r = pipeline_open(&lv.p, &pcfg);
 	free(wi);
+	if (r == KW_ERR_MALFORMED)
+		status = 2; /* a malformed --syslog target: wrong usage */
 	if (r != 0)
 		goto out;
 	if (!o->quiet)

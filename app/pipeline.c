@@ -25,7 +25,8 @@
  * open_sinks opens standard output (when use_stdout), the file outpath (when
  * not NULL or "-") and each syslog target into sinks[] (room for 2 + nsyslog),
  * setting *n. Returns 0, or KW_ERR_NOMEM / KW_ERR_IO after naming the
- * failure on standard error (sinks already opened are closed).
+ * failure on standard error, KW_ERR_MALFORMED for a --syslog target that
+ * is not one (sinks already opened are closed).
  */
 static int open_sinks(struct sink **sinks, uint32_t *n, int use_stdout, const char *outpath,
                       const char *const *syslog, uint32_t nsyslog, int facility)
@@ -44,8 +45,14 @@ static int open_sinks(struct sink **sinks, uint32_t *n, int use_stdout, const ch
 		(*n)++;
 	}
 	for (uint32_t i = 0; i < nsyslog; i++) {
-		if (sink_open_syslog(&sinks[*n], syslog[i], facility, err, sizeof(err)) != 0) {
+		if ((r = sink_open_syslog(&sinks[*n], syslog[i], facility, err, sizeof(err))) !=
+		    0) {
+			/* A malformed target is wrong usage (exit 2), not a failure to send. */
 			fprintf(stderr, "kexwatch: --syslog %s: %s\n", syslog[i], err);
+			if (r != KW_ERR_MALFORMED)
+				r = KW_ERR_IO;
+			else
+				fprintf(stderr, "Try 'kexwatch --help' for more information.\n");
 			goto fail;
 		}
 		(*n)++;

@@ -89,7 +89,8 @@ void pipeline_flush(struct pipeline *p);
  * host-key store, then the reporter, the flow table (whose records go to
  * the reporter, then to the evidence buffer) and the decoder. *out is the
  * caller's until pipeline_close. Returns 0, or after naming the failure on
- * standard error KW_ERR_NOMEM, or KW_ERR_IO when an output, the evidence
+ * standard error KW_ERR_NOMEM, KW_ERR_MALFORMED for a --syslog target that
+ * is not one (wrong usage), or KW_ERR_IO when an output, the evidence
  * capture or the store could not be opened (what was opened is closed).
  */
 int pipeline_open(struct pipeline **out, const struct pipeline_config *cfg);

@@ -110,6 +110,11 @@ static int parse_target(struct sink *s, const char *target, char *err, size_t er
 		snprintf(err, errlen, "bad HOST:PORT");
 		return KW_ERR_MALFORMED;
 	}
+	/* A port is 16 bits: getaddrinfo would take 99999 modulo 65536. */
+	if (strtoul(colon + 1, NULL, 10) < 1 || strtoul(colon + 1, NULL, 10) > 65535) {
+		snprintf(err, errlen, "port %s out of range (1 to 65535)", colon + 1);
+		return KW_ERR_MALFORMED;
+	}
 	memcpy(host, rest, hl);
 	host[hl] = '\0';
 	snprintf(port, sizeof(port), "%s", colon + 1);

@@ -157,6 +157,7 @@ int pipeline_open(struct pipeline **out, const struct pipeline_config *cfg)
 	    .nfiles = cfg->nfiles,
 	    .ifaces = cfg->ifaces,
 	    .color = format == REPORT_TEXT && stdout_only && color_ok(STDOUT_FILENO),
+	    .width = term_width(STDOUT_FILENO),
 	    .flush_each = cfg->mode == PIPELINE_LIVE,
 	    .store = p->store,
 	    .record = cfg->record,

@@ -8,6 +8,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -32,6 +33,24 @@ int color_ok(int fd)
 
 	return isatty(fd) && getenv("NO_COLOR") == NULL && term != NULL && term[0] != '\0' &&
 	       strcmp(term, "dumb") != 0;
+}
+
+unsigned term_width(int fd)
+{
+	const char *cols = getenv("COLUMNS");
+	struct winsize ws;
+	char *end;
+	unsigned long v;
+
+	/* COLUMNS first, as ls(1) does: a user or a test can set the width. */
+	if (cols != NULL && cols[0] >= '0' && cols[0] <= '9') {
+		v = strtoul(cols, &end, 10);
+		if (*end == '\0' && v >= 20 && v <= 1024)
+			return (unsigned)v;
+	}
+	if (ioctl(fd, TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 20)
+		return ws.ws_col;
+	return 80;
 }
 
 void progress_start(struct progress *p, int on, const char *path)

@@ -33,6 +33,13 @@ void progress_end(struct progress *p);
 int color_ok(int fd);
 
 /*
+ * term_width: the columns of the terminal on fd, for the text table:
+ * COLUMNS when set (20 to 1024), else the terminal's size (TIOCGWINSZ),
+ * else 80 (a pipe or a file).
+ */
+unsigned term_width(int fd);
+
+/*
  * explain_code prints what diagnosis code means, its usual causes and what
  * to check, from the text of docs/diagnoses.md built into the program.
  * Returns 0, or 2 (after a one-line message listing the codes) when unknown.

@@ -41,6 +41,7 @@ struct report {
 	uint64_t by_outcome[OUTCOME_COUNT];
 	uint64_t written, failed_writes, anomalous;
 	int header_done;
+	char day[11]; /* the date heading the rows being written */
 	int last_has_error;
 	struct verdict_ctx judge; /* failed logins, host keys, the verdict's strings */
 	struct verdict v;         /* the verdict of the flow being reported */
@@ -158,6 +159,12 @@ static const char *color_of(enum verdict_outcome o)
 	}
 }
 
+/* Errors red, warnings yellow: what the operator reads first. */
+static const char *color_of_severity(enum verdict_severity s)
+{
+	return s == SEV_ERROR ? "\033[31m" : s == SEV_WARNING ? "\033[33m" : "";
+}
+
 /* first_problem: the most severe diagnosis that is an error or a warning, or NULL. */
 static const struct diagnosis *first_problem(const struct verdict *v)
 {
@@ -168,59 +175,286 @@ static const struct diagnosis *first_problem(const struct verdict *v)
 	return NULL;
 }
 
+/*
+ * The table's columns. Narrower than 120 columns the client is shown by
+ * address alone (its port is ephemeral) and the phase is left out; the
+ * detail takes what remains. Every row is cut to the width, so a terminal
+ * never wraps one.
+ */
+#define TEXT_TIME_W 8
+#define TEXT_OUTCOME_W 11
+#define TEXT_PHASE_W 15
+#define TEXT_WIDE 120
+#define TEXT_MAX_W 1024 /* a wider terminal gets rows this long at most */
+#define TEXT_MAX_DIAG 4 /* problems explained under one row */
+
+struct text_cols {
+	unsigned width, client, server, detail;
+	int wide;
+};
+
+static struct text_cols text_cols(unsigned width)
+{
+	struct text_cols c = {.width = width ? width : 80};
+	unsigned fixed;
+
+	if (c.width > TEXT_MAX_W)
+		c.width = TEXT_MAX_W;
+	c.wide = c.width >= TEXT_WIDE;
+	/* IPv4 address:port is 21 characters; IPv6 is shortened in the middle. */
+	c.client = c.wide ? 26 : 15;
+	c.server = c.wide ? 26 : 21;
+	fixed = TEXT_TIME_W + 1 + c.client + 1 + c.server + 1 + TEXT_OUTCOME_W + 1 +
+	        (c.wide ? TEXT_PHASE_W + 1 : 0);
+	c.detail = c.width > fixed ? c.width - fixed : 0;
+	return c;
+}
+
+/*
+ * fit copies s into buf (at least w + 1 bytes), at most w characters: a
+ * longer text keeps its start and its end (an address's port) around "..".
+ */
+static void fit(char *buf, const char *s, unsigned w)
+{
+	size_t n = strlen(s), head, tail;
+
+	if (n <= w) {
+		memcpy(buf, s, n + 1);
+		return;
+	}
+	if (w < 4) {
+		memcpy(buf, s, w);
+		buf[w] = '\0';
+		return;
+	}
+	tail = (w - 2) / 2;
+	head = w - 2 - tail;
+	memcpy(buf, s, head);
+	memcpy(buf + head, "..", 2);
+	memcpy(buf + head + 2, s + n - tail, tail + 1);
+}
+
+/* fit_end: as fit, but a long text is cut at its end ("..."): a detail's start matters. */
+static void fit_end(char *buf, const char *s, unsigned w)
+{
+	size_t n = strlen(s);
+
+	if (n <= w) {
+		memcpy(buf, s, n + 1);
+		return;
+	}
+	if (w < 4) {
+		memcpy(buf, s, w);
+		buf[w] = '\0';
+		return;
+	}
+	memcpy(buf, s, w - 3);
+	memcpy(buf + w - 3, "...", 4);
+}
+
+/* unsuffix copies an algorithm name without its "@domain" part. */
+static void unsuffix(char *buf, size_t size, const char *name)
+{
+	const char *at = strchr(name, '@');
+
+	snprintf(buf, size, "%.*s", (int)(at != NULL ? (size_t)(at - name) : strlen(name)), name);
+}
+
+/* software: the banner's software version ("OpenSSH_9.2p1"), escaped, into buf. */
+static void software(char *buf, size_t size, const struct ssh_dir *d)
+{
+	char *e, *v, *sp;
+
+	snprintf(buf, size, "-");
+	if (d->banner == NULL || (e = text_escape(d->banner, d->banner_len)) == NULL)
+		return;
+	v = strncmp(e, "SSH-", 4) == 0 ? strchr(e + 4, '-') : NULL;
+	v = v != NULL ? v + 1 : e;
+	if ((sp = strchr(v, ' ')) != NULL)
+		*sp = '\0';
+	snprintf(buf, size, "%s", v);
+	free(e);
+}
+
+/*
+ * write_wrapped writes "<indent><label>text" word-wrapped to the width, the
+ * lines after the first indented by cont; label is coloured by color
+ * ("" for none).
+ */
+static void write_wrapped(struct report *r, unsigned width, unsigned indent, const char *label,
+                          const char *color, const char *text, unsigned cont)
+{
+	char line[TEXT_MAX_W + 64];
+	const char *p = text;
+	unsigned lead = indent + (unsigned)strlen(label);
+	int first = 1;
+
+	if (cont >= width / 2)
+		cont = width / 2;
+	while (*p != '\0') {
+		unsigned start = first ? lead : cont, room, take;
+		size_t used = 0, rest = strlen(p);
+		if (start >= width)
+			start = width > 1 ? width - 1 : 0;
+		room = width - start;
+		take = rest <= room ? (unsigned)rest : room;
+		if (rest > room) {
+			/* Break at the last space that fits, else cut the word. */
+			unsigned k = take;
+			while (k > 0 && p[k] != ' ')
+				k--;
+			if (k > 0)
+				take = k;
+		}
+		memset(line, ' ', first ? indent : start);
+		used = first ? indent : start;
+		if (first && label[0] != '\0') {
+			used += (size_t)snprintf(line + used, sizeof(line) - used, "%s%s%s", color,
+			                         label, color[0] ? "\033[0m" : "");
+		}
+		memcpy(line + used, p, take);
+		used += take;
+		line[used++] = '\n';
+		write_line(r, line, used);
+		p += take;
+		while (*p == ' ')
+			p++;
+		first = 0;
+	}
+}
+
+/*
+ * write_problems writes, under a row, each error and warning: its summary,
+ * what the client most likely printed, any text the server sent, and what
+ * to check.
+ */
+static void write_problems(struct report *r, const struct verdict *j, unsigned width)
+{
+	unsigned shown = 0;
+
+	for (uint32_t i = 0; i < j->ndiag && shown < TEXT_MAX_DIAG; i++) {
+		const struct diagnosis *d = &j->diag[i];
+		const struct diag_evidence *said = diagnosis_evidence(d, "server_text");
+		const char *hint = diagnosis_hint(d), *color = "";
+		char label[96], quoted[512];
+
+		if (d->severity != SEV_ERROR && d->severity != SEV_WARNING)
+			continue;
+		shown++;
+		if (r->cfg.color)
+			color = color_of_severity(d->severity);
+		snprintf(label, sizeof(label), "%s %s: ", verdict_severity_name(d->severity),
+		         diag_rule(d->code)->code);
+		write_wrapped(r, width, 2, label, color, d->summary != NULL ? d->summary : "", 4);
+		if (d->symptom != NULL)
+			write_wrapped(r, width, 4, "client sees: ", "", d->symptom, 6);
+		if (said != NULL && said->type == EV_TEXT && said->v.s != NULL) {
+			/* Quoted, without the line end the server ended it with. */
+			size_t n = strlen(said->v.s);
+			while (n >= 4 && (strncmp(said->v.s + n - 4, "\\x0a", 4) == 0 ||
+			                  strncmp(said->v.s + n - 4, "\\x0d", 4) == 0))
+				n -= 4;
+			snprintf(quoted, sizeof(quoted), "\"%.*s\"", (int)n, said->v.s);
+			write_wrapped(r, width, 4, "server said: ", "", quoted, 6);
+		}
+		if (hint != NULL && hint[0] != '\0')
+			write_wrapped(r, width, 4, "check: ", "", hint, 6);
+	}
+}
+
 static int write_text(struct report *r, const struct flow *f, const struct verdict *j)
 {
-	char ts[48], a[64], b[64], client[80], server[80], line[1024];
+	struct text_cols cols = text_cols(r->cfg.width);
+	char ts[48], a[64], b[64], client[80], server[80], line[TEXT_MAX_W * 2];
+	char cf[TEXT_MAX_W + 1], sf[TEXT_MAX_W + 1], df[TEXT_MAX_W + 1], detail[512];
+	char sw_c[96], sw_s[96];
 	const struct ssh_conn *s = &f->ssh;
 	int c = j->client_dir, n;
-	const char *cs = "", *ce = "", *sw_c = "-", *sw_s = "-";
-	char *esc_c = NULL, *esc_s = NULL, detail[256] = "";
+	const char *cs = "", *ce = "", *ds = "";
 	const struct diagnosis *problem;
 
+	text_time(ts, sizeof(ts), f->t_first);
+	if (!r->header_done || strncmp(ts, r->day, 10) != 0) {
+		/* Rows show the time of day; the date heads each day's rows. */
+		memcpy(r->day, ts, 10);
+		r->day[10] = '\0';
+		n = snprintf(line, sizeof(line), "%s%s (UTC)\n", r->header_done ? "\n" : "",
+		             r->day);
+		write_line(r, line, (size_t)n);
+	}
 	if (!r->header_done) {
-		n = snprintf(line, sizeof(line), "%-26s %-40s %-40s %-11s %-15s %s\n", "time",
-		             "client", "server", "outcome", "phase", "detail");
+		n = snprintf(line, sizeof(line), "%-*s %-*s %-*s %-*s %s%s%s", TEXT_TIME_W, "time",
+		             cols.client, "client", cols.server, "server", TEXT_OUTCOME_W,
+		             "outcome", cols.wide ? "phase" : "", cols.wide ? "           " : "",
+		             "detail");
+		if ((unsigned)n > cols.width)
+			n = (int)cols.width;
+		line[n++] = '\n';
 		write_line(r, line, (size_t)n);
 		r->header_done = 1;
 	}
-	text_time(ts, sizeof(ts), f->t_first);
-	ts[19] = '\0';
+	memmove(ts, ts + 11, TEXT_TIME_W);
+	ts[TEXT_TIME_W] = '\0';
 	text_addr(a, sizeof(a), f->key.family, c == 0 ? f->key.src : f->key.dst);
 	text_addr(b, sizeof(b), f->key.family, c == 0 ? f->key.dst : f->key.src);
-	snprintf(client, sizeof(client), f->key.family == 6 ? "[%s]:%u" : "%s:%u", a,
-	         c == 0 ? f->key.sport : f->key.dport);
+	if (cols.wide)
+		snprintf(client, sizeof(client), f->key.family == 6 ? "[%s]:%u" : "%s:%u", a,
+		         c == 0 ? f->key.sport : f->key.dport);
+	else
+		snprintf(client, sizeof(client), "%s", a);
 	snprintf(server, sizeof(server), f->key.family == 6 ? "[%s]:%u" : "%s:%u", b,
 	         c == 0 ? f->key.dport : f->key.sport);
-	if (s->dir[c].banner)
-		sw_c = esc_c = text_escape(s->dir[c].banner, s->dir[c].banner_len);
-	if (s->dir[!c].banner)
-		sw_s = esc_s = text_escape(s->dir[!c].banner, s->dir[!c].banner_len);
+	fit(cf, client, cols.client);
+	fit(sf, server, cols.server);
 	summary_add(r, f, j, server);
-	if ((problem = first_problem(j)) != NULL)
-		snprintf(detail, sizeof(detail), "%s: %s", diag_rule(problem->code)->code,
-		         problem->summary != NULL ? problem->summary : "");
-	else if (s->negotiated_ok)
-		snprintf(detail, sizeof(detail), "%s %s %s; %s -> %s", s->neg.alg[KEX_CAT_KEX],
-		         s->neg.alg[KEX_CAT_HOSTKEY], s->neg.alg[KEX_CAT_ENC_C2S],
-		         sw_c ? sw_c : "-", sw_s ? sw_s : "-");
-	else
-		snprintf(detail, sizeof(detail), "%s -> %s", sw_c ? sw_c : "-", sw_s ? sw_s : "-");
+	software(sw_c, sizeof(sw_c), &s->dir[c]);
+	software(sw_s, sizeof(sw_s), &s->dir[!c]);
+	if ((problem = first_problem(j)) != NULL) {
+		size_t used = 0;
+		/* Every problem's code: the row alone says what went wrong. */
+		for (uint32_t i = 0; i < j->ndiag && used < sizeof(detail) - 64; i++)
+			if (j->diag[i].severity <= SEV_WARNING)
+				used += (size_t)snprintf(detail + used, sizeof(detail) - used,
+				                         "%s%s", used ? ", " : "",
+				                         diag_rule(j->diag[i].code)->code);
+		if (r->cfg.color)
+			ds = color_of_severity(problem->severity);
+	} else if (s->negotiated_ok) {
+		char kex[128], enc[128];
+		/* The vendor suffixes say nothing here and cost a third of the room. */
+		unsuffix(kex, sizeof(kex), s->neg.alg[KEX_CAT_KEX]);
+		unsuffix(enc, sizeof(enc), s->neg.alg[KEX_CAT_ENC_C2S]);
+		snprintf(detail, sizeof(detail), "%s %s %s -> %s", kex, enc, sw_c, sw_s);
+	} else {
+		snprintf(detail, sizeof(detail), "%s -> %s", sw_c, sw_s);
+	}
+	fit_end(df, detail, cols.detail);
 	if (r->cfg.color) {
 		cs = color_of(j->outcome);
 		ce = "\033[0m";
 	}
-	n = snprintf(line, sizeof(line), "%-26s %-40s %-40s %s%-11s%s %-15s %s\n", ts, client,
-	             server, cs, verdict_outcome_name(j->outcome), ce, verdict_phase_name(j->phase),
-	             detail);
-	free(esc_c);
-	free(esc_s);
+	/* Colour codes take no columns: the visible row is at most the width. */
+	n = snprintf(line, sizeof(line), "%-*s %-*s %-*s %s%-*s%s %-*s%s%s%s\n", TEXT_TIME_W, ts,
+	             cols.client, cf, cols.server, sf, cs, TEXT_OUTCOME_W,
+	             verdict_outcome_name(j->outcome), ce, cols.wide ? TEXT_PHASE_W + 1 : 0,
+	             cols.wide ? verdict_phase_name(j->phase) : "", ds, df, ds[0] ? ce : "");
 	if (n < 0)
 		return KW_ERR_BUG;
 	if ((size_t)n >= sizeof(line)) {
 		line[sizeof(line) - 2] = '\n';
 		n = (int)sizeof(line) - 1;
 	}
-	return write_line(r, line, (size_t)n);
+	if (cols.detail == 0) {
+		/* A terminal too narrow for the columns: the row is cut, without colour. */
+		n = snprintf(line, sizeof(line), "%s %s %s %s", ts, cf, sf,
+		             verdict_outcome_name(j->outcome));
+		if ((unsigned)n > cols.width)
+			n = (int)cols.width;
+		line[n++] = '\n';
+	}
+	n = write_line(r, line, (size_t)n);
+	write_problems(r, j, cols.width);
+	return n;
 }
 
 int report_flow(struct report *r, const struct flow *f, enum flow_report_why why)
@@ -413,6 +647,8 @@ static void summary_top(struct report *r, const char *title, int which)
 		                         i ? ", " : "", keys[i], (unsigned long long)counts[i]);
 	if (used > sizeof(line) - 2)
 		used = sizeof(line) - 2;
+	if (used > text_cols(r->cfg.width).width)
+		used = text_cols(r->cfg.width).width;
 	line[used++] = '\n';
 	write_line(r, line, used);
 }
@@ -422,11 +658,17 @@ void report_end(struct report *r)
 	const char *keys[20];
 	uint64_t counts[20], total = 0;
 	char line[512];
+	unsigned width, server_w;
 	size_t n;
 	int len;
 
 	if (r->cfg.format != REPORT_TEXT || r->sum[SUM_SERVER] == NULL)
 		return;
+	/* "  " key " nnnnnn connections  nnnnnn failed": 36 columns beside the key. */
+	width = text_cols(r->cfg.width).width;
+	server_w = width > 36 + 21 ? width - 36 : 21;
+	if (server_w > 46)
+		server_w = 46;
 	for (int i = 0; i < OUTCOME_COUNT; i++)
 		total += r->by_outcome[i];
 	len = snprintf(
@@ -441,9 +683,11 @@ void report_end(struct report *r)
 	if ((n = tally_top(r->sum[SUM_SERVER], keys, counts, 20)) > 0) {
 		write_str(r, "\nby server (top 20):\n");
 		for (size_t i = 0; i < n; i++) {
+			char key[TEXT_MAX_W + 1];
+			fit(key, keys[i], server_w);
 			len = snprintf(
-			    line, sizeof(line), "  %-46s %6llu connections  %6llu failed\n",
-			    keys[i], (unsigned long long)counts[i],
+			    line, sizeof(line), "  %-*s %6llu connections  %6llu failed\n",
+			    (int)server_w, key, (unsigned long long)counts[i],
 			    (unsigned long long)tally_get(r->sum[SUM_SERVER_FAILED], keys[i]));
 			write_line(r, line, (size_t)len);
 		}

@@ -125,6 +125,7 @@ struct report_config {
 	uint32_t nfiles;
 	const char *const *ifaces; /* by flow.iface_index; NULL offline */
 	int color;                 /* text: ANSI colour */
+	unsigned width;            /* text: the terminal's columns (0: 80); no row is wider */
 	int flush_each;            /* flush after every record (live mode) */
 	struct hoststore *store;   /* borrowed; --state: host_key_changed/_shared; NULL: off */
 	struct record_options record;

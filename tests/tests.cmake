@@ -180,6 +180,11 @@ add_test(NAME ux.color COMMAND bash ${CMAKE_SOURCE_DIR}/tests/ux/color.sh $<TARG
                                     ${CMAKE_SOURCE_DIR}/tests/pcaps/demo.pcap)
 set_tests_properties(ux.color PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 120)
 
+# ux.table: the text table fits 80 and 132 columns (COLUMNS, and a pty sized with stty).
+add_test(NAME ux.table COMMAND bash ${CMAKE_SOURCE_DIR}/tests/ux/table.sh $<TARGET_FILE:kexwatch>
+                                    ${KW_PCAPS_DIR})
+set_tests_properties(ux.table PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300)
+
 # Every C file is formatted by .clang-format (formatting changes go in their own commits).
 add_test(NAME format.clang COMMAND ${KW_TESTS_DIR}/format/check.sh)
 set_tests_properties(format.clang PROPERTIES TIMEOUT 300)

@@ -112,7 +112,8 @@ static void usage(FILE *out)
 	    "  --limit NAME=VALUE    change a limit (see --list-limits)\n"
 	    "  --list-limits         print the limits with their values and exit\n"
 	    "  -q, --quiet           no summary on standard error\n"
-	    "  --explain CODE        what a diagnosis code means and what to check\n"
+	    "  --explain CODE        what a diagnosis code means and what to check;\n"
+	    "  --explain \"MESSAGE\"   the diagnoses behind a client message (ssh -v, a ticket)\n"
 	    "  -V, --version         print versions and exit\n"
 	    "  -h, --help            print this help and exit\n");
 }

@@ -6,6 +6,7 @@
  * (cmake/embed.cmake), so the manual and the program say the same thing;
  * unit.rules checks that the two name the same codes.
  */
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -189,6 +190,225 @@ static void suggest(FILE *err, const char *code)
 	fprintf(err, "\nTry 'kexwatch --help' for more information.\n");
 }
 
+/*
+ * Symptom search: the text a user pastes from a ticket or from `ssh -v`
+ * against the client messages of every rule. Both are cut into words
+ * (lower case letters, digits and '_'; numbers and one-letter words
+ * dropped: addresses and ports differ from one ticket to the next); in a
+ * rule's message, HOST, N, CODE and DESCRIPTION are placeholders and match
+ * nothing. A message whose every word appears in the pasted text, in
+ * order, matches fully; otherwise the score weighs the words they share,
+ * rare words above common ones ("connection" is in half the messages).
+ */
+#define SYM_MAX_WORDS 64
+#define SYM_WORD_LEN 48
+#define SYM_MAX_MSGS (DIAG_COUNT * DIAG_MAX_SYMPTOMS)
+#define SYM_SHOWN 5
+
+struct sym_words {
+	char w[SYM_MAX_WORDS][SYM_WORD_LEN];
+	unsigned n;
+};
+
+/* is_placeholder: HOST, N, CODE, DESCRIPTION, unless they are words of an all-capitals message. */
+static int is_placeholder(const char *word, size_t n, int prev_upper)
+{
+	static const char *const names[] = {"HOST", "N", "CODE", "DESCRIPTION"};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strlen(names[i]) == n && memcmp(word, names[i], n) == 0)
+			return !prev_upper;
+	return 0;
+}
+
+/* words cuts text into out (see above); template: a rule's message, with placeholders. */
+static void words(const char *text, int template, struct sym_words *out)
+{
+	const char *p = text;
+	int prev_upper = 0;
+
+	out->n = 0;
+	while (*p != '\0' && out->n < SYM_MAX_WORDS) {
+		const char *start;
+		size_t n, digits = 0, upper = 0;
+
+		while (*p != '\0' && !isalnum((unsigned char)*p) && *p != '_')
+			p++;
+		for (start = p; isalnum((unsigned char)*p) || *p == '_'; p++) {
+			digits += isdigit((unsigned char)*p) != 0;
+			upper += isupper((unsigned char)*p) != 0;
+		}
+		n = (size_t)(p - start);
+		if (n == 0)
+			break;
+		if (template && is_placeholder(start, n, prev_upper))
+			continue;
+		prev_upper = upper == n && n > 1;
+		if (n < 2 || digits == n || n >= SYM_WORD_LEN)
+			continue;
+		for (size_t i = 0; i < n; i++)
+			out->w[out->n][i] = (char)tolower((unsigned char)start[i]);
+		out->w[out->n++][n] = '\0';
+	}
+}
+
+static int has_word(const struct sym_words *s, const char *w)
+{
+	for (unsigned i = 0; i < s->n; i++)
+		if (strcmp(s->w[i], w) == 0)
+			return 1;
+	return 0;
+}
+
+/* in_order: every word of t appears in p, in t's order. */
+static int in_order(const struct sym_words *t, const struct sym_words *p)
+{
+	unsigned j = 0;
+
+	for (unsigned i = 0; i < t->n; i++) {
+		while (j < p->n && strcmp(p->w[j], t->w[i]) != 0)
+			j++;
+		if (j++ >= p->n)
+			return 0;
+	}
+	return t->n > 0;
+}
+
+struct sym_hit {
+	int code, msg; /* the rule, and which of its messages matched best */
+	unsigned score;
+};
+
+/* wrap_print writes text word-wrapped to 78 columns, every line indented by indent. */
+static void wrap_print(FILE *out, const char *text, unsigned indent)
+{
+	const char *p = text;
+	const unsigned width = 78;
+
+	while (*p != '\0') {
+		size_t rest = strlen(p), take = rest, room = width - indent;
+		if (rest > room) {
+			take = room;
+			while (take > 0 && p[take] != ' ')
+				take--;
+			if (take == 0)
+				take = room;
+		}
+		fprintf(out, "%*s%.*s\n", (int)indent, "", (int)take, p);
+		p += take;
+		while (*p == ' ')
+			p++;
+	}
+}
+
+int explain_symptom(FILE *out, const char *text)
+{
+	static struct sym_words msg[SYM_MAX_MSGS], pasted;
+	int code_of[SYM_MAX_MSGS], idx_of[SYM_MAX_MSGS];
+	unsigned nmsg = 0, df, weight[SYM_MAX_MSGS][SYM_MAX_WORDS], shown = 0;
+	struct sym_hit hits[DIAG_COUNT];
+	int nhits = 0;
+
+	for (int c = 0; c < DIAG_COUNT; c++) {
+		const struct diag_rule *r = diag_rule((enum diag_code)c);
+		for (int k = 0; k < DIAG_MAX_SYMPTOMS && r->symptoms[k] != NULL; k++) {
+			words(r->symptoms[k], 1, &msg[nmsg]);
+			code_of[nmsg] = c;
+			idx_of[nmsg++] = k;
+		}
+	}
+	/* A word's weight: rarer across the messages, heavier. */
+	for (unsigned m = 0; m < nmsg; m++)
+		for (unsigned i = 0; i < msg[m].n; i++) {
+			df = 0;
+			for (unsigned o = 0; o < nmsg; o++)
+				df += has_word(&msg[o], msg[m].w[i]);
+			weight[m][i] = 1200 / (df ? df : 1);
+		}
+	words(text, 0, &pasted);
+	for (unsigned m = 0; m < nmsg; m++) {
+		unsigned total = 0, shared = 0, known = 0, known_shared = 0, score, rarest = 0;
+		for (unsigned i = 0; i < msg[m].n; i++) {
+			total += weight[m][i];
+			if (has_word(&pasted, msg[m].w[i])) {
+				shared += weight[m][i];
+				if (weight[m][i] > rarest)
+					rarest = weight[m][i];
+			}
+		}
+		/* The pasted words that some message knows (not addresses, not debug1). */
+		for (unsigned i = 0; i < pasted.n; i++) {
+			unsigned best = 0;
+			for (unsigned o = 0; o < nmsg; o++)
+				for (unsigned k = 0; k < msg[o].n; k++)
+					if (strcmp(msg[o].w[k], pasted.w[i]) == 0 &&
+					    weight[o][k] > best)
+						best = weight[o][k];
+			known += best;
+			if (has_word(&msg[m], pasted.w[i]))
+				known_shared += best;
+		}
+		if (total == 0 || known == 0)
+			continue;
+		/* Per mille: half for how much of the message, half for how much
+		 * of the pasted text; a full in-order match outranks any partial. */
+		score = 500 * shared / total + 500 * known_shared / known;
+		if (in_order(&msg[m], &pasted))
+			score = 2000 + msg[m].n;
+		/* Unless a quarter of the message is there, or a word that at
+		 * most two messages have, a shared word is chance. */
+		if (score < 500 || (score < 2000 && 4 * shared < total && rarest < 600))
+			continue;
+		int h;
+		for (h = 0; h < nhits && hits[h].code != code_of[m]; h++)
+			;
+		if (h == nhits)
+			hits[nhits++] = (struct sym_hit){code_of[m], idx_of[m], score};
+		else if (score > hits[h].score)
+			hits[h] = (struct sym_hit){code_of[m], idx_of[m], score};
+	}
+	/* Best first; on a tie the rule's own first message, then the table's order. */
+	for (int i = 1; i < nhits; i++)
+		for (int j = i; j > 0; j--) {
+			struct sym_hit a = hits[j - 1], b = hits[j];
+			if (b.score > a.score || (b.score == a.score && b.msg < a.msg)) {
+				hits[j - 1] = b;
+				hits[j] = a;
+			}
+		}
+	if (nhits == 0) {
+		fprintf(stderr,
+		        "kexwatch: no diagnosis has a client message like '%s'; codes:", text);
+		for (int c = 0; c < DIAG_COUNT; c++)
+			fprintf(stderr, "%s%s", c ? ", " : " ", diag_rule((enum diag_code)c)->code);
+		fprintf(stderr, "\nTry 'kexwatch --explain CODE'.\n");
+		return 1;
+	}
+	fprintf(out, "Diagnoses whose client message matches, best first:\n");
+	for (int i = 0; i < nhits && shown < SYM_SHOWN; i++, shown++) {
+		const struct diag_rule *r = diag_rule((enum diag_code)hits[i].code);
+		fprintf(out, "\n%s (%s): %s\n", r->code, verdict_severity_name(r->severity),
+		        r->title);
+		fprintf(out, "  client prints:\n");
+		wrap_print(out, r->symptoms[hits[i].msg], 4);
+		fprintf(out, "  check:\n");
+		wrap_print(out, r->hints[0], 4);
+	}
+	fprintf(out, "\nMore: kexwatch --explain CODE\n");
+	return 0;
+}
+
+/* looks_like_code: lower-case letters, digits and '_' only, as every code is. */
+static int looks_like_code(const char *s)
+{
+	if (*s == '\0')
+		return 0;
+	for (; *s != '\0'; s++)
+		if (!islower((unsigned char)*s) && !isdigit((unsigned char)*s) && *s != '_')
+			return 0;
+	return 1;
+}
+
 int explain_code(FILE *out, const char *code)
 {
 	const struct diag_rule *r;
@@ -196,6 +416,8 @@ int explain_code(FILE *out, const char *code)
 	size_t len, i;
 	int c = diag_code_by_name(code);
 
+	if (c < 0 && !looks_like_code(code))
+		return explain_symptom(out, code);
 	if (c < 0 || (p = explain_find(code, &len)) == NULL) {
 		suggest(stderr, code);
 		return 2;

@@ -42,8 +42,19 @@ unsigned term_width(int fd);
 /*
  * explain_code prints what diagnosis code means, its usual causes and what
  * to check, from the text of docs/diagnoses.md built into the program.
- * Returns 0, or 2 (after a one-line message listing the codes) when unknown.
+ * Text that is not shaped like a code (spaces, capitals, punctuation) is a
+ * client message: explain_symptom answers it. Returns 0, or 2 (after a
+ * one-line message naming the nearest codes) when code is unknown.
  */
 int explain_code(FILE *out, const char *code);
+
+/*
+ * explain_symptom lists the diagnoses whose client message (the rule
+ * table's symptoms) matches text pasted from a ticket or `ssh -v`, best
+ * first, at most five, each with its severity, title, the matching message
+ * and what to check. Addresses, ports and quotes in text do not matter.
+ * Returns 0, or 1 (after a message on standard error) when none matches.
+ */
+int explain_symptom(FILE *out, const char *text);
 
 #endif

@@ -185,6 +185,11 @@ add_test(NAME ux.table COMMAND bash ${CMAKE_SOURCE_DIR}/tests/ux/table.sh $<TARG
                                     ${KW_PCAPS_DIR})
 set_tests_properties(ux.table PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300)
 
+# ux.explain: --explain with client messages from the golden captures' ssh -v logs.
+add_test(NAME ux.explain COMMAND bash ${CMAKE_SOURCE_DIR}/tests/ux/explain.sh
+                                      $<TARGET_FILE:kexwatch> ${KW_PCAPS_DIR})
+set_tests_properties(ux.explain PROPERTIES TIMEOUT 120)
+
 # Every C file is formatted by .clang-format (formatting changes go in their own commits).
 add_test(NAME format.clang COMMAND ${KW_TESTS_DIR}/format/check.sh)
 set_tests_properties(format.clang PROPERTIES TIMEOUT 300)

@@ -36,6 +36,7 @@ struct live_opts {
 	const char *state_path;   /* --state, or NULL */
 	uint32_t share_threshold; /* --hostkey-share-threshold, 0: default */
 	struct record_options record;
+	const struct report_filter *select; /* --only, --host ...; NULL: all */
 };
 
 /* live_run captures until SIGINT/SIGTERM; returns the exit status. */

@@ -48,6 +48,11 @@ enum {
 	OPT_RECORD,
 	OPT_SENSOR_NAME,
 	OPT_COMMUNITY_SEED,
+	OPT_ONLY,
+	OPT_DIAGNOSIS,
+	OPT_SEVERITY,
+	OPT_HOST,
+	OPT_PORT,
 };
 
 /* Set by SIGINT/SIGTERM to the signal's number: reading stops, what was
@@ -111,6 +116,13 @@ static void usage(FILE *out)
 	    "                        addresses present one key (default 3)\n"
 	    "  --limit NAME=VALUE    change a limit (see --list-limits)\n"
 	    "  --list-limits         print the limits with their values and exit\n"
+	    "  --only OUTCOME        show only failed, established or incomplete connections\n"
+	    "  --diagnosis CODE[,CODE]  show only connections with one of these diagnoses\n"
+	    "  --severity error|warning show only connections with an error (or a warning)\n"
+	    "  --host ADDR[/PREFIX]  show only connections with this address on either side\n"
+	    "  --port N              show only connections with this port on either side\n"
+	    "                        (filters apply to records and the table's summary; the\n"
+	    "                        statistics count every connection)\n"
 	    "  -q, --quiet           no summary on standard error\n"
 	    "  --explain CODE        what a diagnosis code means and what to check;\n"
 	    "  --explain \"MESSAGE\"   the diagnoses behind a client message (ssh -v, a ticket)\n"
@@ -293,7 +305,8 @@ struct options {
 	const char *state_path;   /* --state, or NULL */
 	uint32_t share_threshold; /* 0: the default */
 	struct record_options record;
-	char hostname[256]; /* the default sensor name */
+	struct report_filter select; /* --only, --diagnosis, --severity, --host, --port */
+	char hostname[256];          /* the default sensor name */
 	/* Live capture only. */
 	int snaplen, buffer_kib, promisc;
 	const char *user; /* -Z, or NULL */
@@ -417,6 +430,19 @@ static int option_set(struct options *o, int opt, const char *arg)
 			return usage_error("bad host-key share threshold '%s' (1 to 1000000)", arg);
 		o->share_threshold = (uint32_t)v;
 		break;
+	case OPT_ONLY:
+	case OPT_DIAGNOSIS:
+	case OPT_SEVERITY:
+	case OPT_HOST:
+	case OPT_PORT: {
+		static const char *const names[] = {"only", "diagnosis", "severity", "host",
+		                                    "port"};
+		char err[160];
+		if (report_filter_set(&o->select, names[opt - OPT_ONLY], arg, err, sizeof(err)) !=
+		    0)
+			return usage_error("--%s: %s", names[opt - OPT_ONLY], err);
+		break;
+	}
 	case 'P':
 		if (!parse_ports(arg, o->ports, &o->nports))
 			return usage_error("bad port list '%s'", arg);
@@ -477,6 +503,11 @@ static int options_parse(struct options *o, int argc, char **argv)
 	    {"record", required_argument, NULL, OPT_RECORD},
 	    {"sensor-name", required_argument, NULL, OPT_SENSOR_NAME},
 	    {"community-id-seed", required_argument, NULL, OPT_COMMUNITY_SEED},
+	    {"only", required_argument, NULL, OPT_ONLY},
+	    {"diagnosis", required_argument, NULL, OPT_DIAGNOSIS},
+	    {"severity", required_argument, NULL, OPT_SEVERITY},
+	    {"host", required_argument, NULL, OPT_HOST},
+	    {"port", required_argument, NULL, OPT_PORT},
 	    {NULL, 0, NULL, 0},
 	};
 	int opt, r;
@@ -542,6 +573,7 @@ static int run_live(const struct options *o)
 	    .state_path = o->state_path,
 	    .share_threshold = o->share_threshold,
 	    .record = o->record,
+	    .select = &o->select,
 	};
 
 	return live_run(&lo);
@@ -616,6 +648,7 @@ static int run_offline(const struct options *o)
 	    .state_path = o->state_path,
 	    .share_threshold = o->share_threshold,
 	    .record = o->record,
+	    .select = &o->select,
 	};
 	int failed = 0, r;
 

@@ -358,6 +358,7 @@ int live_run(const struct live_opts *o)
 	    .state_path = o->state_path,
 	    .share_threshold = o->share_threshold,
 	    .record = o->record,
+	    .select = o->select,
 	};
 	r = pipeline_open(&lv.p, &pcfg);
 	free(wi);

@@ -100,7 +100,9 @@ static int open_outputs(struct pipeline *p, const struct pipeline_config *cfg, i
 
 /*
  * on_record takes a flow whose record is due from the flow table to the
- * reporter, then tells the evidence buffer whether to keep its frames.
+ * reporter, then tells the evidence buffer whether to keep its frames:
+ * those the filters select when filters are given, else those with an
+ * error-level diagnosis.
  */
 static void on_record(void *ctx, const struct flow *f, enum flow_report_why why)
 {
@@ -110,7 +112,9 @@ static void on_record(void *ctx, const struct flow *f, enum flow_report_why why)
 	if (report_flow(p->report, f, why) == KW_ERR_IO && errno == EPIPE)
 		p->output_failed = 1;
 	if (p->ev != NULL)
-		evidence_flow_reported(p->ev, f, report_last_has_error(p->report));
+		evidence_flow_reported(p->ev, f,
+		                       p->filtered ? report_last_selected(p->report)
+		                                   : report_last_has_error(p->report));
 }
 
 int pipeline_open(struct pipeline **out, const struct pipeline_config *cfg)
@@ -132,6 +136,7 @@ int pipeline_open(struct pipeline **out, const struct pipeline_config *cfg)
 		return KW_ERR_NOMEM;
 	}
 	p->state_path = cfg->state_path;
+	p->filtered = cfg->select != NULL && cfg->select->active;
 	if ((r = open_outputs(p, cfg, use_stdout)) != 0)
 		goto fail;
 	r = KW_ERR_IO;
@@ -163,6 +168,8 @@ int pipeline_open(struct pipeline **out, const struct pipeline_config *cfg)
 	    .record = cfg->record,
 	};
 	budget_init(&p->budget, pipeline_memory_budget(cfg->limits));
+	if (cfg->select != NULL)
+		rcfg.filter = *cfg->select;
 	fcfg = (struct flow_config){
 	    .budget = &p->budget,
 	    .limits = cfg->limits,

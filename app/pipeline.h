@@ -54,6 +54,7 @@ struct pipeline_config {
 	const char *state_path;                 /* --state, or NULL */
 	uint32_t share_threshold;               /* --hostkey-share-threshold, 0: default */
 	struct record_options record;           /* --record, --sensor-name, ... */
+	const struct report_filter *select; /* --only, --host ...: shown connections; NULL: all */
 };
 
 struct pipeline {
@@ -69,6 +70,7 @@ struct pipeline {
 	 * reading files stops there; a live run goes on (the sink said so). */
 	int output_failed;
 	struct kw_budget budget; /* the global memory budget the flow table draws from */
+	int filtered;            /* filters given: the evidence keeps what they select */
 };
 
 /*

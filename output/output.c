@@ -43,8 +43,10 @@ struct report {
 	int header_done;
 	char day[11]; /* the date heading the rows being written */
 	int last_has_error;
-	struct verdict_ctx judge; /* failed logins, host keys, the verdict's strings */
-	struct verdict v;         /* the verdict of the flow being reported */
+	int last_selected;
+	uint64_t shown[OUTCOME_COUNT]; /* connections that passed the filters */
+	struct verdict_ctx judge;      /* failed logins, host keys, the verdict's strings */
+	struct verdict v;              /* the verdict of the flow being reported */
 };
 
 struct report *report_new(const struct report_config *cfg)
@@ -473,6 +475,10 @@ int report_flow(struct report *r, const struct flow *f, enum flow_report_why why
 	if (f->anomalies || f->decode_anomalies || f->ssh.dir[0].anomalies ||
 	    f->ssh.dir[1].anomalies)
 		r->anomalous++;
+	/* Judged and counted above whatever the filters say: statistics stay true. */
+	if (!(r->last_selected = report_filter_match(&r->cfg.filter, f, v)))
+		return KW_OK;
+	r->shown[v->outcome]++;
 	if (r->cfg.format == REPORT_TEXT)
 		return write_text(r, f, v);
 	if ((ret = record_build(&r->rw, f, &r->cfg, v)) != KW_OK)
@@ -483,6 +489,11 @@ int report_flow(struct report *r, const struct flow *f, enum flow_report_why why
 int report_last_has_error(const struct report *r)
 {
 	return r->last_has_error;
+}
+
+int report_last_selected(const struct report *r)
+{
+	return r->last_selected;
 }
 
 static json_t *json_u64(uint64_t v)
@@ -670,16 +681,24 @@ void report_end(struct report *r)
 	if (server_w > 46)
 		server_w = 46;
 	for (int i = 0; i < OUTCOME_COUNT; i++)
-		total += r->by_outcome[i];
-	len = snprintf(
-	    line, sizeof(line),
-	    "\n%llu connections: %llu established, %llu failed, %llu incomplete, %llu not "
-	    "SSH\n",
-	    (unsigned long long)total, (unsigned long long)r->by_outcome[OUTCOME_ESTABLISHED],
-	    (unsigned long long)r->by_outcome[OUTCOME_FAILED],
-	    (unsigned long long)r->by_outcome[OUTCOME_INCOMPLETE],
-	    (unsigned long long)r->by_outcome[OUTCOME_NOT_SSH]);
+		total += r->shown[i];
+	len =
+	    snprintf(line, sizeof(line),
+	             "\n%llu connections: %llu established, %llu failed, %llu incomplete, %llu not "
+	             "SSH\n",
+	             (unsigned long long)total, (unsigned long long)r->shown[OUTCOME_ESTABLISHED],
+	             (unsigned long long)r->shown[OUTCOME_FAILED],
+	             (unsigned long long)r->shown[OUTCOME_INCOMPLETE],
+	             (unsigned long long)r->shown[OUTCOME_NOT_SSH]);
 	write_line(r, line, (size_t)len);
+	if (r->cfg.filter.active) {
+		uint64_t all = 0;
+		for (int i = 0; i < OUTCOME_COUNT; i++)
+			all += r->by_outcome[i];
+		len = snprintf(line, sizeof(line), "(selected by the filters, of %llu analysed)\n",
+		               (unsigned long long)all);
+		write_line(r, line, (size_t)len);
+	}
 	if ((n = tally_top(r->sum[SUM_SERVER], keys, counts, 20)) > 0) {
 		write_str(r, "\nby server (top 20):\n");
 		for (size_t i = 0; i < n; i++) {

@@ -116,6 +116,37 @@ struct record_options {
 	uint16_t community_seed; /* --community-id-seed */
 };
 
+/*
+ * Filters: which connections get a record and count in the text summary.
+ * Every connection is still judged and counted in the statistics records
+ * and the end-of-run summary on standard error. All given filters must
+ * match; an unset one matches everything.
+ */
+struct report_filter {
+	int active;         /* any filter given */
+	int outcome;        /* --only: an enum verdict_outcome, or -1 */
+	uint32_t diagnoses; /* --diagnosis: bit (1u << enum diag_code) per code; 0: any */
+	int severity;       /* --severity: SEV_ERROR (an error), SEV_WARNING (an error or a
+	                       warning), or -1 */
+	int host_family;    /* --host: 4 or 6, 0: any; either side's address in the prefix */
+	uint8_t host[16];
+	unsigned host_prefix;
+	int port; /* --port: either side's port, or -1 */
+};
+
+/*
+ * report_filter_set applies one filter, name being "only", "diagnosis",
+ * "severity", "host" or "port" and arg its value, to f (zeroed by the
+ * caller before the first). 0, KW_ERR_NOMEM, or KW_ERR_MALFORMED with a
+ * one-line reason in err.
+ */
+int report_filter_set(struct report_filter *f, const char *name, const char *arg, char *err,
+                      size_t errlen);
+
+/* report_filter_match: whether flow fl judged v passes f (NULL or unset: always). */
+int report_filter_match(const struct report_filter *f, const struct flow *fl,
+                        const struct verdict *v);
+
 struct report_config {
 	enum report_format format;
 	FILE *out;                 /* borrowed; the caller closes it; unused with sinks */
@@ -129,6 +160,7 @@ struct report_config {
 	int flush_each;            /* flush after every record (live mode) */
 	struct hoststore *store;   /* borrowed; --state: host_key_changed/_shared; NULL: off */
 	struct record_options record;
+	struct report_filter filter; /* which connections are shown */
 };
 
 struct report;
@@ -148,6 +180,9 @@ int report_flow(struct report *r, const struct flow *f, enum flow_report_why why
  * carried an error-level diagnosis (in text format, only with sinks).
  */
 int report_last_has_error(const struct report *r);
+
+/* report_last_selected: whether the flow last given to report_flow passed the filters. */
+int report_last_selected(const struct report *r);
 
 /* One capture interface's libpcap counters, for the statistics record. */
 struct report_iface_counters {

@@ -190,6 +190,11 @@ add_test(NAME ux.explain COMMAND bash ${CMAKE_SOURCE_DIR}/tests/ux/explain.sh
                                       $<TARGET_FILE:kexwatch> ${KW_PCAPS_DIR})
 set_tests_properties(ux.explain PROPERTIES TIMEOUT 120)
 
+# ux.filters: --only, --diagnosis, --severity, --host, --port against the unfiltered records.
+add_test(NAME ux.filters COMMAND ${Python3_EXECUTABLE} ${CMAKE_SOURCE_DIR}/tests/ux/filters.py
+                                      $<TARGET_FILE:kexwatch> ${KW_PCAPS_DIR})
+set_tests_properties(ux.filters PROPERTIES TIMEOUT 300)
+
 # Every C file is formatted by .clang-format (formatting changes go in their own commits).
 add_test(NAME format.clang COMMAND ${KW_TESTS_DIR}/format/check.sh)
 set_tests_properties(format.clang PROPERTIES TIMEOUT 300)

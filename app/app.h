@@ -70,6 +70,11 @@ int priv_drop(const struct priv_user *u);
  */
 struct evidence;
 
+/* Evidence bounds (docs/operations.md): the handshake is in the first frames. */
+#define EVIDENCE_FRAMES_PER_FLOW 64
+#define EVIDENCE_BYTES_PER_FLOW (256u * 1024u)
+#define EVIDENCE_BUFFER_BYTES (64ull * 1024u * 1024u)
+
 struct evidence_config {
 	const char *path;
 	uint64_t max_file_bytes;      /* the capture rotates to path.1 beyond it */

@@ -97,8 +97,9 @@ static void usage(FILE *out)
 	    "                        udp://HOST:PORT or tcp://HOST:PORT; repeatable; with it,\n"
 	    "                        standard output is used only if -w - is given\n"
 	    "  --syslog-facility F   syslog facility (default local0)\n"
-	    "  --evidence-pcap FILE  live: write the frames of connections with an error\n"
-	    "                        diagnosis to FILE (pcapng), rotated to FILE.1\n"
+	    "  --evidence-pcap FILE  write the frames of connections with an error diagnosis\n"
+	    "                        (with filters: those selected) to FILE (pcapng),\n"
+	    "                        rotated to FILE.1\n"
 	    "  --evidence-max-mb N   size at which the evidence file rotates (default 100)\n"
 	    "  --format json|text    json (default when stdout is not a terminal) or a table\n"
 	    "  --record compact|full compact (default): every fact, name-lists only when the\n"
@@ -185,10 +186,11 @@ static int parse_ports(const char *s, uint16_t *ports, uint32_t *n)
 /* What every input of an offline run shares. */
 struct run {
 	struct pipeline *p;
-	const char *filter;  /* -f, applied to every file */
-	int progress;        /* draw the progress line (stderr is a terminal) */
-	uint64_t last_ts;    /* capture time of the last frame read */
-	const char *reading; /* the input being read, for an interruption's message */
+	const char *filter;        /* -f, applied to every file */
+	int progress;              /* draw the progress line (stderr is a terminal) */
+	uint64_t last_ts;          /* capture time of the last frame read */
+	const char *reading;       /* the input being read, for an interruption's message */
+	struct capture *stdin_cap; /* "-r -" opened early for the evidence capture, or NULL */
 };
 
 /*
@@ -240,7 +242,10 @@ static int read_input(const char *path, uint32_t index, struct run *run)
 	int r = 0, link;
 
 	run->reading = path;
-	if (capture_open_file(&cap, path, err, sizeof(err)) != 0) {
+	if (strcmp(path, "-") == 0 && run->stdin_cap != NULL) {
+		cap = run->stdin_cap; /* opened by evidence_inputs */
+		run->stdin_cap = NULL;
+	} else if (capture_open_file(&cap, path, err, sizeof(err)) != 0) {
 		if (kw_stop) /* a signal ended the wait for the file's header */
 			return 0;
 		fprintf(stderr, "kexwatch: %s: %s\n", path, err);
@@ -265,6 +270,7 @@ static int read_input(const char *path, uint32_t index, struct run *run)
 	while (!kw_stop && !run->p->output_failed && (r = capture_next(cap, &fr)) == 1) {
 		if (prog.on)
 			progress_tick(&prog, capture_bytes(cap), flow_table_stats(table)->flows);
+		uint64_t flows = flow_table_stats(table)->flows;
 		run->last_ts = fr.ts_us;
 		r = decode_frame(dec, link, fr.data, fr.caplen, fr.wirelen, fr.ts_us, &pkt);
 		if (r == KW_OK && flow_table_packet(table, &pkt, index, 0) == KW_ERR_NOMEM) {
@@ -272,6 +278,11 @@ static int read_input(const char *path, uint32_t index, struct run *run)
 			capture_close(cap);
 			return 1;
 		}
+		/* Held until the connection's record says whether to keep them;
+		 * the evidence capture has one interface per input file. */
+		if (r == KW_OK && run->p->ev != NULL)
+			evidence_frame(run->p->ev, &pkt, flow_table_stats(table)->flows != flows,
+			               index, fr.ts_us, fr.data, fr.caplen, fr.wirelen);
 		if (r != KW_OK)
 			flow_table_advance(table, fr.ts_us);
 	}
@@ -389,7 +400,6 @@ static int option_set(struct options *o, int opt, const char *arg)
 		break;
 	case 'E':
 		o->evidence_path = arg;
-		o->live_only = "--evidence-pcap";
 		break;
 	case 'M':
 		if (!parse_uint(arg, 1, 1u << 20, &v))
@@ -621,6 +631,41 @@ static int offline_end(struct run *run, int quiet, int failed)
 }
 
 /*
+ * evidence_inputs describes the evidence capture of an offline run: one
+ * interface per input file, named by its path, with its link type, which is
+ * read from each file's header here (standard input is opened now and kept
+ * for read_input, since it cannot be opened twice). *wi_out is the caller's
+ * to free. 0, or 1 after naming the input that cannot be opened.
+ */
+static int evidence_inputs(const struct options *o, struct run *run,
+                           struct capture_writer_iface **wi_out)
+{
+	struct capture_writer_iface *wi = calloc(o->ninputs, sizeof(*wi));
+	struct capture *cap;
+	char err[512];
+
+	*wi_out = wi;
+	if (wi == NULL) {
+		fprintf(stderr, "kexwatch: out of memory\n");
+		return 1;
+	}
+	for (uint32_t i = 0; i < o->ninputs; i++) {
+		if (capture_open_file(&cap, o->inputs[i], err, sizeof(err)) != 0) {
+			fprintf(stderr, "kexwatch: %s: %s\n", o->inputs[i], err);
+			return 1;
+		}
+		wi[i].name = o->inputs[i];
+		wi[i].link = capture_link(cap);
+		wi[i].snaplen = KW_DEFAULT_SNAPLEN;
+		if (strcmp(o->inputs[i], "-") == 0)
+			run->stdin_cap = cap;
+		else
+			capture_close(cap);
+	}
+	return 0;
+}
+
+/*
  * run_offline reads every -r input in order through one pipeline, so
  * connections continue across rotated capture files. SIGINT/SIGTERM, or a
  * reader of standard output that went away, stop the reading; what was
@@ -650,12 +695,36 @@ static int run_offline(const struct options *o)
 	    .record = o->record,
 	    .select = &o->select,
 	};
+	struct capture_writer_iface *wi = NULL;
+	struct evidence_config ec;
+	struct sigaction sa;
 	int failed = 0, r;
 
-	struct sigaction sa;
-
-	if ((r = pipeline_open(&run.p, &pcfg)) != 0)
+	if (o->evidence_path != NULL) {
+		if (evidence_inputs(o, &run, &wi) != 0) {
+			free(wi);
+			capture_close(run.stdin_cap);
+			return 1;
+		}
+		ec = (struct evidence_config){
+		    .path = o->evidence_path,
+		    .max_file_bytes = o->evidence_max_bytes,
+		    .max_frames_per_flow = EVIDENCE_FRAMES_PER_FLOW,
+		    .max_bytes_per_flow = EVIDENCE_BYTES_PER_FLOW,
+		    .max_buffer_bytes = EVIDENCE_BUFFER_BYTES,
+		    .max_entries = o->limits.max_flows,
+		    .ifaces = wi,
+		    .nifaces = o->ninputs,
+		    .seed = pcfg.seed,
+		};
+		pcfg.evidence = &ec;
+	}
+	r = pipeline_open(&run.p, &pcfg);
+	free(wi);
+	if (r != 0) {
+		capture_close(run.stdin_cap);
 		return r == KW_ERR_MALFORMED ? 2 : 1; /* a malformed --syslog: wrong usage */
+	}
 	/* No SA_RESTART: a read from a pipe that waits is interrupted, and
 	 * capture.c then looks at kw_stop. */
 	memset(&sa, 0, sizeof(sa));
@@ -667,6 +736,7 @@ static int run_offline(const struct options *o)
 	capture_set_stop_flag(&kw_stop);
 	for (uint32_t i = 0; i < o->ninputs && !kw_stop && !run.p->output_failed && failed < 2; i++)
 		failed |= read_input(o->inputs[i], i, &run);
+	capture_close(run.stdin_cap); /* stdin never reached: stopped early */
 	r = offline_end(&run, o->quiet, failed);
 	return r == 1 && (failed & 2) ? 2 : r;
 }

@@ -36,11 +36,6 @@
 #define LIVE_CLOCK_SLACK_US 250000u
 #define LIVE_BATCH 512 /* frames read from one capture before looking at the others */
 
-/* Evidence bounds (docs/operations.md): the handshake is in the first frames. */
-#define EVIDENCE_FRAMES_PER_FLOW 64
-#define EVIDENCE_BYTES_PER_FLOW (256u * 1024u)
-#define EVIDENCE_BUFFER_BYTES (64ull * 1024u * 1024u)
-
 static volatile sig_atomic_t sig_stop, sig_hup, sig_usr1;
 
 static void on_live_signal(int sig)

@@ -195,6 +195,12 @@ add_test(NAME ux.filters COMMAND ${Python3_EXECUTABLE} ${CMAKE_SOURCE_DIR}/tests
                                       $<TARGET_FILE:kexwatch> ${KW_PCAPS_DIR})
 set_tests_properties(ux.filters PROPERTIES TIMEOUT 300)
 
+# golden.evidence_files: --evidence-pcap with -r reads back to the same failing records.
+add_test(NAME golden.evidence_files
+         COMMAND ${Python3_EXECUTABLE} ${CMAKE_SOURCE_DIR}/tests/evidence/from_files.py
+                 $<TARGET_FILE:kexwatch> ${KW_PCAPS_DIR} ${CMAKE_CURRENT_BINARY_DIR}/evidence-files)
+set_tests_properties(golden.evidence_files PROPERTIES TIMEOUT 300)
+
 # Every C file is formatted by .clang-format (formatting changes go in their own commits).
 add_test(NAME format.clang COMMAND ${KW_TESTS_DIR}/format/check.sh)
 set_tests_properties(format.clang PROPERTIES TIMEOUT 300)

@@ -23,6 +23,7 @@
 #include "err.h"
 #include "flow.h"
 #include "hostkeys.h"
+#include "inventory.h"
 #include "limits.h"
 #include "output.h"
 #include "pipeline.h"
@@ -76,6 +77,7 @@ static void usage(FILE *out)
 	    "usage: kexwatch -r FILE [-r FILE ...] [options]\n"
 	    "       kexwatch -i IFACE [-i IFACE ...] [options]\n"
 	    "       kexwatch hostkeys --state PATH [--format text|json] [--forget SERVER[:PORT]]\n"
+	    "       kexwatch inventory [--compare OLD] [--policy FILE] [RECORDS ...|--state PATH]\n"
 	    "\n"
 	    "Reads SSH handshakes from capture files or interfaces and writes one record per\n"
 	    "connection.\n"
@@ -754,6 +756,8 @@ int main(int argc, char **argv)
 
 	if (argc > 1 && strcmp(argv[1], "hostkeys") == 0)
 		return hostkeys_main(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "inventory") == 0)
+		return inventory_main(argc - 1, argv + 1);
 	if ((status = options_parse(&o, argc, argv)) != OPTIONS_GO_ON)
 		return status;
 	if (o.nifaces > 0)

@@ -201,6 +201,14 @@ add_test(NAME golden.evidence_files
                  $<TARGET_FILE:kexwatch> ${KW_PCAPS_DIR} ${CMAKE_CURRENT_BINARY_DIR}/evidence-files)
 set_tests_properties(golden.evidence_files PROPERTIES TIMEOUT 300)
 
+# golden.inventory: kexwatch inventory on the golden records (ssh-rsa servers, non-PQ
+# clients, --compare, --policy, --state, docs/policy.md).
+add_test(NAME golden.inventory
+         COMMAND ${Python3_EXECUTABLE} ${CMAKE_SOURCE_DIR}/tests/inventory/inventory.py
+                 $<TARGET_FILE:kexwatch> ${KW_PCAPS_DIR} ${CMAKE_SOURCE_DIR}
+                 ${CMAKE_CURRENT_BINARY_DIR}/inventory)
+set_tests_properties(golden.inventory PROPERTIES TIMEOUT 300)
+
 # Every C file is formatted by .clang-format (formatting changes go in their own commits).
 add_test(NAME format.clang COMMAND ${KW_TESTS_DIR}/format/check.sh)
 set_tests_properties(format.clang PROPERTIES TIMEOUT 300)

@@ -7,10 +7,11 @@ KW_DEPS_BUILD="build-essential cmake pkg-config libpcap-dev libjansson-dev libss
 # with tcpdump, craft edge cases with libnet, and compare with tshark. The live
 # tests also start their own rsyslogd and use setpriv (util-linux); format.clang
 # checks every C file with clang-format; the robustness tests measure peak
-# memory with /usr/bin/time (time).
+# memory with /usr/bin/time (time); package.deb runs lintian; live.unit traces
+# the unit's kexwatch with strace and runs the shipped logrotate file.
 KW_DEPS_TEST="$KW_DEPS_BUILD libnet1-dev openssh-server openssh-client dropbear-bin python3
   python3-paramiko python3-jsonschema tcpdump tshark iproute2 iptables procps rsyslog
-  util-linux bsdutils sqlite3 man-db clang-format time"
+  util-linux bsdutils sqlite3 man-db clang-format time lintian strace logrotate"
 
 kw_deps() {
 	local want missing=() p

@@ -15,6 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "app.h"
@@ -34,6 +36,8 @@
 #endif
 
 #define KW_MAX_INPUTS 4096
+#define KW_MAX_DIR_FILES (1u << 20)  /* files read from -r DIR and --follow DIR, in all */
+#define KW_FOLLOW_POLL_NS 250000000L /* --follow: how often the directory is looked at */
 #define KW_MAX_PORTS 64
 #define KW_MAX_IFACES 64
 #define KW_MAX_SYSLOG 8
@@ -54,6 +58,7 @@ enum {
 	OPT_SEVERITY,
 	OPT_HOST,
 	OPT_PORT,
+	OPT_FOLLOW,
 };
 
 /* Set by SIGINT/SIGTERM to the signal's number: reading stops, what was
@@ -84,6 +89,11 @@ static void usage(FILE *out)
 	    "\n"
 	    "  -r FILE               read a pcap or pcapng file (.gz too; - is stdin);\n"
 	    "                        repeat for rotated captures, read in order\n"
+	    "  -r DIR                read the capture files of DIR in the order of their\n"
+	    "                        first packet's time\n"
+	    "  --follow DIR          read the files of DIR as a rotation (tcpdump -G or -C)\n"
+	    "                        finishes each, until SIGINT/SIGTERM; connections\n"
+	    "                        continue across files\n"
 	    "  -i IFACE              capture live on IFACE (repeat for several; \"any\": all)\n"
 	    "  -f EXPR               BPF filter (default: all TCP, ICMP errors, tunnels;\n"
 	    "                        see docs/operations.md)\n"
@@ -302,6 +312,7 @@ static int read_input(const char *path, uint32_t index, struct run *run)
 struct options {
 	const char *inputs[KW_MAX_INPUTS]; /* -r, in order */
 	uint32_t ninputs;
+	const char *follow;                /* --follow DIR, or NULL */
 	int stdin_used;                    /* "-r -" given */
 	const char *ifaces[KW_MAX_IFACES]; /* -i */
 	uint32_t nifaces;
@@ -442,6 +453,9 @@ static int option_set(struct options *o, int opt, const char *arg)
 			return usage_error("bad host-key share threshold '%s' (1 to 1000000)", arg);
 		o->share_threshold = (uint32_t)v;
 		break;
+	case OPT_FOLLOW:
+		o->follow = arg;
+		break;
 	case OPT_ONLY:
 	case OPT_DIAGNOSIS:
 	case OPT_SEVERITY:
@@ -520,6 +534,7 @@ static int options_parse(struct options *o, int argc, char **argv)
 	    {"severity", required_argument, NULL, OPT_SEVERITY},
 	    {"host", required_argument, NULL, OPT_HOST},
 	    {"port", required_argument, NULL, OPT_PORT},
+	    {"follow", required_argument, NULL, OPT_FOLLOW},
 	    {NULL, 0, NULL, 0},
 	};
 	int opt, r;
@@ -543,8 +558,13 @@ static int options_parse(struct options *o, int argc, char **argv)
 		return usage_error("unexpected argument '%s'", argv[optind]);
 	if (o->ninputs > 0 && o->nifaces > 0)
 		return usage_error("-r (read files) and -i (live capture) cannot be mixed");
-	if (o->ninputs == 0 && o->nifaces == 0)
-		return usage_error("nothing to read: give -r FILE or -i IFACE");
+	if (o->follow != NULL && (o->ninputs > 0 || o->nifaces > 0))
+		return usage_error("--follow DIR reads alone: no -r or -i with it");
+	if (o->follow != NULL && o->evidence_path != NULL)
+		return usage_error("--evidence-pcap does not work with --follow yet; use -r DIR");
+	if (o->ninputs == 0 && o->nifaces == 0 && o->follow == NULL)
+		return usage_error(
+		    "nothing to read: give -r FILE, -r DIR, --follow DIR or -i IFACE");
 	if (o->share_threshold != 0 && o->state_path == NULL)
 		return usage_error("--hostkey-share-threshold needs --state PATH");
 	if (o->nifaces == 0 && o->live_only != NULL)
@@ -639,10 +659,10 @@ static int offline_end(struct run *run, int quiet, int failed)
  * for read_input, since it cannot be opened twice). *wi_out is the caller's
  * to free. 0, or 1 after naming the input that cannot be opened.
  */
-static int evidence_inputs(const struct options *o, struct run *run,
+static int evidence_inputs(const char *const *inputs, uint32_t ninputs, struct run *run,
                            struct capture_writer_iface **wi_out)
 {
-	struct capture_writer_iface *wi = calloc(o->ninputs, sizeof(*wi));
+	struct capture_writer_iface *wi = calloc(ninputs, sizeof(*wi));
 	struct capture *cap;
 	char err[512];
 
@@ -651,18 +671,96 @@ static int evidence_inputs(const struct options *o, struct run *run,
 		fprintf(stderr, "kexwatch: out of memory\n");
 		return 1;
 	}
-	for (uint32_t i = 0; i < o->ninputs; i++) {
-		if (capture_open_file(&cap, o->inputs[i], err, sizeof(err)) != 0) {
-			fprintf(stderr, "kexwatch: %s: %s\n", o->inputs[i], err);
+	for (uint32_t i = 0; i < ninputs; i++) {
+		if (capture_open_file(&cap, inputs[i], err, sizeof(err)) != 0) {
+			fprintf(stderr, "kexwatch: %s: %s\n", inputs[i], err);
 			return 1;
 		}
-		wi[i].name = o->inputs[i];
+		wi[i].name = inputs[i];
 		wi[i].link = capture_link(cap);
 		wi[i].snaplen = KW_DEFAULT_SNAPLEN;
-		if (strcmp(o->inputs[i], "-") == 0)
+		if (strcmp(inputs[i], "-") == 0)
 			run->stdin_cap = cap;
 		else
 			capture_close(cap);
+	}
+	return 0;
+}
+
+/* The inputs of a run once directories are listed (expand_inputs). */
+struct input_list {
+	const char **names; /* by flow.file_index */
+	uint32_t n, cap;
+	struct capture_dir *dirs[KW_MAX_INPUTS]; /* own the paths listed from them */
+	uint32_t ndirs;
+};
+
+static int input_add(struct input_list *l, const char *name)
+{
+	if (l->n == l->cap) {
+		uint32_t cap = l->cap ? l->cap * 2 : 64;
+		const char **v;
+		if (cap > KW_MAX_DIR_FILES ||
+		    (v = realloc((void *)l->names, cap * sizeof(*v))) == NULL) {
+			fprintf(stderr, "kexwatch: too many input files (at most %u)\n",
+			        KW_MAX_DIR_FILES);
+			return 1;
+		}
+		l->names = v;
+		l->cap = cap;
+	}
+	l->names[l->n++] = name;
+	return 0;
+}
+
+static void input_list_free(struct input_list *l)
+{
+	for (uint32_t i = 0; i < l->ndirs; i++)
+		capture_dir_close(l->dirs[i]);
+	free((void *)l->names);
+}
+
+/*
+ * expand_inputs lists the -r inputs in order, each directory replaced by
+ * its capture files in the order of their first frame (a rotation of one
+ * link: its connections continue from file to file). 0, or 1 after naming
+ * the failure on standard error.
+ */
+static int expand_inputs(const struct options *o, struct input_list *l)
+{
+	char err[256];
+	struct stat st;
+
+	for (uint32_t i = 0; i < o->ninputs; i++) {
+		struct capture_dir *d;
+		const char *p;
+		uint32_t before = l->n;
+		if (strcmp(o->inputs[i], "-") == 0 || stat(o->inputs[i], &st) != 0 ||
+		    !S_ISDIR(st.st_mode)) {
+			if (input_add(l, o->inputs[i]) != 0)
+				return 1;
+			continue;
+		}
+		if (capture_dir_open(&d, o->inputs[i], KW_MAX_DIR_FILES, err, sizeof(err)) != 0) {
+			fprintf(stderr, "kexwatch: %s: %s\n", o->inputs[i], err);
+			return 1;
+		}
+		l->dirs[l->ndirs++] = d;
+		if (capture_dir_scan(d) < 0) {
+			fprintf(stderr, "kexwatch: %s: %s\n", o->inputs[i], strerror(errno));
+			return 1;
+		}
+		while ((p = capture_dir_next(d, 1)) != NULL)
+			if (input_add(l, p) != 0)
+				return 1;
+		if (capture_dir_skipped(d) > 0)
+			fprintf(stderr, "kexwatch: %s: %u files are not captures, skipped\n",
+			        o->inputs[i], capture_dir_skipped(d));
+		if (l->n == before) {
+			fprintf(stderr, "kexwatch: %s: no capture file with a packet in it\n",
+			        o->inputs[i]);
+			return 1;
+		}
 	}
 	return 0;
 }
@@ -690,8 +788,8 @@ static int run_offline(const struct options *o)
 	    .syslog = o->syslog,
 	    .nsyslog = o->nsyslog,
 	    .facility = o->facility,
-	    .filenames = o->inputs,
-	    .nfiles = o->ninputs,
+	    .filenames = NULL, /* set below, once directories are listed */
+	    .nfiles = 0,
 	    .state_path = o->state_path,
 	    .share_threshold = o->share_threshold,
 	    .record = o->record,
@@ -700,10 +798,18 @@ static int run_offline(const struct options *o)
 	struct capture_writer_iface *wi = NULL;
 	struct evidence_config ec;
 	struct sigaction sa;
+	static struct input_list in; /* large: the directories' handles */
 	int failed = 0, r;
 
+	if (expand_inputs(o, &in) != 0) {
+		input_list_free(&in);
+		return 1;
+	}
+	pcfg.filenames = in.names;
+	pcfg.nfiles = in.n;
 	if (o->evidence_path != NULL) {
-		if (evidence_inputs(o, &run, &wi) != 0) {
+		if (evidence_inputs(in.names, in.n, &run, &wi) != 0) {
+			input_list_free(&in);
 			free(wi);
 			capture_close(run.stdin_cap);
 			return 1;
@@ -716,7 +822,7 @@ static int run_offline(const struct options *o)
 		    .max_buffer_bytes = EVIDENCE_BUFFER_BYTES,
 		    .max_entries = o->limits.max_flows,
 		    .ifaces = wi,
-		    .nifaces = o->ninputs,
+		    .nifaces = in.n,
 		    .seed = pcfg.seed,
 		};
 		pcfg.evidence = &ec;
@@ -725,6 +831,7 @@ static int run_offline(const struct options *o)
 	free(wi);
 	if (r != 0) {
 		capture_close(run.stdin_cap);
+		input_list_free(&in);
 		return r == KW_ERR_MALFORMED ? 2 : 1; /* a malformed --syslog: wrong usage */
 	}
 	/* No SA_RESTART: a read from a pipe that waits is interrupted, and
@@ -736,10 +843,102 @@ static int run_offline(const struct options *o)
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	capture_set_stop_flag(&kw_stop);
-	for (uint32_t i = 0; i < o->ninputs && !kw_stop && !run.p->output_failed && failed < 2; i++)
-		failed |= read_input(o->inputs[i], i, &run);
+	for (uint32_t i = 0; i < in.n && !kw_stop && !run.p->output_failed && failed < 2; i++)
+		failed |= read_input(in.names[i], i, &run);
 	capture_close(run.stdin_cap); /* stdin never reached: stopped early */
 	r = offline_end(&run, o->quiet, failed);
+	input_list_free(&in); /* the records named these paths: freed after the last */
+	return r == 1 && (failed & 2) ? 2 : r;
+}
+
+/*
+ * run_follow reads the files of --follow DIR as a rotation finishes each
+ * (capture_dir_next), through one pipeline so connections continue across
+ * files, looking at the directory four times a second. SIGINT/SIGTERM end
+ * the waiting: the files written by then are read to their end (a second
+ * signal stops that too), then the run ends as an offline one. Returns the
+ * exit status (see offline_end).
+ */
+static int run_follow(const struct options *o)
+{
+	struct run run = {.filter = o->filter};
+	const char **names = calloc(KW_MAX_DIR_FILES, sizeof(*names));
+	struct pipeline_config pcfg = {
+	    .mode = PIPELINE_OFFLINE,
+	    .limits = &o->limits,
+	    .ports = o->ports,
+	    .nports = o->nports,
+	    .seed = ((uint64_t)getpid() << 32) ^ (uint64_t)(uintptr_t)&run,
+	    .format = o->format,
+	    .outpath = o->outpath,
+	    .syslog = o->syslog,
+	    .nsyslog = o->nsyslog,
+	    .facility = o->facility,
+	    .filenames = names,
+	    .nfiles = KW_MAX_DIR_FILES,
+	    .state_path = o->state_path,
+	    .share_threshold = o->share_threshold,
+	    .record = o->record,
+	    .select = &o->select,
+	};
+	struct timespec poll = {0, KW_FOLLOW_POLL_NS};
+	struct capture_dir *d = NULL;
+	uint32_t n = 0;
+	const char *p;
+	struct sigaction sa;
+	char err[256];
+	int failed = 0, final = 0, r;
+
+	if (names == NULL) {
+		fprintf(stderr, "kexwatch: out of memory\n");
+		return 1;
+	}
+	if (capture_dir_open(&d, o->follow, KW_MAX_DIR_FILES, err, sizeof(err)) != 0) {
+		fprintf(stderr, "kexwatch: %s: %s\n", o->follow, err);
+		free(names);
+		return 1;
+	}
+	if ((r = pipeline_open(&run.p, &pcfg)) != 0) {
+		capture_dir_close(d);
+		free(names);
+		return r == KW_ERR_MALFORMED ? 2 : 1; /* a malformed --syslog: wrong usage */
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	capture_set_stop_flag(&kw_stop);
+	if (!o->quiet)
+		fprintf(stderr, "kexwatch: following %s\n", o->follow);
+	for (;;) {
+		if (capture_dir_scan(d) < 0) {
+			fprintf(stderr, "kexwatch: %s: %s\n", o->follow, strerror(errno));
+			failed = 1;
+			break;
+		}
+		while (!kw_stop && !run.p->output_failed && failed < 2 && n < KW_MAX_DIR_FILES &&
+		       (p = capture_dir_next(d, final)) != NULL) {
+			names[n] = p;
+			failed |= read_input(p, n, &run);
+			n++;
+		}
+		if (final || run.p->output_failed || failed >= 2)
+			break;
+		if (kw_stop) {
+			/* The normal end of a follow: nothing more will be finished by
+			 * the rotation, so read what is there (a second signal cuts
+			 * that short, and the exit status says so). */
+			kw_stop = 0;
+			final = 1;
+			continue;
+		}
+		nanosleep(&poll, NULL);
+	}
+	r = offline_end(&run, o->quiet, failed);
+	capture_dir_close(d);
+	free(names);
 	return r == 1 && (failed & 2) ? 2 : r;
 }
 
@@ -762,5 +961,7 @@ int main(int argc, char **argv)
 		return status;
 	if (o.nifaces > 0)
 		return run_live(&o);
+	if (o.follow != NULL)
+		return run_follow(&o);
 	return run_offline(&o);
 }

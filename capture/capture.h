@@ -127,6 +127,43 @@ const char *capture_error(const struct capture *c);
 uint64_t capture_bytes(const struct capture *c);
 void capture_close(struct capture *c);
 
+/*
+ * A directory of capture files (dirlist.c): -r DIR reads them all in the
+ * order of their first frame's time; --follow DIR reads each as a rotation
+ * (tcpdump -G, -C) finishes it. Hidden files and directories are ignored.
+ */
+struct capture_dir;
+
+/*
+ * capture_dir_open prepares dir (at most max_files files are ever listed).
+ * 0 with *out set, KW_ERR_IO (not a directory) or KW_ERR_NOMEM, with a
+ * reason in err.
+ */
+int capture_dir_open(struct capture_dir **out, const char *dir, uint32_t max_files, char *err,
+                     size_t errlen);
+
+/*
+ * capture_dir_scan looks for files not seen before and reads the first
+ * frame of those that have none known yet (each file is opened until it
+ * has one). Returns how many became ready to read, or KW_ERR_IO when the
+ * directory cannot be read.
+ */
+int capture_dir_scan(struct capture_dir *d);
+
+/*
+ * capture_dir_next: the unread file with the earliest first frame, once it
+ * is finished: a later file exists, or final (nothing more will be
+ * written). NULL when there is none. The path is d's until
+ * capture_dir_close. Files without a frame are never returned.
+ */
+const char *capture_dir_next(struct capture_dir *d, int final);
+
+/* capture_dir_skipped: files that turned out not to be captures. */
+uint32_t capture_dir_skipped(const struct capture_dir *d);
+
+/* capture_dir_close frees d and the paths it gave out; NULL is allowed. */
+void capture_dir_close(struct capture_dir *d);
+
 /* capture_lib_version: libpcap's version string. */
 const char *capture_lib_version(void);
 

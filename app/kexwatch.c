@@ -282,7 +282,8 @@ static int read_input(const char *path, uint32_t index, struct run *run)
 	while (!kw_stop && !run->p->output_failed && (r = capture_next(cap, &fr)) == 1) {
 		if (prog.on)
 			progress_tick(&prog, capture_bytes(cap), flow_table_stats(table)->flows);
-		uint64_t flows = flow_table_stats(table)->flows;
+		/* Only with an evidence capture: the flow count says a flow began. */
+		uint64_t flows = run->p->ev != NULL ? flow_table_stats(table)->flows : 0;
 		run->last_ts = fr.ts_us;
 		r = decode_frame(dec, link, fr.data, fr.caplen, fr.wirelen, fr.ts_us, &pkt);
 		if (r == KW_OK && flow_table_packet(table, &pkt, index, 0) == KW_ERR_NOMEM) {

@@ -47,9 +47,18 @@ struct ev_entry {
 	size_t len, cap;
 };
 
+/*
+ * libpcap reads a pcapng file only when all its interfaces share one link
+ * type, so each link type gets a file of its own (evidence_open).
+ */
+#define EVIDENCE_MAX_LINKS 8
+
 struct evidence {
 	struct evidence_config cfg;
-	struct capture_writer *w;
+	struct capture_writer *w[EVIDENCE_MAX_LINKS]; /* one file per link type */
+	uint32_t nw;
+	uint32_t *writer_of; /* by interface: its file */
+	uint32_t *local_of;  /* by interface: its index in that file */
 	struct ev_entry **bucket;
 	uint32_t mask, count;
 	struct list_head lru;
@@ -58,11 +67,86 @@ struct evidence {
 	struct report_evidence_counters n;
 };
 
+/*
+ * link_path: the file for the k-th link type: path itself for the first,
+ * then path with the link type's name before ".pcapng" (or after path):
+ * evidence.pcapng, evidence.raw.pcapng. malloc'd; NULL when out of memory.
+ */
+static char *link_path(const char *path, uint32_t k, int link)
+{
+	static const char ext[] = ".pcapng";
+	size_t n = strlen(path), stem = n;
+	char name[64], *p;
+
+	if (k == 0)
+		return strdup(path);
+	capture_link_name(link, name, sizeof(name));
+	if (n > sizeof(ext) - 1 && strcmp(path + n - (sizeof(ext) - 1), ext) == 0)
+		stem = n - (sizeof(ext) - 1);
+	if ((p = malloc(n + strlen(name) + 2)) != NULL)
+		sprintf(p, "%.*s.%s%s", (int)stem, path, name, path + stem);
+	return p;
+}
+
+/* open_writers opens one evidence file per link type; 0, or 1 after saying why. */
+static int open_writers(struct evidence *ev)
+{
+	const struct evidence_config *cfg = &ev->cfg;
+	struct capture_writer_iface *sub;
+	int links[EVIDENCE_MAX_LINKS];
+	char err[256];
+	uint32_t n = cfg->nifaces;
+
+	ev->writer_of = calloc(n ? n : 1, sizeof(*ev->writer_of));
+	ev->local_of = calloc(n ? n : 1, sizeof(*ev->local_of));
+	sub = calloc(n ? n : 1, sizeof(*sub));
+	if (ev->writer_of == NULL || ev->local_of == NULL || sub == NULL) {
+		free(sub);
+		fprintf(stderr, "kexwatch: out of memory\n");
+		return 1;
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t k;
+		for (k = 0; k < ev->nw && links[k] != cfg->ifaces[i].link; k++)
+			;
+		if (k == ev->nw) {
+			if (ev->nw == EVIDENCE_MAX_LINKS) {
+				fprintf(stderr, "kexwatch: %s: more than %d link types\n",
+				        cfg->path, EVIDENCE_MAX_LINKS);
+				free(sub);
+				return 1;
+			}
+			links[ev->nw++] = cfg->ifaces[i].link;
+		}
+		ev->writer_of[i] = k;
+	}
+	for (uint32_t k = 0; k < ev->nw; k++) {
+		uint32_t m = 0;
+		char *path = link_path(cfg->path, k, links[k]);
+		for (uint32_t i = 0; i < n; i++)
+			if (ev->writer_of[i] == k) {
+				ev->local_of[i] = m;
+				sub[m++] = cfg->ifaces[i];
+			}
+		if (path == NULL ||
+		    capture_writer_open(&ev->w[k], path, sub, m, cfg->max_file_bytes, err,
+		                        sizeof(err)) != 0) {
+			fprintf(stderr, "kexwatch: %s: %s\n", path ? path : cfg->path,
+			        path ? err : "out of memory");
+			free(path);
+			free(sub);
+			return 1;
+		}
+		free(path);
+	}
+	free(sub);
+	return 0;
+}
+
 int evidence_open(struct evidence **out, const struct evidence_config *cfg)
 {
 	struct evidence *ev = calloc(1, sizeof(*ev));
 	uint32_t size = 1024;
-	char err[256];
 
 	*out = NULL;
 	while (size < cfg->max_entries && size < (1u << 24))
@@ -78,11 +162,8 @@ int evidence_open(struct evidence **out, const struct evidence_config *cfg)
 	hash_key_get(&ev->key);
 	ev->key.k[0] ^= cfg->seed;
 	hash_key_normalize(&ev->key);
-	if (capture_writer_open(&ev->w, cfg->path, cfg->ifaces, cfg->nifaces, cfg->max_file_bytes,
-	                        err, sizeof(err)) != 0) {
-		fprintf(stderr, "kexwatch: %s: %s\n", cfg->path, err);
-		free(ev->bucket);
-		free(ev);
+	if (open_writers(ev) != 0) {
+		evidence_close(ev);
 		return 1;
 	}
 	*out = ev;
@@ -240,25 +321,35 @@ void evidence_frame(struct evidence *ev, const struct pkt *p, int new_flow, uint
 	list_move_head(&ev->lru, &e->lru);
 }
 
+/*
+ * write_entry writes a connection's frames, each to the file of its link
+ * type, as one group per file (a rotation never splits a connection).
+ */
 static void write_entry(struct evidence *ev, struct ev_entry *e)
 {
-	uint64_t cost = 0;
+	uint64_t cost[EVIDENCE_MAX_LINKS] = {0};
 	struct ev_frame fr;
 	size_t off;
-	int r;
+	int r = 0;
 
 	for (off = 0; off < e->len; off += sizeof(fr) + fr.caplen) {
 		memcpy(&fr, e->buf + off, sizeof(fr));
-		cost += capture_writer_frame_cost(fr.caplen);
+		if (fr.iface < ev->cfg.nifaces)
+			cost[ev->writer_of[fr.iface]] += capture_writer_frame_cost(fr.caplen);
 	}
-	r = capture_writer_reserve(ev->w, cost);
+	for (uint32_t k = 0; r == 0 && k < ev->nw; k++)
+		if (cost[k] > 0)
+			r = capture_writer_reserve(ev->w[k], cost[k]);
 	for (off = 0; r == 0 && off < e->len; off += sizeof(fr) + fr.caplen) {
 		memcpy(&fr, e->buf + off, sizeof(fr));
-		r = capture_writer_put(ev->w, fr.iface, fr.ts_us, e->buf + off + sizeof(fr),
-		                       fr.caplen, fr.wirelen);
+		if (fr.iface >= ev->cfg.nifaces)
+			continue; /* our bug: frames come from the interfaces we were given */
+		r = capture_writer_put(ev->w[ev->writer_of[fr.iface]], ev->local_of[fr.iface],
+		                       fr.ts_us, e->buf + off + sizeof(fr), fr.caplen, fr.wirelen);
 	}
-	if (r == 0)
-		r = capture_writer_flush(ev->w);
+	for (uint32_t k = 0; r == 0 && k < ev->nw; k++)
+		if (cost[k] > 0)
+			r = capture_writer_flush(ev->w[k]);
 	if (r != 0) {
 		if (ev->n.write_errors++ == 0)
 			perror("kexwatch: evidence capture");
@@ -301,7 +392,10 @@ void evidence_close(struct evidence *ev)
 		e->live = 0;
 		entry_free(ev, e);
 	}
-	capture_writer_close(ev->w);
+	for (uint32_t k = 0; k < ev->nw; k++)
+		capture_writer_close(ev->w[k]);
+	free(ev->writer_of);
+	free(ev->local_of);
 	free(ev->bucket);
 	free(ev);
 }

@@ -686,6 +686,22 @@ void capture_close(struct capture *c)
 	free(c);
 }
 
+const char *capture_link_name(int link, char *buf, size_t size)
+{
+	const char *name = pcap_datalink_val_to_name(link);
+	size_t i;
+
+	if (name == NULL) {
+		snprintf(buf, size, "linktype-%d", link);
+		return buf;
+	}
+	for (i = 0; name[i] != '\0' && i + 1 < size; i++)
+		buf[i] = (char)((name[i] >= 'A' && name[i] <= 'Z') ? name[i] - 'A' + 'a' : name[i]);
+	if (size > 0)
+		buf[i] = '\0';
+	return buf;
+}
+
 const char *capture_lib_version(void)
 {
 	return pcap_lib_version();

@@ -164,6 +164,13 @@ uint32_t capture_dir_skipped(const struct capture_dir *d);
 /* capture_dir_close frees d and the paths it gave out; NULL is allowed. */
 void capture_dir_close(struct capture_dir *d);
 
+/*
+ * capture_link_name: libpcap's short name of a link type, lower case
+ * ("en10mb", "raw", "linux_sll2"), written into buf; "linktype-N" when
+ * libpcap does not know it. Returns buf.
+ */
+const char *capture_link_name(int link, char *buf, size_t size);
+
 /* capture_lib_version: libpcap's version string. */
 const char *capture_lib_version(void);
 

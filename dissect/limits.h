@@ -59,6 +59,15 @@ struct kw_limits {
 	uint32_t auth_window_s;
 	uint32_t auth_threshold;
 	uint32_t auth_clients;
+	/* Scanners (verdict/scan.c, diagnosis scanner_probe): handshakes
+	 * abandoned before NEWKEYS from one client address within
+	 * scan_window_s seconds, scan_threshold of them with different
+	 * offers marking the address as probing (at most 32 are remembered
+	 * per address), and how many addresses are remembered (least recently
+	 * seen forgotten first; about 0.9 KiB each: 4096 = 3.6 MiB). */
+	uint32_t scan_window_s;
+	uint32_t scan_threshold;
+	uint32_t scan_clients;
 	/* Host-key store (--state, state/hoststore.h): keys held in memory
 	 * (about 400 bytes each: 100000 = 40 MB), and observations queued for
 	 * its writer thread (about 500 bytes each, allocated at open: 8192 =
@@ -88,7 +97,8 @@ struct kw_limits {
 		.handshake_timeout_ms = 300000, .idle_timeout_ms = 600000,                         \
 		.close_linger_ms = 5000, .established_report_ms = 60000, .frag_max = 1024,         \
 		.frag_timeout_ms = 30000, .auth_window_s = 60, .auth_threshold = 10,               \
-		.auth_clients = 4096, .hostkey_cache = KW_HOSTKEY_CACHE_DEFAULT,                   \
+		.auth_clients = 4096, .scan_window_s = 60, .scan_threshold = 4,                    \
+		.scan_clients = 4096, .hostkey_cache = KW_HOSTKEY_CACHE_DEFAULT,                   \
 		.hostkey_queue = KW_HOSTKEY_QUEUE_DEFAULT, .memory = KW_MEMORY_DEFAULT_MIB,        \
 	}
 

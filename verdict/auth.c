@@ -124,6 +124,25 @@ static int client_says_none_first(const struct ssh_dir *d)
 	return 0;
 }
 
+/*
+ * first_request_is_none: without the client's banner (the capture began after
+ * it) the client is unknown, yet its first request may still be "none", whose
+ * FAILURE is not an attempt. RFC 4252 5.2: "none" carries no method fields, so
+ * for one user name no request is smaller (password adds at least 9 bytes).
+ * The first request is taken for "none" when it is smaller than every later
+ * one, success included; unknown sizes (coalesced) decide nothing.
+ */
+static int first_request_is_none(const struct auth_reply *rep, uint32_t nrep, int done,
+                                 uint32_t q_success)
+{
+	if (nrep == 0 || rep[0].q == 0 || (nrep == 1 && !done))
+		return 0;
+	for (uint32_t i = 1; i < nrep; i++)
+		if (rep[i].q <= rep[0].q)
+			return 0;
+	return !done || q_success > rep[0].q;
+}
+
 static void cap(enum auth_confidence *c, enum auth_confidence most)
 {
 	if (*c > most)
@@ -147,7 +166,7 @@ void auth_infer(const struct flow *f, int c, struct auth_inference *a)
 	uint32_t M, M2, ACC, REQ, DSZ, F = 0, countF = 0, post_client = 0, first;
 	uint64_t t_success = 0;
 	int accepted = 0, done = 0, coalesced = 0, not_lockstep = 0, none_first, closed,
-	    server_closed, pattern_ok = 1, disconnect = 0;
+	    server_closed, pattern_ok = 1, disconnect = 0, none_inferred = 0;
 	enum auth_confidence conf = AUTH_HIGH;
 
 	memset(a, 0, sizeof(*a));
@@ -242,6 +261,8 @@ void auth_infer(const struct flow *f, int c, struct auth_inference *a)
 	closed = f->close_kind == FLOW_CLOSE_FIN || f->close_kind == FLOW_CLOSE_RST;
 	server_closed = closed && f->close_dir == !c;
 	none_first = client_says_none_first(cd);
+	if (!none_first && cd->banner == NULL && first_request_is_none(rep, nrep, done, q_success))
+		none_first = none_inferred = 1;
 
 	/* The size of USERAUTH_FAILURE: the answer to "none", or the commonest. */
 	if (nrep > 0 && none_first) {
@@ -335,7 +356,7 @@ void auth_infer(const struct flow *f, int c, struct auth_inference *a)
 		a->caveats |= AUTH_CAV_COMPRESSED;
 		cap(&conf, AUTH_MEDIUM);
 	}
-	if (!none_first) {
+	if (!none_first || none_inferred) {
 		a->caveats |= AUTH_CAV_CLIENT_UNKNOWN;
 		cap(&conf, AUTH_MEDIUM);
 	}

@@ -8,6 +8,8 @@
  * rule's hints. When the capture cannot support a conclusion (a direction
  * missing, gaps, a capture that began mid-connection) it says so with
  * capture_incomplete and draws nothing stronger from the missing side.
+ * A connection a scanner ended on purpose is scanner_probe (info) instead
+ * of the error its end would otherwise be (check_probe).
  * Not responsible for the facts themselves (dissect/), the fixed text of
  * each code (rules.c), host-key continuity (hostkey.c) or any output format.
  */
@@ -19,6 +21,7 @@
 #include "diagnose.h"
 #include "policy.h"
 #include "rules.h"
+#include "scan.h"
 #include "text.h"
 
 /* A side that stays silent this long before the server gives up: LoginGraceTime. */
@@ -31,6 +34,15 @@
  */
 #define DIAG_GRACE_MIN_US 1000000u
 
+/*
+ * "Right after": a probe leaves within this of the last thing it was told
+ * (ssh-audit and nmap close within milliseconds); a client that waited
+ * longer for something was not probing, and its end keeps its diagnosis.
+ */
+#define DIAG_PROBE_QUICK_US 1000000u
+/* RFC 8270 section 3: a client "SHOULD NOT" ask for a DH group under 2048 bits. */
+#define DIAG_GEX_MIN_BITS 2048u
+
 /* A summary is one sentence; one quoting a long wire text is cut here. */
 #define DIAG_SUMMARY_MAX 512
 
@@ -39,6 +51,7 @@ struct ctx {
 	struct verdict *v;
 	struct arena *arena;
 	struct auth_guess *guess;
+	struct scan_table *scan;
 	int c;                         /* TCP direction of the SSH client */
 	const struct tcp_dir *tc, *ts; /* TCP: client, server */
 	const struct ssh_dir *sc, *ss; /* SSH: client, server */
@@ -756,6 +769,176 @@ static void check_auth_guessing(struct ctx *x)
 }
 
 /*
+ * Scanners that name themselves in their identification line (the software
+ * part, after "SSH-x.y-"): nmap's ssh scripts (nselib/ssh1.lua, ssh2.lua,
+ * scripts/ssh2-enum-algos.nse, sshv1.nse: "Nmap-SSH2-Hostkey",
+ * "Nmap_SSH2_Enum_Algos", "NmapNSE_1.0") and ZGrab ("ZGrab ZGrab SSH
+ * Survey", used by Internet-wide surveys). Many scanners call themselves
+ * OpenSSH (ssh-audit: "OpenSSH_8.2") or Go: those are told by behaviour.
+ */
+static const char *known_scanner(const struct ssh_dir *sc)
+{
+	static const char *const names[] = {"Nmap", "ZGrab"};
+	const uint8_t *b = sc->banner, *sw;
+	size_t n = sc->banner_len;
+
+	/* RFC 4253 4.2: SSH-protoversion-softwareversion */
+	if (b == NULL || n < 4 || memcmp(b, "SSH-", 4) != 0 ||
+	    (sw = memchr(b + 4, '-', n - 4)) == NULL)
+		return NULL;
+	sw++;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		size_t k = strlen(names[i]);
+		if ((size_t)(b + n - sw) >= k && memcmp(sw, names[i], k) == 0)
+			return names[i];
+	}
+	return NULL;
+}
+
+/* The diagnoses that say how a handshake ended badly: a probe's end is none of them. */
+static int ends_handshake(enum diag_code code)
+{
+	switch (code) {
+	case DIAG_CLOSED_BEFORE_SERVER_BANNER:
+	case DIAG_BANNER_TIMEOUT:
+	case DIAG_BANNER_INVALID:
+	case DIAG_PROTOCOL_VERSION_MISMATCH:
+	case DIAG_CLOSED_AFTER_BANNER:
+	case DIAG_NO_COMMON_ALGORITHM:
+	case DIAG_CLOSED_DURING_KEX:
+	case DIAG_DISCONNECT_MESSAGE:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/*
+ * probe_alone: the pattern that makes this connection a probe by itself,
+ * or NULL. The client left when it was its turn to speak and it had what
+ * it came for:
+ *  - "connect_only": it opened the connection and closed it within
+ *    DIAG_PROBE_QUICK_US without a byte, before the server's banner (a port
+ *    scan's connect, a TCP health check);
+ *  - "closed_after_kexinit": both KEXINITs crossed, the offers agree, and
+ *    the client closed within DIAG_PROBE_QUICK_US of the last message
+ *    without the key-exchange message it owed next (RFC 4253 7.1); a
+ *    mismatch stays no_common_algorithm (a real client leaves then too);
+ *  - "closed_after_gex_request": it sent a DH group-exchange request and
+ *    closed as soon as the group came (RFC 4419 3), without GEX_INIT;
+ *  - "gex_size_probe": its group-exchange request asks for a group no
+ *    client uses: a maximum under 2048 bits (RFC 8270 3) or one exact size
+ *    (minimum = maximum), to learn which sizes the server has.
+ */
+static const char *probe_alone(struct ctx *x, uint64_t *since)
+{
+	const struct flow *f = x->f;
+	const struct ssh_gex *g = &f->ssh.gex;
+	uint64_t last =
+	    last_spoke(x->sc) > last_spoke(x->ss) ? last_spoke(x->sc) : last_spoke(x->ss);
+	int by_client = f->close_dir == x->c, agreed;
+
+	agreed = !(f->ssh.negotiated_ok && f->ssh.neg.failed_cat >= 0);
+	if (by_client && x->tc->bytes == 0 && x->ss->banner == NULL && f->t_synack != 0 &&
+	    f->t_close >= f->t_synack && f->t_close - f->t_synack < DIAG_PROBE_QUICK_US) {
+		*since = f->t_synack;
+		return "connect_only";
+	}
+	if (g->present && g->max > 0 && (g->max < DIAG_GEX_MIN_BITS || g->min == g->max)) {
+		*since = 0;
+		return "gex_size_probe";
+	}
+	/* A server that said why it ended (DISCONNECT) explains the client's close. */
+	if (!by_client || x->sc->kexinit == NULL || x->ss->disconnect_seen || last == 0 ||
+	    f->t_close < last || f->t_close - last >= DIAG_PROBE_QUICK_US)
+		return NULL;
+	*since = last;
+	if (x->sc->last_msg == SSH_MSG_KEXINIT && x->sc->kexmsg_mask == 0 &&
+	    x->ss->kexmsg_mask == 0 && x->ss->kexinit != NULL && f->ssh.negotiated_ok && agreed)
+		return "closed_after_kexinit";
+	if (x->sc->last_msg == SSH_MSG_KEX_DH_GEX_REQUEST && (x->ss->kexmsg_mask & (1u << 1)))
+		return "closed_after_gex_request";
+	return NULL;
+}
+
+/*
+ * check_probe: scanner_probe, for a connection that ended before NEWKEYS
+ * because a scanner ended it: by itself (probe_alone), by a scanner's own
+ * name in its banner, or because its source is probing: an earlier probe
+ * from the same address within scan_window_s, or scan_threshold abandoned
+ * handshakes with different offers (a person's client retrying sends the
+ * same KEXINIT; a scanner varies it to see what the server takes). The
+ * error that would say how the handshake ended is left out and named in the
+ * evidence ("instead_of"), so a scan does not flood an error view. A
+ * connection with no algorithm in common is a probe only by name or alone:
+ * a person trying one -o option after another is not a scanner. Partial
+ * captures, and connections whose parsing a limit stopped, are never
+ * judged: their end is not known.
+ */
+static void check_probe(struct ctx *x)
+{
+	const struct flow *f = x->f;
+	const uint8_t *client = x->c == 0 ? f->key.src : f->key.dst;
+	const char *pattern, *scanner = known_scanner(x->sc), **instead;
+	struct scan_view sv;
+	struct diagnosis *d;
+	uint64_t since = 0, offer = 0;
+	uint32_t ninstead = 0, k = 0;
+	int from_source, agreed;
+
+	if (!closed(f) || x->v->established || x->partial || x->limited)
+		return;
+	/* Nothing from either side but the TCP handshake: not a scanner's word. */
+	if (x->tc->packets == 0 || (x->tc->bytes == 0 && x->ts->bytes == 0 && f->t_synack == 0))
+		return;
+	agreed = !(f->ssh.negotiated_ok && f->ssh.neg.failed_cat >= 0);
+	pattern = probe_alone(x, &since);
+	if (x->sc->kexinit != NULL)
+		offer =
+		    scan_offer_hash(x->scan, (const char *const *)x->sc->kexinit->list, KEX_NLISTS);
+	from_source = scan_table_add(x->scan, f->key.family, client, f->t_close, offer,
+	                             pattern != NULL || scanner != NULL, &sv);
+	if (pattern == NULL && scanner != NULL)
+		pattern = "scanner_banner";
+	if (pattern == NULL && from_source && agreed && x->sc->banner != NULL)
+		pattern = "repeated_short_connections";
+	if (pattern == NULL)
+		return;
+	if ((instead = arena_alloc(x->arena, VERDICT_MAX_DIAGNOSES * sizeof(*instead))) == NULL)
+		return;
+	for (uint32_t i = 0; i < x->v->ndiag; i++) {
+		if (x->v->diag[i].severity == SEV_ERROR && ends_handshake(x->v->diag[i].code))
+			instead[ninstead++] = diag_rule(x->v->diag[i].code)->code;
+		else
+			x->v->diag[k++] = x->v->diag[i];
+	}
+	x->v->ndiag = k;
+	d = add(x, DIAG_SCANNER_PROBE, 0, NULL, SUM_SCANNER_PROBE, pattern);
+	diag_ev_text(d, "pattern", pattern);
+	if (scanner != NULL)
+		diag_ev_text(d, "scanner", scanner);
+	if (x->sc->banner != NULL)
+		diag_ev_wire(x, d, "client_banner", x->sc->banner, x->sc->banner_len);
+	diag_ev_text(d, "initiator", role(x, f->close_dir));
+	diag_ev_int(d, "last_client_message", x->sc->last_msg);
+	if (since != 0)
+		diag_ev_ms(d, "closed_after_ms", since, f->t_close);
+	if (f->ssh.gex.present && f->ssh.gex.max > 0) {
+		diag_ev_int(d, "gex_min", f->ssh.gex.min);
+		diag_ev_int(d, "gex_n", f->ssh.gex.n);
+		diag_ev_int(d, "gex_max", f->ssh.gex.max);
+	}
+	if (sv.connections > 1) {
+		diag_ev_int(d, "source_connections", sv.connections);
+		diag_ev_int(d, "source_offers", sv.offers);
+		diag_ev_int(d, "source_probes", sv.probes);
+		diag_ev_int(d, "window_s", sv.window_s);
+	}
+	if (ninstead > 0)
+		diag_ev_texts(d, "instead_of", instead, ninstead);
+}
+
+/*
  * sort_by_severity puts the list most severe first, as the record promises,
  * keeping the checks' order within a severity (a stable insertion sort: a
  * list has a few entries).
@@ -773,9 +956,10 @@ static void sort_by_severity(struct verdict *v)
 }
 
 void diagnose_flow(const struct flow *f, struct verdict *v, struct arena *arena,
-                   struct auth_guess *guess)
+                   struct auth_guess *guess, struct scan_table *scan)
 {
-	struct ctx x = {.f = f, .v = v, .arena = arena, .guess = guess, .c = v->client_dir};
+	struct ctx x = {
+	    .f = f, .v = v, .arena = arena, .guess = guess, .scan = scan, .c = v->client_dir};
 	int c = v->client_dir;
 
 	x.tc = &f->dir[c];
@@ -802,5 +986,6 @@ void diagnose_flow(const struct flow *f, struct verdict *v, struct arena *arena,
 	check_auth_guessing(&x);
 	check_capture(&x);
 	check_limited(&x);
+	check_probe(&x);
 	sort_by_severity(v);
 }

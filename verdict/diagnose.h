@@ -10,10 +10,11 @@
  * diagnose_flow appends to v every diagnosis the facts of f support
  * (DESIGN.md section 4), most severe first; v's client_dir,
  * t0, t_close, established and auth must be judged already. Strings go to
- * arena; guess (NULL: off) counts failed logins per client address.
+ * arena; guess (NULL: off) counts failed logins per client address, scan
+ * (NULL: only what one connection shows) abandoned handshakes per source.
  */
 void diagnose_flow(const struct flow *f, struct verdict *v, struct arena *arena,
-                   struct auth_guess *guess);
+                   struct auth_guess *guess, struct scan_table *scan);
 
 /*
  * diagnosis_add appends an empty diagnosis of code and severity to v and

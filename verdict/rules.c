@@ -364,6 +364,20 @@ static const struct diag_rule rules[DIAG_COUNT] = {
                       "rate-limit the address (fail2ban, PerSourcePenalties in OpenSSH 9.8+, "
                       "MaxStartups), and turn off PasswordAuthentication where keys will do."},
         },
+    [DIAG_SCANNER_PROBE] =
+        {
+            .code = "scanner_probe",
+            .severity = SEV_INFO,
+            .title = "a scanner's probe, not a failed login",
+            .summary = SUM_SCANNER_PROBE,
+            .hints = {"Nothing failed: the client read what it wanted (the banner, the "
+                      "algorithms, the host key, the group sizes) and left, as ssh-audit, nmap's "
+                      "ssh scripts, ssh-keyscan, ZGrab or a load balancer's TCP health check do. "
+                      "If the source is not one of yours, it is mapping the server: check it "
+                      "against your scanners and monitoring, and rate-limit or block it if "
+                      "unknown (MaxStartups, PerSourcePenalties, a firewall). sshd logs these "
+                      "as 'Connection closed by ... [preauth]' or 'kex_exchange_identification'."},
+        },
 };
 
 const struct diag_rule *diag_rule(enum diag_code code)

@@ -55,6 +55,8 @@
 	"The %s host key %s is presented by %u server addresses (more than %u): cloned machines "  \
 	"or a key copied between hosts."
 #define SUM_AUTH_GUESSING "%s%u failed logins from %s within %u s, over %u connections."
+#define SUM_SCANNER_PROBE                                                                          \
+	"A scanner or a health check probed the server (%s) and ended the connection on purpose."
 
 /* Hint variants, by code: the index into the rule's hints. */
 enum {

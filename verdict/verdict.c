@@ -11,6 +11,7 @@
 
 #include "diagnose.h"
 #include "hostkey.h"
+#include "scan.h"
 #include "verdict.h"
 
 int verdict_has_error(const struct verdict *v)
@@ -31,8 +32,10 @@ void verdict_ctx_init(struct verdict_ctx *ctx, struct hoststore *store)
 void verdict_ctx_free(struct verdict_ctx *ctx)
 {
 	auth_guess_free(ctx->guess);
+	scan_table_free(ctx->scan);
 	arena_free(&ctx->arena);
 	ctx->guess = NULL;
+	ctx->scan = NULL;
 }
 
 void verdict_judge(struct verdict_ctx *ctx, const struct flow *f, struct verdict *v)
@@ -61,7 +64,11 @@ void verdict_judge(struct verdict_ctx *ctx, const struct flow *f, struct verdict
 		ctx->guess =
 		    auth_guess_new(f->ssh.limits->auth_clients, f->ssh.limits->auth_window_s,
 		                   f->ssh.limits->auth_threshold);
-	diagnose_flow(f, v, &ctx->arena, ctx->guess);
+	if (ctx->scan == NULL && f->ssh.limits != NULL)
+		ctx->scan =
+		    scan_table_new(f->ssh.limits->scan_clients, f->ssh.limits->scan_window_s,
+		                   f->ssh.limits->scan_threshold);
+	diagnose_flow(f, v, &ctx->arena, ctx->guess, ctx->scan);
 	/* A handshake the capture stopped watching is incomplete, unless the
 	 * evidence already shows why it failed (unanswered SYNs, an ICMP error,
 	 * a stalled key exchange). */

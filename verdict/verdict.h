@@ -75,6 +75,7 @@ enum diag_code {
 	DIAG_HOST_KEY_CHANGED,
 	DIAG_HOST_KEY_SHARED,
 	DIAG_AUTH_GUESSING,
+	DIAG_SCANNER_PROBE,
 	DIAG_COUNT
 };
 
@@ -170,16 +171,19 @@ struct verdict {
 	uint32_t dropped; /* diagnoses beyond VERDICT_MAX_DIAGNOSES (never so far) */
 };
 
-struct hoststore; /* state/hoststore.h */
+struct hoststore;  /* state/hoststore.h */
+struct scan_table; /* scan.h */
 
 /*
- * What spans connections: the per-client count of failed logins (made on
- * first use from the flows' limits), the host-key store (borrowed; NULL:
- * --state is off), and the arena that holds a verdict's strings. One per
- * packet loop; not shared between threads.
+ * What spans connections: the per-client count of failed logins and the
+ * per-source memory of abandoned handshakes (both made on first use from
+ * the flows' limits), the host-key store (borrowed; NULL: --state is off),
+ * and the arena that holds a verdict's strings. One per packet loop; not
+ * shared between threads.
  */
 struct verdict_ctx {
 	struct auth_guess *guess;
+	struct scan_table *scan;
 	struct hoststore *store;
 	struct arena arena;
 };

@@ -294,6 +294,9 @@ CASES = {
         conn(0, diag("capture_incomplete", missing=contains("connection_start")),
              outcome("established"), no_errors(), field("src_ip", "198.18.0.1"),
              field("ssh.roles_from", "kex_messages"),
+             # the client's "none" probe, told by its size without the
+             # banner, is no failed attempt (the login had none)
+             field("ssh.auth.result", "success"), field("ssh.auth.failures", 0),
              field("ssh.host_key.fingerprint",
                    "SHA256:8H+GPwulArEssnF5UrLvoU/9x18ZVCHOqvnmHYXagEc"))]},
     # The capture starts with the server's KEX reply: no SYN, no banner, no
@@ -321,6 +324,28 @@ CASES = {
     "openssh-sntrup-v4": {"why": "ssh KexAlgorithms=sntrup761x25519-sha512@openssh.com",
                           "conns": [
         conn(0, no_diag("non_pq_kex"), outcome("established"), no_errors())]},
+    # Scanners (make-scanners.sh): every connection a probe, none an error.
+    # ssh-audit 2.5: banner + KEXINIT and close, two host-key probes run to
+    # the KEX reply, five DH group-size probes sshd refuses, one 2048-bit one.
+    "scan-ssh-audit": {"why": "ssh-audit against sshd", "conns": [
+        conn(0, diag("scanner_probe", pattern="closed_after_kexinit",
+                     instead_of=eq(["closed_during_kex"])), no_errors(), outcome("failed")),
+        conn(1, diag("scanner_probe", pattern="repeated_short_connections",
+                     source_probes=ge(1)), no_errors()),
+        conn(2, diag("scanner_probe", pattern="repeated_short_connections"), no_errors()),
+    ] + [conn(i, diag("scanner_probe", pattern="gex_size_probe", gex_min=ge(512)), no_errors())
+         for i in range(3, 9)]},
+    # nmap 7.93 -sT with ssh2-enum-algos and ssh-hostkey: the connect scan,
+    # then the scripts' connections, named in their banners.
+    "scan-nmap": {"why": "nmap -sT --script ssh2-enum-algos,ssh-hostkey", "conns": [
+        conn(0, diag("scanner_probe", pattern="connect_only",
+                     instead_of=eq(["closed_before_server_banner"])), no_errors()),
+        conn(1, no_errors()),
+        conn(2, diag("scanner_probe", pattern="scanner_banner", scanner="Nmap",
+                     client_banner="SSH-2.0-Nmap_SSH2_Enum_Algos",
+                     instead_of=eq(["no_common_algorithm"])), no_errors()),
+    ] + [conn(i, diag("scanner_probe", pattern="scanner_banner", scanner="Nmap"), no_errors())
+         for i in range(3, 10)]},
     # MTU path: client - router1 - 1280 - router2 - server.
     # The client's 1560-byte KEXINIT is lost (ICMP dropped): seen at the client end.
     "fail-mtu-blackhole-client": {"log": "fail-mtu-blackhole", "why": BLACKHOLE_PATH, "conns": [

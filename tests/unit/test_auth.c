@@ -90,6 +90,18 @@ static const struct step max_tries[] = {
     {.client = 0, .payload = P_DISCONNECT, .ms = 9000},
 };
 
+/* Three wrong passwords from a client that sends no "none" request (paramiko). */
+static const struct step three_passwords[] = {
+    {.client = 1, .payload = P_SERVICE, .ms = 1},
+    {.client = 0, .payload = P_SERVICE, .ms = 2},
+    {.client = 1, .payload = P_PASSWORD, .ms = 1000},
+    {.client = 0, .payload = P_FAILURE, .ms = 3000},
+    {.client = 1, .payload = P_PASSWORD, .ms = 4000},
+    {.client = 0, .payload = P_FAILURE, .ms = 6000},
+    {.client = 1, .payload = P_PASSWORD, .ms = 7000},
+    {.client = 0, .payload = P_FAILURE, .ms = 9000},
+};
+
 /* No SERVICE_ACCEPT: nothing is read as authentication. */
 static const struct step no_accept[] = {
     {.client = 1, .payload = P_PASSWORD, .ms = 1},
@@ -213,6 +225,7 @@ static void test_infer(void)
 		int closed;   /* the server closed 1 s after the last packet */
 		int segments; /* sizes of TCP segments instead of packets */
 		const char *client_banner;
+		int no_client_banner; /* the capture began after the banners */
 		enum auth_result result;
 		enum auth_method method;
 		enum auth_confidence confidence;
@@ -265,6 +278,46 @@ static void test_infer(void)
 	     .caveats = AUTH_CAV_CLIENT_UNKNOWN,
 	     .nfail_times = 4,
 	     .t_result_ms = 9000},
+	    /* The capture began after the banners: the client is unknown, but
+	     * its first request, smaller than every later one, is "none". */
+	    {.name = "three failures, banner not seen",
+	     .steps = three_failures,
+	     .n = sizeof(three_failures) / sizeof(three_failures[0]),
+	     .closed = 1,
+	     .no_client_banner = 1,
+	     .result = AUTH_FAILURE,
+	     .method = AUTH_METHOD_PACKETS,
+	     .confidence = AUTH_MEDIUM,
+	     .failures = 3,
+	     .caveats = AUTH_CAV_CLIENT_UNKNOWN,
+	     .nfail_times = 3,
+	     .t_result_ms = 9000},
+	    {.name = "failure then success, banner not seen",
+	     .steps = fail_then_success,
+	     .n = sizeof(fail_then_success) / sizeof(fail_then_success[0]),
+	     .closed = 1,
+	     .no_client_banner = 1,
+	     .result = AUTH_SUCCESS,
+	     .method = AUTH_METHOD_PACKETS,
+	     .confidence = AUTH_MEDIUM,
+	     .failures = 1,
+	     .caveats = AUTH_CAV_CLIENT_UNKNOWN,
+	     .nfail_times = 1,
+	     .t_result_ms = 4100},
+	    /* Nearest negative: requests of one size, no "none" among them:
+	     * every refusal is an attempt. */
+	    {.name = "three passwords, banner not seen",
+	     .steps = three_passwords,
+	     .n = sizeof(three_passwords) / sizeof(three_passwords[0]),
+	     .closed = 1,
+	     .no_client_banner = 1,
+	     .result = AUTH_FAILURE,
+	     .method = AUTH_METHOD_PACKETS,
+	     .confidence = AUTH_MEDIUM,
+	     .failures = 3,
+	     .caveats = AUTH_CAV_CLIENT_UNKNOWN,
+	     .nfail_times = 3,
+	     .t_result_ms = 9000},
 	    {.name = "failure then success",
 	     .steps = fail_then_success,
 	     .n = sizeof(fail_then_success) / sizeof(fail_then_success[0]),
@@ -316,6 +369,10 @@ static void test_infer(void)
 		if (cases[i].client_banner != NULL) {
 			c->f.ssh.dir[0].banner = (uint8_t *)cases[i].client_banner;
 			c->f.ssh.dir[0].banner_len = (uint32_t)strlen(cases[i].client_banner);
+		}
+		if (cases[i].no_client_banner) {
+			c->f.ssh.dir[0].banner = NULL;
+			c->f.ssh.dir[0].banner_len = 0;
 		}
 		play(c, cases[i].steps, cases[i].n);
 		last = TN + cases[i].steps[cases[i].n - 1].ms * MS;

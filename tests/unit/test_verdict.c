@@ -2515,6 +2515,281 @@ static void test_client_dir(void)
 	}
 }
 
+/* ------------------------------------------------------------ scanners */
+
+/* ev_texts_has: d's text-list evidence key holds want. */
+static int ev_texts_has(const struct diagnosis *d, const char *key, const char *want)
+{
+	const struct diag_evidence *e = d != NULL ? diagnosis_evidence(d, key) : NULL;
+
+	for (uint32_t i = 0; e != NULL && e->type == EV_TEXTS && i < e->v.list.n; i++)
+		if (strcmp(e->v.list.v[i], want) == 0)
+			return 1;
+	return 0;
+}
+
+/* host_key_probe: a handshake run to the KEX reply, then closed by the client. */
+static struct conn *host_key_probe(const char *hostkeys, uint64_t t)
+{
+	static const char *lists[8][8];
+	static int k;
+	const char **cl = lists[k++ % 8], *sl[8];
+	struct conn *c;
+
+	memcpy(cl, base_lists, sizeof(base_lists));
+	cl[KEX_HOSTKEY] = hostkeys;
+	memcpy(sl, base_lists, sizeof(sl));
+	sl[KEX_HOSTKEY] = "ssh-ed25519,rsa-sha2-512,rsa-sha2-256,ecdsa-sha2-nistp256,ssh-rsa";
+	c = conn_kex(cl, sl);
+	kexmsg(c, 0, SSH_MSG_KEX_30, T0 + 50 * MS);
+	kexmsg(c, 1, SSH_MSG_KEX_31, T0 + 60 * MS);
+	closes(c, 0, FLOW_CLOSE_FIN, T0 + 70 * MS);
+	/* Each connection at its own time: the table counts by capture time. */
+	c->f.t_close += t;
+	return c;
+}
+
+static void test_scanner_probe(void)
+{
+	const struct diagnosis *d;
+	struct conn *c;
+
+	/* A fresh context: earlier cases' flows with limits made its tables,
+	 * and each case here is one connection alone (test_scanner_source
+	 * tests the memory across connections). */
+	verdict_ctx_free(&ctx);
+	verdict_ctx_init(&ctx, NULL);
+
+	/* Banner and KEXINIT, then the client closes at once (ssh-audit's first
+	 * connection, nmap's ssh2-enum-algos): info, and no error. */
+	c = conn_kex(NULL, NULL);
+	closes(c, 0, FLOW_CLOSE_FIN, T0 + 45 * MS);
+	judge(c);
+	d = EXPECT(DIAG_SCANNER_PROBE, SEV_INFO, 0, NULL);
+	SUMMARY(d, "A scanner or a health check probed the server (closed_after_kexinit) and "
+	           "ended the connection on purpose.");
+	EV_TEXT(d, "pattern", "closed_after_kexinit");
+	EV_TEXT(d, "client_banner", CLIENT_BANNER);
+	EV_TEXT(d, "initiator", "client");
+	EV_INT(d, "last_client_message", SSH_MSG_KEXINIT);
+	EV_MS(d, "closed_after_ms", T0 + 40 * MS, T0 + 45 * MS);
+	CHECK(ev_texts_has(d, "instead_of", "closed_during_kex"), "instead of closed_during_kex");
+	ABSENT(DIAG_CLOSED_DURING_KEX);
+	CHECK(!verdict_has_error(v), "a probe is no error");
+	CHECK_EQ_INT(v->outcome, OUTCOME_FAILED);
+	free(c);
+
+	/* Nearest negative: a real client that closes after the KEXINITs
+	 * because nothing matches stays no_common_algorithm. */
+	{
+		const char *sl[8];
+
+		memcpy(sl, base_lists, sizeof(sl));
+		sl[KEX_HOSTKEY] = "ssh-rsa";
+		c = conn_kex(NULL, sl);
+		closes(c, 0, FLOW_CLOSE_FIN, T0 + 45 * MS);
+		judge(c);
+		ABSENT(DIAG_SCANNER_PROBE);
+		CHECK_EQ_INT(count(DIAG_NO_COMMON_ALGORITHM), 1);
+		CHECK(verdict_has_error(v), "a mismatch is an error");
+		free(c);
+	}
+
+	/* Nearest negative: a client that waited for the KEX reply, then
+	 * closed (it rejected the host key), is closed_during_kex as before. */
+	c = host_key_probe("ssh-ed25519", 0);
+	judge(c);
+	ABSENT(DIAG_SCANNER_PROBE);
+	EXPECT(DIAG_CLOSED_DURING_KEX, SEV_ERROR, 0, "Host key verification failed.");
+	free(c);
+
+	/* Nearest negative: the client left 5 s after the KEXINITs: not "at once". */
+	c = conn_kex(NULL, NULL);
+	closes(c, 0, FLOW_CLOSE_FIN, T0 + 5 * SEC);
+	judge(c);
+	ABSENT(DIAG_SCANNER_PROBE);
+	EXPECT(DIAG_CLOSED_DURING_KEX, SEV_ERROR, 0, NULL);
+	free(c);
+
+	/* Nearest negative: the server closed right after the KEXINITs. */
+	c = conn_kex(NULL, NULL);
+	closes(c, 1, FLOW_CLOSE_FIN, T0 + 45 * MS);
+	judge(c);
+	ABSENT(DIAG_SCANNER_PROBE);
+	free(c);
+
+	/* A DH group-exchange request, the group, then the client leaves. */
+	c = conn_kex(NULL, NULL);
+	c->f.ssh.gex = (struct ssh_gex){.present = 1, .min = 2048, .n = 3072, .max = 8192};
+	kexmsg(c, 0, SSH_MSG_KEX_DH_GEX_REQUEST, T0 + 50 * MS);
+	kexmsg(c, 1, SSH_MSG_KEX_31, T0 + 60 * MS);
+	closes(c, 0, FLOW_CLOSE_FIN, T0 + 61 * MS);
+	judge(c);
+	d = EXPECT(DIAG_SCANNER_PROBE, SEV_INFO, 0, NULL);
+	EV_TEXT(d, "pattern", "closed_after_gex_request");
+	EV_INT(d, "last_client_message", SSH_MSG_KEX_DH_GEX_REQUEST);
+	EV_INT(d, "gex_max", 8192);
+	ABSENT(DIAG_CLOSED_DURING_KEX);
+	free(c);
+
+	/* A request for group sizes no client asks for (ssh-audit: 512..1536),
+	 * which sshd refuses by closing: still the scanner's doing. */
+	c = conn_kex(NULL, NULL);
+	c->f.ssh.gex = (struct ssh_gex){.present = 1, .min = 512, .n = 1024, .max = 1536};
+	kexmsg(c, 0, SSH_MSG_KEX_DH_GEX_REQUEST, T0 + 50 * MS);
+	closes(c, 1, FLOW_CLOSE_FIN, T0 + 51 * MS);
+	judge(c);
+	d = EXPECT(DIAG_SCANNER_PROBE, SEV_INFO, 0, NULL);
+	EV_TEXT(d, "pattern", "gex_size_probe");
+	EV_INT(d, "gex_min", 512);
+	EV_INT(d, "gex_n", 1024);
+	EV_INT(d, "gex_max", 1536);
+	EV_TEXT(d, "initiator", "server");
+	ABSENT(DIAG_CLOSED_DURING_KEX);
+	free(c);
+	/* Nearest negative: OpenSSH's own request, the server closing. */
+	c = conn_kex(NULL, NULL);
+	c->f.ssh.gex = (struct ssh_gex){.present = 1, .min = 2048, .n = 7680, .max = 8192};
+	kexmsg(c, 0, SSH_MSG_KEX_DH_GEX_REQUEST, T0 + 50 * MS);
+	closes(c, 1, FLOW_CLOSE_FIN, T0 + 51 * MS);
+	judge(c);
+	ABSENT(DIAG_SCANNER_PROBE);
+	EXPECT(DIAG_CLOSED_DURING_KEX, SEV_ERROR, 0, "Connection closed by " SERVER);
+	free(c);
+
+	/* A scanner's own name: nmap's host-key script with an offer the server
+	 * does not share is no no_common_algorithm error. */
+	{
+		const char *sl[8];
+
+		memcpy(sl, base_lists, sizeof(sl));
+		sl[KEX_HOSTKEY] = "ssh-rsa";
+		c = conn_new();
+		banner(c, 0, "SSH-2.0-Nmap-SSH2-Hostkey", T0 + 10 * MS);
+		banner(c, 1, SERVER_BANNER, T0 + 20 * MS);
+		kexinit(c, 0, base_lists, T0 + 30 * MS);
+		kexinit(c, 1, sl, T0 + 40 * MS);
+		closes(c, 1, FLOW_CLOSE_FIN, T0 + 45 * MS);
+		judge(c);
+		d = EXPECT(DIAG_SCANNER_PROBE, SEV_INFO, 0, NULL);
+		EV_TEXT(d, "pattern", "scanner_banner");
+		EV_TEXT(d, "scanner", "Nmap");
+		CHECK(ev_texts_has(d, "instead_of", "no_common_algorithm"),
+		      "instead of no_common_algorithm");
+		ABSENT(DIAG_NO_COMMON_ALGORITHM);
+		CHECK(!verdict_has_error(v), "a named scanner's probe is no error");
+		free(c);
+	}
+	/* Nearest negative: a login that got through is no probe, whoever it is. */
+	c = conn_new();
+	banner(c, 0, "SSH-2.0-ZGrab ZGrab SSH Survey", T0 + 10 * MS);
+	banner(c, 1, SERVER_BANNER, T0 + 20 * MS);
+	kexinit(c, 0, base_lists, T0 + 30 * MS);
+	kexinit(c, 1, base_lists, T0 + 40 * MS);
+	newkeys(c, T0 + 60 * MS);
+	closes(c, 0, FLOW_CLOSE_FIN, T0 + 1 * SEC);
+	judge(c);
+	ABSENT(DIAG_SCANNER_PROBE);
+	free(c);
+
+	/* A TCP connect and an immediate reset: a port scan, a health check. */
+	c = conn_new();
+	closes(c, 0, FLOW_CLOSE_RST, T0 + 3 * MS);
+	judge(c);
+	d = EXPECT(DIAG_SCANNER_PROBE, SEV_INFO, 0, NULL);
+	EV_TEXT(d, "pattern", "connect_only");
+	EV_MS(d, "closed_after_ms", T0 + 1 * MS, T0 + 3 * MS);
+	CHECK(ev_texts_has(d, "instead_of", "closed_before_server_banner"),
+	      "instead of closed_before_server_banner");
+	free(c);
+	/* Nearest negative: a client that gave up after 5 s without a banner. */
+	c = conn_new();
+	closes(c, 0, FLOW_CLOSE_FIN, T0 + 5 * SEC);
+	judge(c);
+	ABSENT(DIAG_SCANNER_PROBE);
+	EXPECT(DIAG_CLOSED_BEFORE_SERVER_BANNER, SEV_ERROR, HINT_CBSB_CLIENT,
+	       "Connection timed out during banner exchange");
+	free(c);
+}
+
+/* Many short connections from one source: state across connections. */
+static void test_scanner_source(void)
+{
+	static const char *const hk[] = {"ssh-ed25519", "rsa-sha2-512", "rsa-sha2-256",
+	                                 "ecdsa-sha2-nistp256", "ssh-rsa"};
+	struct kw_limits lim = KW_LIMITS_DEFAULT;
+	struct verdict_ctx sctx;
+	const struct diagnosis *d;
+	struct conn *c;
+
+	/* A host-key sweep: each connection runs to the KEX reply with another
+	 * host-key type, then closes. From the threshold (4) on, the source is
+	 * probing; the first three are not told from a real client's failure. */
+	verdict_ctx_init(&sctx, NULL);
+	for (int i = 0; i < 5; i++) {
+		c = host_key_probe(hk[i], (uint64_t)i * SEC);
+		c->f.ssh.limits = &lim;
+		verdict_judge(&sctx, &c->f, v);
+		if (i < 3) {
+			ABSENT(DIAG_SCANNER_PROBE);
+			CHECK_EQ_INT(count(DIAG_CLOSED_DURING_KEX), 1);
+		} else {
+			d = EXPECT(DIAG_SCANNER_PROBE, SEV_INFO, 0, NULL);
+			EV_TEXT(d, "pattern", "repeated_short_connections");
+			EV_INT(d, "source_connections", i + 1);
+			EV_INT(d, "source_offers", i + 1);
+			EV_INT(d, "source_probes", 0);
+			EV_INT(d, "window_s", 60);
+			ABSENT(DIAG_CLOSED_DURING_KEX);
+		}
+		free(c);
+	}
+	verdict_ctx_free(&sctx);
+
+	/* Nearest negative: a person's client failing five times in a row sends
+	 * the same offer every time: each failure stays an error. */
+	verdict_ctx_init(&sctx, NULL);
+	for (int i = 0; i < 5; i++) {
+		c = host_key_probe("ssh-ed25519", (uint64_t)i * SEC);
+		c->f.ssh.limits = &lim;
+		verdict_judge(&sctx, &c->f, v);
+		ABSENT(DIAG_SCANNER_PROBE);
+		CHECK_EQ_INT(count(DIAG_CLOSED_DURING_KEX), 1);
+		free(c);
+	}
+	verdict_ctx_free(&sctx);
+
+	/* An earlier probe from the source (ssh-audit's first connection) makes
+	 * its next abandoned handshake one too; outside the window it does not. */
+	verdict_ctx_init(&sctx, NULL);
+	c = conn_kex(NULL, NULL);
+	c->f.ssh.limits = &lim;
+	closes(c, 0, FLOW_CLOSE_FIN, T0 + 45 * MS);
+	verdict_judge(&sctx, &c->f, v);
+	CHECK_EQ_INT(count(DIAG_SCANNER_PROBE), 1);
+	free(c);
+	c = host_key_probe("rsa-sha2-512", 1 * SEC);
+	c->f.ssh.limits = &lim;
+	verdict_judge(&sctx, &c->f, v);
+	d = EXPECT(DIAG_SCANNER_PROBE, SEV_INFO, 0, NULL);
+	EV_TEXT(d, "pattern", "repeated_short_connections");
+	EV_INT(d, "source_probes", 1);
+	free(c);
+	c = host_key_probe("ssh-ed25519", 120 * SEC);
+	c->f.ssh.limits = &lim;
+	verdict_judge(&sctx, &c->f, v);
+	ABSENT(DIAG_SCANNER_PROBE);
+	free(c);
+	/* Another address is another source. */
+	c = host_key_probe("ssh-ed25519", 2 * SEC);
+	c->f.ssh.limits = &lim;
+	c->f.key.src[3] = 9;
+	verdict_judge(&sctx, &c->f, v);
+	ABSENT(DIAG_SCANNER_PROBE);
+	free(c);
+	verdict_ctx_free(&sctx);
+}
+
 /* Diagnoses come out most severe first (the record's order). */
 static void test_order(void)
 {
@@ -2560,6 +2835,8 @@ int main(void)
 	test_outcome();
 	test_phase();
 	test_client_dir();
+	test_scanner_probe();
+	test_scanner_source();
 	test_order();
 	free(v);
 	verdict_ctx_free(&ctx);

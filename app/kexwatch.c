@@ -635,8 +635,10 @@ static int offline_end(struct run *run, int quiet, int failed)
 		fprintf(stderr, "kexwatch: standard output: %s\n", strerror(errno));
 		status = 1;
 	}
+	/* A reader that went away (kexwatch ... | head) wanted no more: the
+	 * run ends quietly, with the usual summary and no error. */
 	if (p->output_failed)
-		fprintf(stderr, "kexwatch: standard output: output closed, stopping\n");
+		report_forget_failed_writes(p->report);
 	if (!quiet)
 		pipeline_summary(p);
 	status |= pipeline_sinks_close(p);

@@ -486,6 +486,11 @@ int report_flow(struct report *r, const struct flow *f, enum flow_report_why why
 	return write_line(r, r->rw.out.buf, r->rw.out.len);
 }
 
+void report_forget_failed_writes(struct report *r)
+{
+	r->failed_writes = 0;
+}
+
 int report_last_has_error(const struct report *r)
 {
 	return r->last_has_error;

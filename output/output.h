@@ -176,6 +176,12 @@ void report_free(struct report *r);
 int report_flow(struct report *r, const struct flow *f, enum flow_report_why why);
 
 /*
+ * report_forget_failed_writes: the records that could not be written are
+ * not an error to report (the reader of standard output went away).
+ */
+void report_forget_failed_writes(struct report *r);
+
+/*
  * report_last_has_error: whether the record last written by report_flow
  * carried an error-level diagnosis (in text format, only with sinks).
  */

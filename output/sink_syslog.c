@@ -329,13 +329,30 @@ static int dgram_send(struct sink *s, const char *hdr, size_t hn, const char *ms
 	struct iovec iov[2] = {{(void *)hdr, hn}, {(void *)msg, mn}};
 	struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 2};
 
+	int refused = 0;
+
 	for (int attempt = 0; attempt < 2; attempt++) {
 		if (s->fd < 0 && sock_connect(s) != 0)
 			break;
 		if (sendmsg(s->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT) >= 0) {
 			s->written++;
-			sink_ok(s);
+			/* Sent after a refusal, it may be lost too: only a send that
+			 * meets no earlier datagram's error says the collector is back. */
+			if (!refused)
+				sink_ok(s);
 			return KW_OK;
+		}
+		if (s->transport == SINK_UDP && errno == ECONNREFUSED && !refused) {
+			/* The ICMP port unreachable of an earlier datagram (RFC 1122
+			 * 4.1.3.3): that one was sent and lost, and this one was not
+			 * sent. Count the earlier one lost, and send this one. */
+			refused = 1;
+			if (s->written > 0) {
+				s->written--;
+				s->lost++;
+			}
+			sink_failed(s, strerror(ECONNREFUSED));
+			continue;
 		}
 		/* The local syslog daemon restarted: its socket is new. */
 		if (s->transport == SINK_UNIX &&

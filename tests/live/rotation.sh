@@ -61,7 +61,17 @@ check_sanitizers "$WORK/dir.err"
 # -C 1: files of a megabyte, cap, cap1, ... cap10 and more.
 start_tcpdump c -C 1 -w "$WORK/c/cap"
 in_c ssh "${SSH_OPTS[@]}" root@"$S4" 'head -c 12000000 /dev/zero' >/dev/null || fail "transfer"
-sleep 0.5
+# tcpdump may lag behind a 12 MB burst on a loaded machine: stop it once its
+# files have stopped growing (the last FIN written), not after a fixed sleep.
+settled() {
+	local now
+	now=$(cat "$WORK"/c/cap* 2>/dev/null | wc -c)
+	[ "$now" = "${LAST_C:-x}" ] && return 0
+	LAST_C=$now
+	sleep 0.5
+	return 1
+}
+wait_until 20 settled || fail "tcpdump -C files never settled"
 stop_pid "$TDPID" TERM
 ls "$WORK/c" >"$WORK/c.files"
 grep -qx cap10 "$WORK/c.files" || fail "tcpdump -C 1 wrote no cap10: $(tr '\n' ' ' <"$WORK/c.files")"
@@ -99,7 +109,9 @@ if big:
     b = big[0]["ssh"]
     c.ok(b["outcome"] == "established" and b["close"]["kind"] == "fin" and
          b.get("session", {}).get("bytes_s2c", 0) > 12000000,
-         "established, closed by FIN, over 12 MB from the server: files read in time order")
+         "established, closed by FIN, over 12 MB from the server: files read in time order "
+         "(%s, %s, %s bytes)" % (b["outcome"], b.get("close", {}).get("kind"),
+                                 b.get("session", {}).get("bytes_s2c")))
     c.ok(big[0]["pcap_filename"].endswith("/c/cap"), "the first file is cap, not cap1")
 c.done()
 PY

@@ -9,7 +9,8 @@
 #   file, a directory: exit status non-zero (never a signal), exactly one
 #   "kexwatch: <file>: ..." error line, the records before the damage written;
 #   a closed stdout (kexwatch -r big.pcap | head -c 10): no crash, no sanitizer
-#   report, the statistics still on stderr;
+#   report, the statistics still on stderr, and a quiet end: status 0, no
+#   error line (the reader wanted no more);
 #   a full disk (-w on a 1 MB tmpfs; root only, otherwise that part is skipped):
 #   the failure is reported on stderr as an error line naming the output file
 #   and the reason, the run goes on to the end of the input (all connections
@@ -112,6 +113,8 @@ elif grep -q 'Sanitizer\|runtime error' "$work/epipe.err"; then
     bad "closed stdout: sanitizer report"; cat "$work/epipe.err"
 elif ! grep -q '^kexwatch: .* connections' "$work/epipe.err"; then
     bad "closed stdout: no statistics on stderr"; cat "$work/epipe.err"
+elif grep -q 'output closed\|could not be written\|Broken pipe' "$work/epipe.err" || [ $rc -ne 0 ]; then
+    bad "closed stdout: not a quiet end (status $rc)"; cat "$work/epipe.err"
 else
     ok "closed stdout: status $rc, statistics on stderr"
 fi

@@ -3,10 +3,14 @@
  * A batched sink must leave the same bytes in the file as an unbatched
  * one, in order, including records larger than a batch; the records are
  * written by sink_flush and by sink_close; against /dev/full every record
- * is counted lost and none written.
+ * is counted lost and none written; UDP syslog to a closed port counts its
+ * losses though the kernel tells each one a send late.
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -118,10 +122,51 @@ static void test_full_device(void)
 	CHECK_EQ_INT(lost, NRECORDS);
 }
 
+/*
+ * UDP syslog to a port nobody listens on: each datagram is lost, but the
+ * kernel says so (ECONNREFUSED) only on the send after it. All but the last
+ * one must be counted lost, none twice.
+ */
+static void test_udp_refused(void)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t alen = sizeof(a);
+	char target[64], err[128], line[64];
+	uint64_t written, lost;
+	struct sink *s;
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+
+	/* A free UDP port on loopback: bound, then let go. */
+	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) != 0 ||
+	    getsockname(fd, (struct sockaddr *)&a, &alen) != 0) {
+		CHECK(1, "# skip: no UDP socket on loopback");
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	close(fd);
+	snprintf(target, sizeof(target), "udp://127.0.0.1:%u", ntohs(a.sin_port));
+	if (sink_open_syslog(&s, target, 16, err, sizeof(err)) != KW_OK) {
+		CHECK(0, "open %s: %s", target, err);
+		return;
+	}
+	fprintf(stderr, "# the 'Connection refused' line below is expected\n");
+	for (int i = 0; i < 10; i++) {
+		int n = snprintf(line, sizeof(line), "{\"n\":%d}\n", i);
+		sink_write(s, line, (size_t)n, SINK_SEV_INFO, "ssh");
+		usleep(20000); /* the ICMP error comes back before the next send */
+	}
+	sink_counts(s, &written, &lost);
+	sink_close(s);
+	CHECK_EQ_INT(written + lost, 10);
+	CHECK(lost >= 9, "lost %llu of 10", (unsigned long long)lost);
+}
+
 int main(void)
 {
 	test_batched_same_bytes();
 	test_close_flushes();
 	test_full_device();
+	test_udp_refused();
 	return tap_done();
 }

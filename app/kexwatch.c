@@ -570,6 +570,14 @@ static int options_parse(struct options *o, int argc, char **argv)
 		return usage_error("--hostkey-share-threshold needs --state PATH");
 	if (o->nifaces == 0 && o->live_only != NULL)
 		return usage_error("%s applies to live capture (-i) only", o->live_only);
+	for (uint32_t i = 0; o->nifaces > 1 && i < o->nifaces; i++)
+		if (strcmp(o->ifaces[i], "any") == 0) {
+			/* "any" sees every interface: a packet on another -i is seen twice. */
+			fprintf(stderr,
+			        "kexwatch: warning: -i any already captures every interface; "
+			        "packets of the other -i interfaces are seen twice\n");
+			break;
+		}
 	if (o->record.sensor == NULL) {
 		/* EVE's "host": the sensor's name, by default the machine's. */
 		if (gethostname(o->hostname, sizeof(o->hostname) - 1) != 0 ||

@@ -16,6 +16,8 @@
 #include <errno.h>
 #include <net/if.h>
 #include <poll.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,7 +71,40 @@ struct live {
 	const char *names[LIVE_MAX_NAMES];
 	char *learned[LIVE_MAX_NAMES];
 	uint32_t nnames;
+	/* Link state of each -i interface, said when it changes (libpcap is
+	 * silent when a link goes down: the socket just gets nothing). */
+	int sock;      /* for SIOCGIFFLAGS; -1: not watched */
+	uint8_t *down; /* by capture: 1 once said to be down */
 };
+
+/*
+ * watch_links says once when an interface goes down (not up, or up without
+ * a carrier) and once when it comes back. "any" is not watched.
+ */
+static void watch_links(struct live *lv)
+{
+	for (uint32_t i = 0; lv->sock >= 0 && i < lv->ncaps; i++) {
+		const char *name = lv->o->ifaces[i];
+		struct ifreq ifr;
+		int down;
+
+		if (lv->caps[i] == NULL || strcmp(name, "any") == 0 || strlen(name) >= IFNAMSIZ)
+			continue;
+		memset(&ifr, 0, sizeof(ifr));
+		memcpy(ifr.ifr_name, name, strlen(name));
+		if (ioctl(lv->sock, SIOCGIFFLAGS, &ifr) != 0)
+			continue; /* gone: libpcap says so on the next read */
+		down = !(ifr.ifr_flags & IFF_UP) || !(ifr.ifr_flags & IFF_RUNNING);
+		if (down && !lv->down[i])
+			fprintf(stderr,
+			        "kexwatch: %s: link down; nothing to capture until it "
+			        "comes back\n",
+			        name);
+		else if (!down && lv->down[i])
+			fprintf(stderr, "kexwatch: %s: link up again, capturing\n", name);
+		lv->down[i] = (uint8_t)down;
+	}
+}
 
 static void refresh_counters(struct live *lv)
 {
@@ -292,6 +327,7 @@ static void run_loop(struct live *lv, const sigset_t *waitmask)
 			if (wall > LIVE_CLOCK_SLACK_US)
 				flow_table_advance(lv->p->table, wall - LIVE_CLOCK_SLACK_US);
 			refresh_counters(lv); /* keeps the 32-bit counters from wrapping */
+			watch_links(lv);
 			next_tick = now + tick_us;
 		}
 		report_tick(lv->p->report);
@@ -319,7 +355,9 @@ int live_run(const struct live_opts *o)
 	lv.caps = calloc(o->nifaces, sizeof(*lv.caps));
 	lv.counters = calloc(o->nifaces, sizeof(*lv.counters));
 	lv.pfd = calloc(o->nifaces, sizeof(*lv.pfd));
-	if (lv.caps == NULL || lv.counters == NULL || lv.pfd == NULL) {
+	lv.down = calloc(o->nifaces, sizeof(*lv.down));
+	lv.sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0); /* -1: links not watched */
+	if (lv.caps == NULL || lv.counters == NULL || lv.pfd == NULL || lv.down == NULL) {
 		fprintf(stderr, "kexwatch: out of memory\n");
 		goto out;
 	}
@@ -386,6 +424,9 @@ out:
 	free(lv.caps);
 	free(lv.counters);
 	free(lv.pfd);
+	free(lv.down);
+	if (lv.sock >= 0)
+		close(lv.sock);
 	for (uint32_t k = 0; k < lv.nnames; k++)
 		free(lv.learned[k]);
 	return status;

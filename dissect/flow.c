@@ -50,6 +50,7 @@ struct flow_table {
 	uint8_t clock_started;
 	uint64_t now_us;
 	uint64_t next_id;
+	uint32_t id_step;
 	struct flow_stats stats;
 	struct flow *last;  /* flow of the last TCP packet, NULL once destroyed */
 	struct flow *spare; /* freed flows for reuse, linked by hnext */
@@ -181,7 +182,8 @@ struct flow_table *flow_table_new(const struct flow_config *cfg)
 		return NULL;
 	}
 	t->evict_sets = sets;
-	t->next_id = 1;
+	t->next_id = cfg->first_id != 0 ? cfg->first_id : 1;
+	t->id_step = cfg->id_step != 0 ? cfg->id_step : 1;
 	hash_key_get(&t->key);
 	t->key.k[0] ^= cfg->seed;
 	hash_key_normalize(&t->key);
@@ -240,9 +242,17 @@ static uint64_t flow_deadline(const struct flow_table *t, const struct flow *f)
 	return f->t_last + (uint64_t)l->handshake_timeout_ms * US_PER_MS;
 }
 
-static void flow_reschedule(struct flow_table *t, struct flow *f)
+/*
+ * flow_reschedule moves f to its deadline, never before floor: the clock
+ * when a packet moves it, so no flow is due in the past (a packet stamped
+ * earlier than the clock would make it so) and flow_table_horizon holds.
+ */
+static void flow_reschedule(struct flow_table *t, struct flow *f, uint64_t floor)
 {
 	uint64_t d = flow_deadline(t, f);
+
+	if (d < floor)
+		d = floor;
 
 	if (d == f->deadline_us)
 		return;
@@ -378,10 +388,39 @@ static struct flow *flow_alloc(struct flow_table *t)
 	return f;
 }
 
-static void flow_report(struct flow_table *t, struct flow *f, enum flow_report_why why)
+/*
+ * flow_handoff gives a copy of f that owns its SSH facts to the handoff
+ * callback; f keeps a fresh parser state (it parses nothing more: it was
+ * reported) and its TCP tracking, which owns nothing once tcp_finish ran.
+ */
+static void flow_handoff(struct flow_table *t, struct flow *f, enum flow_report_why why)
+{
+	struct flow *c = malloc(sizeof(*c));
+
+	if (c == NULL) {
+		t->stats.lost++;
+		return;
+	}
+	*c = *f;
+	c->hnext = NULL;
+	list_init(&c->lru);
+	list_init(&c->tw);
+	c->ssh.kex = NULL; /* the table's, and the copy parses nothing */
+	/* The copy's SSH buffers stay charged to the budget (flow_release
+	 * gives them back); the copy itself is charged as a flow is. */
+	budget_force(t->cfg.budget, sizeof(*c));
+	ssh_conn_init(&f->ssh, t->limits);
+	f->ssh.kex = t->kex;
+	f->ssh.budget = t->cfg.budget;
+	t->cfg.handoff(t->cfg.report_ctx, c, why);
+}
+
+static void flow_report(struct flow_table *t, struct flow *f, enum flow_report_why why,
+                        uint64_t final_us)
 {
 	if (f->state == FLOW_REPORTED)
 		return;
+	f->t_final = final_us;
 	tcp_finish(f);
 	if (f->close_kind == FLOW_CLOSE_NONE && why == FLOW_WHY_TIMEOUT)
 		f->close_kind = FLOW_CLOSE_TIMEOUT;
@@ -398,31 +437,61 @@ static void flow_report(struct flow_table *t, struct flow *f, enum flow_report_w
 		t->stats.memcap_reached++;
 	if (flow_reportable(f)) {
 		t->stats.reported++;
-		t->cfg.report(t->cfg.report_ctx, f, why);
+		if (t->cfg.handoff != NULL)
+			flow_handoff(t, f, why);
+		else
+			t->cfg.report(t->cfg.report_ctx, f, why);
 	} else if (!ssh_conn_is_ssh(&f->ssh) && (f->dir[0].bytes || f->dir[1].bytes)) {
 		t->stats.not_ssh++;
 	}
 	f->state = FLOW_REPORTED;
 }
 
-/* flow_expire handles a flow whose deadline has passed. */
-static void flow_expire(struct flow_table *t, struct flow *f)
+/*
+ * flow_expire handles a flow whose deadline has passed; returns 1 when it
+ * freed it. What happens depends on the deadline, never on how late the
+ * clock got to it, so the record is the same whoever ran the timer.
+ */
+static int flow_expire(struct flow_table *t, struct flow *f)
 {
+	uint64_t due = f->deadline_us;
+
 	if (f->state == FLOW_ACTIVE && flow_established(f) && f->close_kind == FLOW_CLOSE_NONE &&
-	    f->t_last + (uint64_t)t->limits->idle_timeout_ms * US_PER_MS > t->now_us) {
+	    f->t_last + (uint64_t)t->limits->idle_timeout_ms * US_PER_MS > due) {
 		/* Handshake final, session still going: report now, keep counting. */
-		flow_report(t, f, FLOW_WHY_ESTABLISHED);
+		flow_report(t, f, FLOW_WHY_ESTABLISHED, due);
 		f->feeding = 0;
-		flow_reschedule(t, f);
-		return;
+		flow_reschedule(t, f, due);
+		return 0;
 	}
 	if (f->state == FLOW_ACTIVE) {
 		t->stats.timeouts++;
-		flow_report(t, f, FLOW_WHY_TIMEOUT);
+		flow_report(t, f, FLOW_WHY_TIMEOUT, due);
 	} else if (f->state == FLOW_CLOSING) {
-		flow_report(t, f, FLOW_WHY_CLOSED);
+		flow_report(t, f, FLOW_WHY_CLOSED, due);
 	}
 	flow_destroy(t, f);
+	return 1;
+}
+
+/*
+ * flow_expire_due expires f while the clock has reached its deadline (the
+ * wheel runs a second at a time and may not have got to it yet); returns
+ * f, or NULL when it was freed. Called before a packet or an ICMP error is
+ * given to f: whether it still belongs to f then depends on the clock and
+ * f alone, not on when other flows' packets turned the wheel.
+ */
+static struct flow *flow_expire_due(struct flow_table *t, struct flow *f)
+{
+	while (f->deadline_us <= t->now_us) {
+		uint64_t before = f->deadline_us;
+
+		if (flow_expire(t, f))
+			return NULL;
+		if (f->deadline_us == before)
+			break; /* cannot happen: an expired flow moves on */
+	}
+	return f;
 }
 
 void flow_table_advance(struct flow_table *t, uint64_t now_us)
@@ -500,13 +569,14 @@ static struct flow *flow_create(struct flow_table *t, const struct pkt *p, uint3
 	if (t->stats.open >= t->limits->max_flows && lru_oldest(t) != NULL) {
 		struct flow *old = lru_oldest(t);
 		t->stats.evicted++;
-		flow_report(t, old, FLOW_WHY_EVICTED);
+		flow_report(t, old, FLOW_WHY_EVICTED, t->now_us);
 		evict_remember(t, old);
 		flow_destroy(t, old);
 	}
 	if ((f = flow_alloc(t)) == NULL)
 		return NULL;
-	f->id = t->next_id++;
+	f->id = t->next_id;
+	t->next_id += t->id_step;
 	f->hash = hash;
 	f->key = p->a;
 	if ((p->flags & (TCP_SYN | TCP_ACK)) == (TCP_SYN | TCP_ACK)) {
@@ -577,7 +647,10 @@ static void flow_icmp(struct flow_table *t, const struct pkt *p)
 	struct flow *f;
 	int dir;
 
-	if ((f = flow_find(t, &p->a, hash, &dir)) == NULL) {
+	f = flow_find(t, &p->a, hash, &dir);
+	if (f != NULL)
+		f = flow_expire_due(t, f);
+	if (f == NULL) {
 		t->stats.icmp_unmatched++;
 		return;
 	}
@@ -650,9 +723,11 @@ int flow_table_packet(struct flow_table *t, const struct pkt *p, uint32_t file_i
 	} else {
 		hash = f->hash;
 	}
+	if (f != NULL)
+		f = flow_expire_due(t, f);
 	if (f != NULL && flow_is_reused(f, dir, p)) {
 		t->stats.reused++;
-		flow_report(t, f, FLOW_WHY_REUSED);
+		flow_report(t, f, FLOW_WHY_REUSED, t->now_us);
 		flow_destroy(t, f);
 		f = NULL;
 	}
@@ -686,7 +761,7 @@ int flow_table_packet(struct flow_table *t, const struct pkt *p, uint32_t file_i
 	    (f->ssh.dir[0].state == SSH_ST_NOT_SSH || f->ssh.dir[1].state == SSH_ST_NOT_SSH))
 		f->feeding = 0; /* not SSH: count, no more parsing */
 	flow_note_close(t, f, dir, p);
-	flow_reschedule(t, f);
+	flow_reschedule(t, f, t->now_us);
 	return KW_OK;
 }
 
@@ -700,32 +775,32 @@ static int flow_cmp_id(const void *a, const void *b)
 
 void flow_table_flush(struct flow_table *t)
 {
-	struct flow **all;
+	struct flow **all, *f, *next;
 	uint64_t n = 0;
+
+	/* Due but not yet seen by the wheel: they timed out, as they would have. */
+	list_for_each_entry_safe(f, next, &t->lru, lru)
+		if (f->deadline_us <= t->now_us && t->clock_started)
+			flow_expire_due(t, f);
 
 	/* Report in flow_id order, so records read like the capture. */
 	all = malloc((t->stats.open + 1) * sizeof(*all));
 	if (all == NULL) { /* no memory to sort: report in activity order */
-		struct flow *f;
-
 		while ((f = lru_oldest(t)) != NULL) {
-			flow_report(t, f, FLOW_WHY_CAPTURE_END);
+			flow_report(t, f, FLOW_WHY_CAPTURE_END, UINT64_MAX);
 			flow_destroy(t, f);
 		}
 		return;
 	}
-	{
-		struct flow *f;
-
-		list_for_each_entry(f, &t->lru, lru)
-			all[n++] = f;
-	}
+	list_for_each_entry(f, &t->lru, lru)
+		all[n++] = f;
 	qsort(all, n, sizeof(*all), flow_cmp_id);
 	for (uint64_t i = 0; i < n; i++) {
 		if (all[i]->state == FLOW_ACTIVE || all[i]->state == FLOW_CLOSING)
 			flow_report(t, all[i],
 			            all[i]->state == FLOW_CLOSING ? FLOW_WHY_CLOSED
-			                                          : FLOW_WHY_CAPTURE_END);
+			                                          : FLOW_WHY_CAPTURE_END,
+			            UINT64_MAX);
 		flow_destroy(t, all[i]);
 	}
 	free(all);
@@ -752,4 +827,29 @@ void flow_table_free(struct flow_table *t)
 const struct flow_stats *flow_table_stats(const struct flow_table *t)
 {
 	return &t->stats;
+}
+
+uint64_t flow_table_horizon(const struct flow_table *t)
+{
+	/*
+	 * Every slot up to tw_sec has run: a flow still waiting was due after
+	 * the clock when its slot ran (so after tw_sec's start), or was put
+	 * back by a packet no earlier than the clock (flow_reschedule's
+	 * floor). Reused pairs and evictions are final at the clock, later.
+	 */
+	return t->clock_started ? t->tw_sec * US_PER_S : 0;
+}
+
+void flow_release(struct flow *f)
+{
+	struct kw_budget *b;
+
+	if (f == NULL)
+		return;
+	b = f->ssh.budget; /* the table's: flow_handoff copied it */
+	tcp_dir_release(&f->dir[0], b);
+	tcp_dir_release(&f->dir[1], b);
+	ssh_conn_free(&f->ssh);
+	budget_release(b, sizeof(*f));
+	free(f);
 }

@@ -133,6 +133,12 @@ struct flow {
 	uint8_t close_phase_newkeys; /* both NEWKEYS seen when it closed */
 	uint32_t file_index;         /* input file where the flow began */
 	uint32_t iface_index;        /* live interface */
+	/* Capture time at which its record became final (set when reported):
+	 * the deadline that ran out (timeout, linger, established_report_ms),
+	 * the clock at the packet that ended it (a reused pair, an eviction),
+	 * or UINT64_MAX at the end of the input. The same whichever packet
+	 * loop ran the timer, so records of several loops merge in one order. */
+	uint64_t t_final;
 };
 
 /* What told the direction reported as src_*, strongest first (flow_src_from). */
@@ -157,6 +163,8 @@ enum flow_src_evidence flow_src_from(const struct flow *f, int *dir);
 int flow_src_dir(const struct flow *f);
 
 typedef void (*flow_report_fn)(void *ctx, const struct flow *f, enum flow_report_why why);
+/* The same, handing over f: the callee owns it and gives it to flow_release. */
+typedef void (*flow_handoff_fn)(void *ctx, struct flow *f, enum flow_report_why why);
 
 struct flow_stats {
 	uint64_t packets, bytes, flows, reported, evicted, timeouts, reused, not_ssh, icmp_matched,
@@ -166,6 +174,7 @@ struct flow_stats {
 	/* Flows the global memory budget refused a buffer (memcap_reached). */
 	uint64_t memcap_reached;
 	uint64_t open; /* flows in the table now */
+	uint64_t lost; /* records not handed over: no memory for the copy */
 };
 
 struct flow_config {
@@ -174,8 +183,20 @@ struct flow_config {
 	uint32_t nssh_ports;
 	flow_report_fn report;
 	void *report_ctx;
+	/*
+	 * When set, used instead of report: the table hands over a copy of the
+	 * flow that owns the flow's SSH facts (the table keeps what it needs to
+	 * follow the rest of the connection silently), so another thread may
+	 * judge and free it (app/workers.c). NULL when the copy cannot be made
+	 * (the record is lost and counted in flow_stats.lost).
+	 */
+	flow_handoff_fn handoff;
 	uint64_t seed;            /* mixed into the process's random hash key (hash.h); any value */
 	struct kw_budget *budget; /* the global memory budget, borrowed; NULL: none */
+	/* flow.id: first_id, then every id_step (0: 1, 1): tables of one run
+	 * that count from different first ids in one step never share an id. */
+	uint64_t first_id;
+	uint32_t id_step;
 };
 
 struct flow_table;
@@ -208,8 +229,22 @@ void flow_table_advance(struct flow_table *t, uint64_t now_us);
  */
 void flow_table_advance_exact(struct flow_table *t, uint64_t now_us);
 
-/* flow_table_flush reports every open flow (capture end, signal) and frees it. */
+/*
+ * flow_table_flush reports every open flow (capture end, signal) and frees
+ * it; flows whose deadline the clock has reached are reported as expired.
+ */
 void flow_table_flush(struct flow_table *t);
+
+/*
+ * flow_table_horizon: a capture time no record reported from now on is
+ * final before (flow.t_final >= it), whatever packets come next; 0 before
+ * the first packet. A merger of several tables' records may write every
+ * record whose t_final is below the least horizon of the tables.
+ */
+uint64_t flow_table_horizon(const struct flow_table *t);
+
+/* flow_release frees a flow handed over by flow_config.handoff; NULL is allowed. */
+void flow_release(struct flow *f);
 
 const struct flow_stats *flow_table_stats(const struct flow_table *t);
 

@@ -37,6 +37,7 @@ struct live_opts {
 	uint32_t share_threshold; /* --hostkey-share-threshold, 0: default */
 	struct record_options record;
 	const struct report_filter *select; /* --only, --host ...; NULL: all */
+	uint32_t workers;                   /* --workers: packet loops sharing each interface */
 };
 
 /* live_run captures until SIGINT/SIGTERM; returns the exit status. */
@@ -105,7 +106,7 @@ void evidence_frame(struct evidence *ev, const struct pkt *p, int new_flow, uint
  */
 void evidence_flow_reported(struct evidence *ev, const struct flow *f, int keep);
 
-void evidence_counters(const struct evidence *ev, struct report_evidence_counters *out);
+void evidence_counters(struct evidence *ev, struct report_evidence_counters *out);
 void evidence_close(struct evidence *ev);
 
 #endif

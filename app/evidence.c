@@ -11,10 +11,13 @@
  * pair, without looking into the flow table: flow_table_stats().flows
  * moving during flow_table_packet says the packet began a new flow, and the
  * report callback, called once per reported flow, says when it ends.
+ * Several packet loops (--workers) offer frames and one thread says which
+ * flows were reported: one mutex serializes them (a frame copy each).
  * Known gaps: fragments held for reassembly are not kept (only the packet
  * that completed a datagram); frames of connections that are never
  * reported (not SSH) occupy the buffer until evicted.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,7 +44,8 @@ struct ev_entry {
 	struct list_head lru; /* the buffer's order, most recently active first */
 	struct ev_key key;
 	uint32_t hash;
-	uint8_t live; /* 0: reported (or over its bounds): frames not kept */
+	uint8_t live;     /* 0: reported (or over its bounds): frames not kept */
+	uint64_t t_first; /* the first frame of the connection it follows now */
 	uint32_t nframes;
 	uint8_t *buf;
 	size_t len, cap;
@@ -54,6 +58,7 @@ struct ev_entry {
 #define EVIDENCE_MAX_LINKS 8
 
 struct evidence {
+	pthread_mutex_t mu; /* every call but open and close */
 	struct evidence_config cfg;
 	struct capture_writer *w[EVIDENCE_MAX_LINKS]; /* one file per link type */
 	uint32_t nw;
@@ -157,6 +162,7 @@ int evidence_open(struct evidence **out, const struct evidence_config *cfg)
 		return 1;
 	}
 	ev->cfg = *cfg;
+	pthread_mutex_init(&ev->mu, NULL);
 	ev->mask = size - 1;
 	list_init(&ev->lru);
 	hash_key_get(&ev->key);
@@ -268,8 +274,8 @@ static struct ev_entry *entry_new(struct evidence *ev, const struct ev_key *k, u
 	return e;
 }
 
-void evidence_frame(struct evidence *ev, const struct pkt *p, int new_flow, uint32_t iface,
-                    uint64_t ts_us, const uint8_t *data, uint32_t caplen, uint32_t wirelen)
+static void frame_locked(struct evidence *ev, const struct pkt *p, int new_flow, uint32_t iface,
+                         uint64_t ts_us, const uint8_t *data, uint32_t caplen, uint32_t wirelen)
 {
 	struct ev_frame fr = {.ts_us = ts_us, .iface = iface, .caplen = caplen, .wirelen = wirelen};
 	size_t need = sizeof(fr) + caplen;
@@ -289,6 +295,7 @@ void evidence_frame(struct evidence *ev, const struct pkt *p, int new_flow, uint
 			ev->n.frames_missed += e->nframes;
 		entry_clear(ev, e);
 		e->live = 1;
+		e->t_first = ts_us;
 	}
 	if (e == NULL || !e->live)
 		return; /* not followed (evicted, or already reported) */
@@ -319,6 +326,14 @@ void evidence_frame(struct evidence *ev, const struct pkt *p, int new_flow, uint
 	e->len += need;
 	e->nframes++;
 	list_move_head(&ev->lru, &e->lru);
+}
+
+void evidence_frame(struct evidence *ev, const struct pkt *p, int new_flow, uint32_t iface,
+                    uint64_t ts_us, const uint8_t *data, uint32_t caplen, uint32_t wirelen)
+{
+	pthread_mutex_lock(&ev->mu);
+	frame_locked(ev, p, new_flow, iface, ts_us, data, caplen, wirelen);
+	pthread_mutex_unlock(&ev->mu);
 }
 
 /*
@@ -368,18 +383,24 @@ void evidence_flow_reported(struct evidence *ev, const struct flow *f, int keep)
 
 	key_of(&k, &f->key);
 	h = key_hash(&k, &ev->key);
-	if ((e = entry_find(ev, &k, h)) == NULL || !e->live)
-		return;
-	if (keep && e->nframes > 0)
-		write_entry(ev, e);
-	entry_clear(ev, e);
-	e->live = 0; /* the rest of this connection is not needed */
+	pthread_mutex_lock(&ev->mu);
+	/* With several workers the record is written after its worker went
+	 * on: the pair may already carry a newer connection, left alone. */
+	if ((e = entry_find(ev, &k, h)) != NULL && e->live && e->t_first <= f->t_first) {
+		if (keep && e->nframes > 0)
+			write_entry(ev, e);
+		entry_clear(ev, e);
+		e->live = 0; /* the rest of this connection is not needed */
+	}
+	pthread_mutex_unlock(&ev->mu);
 }
 
-void evidence_counters(const struct evidence *ev, struct report_evidence_counters *out)
+void evidence_counters(struct evidence *ev, struct report_evidence_counters *out)
 {
+	pthread_mutex_lock(&ev->mu);
 	*out = ev->n;
 	out->buffered_bytes = ev->buffered;
+	pthread_mutex_unlock(&ev->mu);
 }
 
 void evidence_close(struct evidence *ev)
@@ -396,6 +417,7 @@ void evidence_close(struct evidence *ev)
 		capture_writer_close(ev->w[k]);
 	free(ev->writer_of);
 	free(ev->local_of);
+	pthread_mutex_destroy(&ev->mu);
 	free(ev->bucket);
 	free(ev);
 }

@@ -30,6 +30,7 @@
 #include "output.h"
 #include "pipeline.h"
 #include "ux.h"
+#include "workers.h"
 
 #ifndef KW_VERSION
 #define KW_VERSION "0.0.0"
@@ -59,6 +60,7 @@ enum {
 	OPT_HOST,
 	OPT_PORT,
 	OPT_FOLLOW,
+	OPT_WORKERS,
 };
 
 /* Set by SIGINT/SIGTERM to the signal's number: reading stops, what was
@@ -120,6 +122,8 @@ static void usage(FILE *out)
 	    "  --sensor-name NAME    the records' host, and part of their flow_id\n"
 	    "                        (default: this machine's host name)\n"
 	    "  --community-id-seed N the Community ID's seed, 0 to 65535 (default 0)\n"
+	    "  --workers N           packet loops, each with its own connections (1 to 64;\n"
+	    "                        default: the online processors, at most 16)\n"
 	    "  --ssh-ports LIST      ports whose connections are reported even without SSH\n"
 	    "                        (unanswered SYNs, refusals), comma separated; default 22\n"
 	    "  --state PATH          remember each server's host keys in PATH (SQLite; created\n"
@@ -198,6 +202,7 @@ static int parse_ports(const char *s, uint16_t *ports, uint32_t *n)
 /* What every input of an offline run shares. */
 struct run {
 	struct pipeline *p;
+	struct workers *w;
 	const char *filter;        /* -f, applied to every file */
 	int progress;              /* draw the progress line (stderr is a terminal) */
 	uint64_t last_ts;          /* capture time of the last frame read */
@@ -216,9 +221,8 @@ static void on_idle(void *ctx, uint64_t quiet_us)
 {
 	struct run *run = ctx;
 
-	if (quiet_us > 0 && run->last_ts > 0)
-		flow_table_advance_exact(run->p->table, run->last_ts + quiet_us);
-	pipeline_flush(run->p);
+	/* The workers' clocks move on; the merger writes and flushes what is due. */
+	workers_idle(run->w, quiet_us > 0 && run->last_ts > 0 ? run->last_ts + quiet_us : 0);
 }
 
 /* link_supported: whether the decoder reads frames of this link type. */
@@ -244,7 +248,6 @@ static int link_supported(int link)
 static int read_input(const char *path, uint32_t index, struct run *run)
 {
 	struct decoder *dec = run->p->dec;
-	struct flow_table *table = run->p->table;
 	struct capture *cap;
 	struct capture_frame fr;
 	struct progress prog;
@@ -281,23 +284,16 @@ static int read_input(const char *path, uint32_t index, struct run *run)
 	progress_start(&prog, run->progress, path);
 	while (!kw_stop && !run->p->output_failed && (r = capture_next(cap, &fr)) == 1) {
 		if (prog.on)
-			progress_tick(&prog, capture_bytes(cap), flow_table_stats(table)->flows);
-		/* Only with an evidence capture: the flow count says a flow began. */
-		uint64_t flows = run->p->ev != NULL ? flow_table_stats(table)->flows : 0;
+			progress_tick(&prog, capture_bytes(cap), decoder_stats(dec)->tcp);
 		run->last_ts = fr.ts_us;
 		r = decode_frame(dec, link, fr.data, fr.caplen, fr.wirelen, fr.ts_us, &pkt);
-		if (r == KW_OK && flow_table_packet(table, &pkt, index, 0) == KW_ERR_NOMEM) {
-			fprintf(stderr, "kexwatch: %s: out of memory\n", path);
-			capture_close(cap);
-			return 1;
-		}
-		/* Held until the connection's record says whether to keep them;
-		 * the evidence capture has one interface per input file. */
-		if (r == KW_OK && run->p->ev != NULL)
-			evidence_frame(run->p->ev, &pkt, flow_table_stats(table)->flows != flows,
-			               index, fr.ts_us, fr.data, fr.caplen, fr.wirelen);
-		if (r != KW_OK)
-			flow_table_advance(table, fr.ts_us);
+		/* With an evidence capture the frame goes along: the worker that
+		 * follows the connection knows whether the packet began one. */
+		if (r == KW_OK)
+			workers_packet(run->w, &pkt, fr.ts_us, index,
+			               run->p->ev != NULL ? &fr : NULL);
+		else
+			workers_clock(run->w, fr.ts_us);
 	}
 	progress_end(&prog);
 	if (!kw_stop && !run->p->output_failed && r < 0) {
@@ -339,6 +335,7 @@ struct options {
 	const char *evidence_path; /* or NULL */
 	uint64_t evidence_max_bytes;
 	const char *live_only; /* the last live-only option given, named when reading files */
+	uint32_t workers;      /* --workers */
 };
 
 /* Keeps option_set's return values apart from exit statuses. */
@@ -470,6 +467,12 @@ static int option_set(struct options *o, int opt, const char *arg)
 			return usage_error("--%s: %s", names[opt - OPT_ONLY], err);
 		break;
 	}
+	case OPT_WORKERS:
+		if (!parse_uint(arg, 1, WORKERS_MAX, &v))
+			return usage_error("bad number of workers '%s' (1 to %d)", arg,
+			                   WORKERS_MAX);
+		o->workers = (uint32_t)v;
+		break;
 	case 'P':
 		if (!parse_ports(arg, o->ports, &o->nports))
 			return usage_error("bad port list '%s'", arg);
@@ -536,6 +539,7 @@ static int options_parse(struct options *o, int argc, char **argv)
 	    {"host", required_argument, NULL, OPT_HOST},
 	    {"port", required_argument, NULL, OPT_PORT},
 	    {"follow", required_argument, NULL, OPT_FOLLOW},
+	    {"workers", required_argument, NULL, OPT_WORKERS},
 	    {NULL, 0, NULL, 0},
 	};
 	int opt, r;
@@ -551,6 +555,7 @@ static int options_parse(struct options *o, int argc, char **argv)
 	    .promisc = 1,
 	    .stats_interval_s = KW_DEFAULT_STATS_S,
 	    .evidence_max_bytes = (uint64_t)KW_DEFAULT_EVIDENCE_MB << 20,
+	    .workers = workers_default(),
 	};
 	while ((opt = getopt_long(argc, argv, "r:w:i:f:s:B:Z:qVh", longopts, NULL)) != -1)
 		if ((r = option_set(o, opt, optarg)) != OPTIONS_GO_ON)
@@ -615,6 +620,7 @@ static int run_live(const struct options *o)
 	    .share_threshold = o->share_threshold,
 	    .record = o->record,
 	    .select = &o->select,
+	    .workers = o->workers,
 	};
 
 	return live_run(&lo);
@@ -632,10 +638,15 @@ static int run_live(const struct options *o)
 static int offline_end(struct run *run, int quiet, int failed)
 {
 	struct pipeline *p = run->p;
+	struct flow_stats fs;
 	int status = failed, sig = kw_stop;
-	uint64_t open = flow_table_stats(p->table)->open;
+	uint64_t open;
 
-	flow_table_flush(p->table);
+	/* Every worker reports what is still open; the merger writes it all. */
+	workers_finish(run->w);
+	workers_stats(run->w, &fs, NULL);
+	open = workers_open_at_end(run->w);
+	workers_close(run->w);
 	report_end(p->report);
 	/* Every record is built: commit the last host-key sightings. */
 	status |= pipeline_store_close(p, quiet);
@@ -648,7 +659,7 @@ static int offline_end(struct run *run, int quiet, int failed)
 	if (p->output_failed)
 		report_forget_failed_writes(p->report);
 	if (!quiet)
-		pipeline_summary(p);
+		pipeline_summary(p, &fs, decoder_stats(p->dec));
 	status |= pipeline_sinks_close(p);
 	pipeline_close(p);
 	if (sig != 0) {
@@ -810,6 +821,14 @@ static int run_offline(const struct options *o)
 	struct evidence_config ec;
 	struct sigaction sa;
 	static struct input_list in; /* large: the directories' handles */
+	struct workers_config wcfg = {
+	    .n = o->workers,
+	    .limits = &o->limits,
+	    .ports = o->ports,
+	    .nports = o->nports,
+	    .seed = pcfg.seed,
+	    .sensor = o->record.sensor,
+	};
 	int failed = 0, r;
 
 	if (expand_inputs(o, &in) != 0) {
@@ -844,6 +863,13 @@ static int run_offline(const struct options *o)
 		capture_close(run.stdin_cap);
 		input_list_free(&in);
 		return r == KW_ERR_MALFORMED ? 2 : 1; /* a malformed --syslog: wrong usage */
+	}
+	wcfg.p = run.p;
+	if (workers_open(&run.w, &wcfg) != 0) {
+		pipeline_close(run.p);
+		capture_close(run.stdin_cap);
+		input_list_free(&in);
+		return 1;
 	}
 	/* No SA_RESTART: a read from a pipe that waits is interrupted, and
 	 * capture.c then looks at kw_stop. */

@@ -99,15 +99,12 @@ static int open_outputs(struct pipeline *p, const struct pipeline_config *cfg, i
 }
 
 /*
- * on_record takes a flow whose record is due from the flow table to the
- * reporter, then tells the evidence buffer whether to keep its frames:
- * those the filters select when filters are given, else those with an
- * error-level diagnosis.
+ * pipeline_record takes a flow whose record is due to the reporter, then
+ * tells the evidence buffer whether to keep its frames: those the filters
+ * select when filters are given, else those with an error-level diagnosis.
  */
-static void on_record(void *ctx, const struct flow *f, enum flow_report_why why)
+void pipeline_record(struct pipeline *p, const struct flow *f, enum flow_report_why why)
 {
-	struct pipeline *p = ctx;
-
 	/* A failing sink said so, and goes on; a closed pipe stops a file read. */
 	if (report_flow(p->report, f, why) == KW_ERR_IO && errno == EPIPE)
 		p->output_failed = 1;
@@ -125,7 +122,6 @@ int pipeline_open(struct pipeline **out, const struct pipeline_config *cfg)
 	int stdout_only = use_stdout && cfg->nsyslog == 0;
 	int format = cfg->format, r;
 	struct report_config rcfg;
-	struct flow_config fcfg;
 	struct pipeline *p;
 
 	*out = NULL;
@@ -170,16 +166,7 @@ int pipeline_open(struct pipeline **out, const struct pipeline_config *cfg)
 	budget_init(&p->budget, pipeline_memory_budget(cfg->limits));
 	if (cfg->select != NULL)
 		rcfg.filter = *cfg->select;
-	fcfg = (struct flow_config){
-	    .budget = &p->budget,
-	    .limits = cfg->limits,
-	    .ssh_ports = cfg->ports,
-	    .nssh_ports = cfg->nports,
-	    .report = on_record,
-	    .report_ctx = p,
-	    .seed = cfg->seed,
-	};
-	if ((p->report = report_new(&rcfg)) == NULL || (p->table = flow_table_new(&fcfg)) == NULL ||
+	if ((p->report = report_new(&rcfg)) == NULL ||
 	    (p->dec = decoder_new(cfg->limits)) == NULL) {
 		fprintf(stderr, "kexwatch: out of memory\n");
 		r = KW_ERR_NOMEM;
@@ -255,10 +242,10 @@ void pipeline_flush(struct pipeline *p)
 		sink_flush(p->sinks[i]);
 }
 
-void pipeline_summary(const struct pipeline *p)
+void pipeline_summary(const struct pipeline *p, const struct flow_stats *fs,
+                      const struct decode_stats *ds)
 {
-	report_summary(p->report, stderr, flow_table_stats(p->table), decoder_stats(p->dec)->frames,
-	               decoder_stats(p->dec)->malformed, decoder_stats(p->dec)->tso_frames);
+	report_summary(p->report, stderr, fs, ds->frames, ds->malformed, ds->tso_frames);
 }
 
 int pipeline_store_close(struct pipeline *p, int quiet)
@@ -292,7 +279,6 @@ void pipeline_close(struct pipeline *p)
 {
 	if (p == NULL)
 		return;
-	flow_table_free(p->table);
 	decoder_free(p->dec);
 	report_free(p->report);
 	hostkeys_store_close(p->store, p->state_path, 1);

@@ -1,13 +1,13 @@
 /*
  * pipeline.h: the objects one run pushes packets through, built the same
  * way for capture files (kexwatch.c) and interfaces (live.c): the sinks,
- * the evidence buffer, the host-key store, the reporter, the flow table and
- * the decoder. Not a public API: only app/ includes it.
+ * the evidence buffer, the host-key store, the reporter, the memory budget
+ * and the reader's decoder. Not a public API: only app/ includes it.
  *
- * Responsible for opening them in one order, wiring the flow table's
- * records to the reporter (and to the evidence buffer), and closing them.
- * Not responsible for reading frames, signals or privileges: the callers
- * feed p->dec and p->table themselves and decide when the run ends.
+ * Responsible for opening them in one order, taking each finished flow to
+ * the reporter (and to the evidence buffer), and closing them. Not
+ * responsible for reading frames, flow tables (workers.c), signals or
+ * privileges: the callers decide when the run ends.
  */
 #ifndef KW_APP_PIPELINE_H
 #define KW_APP_PIPELINE_H
@@ -59,17 +59,17 @@ struct pipeline_config {
 
 struct pipeline {
 	struct report *report;
-	struct flow_table *table;
-	struct decoder *dec;
+	struct decoder *dec;     /* offline: the reader's (live: each worker has its own) */
 	struct evidence *ev;     /* NULL without an evidence capture */
 	struct hoststore *store; /* NULL without --state, or once closed */
 	const char *state_path;
 	struct sink **sinks; /* none offline when records go through stdio */
 	uint32_t nsinks;
 	/* A record could not be written because the reader went away (EPIPE):
-	 * reading files stops there; a live run goes on (the sink said so). */
-	int output_failed;
-	struct kw_budget budget; /* the global memory budget the flow table draws from */
+	 * reading files stops there; a live run goes on (the sink said so).
+	 * Set by the thread that writes records, read by the reader's. */
+	_Atomic int output_failed;
+	struct kw_budget budget; /* the global memory budget the flow tables draw from */
 	int filtered;            /* filters given: the evidence keeps what they select */
 };
 
@@ -83,25 +83,35 @@ uint64_t pipeline_memory_budget(const struct kw_limits *l);
 /*
  * pipeline_flush writes what the outputs hold (stdio's buffer, the sinks'
  * batches) now: a streamed input is waiting, so records are not held back.
+ * On the thread that writes records (the merger of workers.c).
  */
 void pipeline_flush(struct pipeline *p);
 
 /*
  * pipeline_open opens, in this order, the sinks, the evidence capture, the
- * host-key store, then the reporter, the flow table (whose records go to
- * the reporter, then to the evidence buffer) and the decoder. *out is the
- * caller's until pipeline_close. Returns 0, or after naming the failure on
- * standard error KW_ERR_NOMEM, KW_ERR_MALFORMED for a --syslog target that
- * is not one (wrong usage), or KW_ERR_IO when an output, the evidence
+ * host-key store, then the reporter and the decoder. The flow tables are
+ * the workers' (workers.h), whose records come to pipeline_record. *out is
+ * the caller's until pipeline_close. Returns 0, or after naming the failure
+ * on standard error KW_ERR_NOMEM, KW_ERR_MALFORMED for a --syslog target
+ * that is not one (wrong usage), or KW_ERR_IO when an output, the evidence
  * capture or the store could not be opened (what was opened is closed).
  */
 int pipeline_open(struct pipeline **out, const struct pipeline_config *cfg);
 
 /*
- * pipeline_summary writes the end-of-run summary (counts of connections,
- * frames, anomalies) to standard error.
+ * pipeline_record takes a flow whose record is due to the reporter, then
+ * tells the evidence buffer whether to keep its frames. One thread only
+ * (the merger of workers.c).
  */
-void pipeline_summary(const struct pipeline *p);
+void pipeline_record(struct pipeline *p, const struct flow *f, enum flow_report_why why);
+
+/*
+ * pipeline_summary writes the end-of-run summary (counts of connections,
+ * frames, anomalies) to standard error: fs, all tables' counters, ds, all
+ * decoders'.
+ */
+void pipeline_summary(const struct pipeline *p, const struct flow_stats *fs,
+                      const struct decode_stats *ds);
 
 /*
  * pipeline_store_close commits the last host-key sightings and closes the
@@ -118,9 +128,9 @@ int pipeline_store_close(struct pipeline *p, int quiet);
 int pipeline_sinks_close(struct pipeline *p);
 
 /*
- * pipeline_close frees the flow table (without reporting: flush it first),
- * the decoder and the reporter, then closes the store (quietly), the
- * evidence capture and the sinks still open. NULL is allowed.
+ * pipeline_close frees the decoder and the reporter, then closes the store
+ * (quietly), the evidence capture and the sinks still open. NULL is
+ * allowed.
  */
 void pipeline_close(struct pipeline *p);
 

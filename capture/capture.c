@@ -26,7 +26,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#ifdef __linux__
+#include <linux/if_packet.h>
+#endif
 #include <unistd.h>
 #include <zlib.h>
 
@@ -550,6 +554,29 @@ int capture_open_live(struct capture **out, const struct capture_live_opts *o, c
 int capture_fd(const struct capture *c)
 {
 	return c->fd;
+}
+
+int capture_join_fanout(struct capture *c, uint16_t id, char *err, size_t errlen)
+{
+#ifdef PACKET_FANOUT
+	/* The kernel's flow hash is symmetric (both directions of a TCP
+	 * connection give the same value: __skb_get_hash_symmetric since
+	 * Linux 4.2); tests/live/workers.sh checks it on the running kernel. */
+	uint32_t mode = PACKET_FANOUT_HASH | PACKET_FANOUT_FLAG_DEFRAG;
+	int arg = (int)((uint32_t)id | mode << 16);
+
+	if (setsockopt(pcap_fileno(c->pcap), SOL_PACKET, PACKET_FANOUT, &arg, sizeof(arg)) != 0) {
+		snprintf(err, errlen, "cannot join packet fanout group %u: %s", id,
+		         strerror(errno));
+		return KW_ERR_IO;
+	}
+	return 0;
+#else
+	(void)c;
+	(void)id;
+	snprintf(err, errlen, "several workers on one interface need Linux (PACKET_FANOUT)");
+	return KW_ERR_IO;
+#endif
 }
 
 int capture_counters(struct capture *c, struct capture_counters *out)

@@ -105,6 +105,17 @@ int capture_next(struct capture *c, struct capture_frame *f);
 /* capture_fd: the descriptor to poll for a live capture (-1 for a file). */
 int capture_fd(const struct capture *c);
 
+/*
+ * capture_join_fanout joins live capture c to the kernel's packet fanout
+ * group (Linux PACKET_FANOUT, per network namespace) with the given id:
+ * the sockets of a group share the interface's packets, each packet going
+ * to one of them by a hash of its flow (PACKET_FANOUT_HASH), IPv4
+ * fragments being reassembled first (PACKET_FANOUT_FLAG_DEFRAG) so that
+ * they hash like the rest of their flow. Returns 0, or KW_ERR_IO with the
+ * reason in err (not Linux, or the id is taken by another kind of group).
+ */
+int capture_join_fanout(struct capture *c, uint16_t id, char *err, size_t errlen);
+
 /* libpcap's counters of a live capture, kept in 64 bits across wrap-around. */
 struct capture_counters {
 	uint64_t recv;   /* ps_recv: frames that passed the filter */

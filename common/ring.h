@@ -35,8 +35,8 @@ int ring_bell_init(struct ring_bell *b);
 void ring_bell_destroy(struct ring_bell *b);
 
 /*
- * ring_bell_ring wakes the threads asleep on b. Costs one atomic load when
- * nobody sleeps. Call it after making the change the sleeper waits for
+ * ring_bell_ring wakes the threads asleep on b. Costs one atomic
+ * read-modify-write when nobody sleeps. Call it after making the change the sleeper waits for
  * visible (ring_commit, ring_release, an atomic store).
  */
 void ring_bell_ring(struct ring_bell *b);

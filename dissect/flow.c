@@ -49,6 +49,7 @@ struct flow_table {
 	uint64_t tw_sec; /* last wheel second processed */
 	uint8_t clock_started;
 	uint64_t now_us;
+	uint64_t exact_us; /* every deadline up to it has run (flow_table_advance_exact) */
 	uint64_t next_id;
 	uint32_t id_step;
 	struct flow_stats stats;
@@ -551,6 +552,7 @@ void flow_table_advance_exact(struct flow_table *t, uint64_t now_us)
 		else
 			tw_link(t, f);
 	}
+	t->exact_us = t->now_us;
 }
 
 static int port_listed(const struct flow_table *t, uint16_t port)
@@ -837,7 +839,12 @@ uint64_t flow_table_horizon(const struct flow_table *t)
 	 * back by a packet no earlier than the clock (flow_reschedule's
 	 * floor). Reused pairs and evictions are final at the clock, later.
 	 */
-	return t->clock_started ? t->tw_sec * US_PER_S : 0;
+	uint64_t h = t->tw_sec * US_PER_S;
+
+	/* After an exact advance every deadline up to the clock has run. */
+	if (t->exact_us > h)
+		h = t->exact_us;
+	return t->clock_started ? h : 0;
 }
 
 void flow_release(struct flow *f)

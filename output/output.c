@@ -551,6 +551,17 @@ static json_t *stats_object(const struct report *r, const struct report_stats_in
 		json_array_append_new(a, o);
 	}
 	json_object_set_new(st, "capture", a);
+	if (in->nworkers > 0) {
+		a = json_array();
+		for (uint32_t i = 0; i < in->nworkers; i++) {
+			o = json_object();
+			json_object_set_new(o, "packets", json_u64(in->workers[i].packets));
+			json_object_set_new(o, "drops", json_u64(in->workers[i].drops));
+			json_object_set_new(o, "flows", json_u64(in->workers[i].flows));
+			json_array_append_new(a, o);
+		}
+		json_object_set_new(st, "workers", a);
+	}
 	a = json_array();
 	for (uint32_t i = 0; i < r->cfg.nsinks; i++) {
 		uint64_t w, l;

@@ -205,6 +205,13 @@ struct report_evidence_counters {
 	uint64_t write_errors;
 };
 
+/* One packet loop's counters (--workers), for the statistics record. */
+struct report_worker_counters {
+	uint64_t packets; /* frames it received */
+	uint64_t drops;   /* libpcap's ps_drop of its captures */
+	uint64_t flows;   /* connections it followed */
+};
+
 /* What a statistics record reports (all borrowed for the call). */
 struct report_stats_input {
 	const char *reason;         /* "interval", "signal" or "exit" */
@@ -214,6 +221,8 @@ struct report_stats_input {
 	const struct report_iface_counters *ifaces;
 	uint32_t nifaces;
 	const struct report_evidence_counters *evidence; /* NULL without --evidence-pcap */
+	const struct report_worker_counters *workers;    /* one per packet loop */
+	uint32_t nworkers;
 };
 
 /*

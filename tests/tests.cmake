@@ -49,6 +49,15 @@ foreach(capture_path ${KW_GOLDEN_CAPTURES})
   endif()
 endforeach()
 
+# --workers 1, 2 and 3 give the same records in the same order, byte for byte, on every
+# golden and crafted capture, the conformance corpus when present, and a 20 MB prefix of
+# the benchmark corpus when /tmp/kexwatch-bench holds it (tests/workers/equivalence.py).
+add_test(NAME golden.workers-equivalence
+         COMMAND ${Python3_EXECUTABLE} ${KW_TESTS_DIR}/workers/equivalence.py
+                 --kexwatch $<TARGET_FILE:kexwatch> --tests ${KW_TESTS_DIR}
+                 --shared ${KW_SHARED_DIR})
+set_tests_properties(golden.workers-equivalence PROPERTIES TIMEOUT 900)
+
 # Crafted captures (tests/crafted/, written by tests/tools/make-crafted.sh with the
 # libnet tool tests/tools/kw-craft.c): golden.crafted.<name> compares the records as
 # the golden tests do; robustness.crafted.<name> asserts the scenario's own fact

@@ -14,7 +14,11 @@
 # (a record is built, written and freed one at a time).
 #
 # Asserts, on peak RSS from /usr/bin/time -v (formulas: docs/limits.md):
-#   peak <= B0 + 5 MiB (I/O buffers) + 72 * buckets (table, recently evicted set) + max_flows * (sizeof(struct flow) + 64 + 2 * (stream_buf + 64 + 64))
+#   peak <= B0 + 5 MiB (I/O buffers) + N * 5 MiB (rings, spare flows)
+#           + 72 * buckets (tables, recently evicted sets)
+#           + (max_flows + N) * (2 * (sizeof(struct flow) + 64) + 2 * (stream_buf + 64 + 64))
+#   with N = 2 workers (max_flows divided among them; a reported flow is held
+#   twice until the merger writes it),
 #   (a flow that never passed the banners holds its state and one line buffer
 #   per direction; B0 is the RSS of the same binary on an empty capture),
 # that the summary reports the evictions (>= 1,000,000 + 10,000 - 16384), and
@@ -41,7 +45,8 @@ NBANNER=10000
 ROUNDS=8
 MAX_FLOWS=16384
 STREAM_BUF=16384
-LIMITS="--format text --limit max_flows=$MAX_FLOWS --limit stream_buf=$STREAM_BUF --limit ooo_bytes=4096
+WORKERS=2
+LIMITS="--format text --workers $WORKERS --limit max_flows=$MAX_FLOWS --limit stream_buf=$STREAM_BUF --limit ooo_bytes=4096
         --limit ooo_segments=4 --limit banner_max=8192"
 fail=0
 
@@ -71,9 +76,12 @@ peak_kb() { sed -n 's/^[[:space:]]*Maximum resident set size (kbytes): //p' "$1"
 /usr/bin/time -v "$plain" -r "$work/empty.pcap" $LIMITS >/dev/null 2>"$work/b0.txt"
 b0=$(peak_kb "$work/b0.txt")
 
+# Each worker's table: max_flows / N flows, buckets a power of two, at least 1024.
+per=$(( (MAX_FLOWS + WORKERS - 1) / WORKERS ))
 buckets=1024
-while [ "$buckets" -lt "$MAX_FLOWS" ]; do buckets=$((buckets * 2)); done
-bound_kb=$(( b0 + 5120 + (buckets * 72 + MAX_FLOWS * (flow_size + 64 + 2 * (STREAM_BUF + 128))) / 1024 ))
+while [ "$buckets" -lt "$per" ]; do buckets=$((buckets * 2)); done
+bound_kb=$(( b0 + 5120 + WORKERS * 5120 + (WORKERS * buckets * 72
+    + (MAX_FLOWS + WORKERS) * (2 * (flow_size + 64) + 2 * (STREAM_BUF + 128))) / 1024 ))
 
 start=$(date +%s)
 "$craft" flood - $NSYN $NBANNER $ROUNDS |

@@ -1,0 +1,676 @@
+/*
+ * workers.c: the packet loops of one run and the record merger (see
+ * workers.h).
+ *
+ * Responsible for which worker owns a packet, for the rings between the
+ * reader, the workers and the merger, and for the order records are
+ * written in. Offline, the reader's ring to each worker carries packets
+ * (the pkt and a copy of its payload: it pointed into the frame or the
+ * decoder's reassembly buffer), clock ticks and the end; each worker's
+ * ring to the merger carries the flows it hands over. A worker publishes
+ * its table's horizon (flow_table_horizon) after handing over what came
+ * before it; the merger keeps the flows it received in a heap and writes,
+ * in (t_final, t_first, flow_id) order, each one final before every
+ * worker's horizon. Since t_final, t_first and flow_id depend only on a
+ * connection's own packets and the run's clock (dissect/flow.c), the order
+ * is the same for any number of workers. Not responsible for reading
+ * frames (kexwatch.c, live.c), flows (dissect/) or records (output/).
+ */
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "app.h"
+#include "err.h"
+#include "flowid.h"
+#include "hash.h"
+#include "pipeline.h"
+#include "ring.h"
+#include "thread.h"
+#include "workers.h"
+
+/* Reader to worker: a few hundred full-size frames; the largest packet
+ * (a 256 KiB frame) must fit a quarter of it (RING_MSG_MAX). */
+#define IN_RING_BYTES (2u << 20)
+#define IN_RING_KICK (IN_RING_BYTES / 8u) /* wake a sleeping worker per 256 KiB */
+/* Worker to merger: 40-byte messages, a few thousand. */
+#define OUT_RING_BYTES (256u << 10)
+#define OUT_RING_KICK (OUT_RING_BYTES / 4u)
+#define TICK_US 100000u /* offline: idle workers run their timers this often */
+#define WAIT_MS 50u     /* a sleeper looks again at least this often */
+
+enum wmsg_type {
+	WMSG_PACKET = 1,
+	WMSG_TICK,
+	WMSG_IDLE, /* advance exactly: a streamed input is quiet */
+	WMSG_END,
+};
+
+/* Reader to worker; a packet's payload bytes follow it, then (with an
+ * evidence capture) its frame's bytes, from the next multiple of 8. */
+struct wmsg {
+	uint32_t type;
+	uint32_t file_index;
+	uint64_t clock_us;
+	uint64_t frame_ts_us;
+	uint32_t frame_caplen, frame_wirelen; /* frame_caplen 0: no frame */
+	struct pkt pkt;
+};
+
+/* frame_off: where a message's frame bytes start, after plen payload bytes. */
+static uint32_t frame_off(uint32_t plen)
+{
+	return (uint32_t)sizeof(struct wmsg) + ((plen + 7u) & ~7u);
+}
+
+/* Worker to merger: one flow handed over, the merger's to free. */
+struct omsg {
+	struct flow *f;
+	uint64_t final_us, t_first, flow_id;
+	uint32_t why;
+	uint32_t worker;
+};
+
+struct worker {
+	struct workers *w;
+	uint32_t index;
+	pthread_t thread;
+	int started;
+	struct flow_table *table;
+	struct ring in;  /* offline: from the reader */
+	struct ring out; /* to the merger */
+	struct ring_bell in_bell;
+	uint64_t horizon_seen;    /* its last published horizon (the worker's copy) */
+	uint64_t merger_seen;     /* the horizon the merger last acted on (the merger's) */
+	_Atomic uint64_t horizon; /* no flow it hands over later is final before it */
+	atomic_int done;          /* handed over everything, will send nothing more */
+	pthread_mutex_t stats_mu; /* guards snap */
+	struct flow_stats snap;   /* counters as last published */
+	uint64_t open_at_end;     /* flows open when the end message came */
+};
+
+struct workers {
+	struct workers_config cfg;
+	struct kw_limits limits; /* the run's, max_flows divided */
+	struct worker *wk;
+	uint32_t n;
+	struct ring_bell merger_bell;
+	pthread_t merger;
+	int merger_started;
+	atomic_int live_stop_merger; /* live: the workers are done, finish */
+	/* A quiet streamed input: once every horizon reaches it, the merger
+	 * flushes the outputs (0: no flush wanted). */
+	_Atomic uint64_t flush_at;
+	/* Reader (offline). */
+	uint64_t clock_us, last_tick;
+	/* Merger's heap of flows waiting for the horizons. */
+	struct omsg *heap;
+	size_t nheap, heap_cap;
+	uint64_t lost; /* records the merger had no room to order: written at once */
+	int finished;
+};
+
+uint32_t workers_default(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (n < 1)
+		return 1;
+	return n > WORKERS_DEFAULT_MAX ? WORKERS_DEFAULT_MAX : (uint32_t)n;
+}
+
+uint32_t workers_count(const struct workers *w)
+{
+	return w->n;
+}
+
+uint32_t workers_shard(const struct pkt *p, uint32_t n)
+{
+	/* A fixed key: the same worker for a connection in every run, so a
+	 * run can be repeated with the same load on each worker. */
+	static const struct hash_key key = {{0x9e3779b97f4a7c15ull, 0xbf58476d1ce4e5b9ull,
+	                                     0x94d049bb133111ebull, 0x2545f4914f6cdd1dull}};
+	const struct addr_pair *a = &p->a;
+	uint8_t buf[37];
+	int c;
+
+	if (n <= 1)
+		return 0;
+	/* The lower endpoint first (address, then port), as Community ID does. */
+	c = memcmp(a->src, a->dst, 16);
+	if (c < 0 || (c == 0 && a->sport <= a->dport)) {
+		memcpy(buf, a->src, 16);
+		memcpy(buf + 16, a->dst, 16);
+		buf[32] = (uint8_t)(a->sport >> 8), buf[33] = (uint8_t)a->sport;
+		buf[34] = (uint8_t)(a->dport >> 8), buf[35] = (uint8_t)a->dport;
+	} else {
+		memcpy(buf, a->dst, 16);
+		memcpy(buf + 16, a->src, 16);
+		buf[32] = (uint8_t)(a->dport >> 8), buf[33] = (uint8_t)a->dport;
+		buf[34] = (uint8_t)(a->sport >> 8), buf[35] = (uint8_t)a->sport;
+	}
+	buf[36] = a->family;
+	return (uint32_t)((hash_bytes(&key, buf, sizeof(buf)) >> 32) * n >> 32);
+}
+
+/* --- the merger's heap, ordered by (t_final, t_first, flow_id) ---------- */
+
+static int omsg_before(const struct omsg *a, const struct omsg *b)
+{
+	if (a->final_us != b->final_us)
+		return a->final_us < b->final_us;
+	if (a->t_first != b->t_first)
+		return a->t_first < b->t_first;
+	if (a->flow_id != b->flow_id)
+		return a->flow_id < b->flow_id;
+	return a->worker < b->worker;
+}
+
+/* heap_push: 0, or KW_ERR_NOMEM (the caller writes m at once instead). */
+static int heap_push(struct workers *w, const struct omsg *m)
+{
+	size_t i;
+
+	if (w->nheap == w->heap_cap) {
+		size_t cap = w->heap_cap ? w->heap_cap * 2 : 1024;
+		struct omsg *h = realloc(w->heap, cap * sizeof(*h));
+		if (h == NULL)
+			return KW_ERR_NOMEM;
+		w->heap = h;
+		w->heap_cap = cap;
+	}
+	i = w->nheap++;
+	while (i > 0 && omsg_before(m, &w->heap[(i - 1) / 2])) {
+		w->heap[i] = w->heap[(i - 1) / 2];
+		i = (i - 1) / 2;
+	}
+	w->heap[i] = *m;
+	return 0;
+}
+
+static struct omsg heap_pop(struct workers *w)
+{
+	struct omsg top = w->heap[0], last = w->heap[--w->nheap];
+	size_t i = 0;
+
+	for (;;) {
+		size_t c = 2 * i + 1;
+		if (c >= w->nheap)
+			break;
+		if (c + 1 < w->nheap && omsg_before(&w->heap[c + 1], &w->heap[c]))
+			c++;
+		if (!omsg_before(&w->heap[c], &last))
+			break;
+		w->heap[i] = w->heap[c];
+		i = c;
+	}
+	if (w->nheap > 0)
+		w->heap[i] = last;
+	return top;
+}
+
+/* --- workers ------------------------------------------------------------ */
+
+/* on_handoff (worker thread): a flow's record is due; the merger judges and writes it. */
+static void on_handoff(void *ctx, struct flow *f, enum flow_report_why why)
+{
+	struct worker *wk = ctx;
+	struct omsg *m = ring_reserve(&wk->out, sizeof(*m));
+
+	if (m == NULL) { /* the merger is gone: nobody will write it */
+		flow_release(f);
+		return;
+	}
+	*m = (struct omsg){
+	    .f = f,
+	    .final_us = f->t_final,
+	    .t_first = f->t_first,
+	    /* Offline only: the last sort key, computed here, in parallel. */
+	    .flow_id =
+	        wk->w->cfg.live ? 0 : flow_id_stable(wk->w->cfg.sensor, f->t_first, &f->key, 6),
+	    .why = (uint32_t)why,
+	    .worker = wk->index,
+	};
+	ring_commit(&wk->out, sizeof(*m));
+	if (wk->w->cfg.live)
+		ring_kick(&wk->out); /* live: the record goes out now */
+}
+
+/* publish_horizon lets the merger write what this worker handed over before it. */
+static void publish_horizon(struct worker *wk, uint64_t h)
+{
+	if (h == wk->horizon_seen)
+		return;
+	wk->horizon_seen = h;
+	atomic_store_explicit(&wk->horizon, h, memory_order_release);
+	ring_kick(&wk->out);
+}
+
+static void worker_done(struct worker *wk)
+{
+	publish_horizon(wk, UINT64_MAX);
+	atomic_store_explicit(&wk->done, 1, memory_order_release);
+	ring_kick(&wk->out);
+}
+
+/* worker_offline: the loop of an offline worker, until the reader's end message. */
+static void worker_offline(struct worker *wk)
+{
+	for (;;) {
+		const struct wmsg *m;
+		struct pkt p;
+		uint32_t len;
+
+		if ((m = ring_peek(&wk->in, &len)) == NULL) {
+			publish_horizon(wk, flow_table_horizon(wk->table));
+			ring_kick(&wk->out); /* going to sleep: let the merger have it all */
+			ring_wait(&wk->in, WAIT_MS);
+			continue;
+		}
+		flow_table_advance(wk->table, m->clock_us);
+		switch (m->type) {
+		case WMSG_PACKET: {
+			uint64_t flows = flow_table_stats(wk->table)->flows;
+			p = m->pkt;
+			p.payload = (const uint8_t *)(m + 1);
+			/* Out of memory: the packet is not followed (counted nowhere
+			 * better; the flow shows the hole as a gap). */
+			(void)flow_table_packet(wk->table, &p, m->file_index, 0);
+			/* Held until the connection's record says whether to keep
+			 * them; the evidence capture has one interface per input. */
+			if (m->frame_caplen > 0 && wk->w->cfg.p->ev != NULL)
+				evidence_frame(wk->w->cfg.p->ev, &p,
+				               flow_table_stats(wk->table)->flows != flows,
+				               m->file_index, m->frame_ts_us,
+				               (const uint8_t *)m + frame_off(p.payload_len),
+				               m->frame_caplen, m->frame_wirelen);
+			break;
+		}
+		case WMSG_TICK:
+			break;
+		case WMSG_IDLE:
+			flow_table_advance_exact(wk->table, m->clock_us);
+			break;
+		case WMSG_END:
+			ring_release(&wk->in);
+			wk->open_at_end = flow_table_stats(wk->table)->open;
+			flow_table_flush(wk->table);
+			return;
+		}
+		ring_release(&wk->in);
+		publish_horizon(wk, flow_table_horizon(wk->table));
+	}
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *wk = arg;
+	struct workers *w = wk->w;
+
+	if (w->cfg.live)
+		(void)w->cfg.live_loop(w->cfg.live_ctx, wk->index);
+	if (w->cfg.live)
+		flow_table_flush(wk->table);
+	else
+		worker_offline(wk);
+	workers_publish(w, wk->index);
+	worker_done(wk);
+	return NULL;
+}
+
+/* --- the merger --------------------------------------------------------- */
+
+/* write_one judges and writes one handed-over flow, then frees it. */
+static void write_one(struct workers *w, const struct omsg *m)
+{
+	pipeline_record(w->cfg.p, m->f, (enum flow_report_why)m->why);
+	flow_release(m->f);
+}
+
+/* merger_ready: something for the merger to do (a ring bell's wake-up test). */
+static int merger_ready(void *arg)
+{
+	struct workers *w = arg;
+
+	for (uint32_t i = 0; i < w->n; i++) {
+		struct worker *wk = &w->wk[i];
+		if (!ring_is_empty(&wk->out) ||
+		    atomic_load_explicit(&wk->horizon, memory_order_acquire) != wk->merger_seen)
+			return 1;
+	}
+	return atomic_load(&w->live_stop_merger) != 0;
+}
+
+static void *merger_main(void *arg)
+{
+	struct workers *w = arg;
+
+	for (;;) {
+		uint64_t least = UINT64_MAX;
+		uint32_t ndone = 0;
+		int progress = 0;
+
+		for (uint32_t i = 0; i < w->n; i++) {
+			struct worker *wk = &w->wk[i];
+			const struct omsg *m;
+			uint32_t len;
+
+			/* The horizon first: what was handed over before it is in the ring. */
+			ndone += atomic_load_explicit(&wk->done, memory_order_acquire) != 0;
+			wk->merger_seen = atomic_load_explicit(&wk->horizon, memory_order_acquire);
+			if (wk->merger_seen < least)
+				least = wk->merger_seen;
+			while ((m = ring_peek(&wk->out, &len)) != NULL) {
+				struct omsg copy = *m;
+				ring_release(&wk->out);
+				progress = 1;
+				if (w->cfg.live || heap_push(w, &copy) != 0) {
+					if (!w->cfg.live)
+						w->lost++;
+					write_one(w, &copy);
+				}
+			}
+		}
+		/* Every worker done (and its ring emptied after): write the rest. */
+		while (w->nheap > 0 && (ndone == w->n || w->heap[0].final_us < least)) {
+			struct omsg m = heap_pop(w);
+			write_one(w, &m);
+			progress = 1;
+		}
+		{
+			uint64_t at = atomic_load(&w->flush_at);
+			/* Everything due by the quiet input's clock is written: out now. */
+			if (at != 0 && (least >= at || ndone == w->n) &&
+			    (w->nheap == 0 || w->heap[0].final_us >= least)) {
+				pipeline_flush(w->cfg.p);
+				atomic_compare_exchange_strong(&w->flush_at, &at, 0);
+			}
+		}
+		if (w->cfg.merger_hook != NULL)
+			w->cfg.merger_hook(w->cfg.live_ctx);
+		if (ndone == w->n && w->nheap == 0) {
+			int empty = 1;
+			for (uint32_t i = 0; i < w->n; i++)
+				empty &= ring_is_empty(&w->wk[i].out);
+			if (empty)
+				break;
+			continue;
+		}
+		if (!progress)
+			ring_bell_wait(&w->merger_bell, merger_ready, w, WAIT_MS);
+	}
+	return NULL;
+}
+
+/* --- setup -------------------------------------------------------------- */
+
+struct flow_table *workers_table(struct workers *w, uint32_t worker)
+{
+	return w->wk[worker].table;
+}
+
+void workers_publish(struct workers *w, uint32_t worker)
+{
+	struct worker *wk = &w->wk[worker];
+
+	pthread_mutex_lock(&wk->stats_mu);
+	wk->snap = *flow_table_stats(wk->table);
+	pthread_mutex_unlock(&wk->stats_mu);
+	ring_kick(&wk->out);
+}
+
+void workers_wake_merger(struct workers *w)
+{
+	ring_bell_ring(&w->merger_bell);
+}
+
+void workers_stats(struct workers *w, struct flow_stats *sum, struct flow_stats *per)
+{
+	memset(sum, 0, sizeof(*sum));
+	for (uint32_t i = 0; i < w->n; i++) {
+		struct worker *wk = &w->wk[i];
+		struct flow_stats s;
+
+		if (w->finished) {
+			s = *flow_table_stats(wk->table);
+		} else {
+			pthread_mutex_lock(&wk->stats_mu);
+			s = wk->snap;
+			pthread_mutex_unlock(&wk->stats_mu);
+		}
+		if (per != NULL)
+			per[i] = s;
+		sum->packets += s.packets;
+		sum->bytes += s.bytes;
+		sum->flows += s.flows;
+		sum->reported += s.reported;
+		sum->evicted += s.evicted;
+		sum->timeouts += s.timeouts;
+		sum->reused += s.reused;
+		sum->not_ssh += s.not_ssh;
+		sum->icmp_matched += s.icmp_matched;
+		sum->icmp_unmatched += s.icmp_unmatched;
+		sum->anomalies += s.anomalies;
+		sum->open += s.open;
+		sum->lost += s.lost;
+	}
+}
+
+int workers_open(struct workers **out, const struct workers_config *cfg)
+{
+	struct workers *w;
+	uint32_t n = cfg->n;
+
+	*out = NULL;
+	if (n < 1 || n > WORKERS_MAX) {
+		fprintf(stderr, "kexwatch: bad number of workers %u\n", n);
+		return KW_ERR_BUG;
+	}
+	if ((w = calloc(1, sizeof(*w))) == NULL || (w->wk = calloc(n, sizeof(*w->wk))) == NULL) {
+		free(w);
+		fprintf(stderr, "kexwatch: out of memory\n");
+		return KW_ERR_NOMEM;
+	}
+	w->cfg = *cfg;
+	w->n = n;
+	w->limits = *cfg->limits;
+	/* Divided, so the run's bound on flows (and on memory) holds for any N. */
+	w->limits.max_flows = (cfg->limits->max_flows + n - 1) / n;
+	if (ring_bell_init(&w->merger_bell) != 0)
+		goto nomem;
+	for (uint32_t i = 0; i < n; i++) {
+		struct worker *wk = &w->wk[i];
+		struct flow_config fcfg = {
+		    .limits = &w->limits,
+		    .ssh_ports = cfg->ports,
+		    .nssh_ports = cfg->nports,
+		    .handoff = on_handoff,
+		    .report_ctx = wk,
+		    .budget = &cfg->p->budget,
+		    .seed = cfg->seed,
+		    .first_id = i + 1,
+		    .id_step = n,
+		};
+		wk->w = w;
+		wk->index = i;
+		atomic_init(&wk->horizon, 0);
+		atomic_init(&wk->done, 0);
+		pthread_mutex_init(&wk->stats_mu, NULL);
+		if ((wk->table = flow_table_new(&fcfg)) == NULL ||
+		    ring_init(&wk->out, OUT_RING_BYTES, &w->merger_bell, OUT_RING_KICK) != 0)
+			goto nomem;
+		if (!cfg->live &&
+		    (ring_bell_init(&wk->in_bell) != 0 ||
+		     ring_init(&wk->in, IN_RING_BYTES, &wk->in_bell, IN_RING_KICK) != 0))
+			goto nomem;
+	}
+	if (kw_thread_start(&w->merger, merger_main, w) != 0)
+		goto thread;
+	w->merger_started = 1;
+	for (uint32_t i = 0; i < n; i++) {
+		if (kw_thread_start(&w->wk[i].thread, worker_main, &w->wk[i]) != 0)
+			goto thread;
+		w->wk[i].started = 1;
+	}
+	*out = w;
+	return 0;
+nomem:
+	fprintf(stderr, "kexwatch: out of memory\n");
+	workers_close(w);
+	return KW_ERR_NOMEM;
+thread:
+	fprintf(stderr, "kexwatch: cannot start a worker thread\n");
+	/* Those started stop at the end message, and the merger after them. */
+	workers_finish(w);
+	workers_close(w);
+	return KW_ERR_IO;
+}
+
+/*
+ * send_msg sends a message of type to worker wk: with p, its payload, and
+ * with fr, the frame too. What would not fit a ring message (only frames
+ * near 256 KiB do) is cut: the payload then shows as snapped, the evidence
+ * frame is kept shorter (its wire length stays).
+ */
+static void send_msg(struct worker *wk, uint32_t type, const struct pkt *p, uint64_t clock_us,
+                     uint32_t file_index, const struct capture_frame *fr)
+{
+	uint32_t plen = p != NULL ? p->payload_len : 0, max = RING_MSG_MAX(wk->in.cap) - 8u;
+	uint32_t flen = fr != NULL ? fr->caplen : 0, len;
+	struct wmsg *m;
+
+	if (plen > max - sizeof(*m))
+		plen = max - (uint32_t)sizeof(*m);
+	if (flen > max - frame_off(plen))
+		flen = max - frame_off(plen);
+	len = flen > 0 ? frame_off(plen) + flen : (uint32_t)sizeof(*m) + plen;
+	if ((m = ring_reserve(&wk->in, len)) == NULL)
+		return;
+	m->type = type;
+	m->file_index = file_index;
+	m->clock_us = clock_us;
+	m->frame_caplen = flen;
+	if (p != NULL) {
+		m->pkt = *p;
+		m->pkt.payload = NULL;
+		m->pkt.payload_len = plen;
+		if (plen > 0)
+			memcpy(m + 1, p->payload, plen);
+	}
+	if (flen > 0) {
+		m->frame_ts_us = fr->ts_us;
+		m->frame_wirelen = fr->wirelen;
+		memcpy((uint8_t *)m + frame_off(plen), fr->data, flen);
+	}
+	ring_commit(&wk->in, len);
+}
+
+static void maybe_tick(struct workers *w)
+{
+	if (w->clock_us - w->last_tick < TICK_US)
+		return;
+	w->last_tick = w->clock_us;
+	for (uint32_t i = 0; i < w->n; i++) {
+		send_msg(&w->wk[i], WMSG_TICK, NULL, w->clock_us, 0, NULL);
+		ring_kick(&w->wk[i].in);
+	}
+}
+
+void workers_packet(struct workers *w, const struct pkt *p, uint64_t clock_us, uint32_t file_index,
+                    const struct capture_frame *fr)
+{
+	if (clock_us > w->clock_us)
+		w->clock_us = clock_us;
+	send_msg(&w->wk[workers_shard(p, w->n)], WMSG_PACKET, p, w->clock_us, file_index, fr);
+	maybe_tick(w);
+}
+
+void workers_idle(struct workers *w, uint64_t clock_us)
+{
+	if (clock_us > w->clock_us)
+		w->clock_us = clock_us;
+	atomic_store(&w->flush_at, w->clock_us > 0 ? w->clock_us : 1);
+	for (uint32_t i = 0; i < w->n; i++) {
+		send_msg(&w->wk[i], WMSG_IDLE, NULL, w->clock_us, 0, NULL);
+		ring_kick(&w->wk[i].in);
+	}
+}
+
+uint64_t workers_open_at_end(const struct workers *w)
+{
+	uint64_t n = 0;
+
+	for (uint32_t i = 0; i < w->n; i++)
+		n += w->wk[i].open_at_end;
+	return n;
+}
+
+void workers_clock(struct workers *w, uint64_t clock_us)
+{
+	if (clock_us > w->clock_us)
+		w->clock_us = clock_us;
+	maybe_tick(w);
+}
+
+void workers_finish(struct workers *w)
+{
+	if (w == NULL || w->finished)
+		return;
+	if (w->cfg.live) {
+		/* The live bodies have returned (the caller made them). */
+	} else {
+		for (uint32_t i = 0; i < w->n; i++) {
+			if (!w->wk[i].started)
+				continue;
+			send_msg(&w->wk[i], WMSG_END, NULL, w->clock_us, 0, NULL);
+			ring_kick(&w->wk[i].in);
+		}
+	}
+	for (uint32_t i = 0; i < w->n; i++) {
+		if (w->wk[i].started)
+			pthread_join(w->wk[i].thread, NULL);
+		w->wk[i].started = 0;
+		if (!atomic_load(&w->wk[i].done))
+			worker_done(&w->wk[i]); /* never started: nothing to wait for */
+	}
+	if (w->merger_started) {
+		atomic_store(&w->live_stop_merger, 1);
+		workers_wake_merger(w);
+		pthread_join(w->merger, NULL);
+		w->merger_started = 0;
+	}
+	w->finished = 1;
+}
+
+void workers_close(struct workers *w)
+{
+	if (w == NULL)
+		return;
+	for (uint32_t i = 0; i < w->n; i++) {
+		struct worker *wk = &w->wk[i];
+		const struct omsg *m;
+		uint32_t len;
+
+		/* Flows handed over but never written (a failed start): free them. */
+		while (wk->out.buf != NULL && (m = ring_peek(&wk->out, &len)) != NULL) {
+			flow_release(m->f);
+			ring_release(&wk->out);
+		}
+		flow_table_free(wk->table);
+		ring_destroy(&wk->in);
+		ring_destroy(&wk->out);
+		if (!w->cfg.live && wk->in.cap != 0)
+			ring_bell_destroy(&wk->in_bell);
+		pthread_mutex_destroy(&wk->stats_mu);
+	}
+	while (w->nheap > 0) {
+		struct omsg m = heap_pop(w);
+		flow_release(m.f);
+	}
+	free(w->heap);
+	ring_bell_destroy(&w->merger_bell);
+	free(w->wk);
+	free(w);
+}

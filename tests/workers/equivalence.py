@@ -1,0 +1,136 @@
+#!/usr/bin/env python3
+"""workers.equivalence: the same records in the same order for any --workers N.
+
+Reads each capture with --workers 1, 2 and 3 (compact records, sensor "golden") and
+compares the outputs byte for byte. The captures: every golden capture (tests/pcaps),
+every crafted one (tests/crafted), every capture of the conformance corpus when
+SHARED/conformance is present, and a 20 MB prefix of the benchmark's handshake
+corpus when /tmp/kexwatch-bench/handshakes.pcap exists (made at test time, skipped
+with a message otherwise). A capture that gives no record at all is still compared
+(an empty output must stay empty); if no capture gives a record, the test proves
+nothing and fails.
+
+    python3 tests/workers/equivalence.py --kexwatch BUILD/kexwatch --tests tests \
+        [--shared ../shared] [--workers 1,2,3] [--bench /tmp/kexwatch-bench/handshakes.pcap]
+
+Exit status 0 when every capture agrees, 1 otherwise (the first differing line of
+each disagreeing capture is printed).
+"""
+import argparse
+import glob
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+PREFIX_BYTES = 20 * 1000 * 1000
+
+
+def run(kexwatch, capture, workers, timeout):
+    cmd = [kexwatch, "-q", "--workers", str(workers), "--sensor-name", "golden",
+           "--record", "compact", "--format", "json", "-r", capture]
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout)
+    return p.returncode, p.stdout, p.stderr
+
+
+def pcap_prefix(src, dst, limit):
+    """Copy whole classic-pcap records of src into dst up to limit bytes."""
+    with open(src, "rb") as f, open(dst, "wb") as out:
+        head = f.read(24)
+        if len(head) < 24:
+            return False
+        out.write(head)
+        little = head[:4] in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1")
+        total = 24
+        while total < limit:
+            rec = f.read(16)
+            if len(rec) < 16:
+                break
+            incl = int.from_bytes(rec[8:12], "little" if little else "big")
+            data = f.read(incl)
+            if len(data) < incl:
+                break
+            out.write(rec + data)
+            total += 16 + incl
+    return True
+
+
+def captures(tests, shared):
+    found = []
+    for d in (os.path.join(tests, "pcaps"), os.path.join(tests, "crafted")):
+        for ext in ("*.pcap", "*.pcap.gz", "*.pcapng"):
+            found += sorted(glob.glob(os.path.join(d, ext)))
+    if shared:
+        conf = os.path.join(shared, "conformance")
+        if os.path.isdir(conf):
+            for root, _, files in os.walk(conf):
+                for name in sorted(files):
+                    if name.endswith((".pcap", ".pcapng", ".pcap.gz", ".cap")):
+                        found.append(os.path.join(root, name))
+        else:
+            print("# conformance corpus absent (%s): not compared" % conf)
+    return found
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--kexwatch", required=True)
+    ap.add_argument("--tests", required=True)
+    ap.add_argument("--shared")
+    ap.add_argument("--workers", default="1,2,3")
+    ap.add_argument("--bench", default="/tmp/kexwatch-bench/handshakes.pcap")
+    ap.add_argument("--timeout", type=int, default=600)
+    args = ap.parse_args()
+    counts = [int(x) for x in args.workers.split(",")]
+    caps = captures(args.tests, args.shared)
+    tmp = tempfile.TemporaryDirectory()
+    if os.path.exists(args.bench):
+        prefix = os.path.join(tmp.name, "bench-prefix.pcap")
+        if pcap_prefix(args.bench, prefix, PREFIX_BYTES):
+            caps.append(prefix)
+    else:
+        print("# %s absent (bench/make-corpus.sh makes it): benchmark prefix skipped"
+              % args.bench)
+    bad = records = 0
+    for cap in caps:
+        outs = []
+        for n in counts:
+            rc, out, err = run(args.kexwatch, cap, n, args.timeout)
+            outs.append((n, rc, out, err))
+        for n, rc, out, err in outs:
+            # A sanitizer build (KW_SANITIZE, KW_TSAN) reports on stderr.
+            if b"Sanitizer" in err or b"runtime error" in err:
+                bad += 1
+                print("not ok - %s: --workers %d: sanitizer report\n%s"
+                      % (cap, n, err.decode("utf-8", "replace")[:4000]))
+        base_n, base_rc, base, _ = outs[0]
+        for n, rc, out, err in outs[1:]:
+            if rc != base_rc or out != base:
+                bad += 1
+                a, b = base.splitlines(), out.splitlines()
+                i = next((k for k in range(min(len(a), len(b))) if a[k] != b[k]),
+                         min(len(a), len(b)))
+                print("not ok - %s: --workers %d and %d differ (exit %d/%d, %d/%d records)"
+                      " at record %d" % (cap, base_n, n, base_rc, rc, len(a), len(b), i + 1))
+                if i < len(a):
+                    print("#  %d: %s" % (base_n, a[i][:300].decode("utf-8", "replace")))
+                if i < len(b):
+                    print("#  %d: %s" % (n, b[i][:300].decode("utf-8", "replace")))
+                break
+        else:
+            lines = base.splitlines()
+            records += len(lines)
+            for line in lines:
+                json.loads(line)  # every line is one JSON record
+            print("ok - %s: %d records, identical for --workers %s"
+                  % (os.path.relpath(cap), len(lines), args.workers))
+    print("# %d captures, %d records, %d differ" % (len(caps), records, bad))
+    if records == 0:
+        print("not ok - no capture gave a record: nothing was compared")
+        return 1
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

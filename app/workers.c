@@ -506,6 +506,8 @@ int workers_open(struct workers **out, const struct workers_config *cfg)
 		     ring_init(&wk->in, IN_RING_BYTES, &wk->in_bell, IN_RING_KICK) != 0))
 			goto nomem;
 	}
+	/* Set before any thread starts: a live body finds its table through it. */
+	*out = w;
 	if (kw_thread_start(&w->merger, merger_main, w) != 0)
 		goto thread;
 	w->merger_started = 1;
@@ -514,13 +516,13 @@ int workers_open(struct workers **out, const struct workers_config *cfg)
 			goto thread;
 		w->wk[i].started = 1;
 	}
-	*out = w;
 	return 0;
 nomem:
 	fprintf(stderr, "kexwatch: out of memory\n");
 	workers_close(w);
 	return KW_ERR_NOMEM;
 thread:
+	*out = NULL;
 	fprintf(stderr, "kexwatch: cannot start a worker thread\n");
 	/* Those started stop at the end message, and the merger after them. */
 	workers_finish(w);

@@ -124,7 +124,7 @@ stop_kexwatch() {
 }
 
 check_sanitizers() {
-	if grep -Eq "AddressSanitizer|LeakSanitizer|runtime error:|UndefinedBehaviorSanitizer" "$1"; then
+	if grep -Eq "AddressSanitizer|LeakSanitizer|ThreadSanitizer|runtime error:|UndefinedBehaviorSanitizer" "$1"; then
 		cat "$1" >&2
 		fail "sanitizer report in $(basename "$1")"
 	fi

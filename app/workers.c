@@ -426,6 +426,9 @@ void workers_wake_merger(struct workers *w)
 	ring_bell_ring(&w->merger_bell);
 }
 
+_Static_assert(sizeof(struct flow_stats) % sizeof(uint64_t) == 0,
+               "struct flow_stats holds uint64_t counters only");
+
 void workers_stats(struct workers *w, struct flow_stats *sum, struct flow_stats *per)
 {
 	memset(sum, 0, sizeof(*sum));
@@ -442,19 +445,14 @@ void workers_stats(struct workers *w, struct flow_stats *sum, struct flow_stats 
 		}
 		if (per != NULL)
 			per[i] = s;
-		sum->packets += s.packets;
-		sum->bytes += s.bytes;
-		sum->flows += s.flows;
-		sum->reported += s.reported;
-		sum->evicted += s.evicted;
-		sum->timeouts += s.timeouts;
-		sum->reused += s.reused;
-		sum->not_ssh += s.not_ssh;
-		sum->icmp_matched += s.icmp_matched;
-		sum->icmp_unmatched += s.icmp_unmatched;
-		sum->anomalies += s.anomalies;
-		sum->open += s.open;
-		sum->lost += s.lost;
+		/* Every counter adds up: struct flow_stats is uint64_t counters only. */
+		for (size_t k = 0; k < sizeof(s) / sizeof(uint64_t); k++) {
+			uint64_t v, acc;
+			memcpy(&v, (const char *)&s + k * sizeof(v), sizeof(v));
+			memcpy(&acc, (char *)sum + k * sizeof(acc), sizeof(acc));
+			acc += v;
+			memcpy((char *)sum + k * sizeof(acc), &acc, sizeof(acc));
+		}
 	}
 }
 

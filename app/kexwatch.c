@@ -627,6 +627,26 @@ static int run_live(const struct options *o)
 }
 
 /*
+ * stage_cpu writes, for bench/ (KW_STAGE_CPU set), the CPU seconds of each
+ * stage to standard error: this thread (reading and decoding), each
+ * worker, the merger (judging and writing records), and the whole process
+ * (the others: read-ahead, output writer).
+ */
+static void stage_cpu(const struct workers *w)
+{
+	uint64_t per[WORKERS_MAX], merger, reader = thread_cpu_us();
+	struct timespec ts;
+
+	workers_cpu(w, per, &merger);
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	fprintf(stderr, "kexwatch: stage cpu s: reader %.3f merger %.3f process %.3f workers",
+	        reader / 1e6, merger / 1e6, (double)ts.tv_sec + ts.tv_nsec / 1e9);
+	for (uint32_t i = 0; i < workers_count(w); i++)
+		fprintf(stderr, " %.3f", per[i] / 1e6);
+	fputc('\n', stderr);
+}
+
+/*
  * offline_end ends a run over files, whether every input was read or not:
  * writes the connections still open and what closes the output, commits
  * the host-key store, checks that every record reached its output, prints
@@ -644,6 +664,8 @@ static int offline_end(struct run *run, int quiet, int failed)
 
 	/* Every worker reports what is still open; the merger writes it all. */
 	workers_finish(run->w);
+	if (getenv("KW_STAGE_CPU") != NULL)
+		stage_cpu(run->w);
 	workers_stats(run->w, &fs, NULL);
 	open = workers_open_at_end(run->w);
 	workers_close(run->w);

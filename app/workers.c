@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "app.h"
@@ -89,6 +90,7 @@ struct worker {
 	pthread_mutex_t stats_mu; /* guards snap */
 	struct flow_stats snap;   /* counters as last published */
 	uint64_t open_at_end;     /* flows open when the end message came */
+	uint64_t cpu_us;          /* the thread's CPU time, when it ended */
 };
 
 struct workers {
@@ -109,6 +111,7 @@ struct workers {
 	struct omsg *heap;
 	size_t nheap, heap_cap;
 	uint64_t lost; /* records the merger had no room to order: written at once */
+	uint64_t merger_cpu_us;
 	int finished;
 };
 
@@ -119,6 +122,22 @@ uint32_t workers_default(void)
 	if (n < 1)
 		return 1;
 	return n > WORKERS_DEFAULT_MAX ? WORKERS_DEFAULT_MAX : (uint32_t)n;
+}
+
+uint64_t thread_cpu_us(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0)
+		return 0;
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+void workers_cpu(const struct workers *w, uint64_t *per, uint64_t *merger)
+{
+	for (uint32_t i = 0; i < w->n; i++)
+		per[i] = w->wk[i].cpu_us;
+	*merger = w->merger_cpu_us;
 }
 
 uint32_t workers_count(const struct workers *w)
@@ -316,6 +335,7 @@ static void *worker_main(void *arg)
 	else
 		worker_offline(wk);
 	workers_publish(w, wk->index);
+	wk->cpu_us = thread_cpu_us();
 	worker_done(wk);
 	return NULL;
 }
@@ -394,8 +414,10 @@ static void *merger_main(void *arg)
 			int empty = 1;
 			for (uint32_t i = 0; i < w->n; i++)
 				empty &= ring_is_empty(&w->wk[i].out);
-			if (empty)
+			if (empty) {
+				w->merger_cpu_us = thread_cpu_us();
 				break;
+			}
 			continue;
 		}
 		if (!progress)

@@ -124,6 +124,16 @@ void workers_wake_merger(struct workers *w);
  */
 void workers_stats(struct workers *w, struct flow_stats *sum, struct flow_stats *per);
 
+/*
+ * workers_cpu: CPU time in microseconds each worker thread (per[], n
+ * entries) and the merger thread used, measured as each ended (after
+ * workers_finish), for the per-stage costs of docs/performance.md.
+ */
+void workers_cpu(const struct workers *w, uint64_t *per, uint64_t *merger);
+
+/* thread_cpu_us: the calling thread's CPU time (user and system), in microseconds. */
+uint64_t thread_cpu_us(void);
+
 /* workers_count: how many workers the run has. */
 uint32_t workers_count(const struct workers *w);
 

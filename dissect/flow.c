@@ -763,7 +763,10 @@ int flow_table_packet(struct flow_table *t, const struct pkt *p, uint32_t file_i
 	    (f->ssh.dir[0].state == SSH_ST_NOT_SSH || f->ssh.dir[1].state == SSH_ST_NOT_SSH))
 		f->feeding = 0; /* not SSH: count, no more parsing */
 	flow_note_close(t, f, dir, p);
-	flow_reschedule(t, f, t->now_us);
+	/* Never due at the clock itself: a packet stamped before it (rotated
+	 * files read out of order, a capture's own jitter) would otherwise end
+	 * its flow at once, and every later one open a new flow. */
+	flow_reschedule(t, f, t->now_us + 1);
 	return KW_OK;
 }
 

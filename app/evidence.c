@@ -385,8 +385,9 @@ void evidence_flow_reported(struct evidence *ev, const struct flow *f, int keep)
 	h = key_hash(&k, &ev->key);
 	pthread_mutex_lock(&ev->mu);
 	/* With several workers the record is written after its worker went
-	 * on: the pair may already carry a newer connection, left alone. */
-	if ((e = entry_find(ev, &k, h)) != NULL && e->live && e->t_first <= f->t_first) {
+	 * on: the pair may already carry a newer connection (its first frame
+	 * came after this one's last packet), left alone. */
+	if ((e = entry_find(ev, &k, h)) != NULL && e->live && e->t_first <= f->t_last) {
 		if (keep && e->nframes > 0)
 			write_entry(ev, e);
 		entry_clear(ev, e);

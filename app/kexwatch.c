@@ -940,6 +940,14 @@ static int run_follow(const struct options *o)
 	    .record = o->record,
 	    .select = &o->select,
 	};
+	struct workers_config wcfg = {
+	    .n = o->workers,
+	    .limits = &o->limits,
+	    .ports = o->ports,
+	    .nports = o->nports,
+	    .seed = pcfg.seed,
+	    .sensor = o->record.sensor,
+	};
 	struct timespec poll = {0, KW_FOLLOW_POLL_NS};
 	struct capture_dir *d = NULL;
 	uint32_t n = 0;
@@ -961,6 +969,13 @@ static int run_follow(const struct options *o)
 		capture_dir_close(d);
 		free(names);
 		return r == KW_ERR_MALFORMED ? 2 : 1; /* a malformed --syslog: wrong usage */
+	}
+	wcfg.p = run.p;
+	if (workers_open(&run.w, &wcfg) != 0) {
+		pipeline_close(run.p);
+		capture_dir_close(d);
+		free(names);
+		return 1;
 	}
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
@@ -993,6 +1008,8 @@ static int run_follow(const struct options *o)
 			final = 1;
 			continue;
 		}
+		/* Waiting for the rotation: what is due by now goes out. */
+		workers_idle(run.w, 0);
 		nanosleep(&poll, NULL);
 	}
 	r = offline_end(&run, o->quiet, failed);

@@ -613,7 +613,9 @@ void workers_idle(struct workers *w, uint64_t clock_us)
 {
 	if (clock_us > w->clock_us)
 		w->clock_us = clock_us;
-	atomic_store(&w->flush_at, w->clock_us > 0 ? w->clock_us : 1);
+	if (w->clock_us == 0)
+		return; /* no packet yet: no clock to move, nothing to write */
+	atomic_store(&w->flush_at, w->clock_us);
 	for (uint32_t i = 0; i < w->n; i++) {
 		send_msg(&w->wk[i], WMSG_IDLE, NULL, w->clock_us, 0, NULL);
 		ring_kick(&w->wk[i].in);

@@ -15,7 +15,7 @@ void budget_init(struct kw_budget *b, uint64_t limit)
 /* note_peak raises peak to now (a lost race only delays it to the next charge). */
 static void note_peak(struct kw_budget *b, uint64_t now)
 {
-	uint64_t p = b->peak;
+	uint64_t p = __atomic_load_n(&b->peak, __ATOMIC_RELAXED); /* other loops write it */
 
 	while (now > p && !__atomic_compare_exchange_n(&b->peak, &p, now, 1, __ATOMIC_RELAXED,
 	                                               __ATOMIC_RELAXED))

@@ -2,17 +2,20 @@
  * capture.c: capture files and live interfaces through libpcap (see
  * capture.h).
  *
- * A regular file is read ahead, and inflated when compressed, by a second
- * thread (prefetch.c). Classic pcap records are then read here, in place in
- * the read-ahead blocks, once libpcap has accepted the file header
- * (open_classic, next_classic: the benchmark spent a fifth of the packet
- * loop in stdio and copies); libpcap reads pcapng and anything unusual
- * itself, from a stdio stream over the same blocks. Standard input and
- * pipes are read in this thread behind a stdio cookie (struct stream), one
- * read(2) of what is there at a time (inflated when the first bytes are
- * gzip's), so a frame is handed out as soon as its bytes arrive; while
- * nothing arrives the stream polls, calls the caller's idle hook and looks
- * at the stop flag, so neither records nor signals wait for the writer. Live captures
+ * An uncompressed regular file in classic pcap format is mapped
+ * (mapfile.c) and its records are read here, in place in the mapping, once
+ * libpcap has accepted the file header (open_classic, next_classic: the
+ * benchmark spent a fifth of the packet loop in stdio and copies, then a
+ * sixth in the kernel's copy of read(2)). Any other regular file is read
+ * ahead, and inflated when compressed, by a second thread (prefetch.c):
+ * classic pcap records are read in place in its blocks, and libpcap reads
+ * pcapng and anything unusual itself, from a stdio stream over the same
+ * blocks. Standard input and pipes are read in this thread behind a stdio
+ * cookie (struct stream), one read(2) of what is there at a time (inflated
+ * when the first bytes are gzip's), so a frame is handed out as soon as its
+ * bytes arrive; while nothing arrives the stream polls, calls the caller's
+ * idle hook and looks at the stop flag, so neither records nor signals wait
+ * for the writer. Live captures
  * use libpcap's memory-mapped ring as it is (pcap_create/pcap_activate),
  * nonblocking, with a short ring timeout instead of immediate mode so a busy
  * link is read in blocks.
@@ -36,6 +39,7 @@
 
 #include "capture.h"
 #include "err.h"
+#include "mapfile.h"
 #include "prefetch.h"
 
 /* libpcap's largest sane captured length for the link types read here
@@ -47,6 +51,8 @@ struct capture {
 	FILE *file;             /* the stream libpcap reads; closed by pcap_close */
 	struct stream *stream;  /* standard input, a pipe, a FIFO (stream_read) */
 	struct prefetch *ahead; /* a regular file, read ahead (prefetch.c) */
+	struct mapfile *map;    /* or mapped (mapfile.c): classic pcap only */
+	int map_fd;             /* the mapped file, closed by capture_close */
 	/* classic pcap read here (see next_classic); pcap holds the header only */
 	int classic, swapped, nsec, has_prog;
 	uint32_t snapshot;
@@ -295,7 +301,8 @@ static int plain_link(int link)
  * open_classic: a classic pcap file (version 2.4, micro- or nanosecond
  * magic in either byte order, no FCS bits in the link type) whose header
  * libpcap accepts, for a link type libpcap passes through untouched, is
- * read here, record by record straight from the read-ahead blocks: no stdio
+ * read here, record by record straight from the mapping or the read-ahead
+ * blocks: no stdio
  * and no copies for libpcap. libpcap still reads the header (from a copy
  * through fmemopen), so the link type, snapshot length and any complaint
  * are its own. 1 when c reads the file so, 0 when libpcap should.
@@ -335,7 +342,8 @@ static int open_classic(struct capture *c, const uint8_t *h, size_t n)
 }
 
 /*
- * open_file opens what libpcap (or open_classic) reads, taking fd: a regular
+ * open_file opens what libpcap (or open_classic) reads, taking fd: an
+ * uncompressed classic pcap file is mapped (mapfile.c); any other regular
  * file is read ahead by prefetch.c (inflated there when compressed);
  * anything else (standard input, a pipe) is read in this thread through
  * zlib, which passes uncompressed input through, since a pipe cannot be
@@ -358,6 +366,16 @@ static int open_file(struct capture *c, int fd, char *pcap_err)
 			return -1;
 		}
 	} else {
+		if (!is_gzip(fd) && (c->map = mapfile_open(fd)) != NULL) {
+			n = mapfile_take(c->map, sizeof(first), &h, &e);
+			if (open_classic(c, h, n)) {
+				c->map_fd = fd;
+				return 0;
+			}
+			/* pcapng or unusual: libpcap reads it, through the read-ahead. */
+			mapfile_close(c->map);
+			c->map = NULL;
+		}
 		if (is_gzip(fd) && (gz = gzdopen(fd, "rb")) != NULL)
 			gzbuffer(gz, 1 << 17);
 		if ((c->ahead = prefetch_open(fd, gz)) == NULL) {
@@ -598,6 +616,14 @@ int capture_counters(struct capture *c, struct capture_counters *out)
 	return KW_OK;
 }
 
+/* take: the next n bytes of a file read here (see prefetch_take). */
+static size_t take(struct capture *c, size_t n, const uint8_t **ptr, int *err)
+{
+	if (c->map != NULL)
+		return mapfile_take(c->map, n, ptr, err);
+	return prefetch_take(c->ahead, n, ptr, err);
+}
+
 /* classic_fail: a damaged record, said as libpcap says it. */
 static int classic_fail(struct capture *c, int e, const char *what, uint32_t want, size_t got)
 {
@@ -624,7 +650,7 @@ static int next_classic(struct capture *c, struct capture_frame *f)
 	int e;
 
 	for (;;) {
-		if ((n = prefetch_take(c->ahead, 16, &h, &e)) < 16) {
+		if ((n = take(c, 16, &h, &e)) < 16) {
 			if (n == 0 && e == 0)
 				return 0;
 			return classic_fail(c, e, "header bytes", 16, n);
@@ -642,7 +668,7 @@ static int next_classic(struct capture *c, struct capture_frame *f)
 			return KW_ERR_IO;
 		}
 		d = empty;
-		if (caplen > 0 && (n = prefetch_take(c->ahead, caplen, &d, &e)) < caplen)
+		if (caplen > 0 && (n = take(c, caplen, &d, &e)) < caplen)
 			return classic_fail(c, e, "captured bytes", caplen, n);
 		if (caplen > c->snapshot)
 			caplen = c->snapshot;
@@ -696,6 +722,8 @@ const char *capture_error(const struct capture *c)
 
 uint64_t capture_bytes(const struct capture *c)
 {
+	if (c->map != NULL)
+		return mapfile_offset(c->map);
 	if (c->ahead != NULL)
 		return prefetch_offset(c->ahead);
 	return 0; /* a stream has no size to show progress against */
@@ -708,6 +736,10 @@ void capture_close(struct capture *c)
 	pcap_close(c->pcap); /* closes c->file, and through its cookie the stream or read-ahead */
 	if (c->classic)
 		prefetch_close(c->ahead);
+	if (c->map != NULL) {
+		mapfile_close(c->map);
+		close(c->map_fd);
+	}
 	if (c->has_prog)
 		pcap_freecode(&c->prog);
 	free(c);

@@ -136,8 +136,9 @@ def main():
                 cases[name] = (["-r", path], None, None)
             # header forms kexwatch reads itself (snap length 0 means the
             # maximum) or leaves to libpcap (version 2.3, FCS bits in the link
-            # type), and frames of 200,000 bytes that straddle the 1 MiB
-            # read-ahead blocks (all zeros: no IP, so no record of their own)
+            # type), and frames of 200,000 bytes that straddle the 4 MiB
+            # windows of a mapped file and, gzipped, the 1 MiB read-ahead
+            # blocks (all zeros: no IP, so no record of their own)
             odd = {"snaplen-0": dict(snaplen=0), "version-2.3": dict(minor=3)}
             for name, kw in odd.items():
                 path = os.path.join(tmp, name + ".pcap")
@@ -147,9 +148,12 @@ def main():
             write_pcap(path, LINK_ETHERNET | 0x10000000, frames)
             cases["fcs-bits"] = (["-r", path], None, None)
             path = os.path.join(tmp, "straddle.pcap")
-            junk = [(frames[0][0], 0, bytes(200000), 200000)] * 6
+            junk = [(frames[0][0], 0, bytes(200000), 200000)] * 48
             write_pcap(path, LINK_ETHERNET, junk + frames)
             cases["straddle"] = (["-r", path], None, None)
+            path = os.path.join(tmp, "straddle.pcap.gz")
+            write_pcap(path, LINK_ETHERNET, junk + frames, opener=gzip.open)
+            cases["straddle-gzip"] = (["-r", path], None, None)
             # a BPF filter that keeps every frame of these captures
             cases["filter"] = (["-r", pcap, "-f", "tcp or icmp or icmp6"], None, None)
             gz = os.path.join(tmp, "orig.pcap.gz")

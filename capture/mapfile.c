@@ -1,0 +1,141 @@
+/*
+ * mapfile.c: an uncompressed capture file read through mmap (see mapfile.h).
+ *
+ * One window of the file is mapped at a time, from the page that holds the
+ * read position, so a record never straddles two windows and is never
+ * copied. Each window asks the kernel for read-ahead (MADV_SEQUENTIAL, and
+ * POSIX_FADV_WILLNEED for the next window), so a file not yet in the page
+ * cache is read from disk ahead of the packet loop. (MAP_POPULATE measured
+ * no better: the kernel maps cached pages 16 at a time on each fault.)
+ * Not responsible for what the bytes mean (capture.c).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "mapfile.h"
+
+struct mapfile {
+	int fd;
+	uint64_t size;     /* the file's size when last looked at */
+	uint64_t pos;      /* offset of the next byte to take */
+	uint64_t win_off;  /* file offset of the window (page aligned) */
+	size_t win_len;    /* bytes mapped, 0: no window */
+	uint8_t *win;      /* the window */
+	uint64_t pagemask; /* page size - 1 */
+};
+
+/* look_size takes the file's size again; 0, or an errno. */
+static int look_size(struct mapfile *m)
+{
+	struct stat st;
+
+	if (fstat(m->fd, &st) != 0)
+		return errno;
+	m->size = st.st_size > 0 ? (uint64_t)st.st_size : 0;
+	return 0;
+}
+
+/*
+ * window_map maps a window that holds [m->pos, m->pos + n), which lies
+ * inside the file. 0, or an errno (no window then).
+ */
+static int window_map(struct mapfile *m, size_t n)
+{
+	uint64_t off = m->pos & ~m->pagemask;
+	uint64_t len = MAPFILE_WINDOW;
+	void *w;
+
+	if (m->win_len > 0)
+		munmap(m->win, m->win_len);
+	m->win_len = 0;
+	if (len < m->pos - off + n)
+		len = m->pos - off + n;
+	if (len > m->size - off)
+		len = m->size - off;
+	w = mmap(NULL, (size_t)len, PROT_READ, MAP_SHARED, m->fd, (off_t)off);
+	if (w == MAP_FAILED)
+		return errno;
+	/* Read-ahead for a cold file; both are hints, their failure harmless. */
+	(void)madvise(w, (size_t)len, MADV_SEQUENTIAL);
+	if (off + len < m->size)
+		(void)posix_fadvise(m->fd, (off_t)(off + len), (off_t)MAPFILE_WINDOW,
+		                    POSIX_FADV_WILLNEED);
+	m->win = w;
+	m->win_off = off;
+	m->win_len = (size_t)len;
+	return 0;
+}
+
+struct mapfile *mapfile_open(int fd)
+{
+	struct mapfile *m;
+	struct stat st;
+	long page = sysconf(_SC_PAGESIZE);
+	int e;
+
+	if (fstat(fd, &st) != 0)
+		return NULL;
+	if (!S_ISREG(st.st_mode) || st.st_size <= 0 || page <= 0) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if ((m = calloc(1, sizeof(*m))) == NULL)
+		return NULL;
+	m->fd = fd;
+	m->size = (uint64_t)st.st_size;
+	m->pagemask = (uint64_t)page - 1;
+	if ((e = window_map(m, 0)) != 0) {
+		free(m);
+		errno = e;
+		return NULL;
+	}
+	return m;
+}
+
+void mapfile_close(struct mapfile *m)
+{
+	if (m == NULL)
+		return;
+	if (m->win_len > 0)
+		munmap(m->win, m->win_len);
+	free(m);
+}
+
+size_t mapfile_take(struct mapfile *m, size_t n, const uint8_t **ptr, int *err)
+{
+	uint64_t avail;
+
+	*err = 0;
+	/* Near the end: the file may have grown since (a capture still written). */
+	if (n > m->size - m->pos && (*err = look_size(m)) != 0)
+		return 0;
+	if (m->pos >= m->size)
+		return 0;
+	avail = m->size - m->pos;
+	if (n > avail)
+		n = (size_t)avail;
+	if (m->win_len == 0 || m->pos + n > m->win_off + m->win_len) {
+		/* A new window: the size too, so one cut shorter is not mapped past its end. */
+		if ((*err = look_size(m)) != 0)
+			return 0;
+		if (m->pos >= m->size)
+			return 0;
+		if (n > m->size - m->pos)
+			n = (size_t)(m->size - m->pos);
+		if ((*err = window_map(m, n)) != 0)
+			return 0;
+	}
+	*ptr = m->win + (m->pos - m->win_off);
+	m->pos += n;
+	return n;
+}
+
+uint64_t mapfile_offset(const struct mapfile *m)
+{
+	return m->pos;
+}

@@ -1,0 +1,51 @@
+/*
+ * mapfile.h: an uncompressed capture file read through mmap (internal to
+ * capture/).
+ *
+ * Reading a classic pcap file with read(2), the kernel's copy of every block
+ * into user space cost as much as the packet loop's decoding (a sixth of the
+ * CPU in the profile). Mapped, the records are read in place from the page
+ * cache: the file is mapped in windows of MAPFILE_WINDOW bytes, each
+ * replacing the last, so the pages mapped (and counted in the RSS) stay the
+ * same whatever the file's size. Only for regular files.
+ *
+ * The file's size is taken again (fstat) whenever a window is mapped and at
+ * its end: a file that grows while it is read (a tcpdump still writing) is
+ * read to its new end, as read(2) would; a file cut shorter is read to its
+ * new end too, except that bytes already mapped and cut away between two
+ * windows make the kernel stop the process with SIGBUS (as with any mapped
+ * file). Do not truncate a capture while it is being read.
+ */
+#ifndef KW_MAPFILE_H
+#define KW_MAPFILE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Bytes mapped at a time; a window always holds a whole record (256 KiB at most). */
+#define MAPFILE_WINDOW (4u << 20)
+
+struct mapfile;
+
+/*
+ * mapfile_open maps the start of the regular file open on fd; fd stays the
+ * caller's (close it after mapfile_close), and its offset is not moved.
+ * NULL with errno set when the file is not regular, is empty, or cannot be
+ * mapped (the caller then reads it otherwise).
+ */
+struct mapfile *mapfile_open(int fd);
+
+/* mapfile_close unmaps the file and frees m (NULL: nothing). */
+void mapfile_close(struct mapfile *m);
+
+/*
+ * mapfile_take takes the next n bytes of the file: *ptr points at them in
+ * the mapping, valid until the next call. Returns n, or fewer at the end of
+ * the file, with *err the errno of a failed mapping (0 at a clean end).
+ */
+size_t mapfile_take(struct mapfile *m, size_t n, const uint8_t **ptr, int *err);
+
+/* mapfile_offset: bytes of the file taken so far; for progress. */
+uint64_t mapfile_offset(const struct mapfile *m);
+
+#endif

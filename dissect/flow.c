@@ -12,7 +12,8 @@
  * address pairs, so that its later packets are counted and dropped instead
  * of opening a new flow (and a new record) each time the table is full. The
  * table also owns the digest state (kex.h) its flows' parsers use: a table
- * belongs to one packet loop, so loops on other threads never share it.
+ * belongs to one packet loop, so loops on other threads never share it;
+ * so does the pool of memory chunks its flows' parsers carve (flowmem.h).
  * Not responsible for TCP details (tcp.c) or SSH (ssh.c).
  */
 #include <stdlib.h>
@@ -59,6 +60,7 @@ struct flow_table {
 	struct kex_ctx *kex;        /* this table's digest state, lent to each flow's parser */
 	struct evict_slot *evicted; /* recently evicted pairs, EVICT_WAYS per set */
 	uint32_t evict_sets;        /* a power of two */
+	struct flowmem_pool pool;   /* spare chunks of the flows' memory (flowmem.h) */
 };
 
 /* A recently evicted connection: its 64-bit pair hash (0: empty) and last packet. */
@@ -407,12 +409,21 @@ static void flow_handoff(struct flow_table *t, struct flow *f, enum flow_report_
 	list_init(&c->lru);
 	list_init(&c->tw);
 	c->ssh.kex = NULL; /* the table's, and the copy parses nothing */
+	/* The copy owns the chunks of f's facts now, but is freed on the
+	 * merger's thread: its chunks go back to malloc, not to this table's
+	 * pool (flowmem.h). Its first bytes are its own, not f's. */
+	c->ssh.store.pool = NULL;
+	for (int d = 0; d < 2; d++)
+		if (c->ssh.dir[d].first_bytes != NULL)
+			c->ssh.dir[d].first_bytes = c->ssh.dir[d].first_store;
 	/* The copy's SSH buffers stay charged to the budget (flow_release
 	 * gives them back); the copy itself is charged as a flow is. */
 	budget_force(t->cfg.budget, sizeof(*c));
 	ssh_conn_init(&f->ssh, t->limits);
 	f->ssh.kex = t->kex;
 	f->ssh.budget = t->cfg.budget;
+	f->ssh.store.pool = &t->pool;
+	f->ssh.store.budget = t->cfg.budget;
 	t->cfg.handoff(t->cfg.report_ctx, c, why);
 }
 
@@ -614,6 +625,8 @@ static struct flow *flow_create(struct flow_table *t, const struct pkt *p, uint3
 	f->tunnel = p->tunnel;
 	ssh_conn_init(&f->ssh, t->limits);
 	f->ssh.kex = t->kex;
+	f->ssh.store.pool = &t->pool;
+	f->ssh.store.budget = t->cfg.budget;
 	if (f->port_client_dir >= 0) {
 		/* Until the SSH messages tell: HASSH and negotiation by these roles. */
 		f->ssh.client_dir = f->port_client_dir;
@@ -823,6 +836,7 @@ void flow_table_free(struct flow_table *t)
 		t->spare = f->hnext;
 		free(f);
 	}
+	flowmem_pool_free(&t->pool);
 	kex_ctx_free(t->kex);
 	free(t->evicted);
 	free(t->bucket);

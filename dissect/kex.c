@@ -94,11 +94,18 @@ void kex_init_free(struct kex_init *k)
 	if (k == NULL)
 		return;
 	/* The ten lists share one allocation, which starts with the first. */
-	free(k->list[0]);
+	if (!k->in_flowmem)
+		free(k->list[0]);
 	memset(k, 0, sizeof(*k));
 }
 
 int kex_init_parse(const uint8_t *p, size_t n, uint32_t namelist_max, struct kex_init *out)
+{
+	return kex_init_parse_in(p, n, namelist_max, NULL, out);
+}
+
+int kex_init_parse_in(const uint8_t *p, size_t n, uint32_t namelist_max, struct flowmem *mem,
+                      struct kex_init *out)
 {
 	struct cursor c;
 	const uint8_t *cookie, *src[KEX_NLISTS];
@@ -134,10 +141,17 @@ int kex_init_parse(const uint8_t *p, size_t n, uint32_t namelist_max, struct kex
 		if (!kex_namelist_is_valid(src[i], slen))
 			out->anomalies |= KEX_ANOM_BAD_NAME;
 	}
-	if ((copy = malloc(total)) == NULL) {
+	/* RFC 4253 7.1: boolean first_kex_packet_follows, uint32 reserved.
+	 * Read before the copy is made: a malformed KEXINIT takes no memory,
+	 * so repeated ones cannot grow a connection's memory. */
+	if ((r = cursor_get_u8(&c, &follows)) != 0 || (r = cursor_get_u32(&c, &out->reserved)) != 0)
+		goto out;
+	copy = mem != NULL ? flowmem_alloc(mem, total) : malloc(total);
+	if (copy == NULL) {
 		r = KW_ERR_NOMEM;
 		goto out;
 	}
+	out->in_flowmem = mem != NULL;
 	for (i = 0; i < KEX_NLISTS; i++) {
 		out->list[i] = copy;
 		if (out->list_len[i] > 0)
@@ -146,9 +160,6 @@ int kex_init_parse(const uint8_t *p, size_t n, uint32_t namelist_max, struct kex
 		copy += out->list_len[i] + 1;
 	}
 	out->markers = (uint8_t)kex_init_markers(out);
-	/* RFC 4253 7.1: boolean first_kex_packet_follows, uint32 reserved. */
-	if ((r = cursor_get_u8(&c, &follows)) != 0 || (r = cursor_get_u32(&c, &out->reserved)) != 0)
-		goto out;
 	/* RFC 4251 5: any non-zero boolean is TRUE. */
 	out->first_kex_follows = follows != 0;
 	/* RFC 4253 7.1: reserved "for future extension", sent as 0. */
@@ -523,7 +534,19 @@ static void hassh_md5(struct kex_ctx *ctx, const char *s, size_t n, char hash[33
 		memo_put(memo, s, n, hash, 33);
 }
 
-int kex_hassh(struct kex_ctx *ctx, const struct kex_init *k, int server, char hash[33], char **str)
+static size_t max_len(const struct kex_init *k, int a, int b)
+{
+	return k->list_len[a] > k->list_len[b] ? k->list_len[a] : k->list_len[b];
+}
+
+size_t kex_hassh_len(const struct kex_init *k)
+{
+	return (size_t)k->list_len[KEX_ALGS] + max_len(k, KEX_ENC_C2S, KEX_ENC_S2C) +
+	       max_len(k, KEX_MAC_C2S, KEX_MAC_S2C) + max_len(k, KEX_COMP_C2S, KEX_COMP_S2C) + 4;
+}
+
+int kex_hassh_into(struct kex_ctx *ctx, const struct kex_init *k, int server, char hash[33],
+                   char *s, size_t cap)
 {
 	/* salesforce/hassh: kex;enc;mac;cmp of the sender's direction. */
 	const int idx[4] = {
@@ -533,15 +556,16 @@ int kex_hassh(struct kex_ctx *ctx, const struct kex_init *k, int server, char ha
 	    server ? KEX_COMP_S2C : KEX_COMP_C2S,
 	};
 	size_t len = 0, off = 0;
-	char *s;
 	int i;
 
 	hash[0] = '\0';
-	*str = NULL;
 	for (i = 0; i < 4; i++)
 		len += (size_t)k->list_len[idx[i]] + 1;
-	if ((s = malloc(len)) == NULL)
-		return KW_ERR_NOMEM;
+	if (len > cap) {
+		if (cap > 0)
+			s[0] = '\0';
+		return KW_ERR_LIMIT;
+	}
 	for (i = 0; i < 4; i++) {
 		if (k->list_len[idx[i]] > 0)
 			memcpy(s + off, k->list[idx[i]], k->list_len[idx[i]]);
@@ -550,8 +574,25 @@ int kex_hassh(struct kex_ctx *ctx, const struct kex_init *k, int server, char ha
 	}
 	hassh_md5(ctx, s, off - 1, hash);
 	if (hash[0] == '\0') {
-		free(s);
+		s[0] = '\0';
 		return KW_ERR_BUG;
+	}
+	return KW_OK;
+}
+
+int kex_hassh(struct kex_ctx *ctx, const struct kex_init *k, int server, char hash[33], char **str)
+{
+	size_t len = kex_hassh_len(k);
+	char *s;
+	int r;
+
+	hash[0] = '\0';
+	*str = NULL;
+	if ((s = malloc(len)) == NULL)
+		return KW_ERR_NOMEM;
+	if ((r = kex_hassh_into(ctx, k, server, hash, s, len)) != KW_OK) {
+		free(s);
+		return r;
 	}
 	*str = s;
 	return KW_OK;

@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "flowmem.h"
+
 /* The ten name-lists of SSH_MSG_KEXINIT, in wire order (RFC 4253 7.1). */
 enum kex_list {
 	KEX_ALGS,
@@ -43,6 +45,7 @@ struct kex_init {
 	uint32_t packet_len; /* packet_length of the carrying packet */
 	uint32_t anomalies;  /* KEX_ANOM_* */
 	uint8_t markers;     /* KEX_MARK_* of list[KEX_ALGS] (kex_init_markers) */
+	uint8_t in_flowmem;  /* the lists belong to a flowmem, not to list[0] */
 };
 
 #define KEX_ANOM_RESERVED_NONZERO 0x01u /* reserved field is not 0 */
@@ -57,6 +60,12 @@ struct kex_init {
  * Returns 0, KW_ERR_MALFORMED, KW_ERR_LIMIT or KW_ERR_NOMEM.
  */
 int kex_init_parse(const uint8_t *p, size_t n, uint32_t namelist_max, struct kex_init *out);
+/*
+ * kex_init_parse_in: kex_init_parse with the lists' copy taken from mem
+ * (mem owns it: kex_init_free then only zeroes *out).
+ */
+int kex_init_parse_in(const uint8_t *p, size_t n, uint32_t namelist_max, struct flowmem *mem,
+                      struct kex_init *out);
 void kex_init_free(struct kex_init *k);
 
 /*
@@ -137,6 +146,15 @@ void kex_ctx_free(struct kex_ctx *ctx);
  * is NULL and hash "".
  */
 int kex_hassh(struct kex_ctx *ctx, const struct kex_init *k, int server, char hash[33], char **str);
+/* kex_hassh_len: the bytes of either role's HASSH string of k, its NUL included. */
+size_t kex_hassh_len(const struct kex_init *k);
+/*
+ * kex_hassh_into: kex_hassh writing the string into buf of cap bytes
+ * (kex_hassh_len(k) is enough for either role). KW_ERR_LIMIT when it does
+ * not fit; on error buf holds "" and hash "".
+ */
+int kex_hassh_into(struct kex_ctx *ctx, const struct kex_init *k, int server, char hash[33],
+                   char *buf, size_t cap);
 /*
  * kex_md5_hex hashes n bytes of s directly (the HASSH test vectors) with
  * ctx (or NULL): 32 lower-case hex digits and a NUL, or "" if libcrypto

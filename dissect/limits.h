@@ -5,12 +5,14 @@
  * module that enforces it (limits.c's table; --list-limits and
  * docs/limits.md name it, and docs.limits checks they agree). All of them
  * are settable on the command line (app/kexwatch.c, --limit NAME=VALUE).
- * Memory per flow: about 2.6 KiB of fixed state (struct flow, 624 bytes of it
+ * Memory per flow: about 2.8 KiB of fixed state (struct flow, 624 bytes of it
  * the sizes of the first SSH_ENC_UNITS encrypted packets each way), plus, only
  * while a handshake is in clear text, up to stream_buf bytes per direction
  * for an SSH packet that spans segments and up to ooo_bytes per direction of
  * out-of-order segments. Once both sides sent NEWKEYS the buffers are freed.
- * Worst case per flow: 2.6 KiB + 2 * (stream_buf + ooo_bytes).
+ * The facts kept (banners, KEXINITs, HASSH strings) take 4 KiB chunks
+ * (flowmem.h). Worst case per flow, past those facts:
+ * 2.8 KiB + 2 * (stream_buf + ooo_bytes).
  */
 #ifndef KW_LIMITS_H
 #define KW_LIMITS_H

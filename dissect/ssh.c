@@ -55,7 +55,6 @@
 #include "ssh.h"
 
 /* Bytes kept from the start of each direction (banner_invalid evidence). */
-#define SSH_FIRST_BYTES 64
 /* Bytes kept of a DISCONNECT description (the reporter escapes them). */
 #define SSH_DISCONNECT_DESC_MAX 1024
 
@@ -94,6 +93,23 @@ static void ssh_uncharge(struct ssh_conn *conn, size_t n)
 {
 	budget_release(conn->budget, n);
 	conn->mem -= n;
+}
+
+/*
+ * ssh_keep takes n bytes for a fact kept as long as conn (banner, KEXINIT,
+ * HASSH string, DISCONNECT text) from conn->store, whose chunks the budget
+ * is charged for (flowmem.h). NULL after stopping d: memcap_reached when
+ * the budget refused, else out of memory.
+ */
+static void *ssh_keep(struct ssh_conn *conn, struct ssh_dir *d, size_t n)
+{
+	void *p;
+
+	conn->store.refused = 0;
+	if ((p = flowmem_alloc(&conn->store, n)) == NULL)
+		ssh_dir_stop(d, SSH_ST_STOPPED,
+		             conn->store.refused ? SSH_ANOM_MEMCAP : SSH_ANOM_NOMEM);
+	return p;
 }
 
 static void ssh_dir_free_buf(struct ssh_conn *conn, struct ssh_dir *d)
@@ -206,12 +222,8 @@ static void ssh_banner_set(struct ssh_conn *conn, int dir, struct cursor *line, 
 	uint8_t b;
 	int compat;
 
-	if (ssh_charge(conn, d, n > 0 ? n : 1) != 0)
+	if ((d->banner = ssh_keep(conn, d, n)) == NULL)
 		return;
-	if ((d->banner = malloc(n > 0 ? n : 1)) == NULL) {
-		ssh_dir_stop(d, SSH_ST_STOPPED, SSH_ANOM_NOMEM);
-		return;
-	}
 	memcpy(d->banner, cursor_ptr(line), n);
 	d->banner_len = (uint32_t)n;
 	d->t_banner = ts;
@@ -372,23 +384,23 @@ static void ssh_conn_refresh(struct ssh_conn *conn)
 		/* Hashed once per role: it changes only when the roles do. */
 		if (d->kexinit == NULL || d->hassh_as == as)
 			continue;
-		free(d->hassh_str);
 		d->hassh_str = NULL;
 		d->hassh_as = 0;
-		/* The HASSH string: at most the KEXINIT's name-lists (charged
-		 * again, as it is a second copy, and kept with the conn). */
-		if (d->hassh_mem == 0) {
-			size_t len = 1;
-			for (int k = 0; k < KEX_NLISTS; k++)
-				len += (size_t)d->kexinit->list_len[k] + 1;
-			if (ssh_charge(conn, d, len) != 0)
+		/* The HASSH string, a second copy of four name-lists: room for
+		 * either role's, taken once, as roles may change. */
+		if (d->hassh_room == NULL) {
+			size_t cap = kex_hassh_len(d->kexinit);
+			if ((d->hassh_room = ssh_keep(conn, d, cap)) == NULL)
 				continue;
-			d->hassh_mem = len;
+			d->hassh_cap = (uint32_t)cap;
 		}
-		if ((r = kex_hassh(conn->kex, d->kexinit, as == 2, d->hassh, &d->hassh_str)) != 0)
+		if ((r = kex_hassh_into(conn->kex, d->kexinit, as == 2, d->hassh, d->hassh_room,
+		                        d->hassh_cap)) != 0) {
 			ssh_dir_stop(d, SSH_ST_STOPPED, SSH_ANOM_NOMEM);
-		else
+		} else {
+			d->hassh_str = d->hassh_room;
 			d->hassh_as = as;
+		}
 	}
 	cl = &conn->dir[conn->client_dir];
 	sv = &conn->dir[1 - conn->client_dir];
@@ -416,7 +428,7 @@ static void ssh_msg_kexinit(struct ssh_conn *conn, int dir, const uint8_t *p, si
                             uint32_t plen, uint64_t ts)
 {
 	struct ssh_dir *d = &conn->dir[dir];
-	struct kex_init *k;
+	struct kex_init parsed, *k;
 	int r;
 
 	/* RFC 4253 7.1: one KEXINIT per key exchange; a second is ignored. */
@@ -424,24 +436,25 @@ static void ssh_msg_kexinit(struct ssh_conn *conn, int dir, const uint8_t *p, si
 		d->anomalies |= SSH_ANOM_KEXINIT_REPEAT;
 		return;
 	}
-	/* The struct and at most n bytes of name-list copies. */
-	if (ssh_charge(conn, d, sizeof(*k) + n) != 0)
-		return;
-	if ((k = calloc(1, sizeof(*k))) == NULL) {
-		ssh_dir_stop(d, SSH_ST_STOPPED, SSH_ANOM_NOMEM);
+	/* Parsed in place first: a malformed one takes no memory (kex.h).
+	 * The lists' copy and the struct come from conn->store (ssh_keep). */
+	conn->store.refused = 0;
+	r = kex_init_parse_in(p, n, conn->limits->namelist_max, &conn->store, &parsed);
+	if (r == KW_ERR_NOMEM) {
+		ssh_dir_stop(d, SSH_ST_STOPPED,
+		             conn->store.refused ? SSH_ANOM_MEMCAP : SSH_ANOM_NOMEM);
 		return;
 	}
-	if ((r = kex_init_parse(p, n, conn->limits->namelist_max, k)) != 0) {
-		ssh_uncharge(conn, sizeof(*k) + n);
-		free(k);
-		if (r == KW_ERR_NOMEM)
-			ssh_dir_stop(d, SSH_ST_STOPPED, SSH_ANOM_NOMEM);
-		else if (r == KW_ERR_LIMIT)
+	if (r != 0) {
+		if (r == KW_ERR_LIMIT)
 			d->anomalies |= SSH_ANOM_KEXINIT_LIMIT;
 		else
 			d->anomalies |= SSH_ANOM_KEXINIT;
 		return;
 	}
+	if ((k = ssh_keep(conn, d, sizeof(*k))) == NULL)
+		return;
+	*k = parsed;
 	k->packet_len = plen;
 	d->kexinit = k;
 	d->t_kexinit = ts;
@@ -618,12 +631,8 @@ static void ssh_msg_disconnect(struct ssh_conn *conn, struct ssh_dir *d, struct 
 		return;
 	}
 	keep = dn < SSH_DISCONNECT_DESC_MAX ? dn : SSH_DISCONNECT_DESC_MAX;
-	if (ssh_charge(conn, d, keep > 0 ? keep : 1) != 0)
+	if ((d->disconnect_desc = ssh_keep(conn, d, keep)) == NULL)
 		return;
-	if ((d->disconnect_desc = malloc(keep > 0 ? keep : 1)) == NULL) {
-		ssh_dir_stop(d, SSH_ST_STOPPED, SSH_ANOM_NOMEM);
-		return;
-	}
 	memcpy(d->disconnect_desc, desc, keep);
 	d->disconnect_desc_len = (uint32_t)keep;
 	if (cursor_get_string(mc, UINT32_MAX, &lang, &ln) != 0)
@@ -1309,17 +1318,12 @@ int ssh_stream_push(struct ssh_conn *conn, int dir, const uint8_t *p, size_t n, 
 		d->t_first = ts_us;
 	d->bytes += n;
 	if (d->first_len < SSH_FIRST_BYTES) {
-		if (d->first_bytes == NULL && ssh_charge(conn, d, SSH_FIRST_BYTES) == 0 &&
-		    (d->first_bytes = malloc(SSH_FIRST_BYTES)) == NULL) {
-			ssh_uncharge(conn, SSH_FIRST_BYTES);
-			ssh_dir_stop(d, SSH_ST_STOPPED, SSH_ANOM_NOMEM);
-		}
-		if (d->first_bytes != NULL) {
-			keep = SSH_FIRST_BYTES - d->first_len;
-			keep = n < keep ? n : keep;
-			memcpy(d->first_bytes + d->first_len, p, keep);
-			d->first_len += (uint32_t)keep;
-		}
+		/* Part of struct ssh_dir, so charged with the flow's state. */
+		d->first_bytes = d->first_store;
+		keep = SSH_FIRST_BYTES - d->first_len;
+		keep = n < keep ? n : keep;
+		memcpy(d->first_bytes + d->first_len, p, keep);
+		d->first_len += (uint32_t)keep;
 	}
 	/* The responder's first bytes a text line: lines a server sends before its
 	 * banner (RFC 4253 4.2), read as lines, not searched for packets. */
@@ -1483,17 +1487,13 @@ void ssh_conn_free(struct ssh_conn *conn)
 		struct ssh_dir *d = &conn->dir[i];
 
 		free(d->buf);
-		free(d->banner);
 		free(d->pre);
-		free(d->first_bytes);
-		if (d->kexinit != NULL) {
+		if (d->kexinit != NULL)
 			kex_init_free(d->kexinit);
-			free(d->kexinit);
-		}
-		free(d->hassh_str);
-		free(d->disconnect_desc);
 	}
 	budget_release(conn->budget, conn->mem);
+	/* The banners, KEXINITs, HASSH strings and DISCONNECT text. */
+	flowmem_release(&conn->store);
 	memset(conn, 0, sizeof(*conn));
 	conn->client_dir = -1;
 }

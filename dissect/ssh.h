@@ -153,6 +153,9 @@ enum ssh_state {
  * certificate fits, and a long encrypted session costs no more. */
 #define SSH_RESYNC_MAX 32768u
 
+/* Bytes kept of the start of each direction (banner_invalid evidence). */
+#define SSH_FIRST_BYTES 64
+
 struct ssh_dir {
 	/* Parser state (private to ssh.c). */
 	enum ssh_state state;
@@ -162,18 +165,22 @@ struct ssh_dir {
 	uint32_t resync_at; /* SSH_ST_RESYNC: offsets of buf below this are ruled out */
 
 	/* Facts. Times are capture time in microseconds, 0 = never. */
-	uint8_t *banner; /* identification line, raw, without CR LF; owned */
+	uint8_t *banner; /* identification line, raw, without CR LF; in conn->store */
 	uint32_t banner_len;
 	uint8_t *pre; /* lines before it, raw, each ended by '\n'; owned */
 	uint32_t pre_len;
 	uint32_t pre_lines;
-	uint8_t *first_bytes;     /* the first bytes of the direction (banner_invalid) */
-	uint32_t first_len;       /* up to 64 */
-	struct kex_init *kexinit; /* first KEXINIT, owned; NULL before */
+	uint8_t *first_bytes; /* the first bytes of the direction (banner_invalid) */
+	uint32_t first_len;   /* up to SSH_FIRST_BYTES */
+	/* where first_bytes points (ssh.c): a copy of the conn points its own
+	 * (flow_handoff) */
+	uint8_t first_store[SSH_FIRST_BYTES];
+	struct kex_init *kexinit; /* first KEXINIT, in conn->store; NULL before */
 	char hassh[33];           /* HASSH or HASSHServer of kexinit, by role */
-	char *hassh_str;          /* its algorithm string; owned */
-	size_t hassh_mem;         /* bytes charged for it (dissect/budget.h) */
-	uint8_t hassh_as;         /* role it was computed for: 1 client, 2 server, 0 none */
+	char *hassh_str;          /* its algorithm string, in conn->store; NULL when not computed */
+	char *hassh_room;         /* the room for it (private to ssh.c) */
+	uint32_t hassh_cap;
+	uint8_t hassh_as; /* role it was computed for: 1 client, 2 server, 0 none */
 	uint64_t t_first, t_banner, t_kexinit, t_kexmsg, t_newkeys;
 	uint32_t kexmsg_mask;   /* bit (msg - 30) for each KEX message 30..34 seen */
 	uint32_t kexmsg_len;    /* packet_length of the first KEX init/reply message */
@@ -181,7 +188,7 @@ struct ssh_dir {
 	uint8_t last_msg;       /* last message number parsed, 0 = none */
 	uint8_t disconnect_seen;
 	uint32_t disconnect_reason;
-	uint8_t *disconnect_desc; /* raw description bytes; owned */
+	uint8_t *disconnect_desc; /* raw description bytes; in conn->store */
 	uint32_t disconnect_desc_len;
 	uint64_t bytes;     /* all stream bytes pushed */
 	uint64_t enc_bytes; /* bytes after NEWKEYS */
@@ -207,7 +214,11 @@ struct ssh_conn {
 	struct kw_budget *budget;       /* the global memory budget, or NULL; borrowed */
 	uint64_t mem;                   /* bytes this conn holds charged to budget */
 	struct kex_ctx *kex;            /* borrowed: the packet loop's digest state, or NULL */
-	int client_dir;                 /* TCP direction of the SSH client, -1 unknown */
+	/* Banners, KEXINITs, HASSH strings, DISCONNECT text: freed with the conn.
+	 * store.pool and store.budget may be set like kex (the packet loop's
+	 * spare chunks; the budget its chunks are charged to, flowmem.h). */
+	struct flowmem store;
+	int client_dir; /* TCP direction of the SSH client, -1 unknown */
 	enum {
 		SSH_ROLE_UNKNOWN,
 		SSH_ROLE_KEX_MESSAGES, /* who sent the KEX init / KEX reply */

@@ -468,6 +468,12 @@ static int flow_expire(struct flow_table *t, struct flow *f)
 {
 	uint64_t due = f->deadline_us;
 
+	if (f->state == FLOW_REPORTED && flow_deadline(t, f) > due) {
+		/* Bypassed packets (flow_table_packet) moved its deadline on. */
+		f->deadline_us = flow_deadline(t, f);
+		tw_link(t, f);
+		return 0;
+	}
 	if (f->state == FLOW_ACTIVE && flow_established(f) && f->close_kind == FLOW_CLOSE_NONE &&
 	    f->t_last + (uint64_t)t->limits->idle_timeout_ms * US_PER_MS > due) {
 		/* Handshake final, session still going: report now, keep counting. */
@@ -752,10 +758,18 @@ int flow_table_packet(struct flow_table *t, const struct pkt *p, uint32_t file_i
 		dir = pair_match(&f->key, &p->a);
 	}
 	t->last = f;
-	if (f->t_first > p->ts_us)
-		f->t_first = p->ts_us;
 	f->t_last = p->ts_us;
 	list_move_head(&t->lru, &f->lru);
+	if (f->state == FLOW_REPORTED && !(p->flags & TCP_SYN)) {
+		/* Bypass: its record is written, so nothing here can change
+		 * anything seen again. The table still needs its activity (the
+		 * LRU order, and the idle deadline, which flow_expire moves when
+		 * it comes due) and a SYN, which may open a new connection
+		 * (flow_is_reused): SYNs take the full path. */
+		return KW_OK;
+	}
+	if (f->t_first > p->ts_us)
+		f->t_first = p->ts_us;
 	f->decode_anomalies |= p->anomalies;
 	if (p->reassembled) {
 		f->ip_fragments += p->frag_count;

@@ -2,7 +2,8 @@
  * test_flow.c: unit.flow — the flow table and TCP tracking, fed decoded
  * packets directly: in-order, reversed and overlapping delivery give the
  * same stream; retransmissions, gaps, eviction, capture-time timeouts,
- * port reuse and mid-stream pickup are counted and reported exactly once.
+ * port reuse and mid-stream pickup are counted and reported exactly once;
+ * a reported session's packets bypass tracking but keep it alive.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -237,6 +238,84 @@ static void test_reuse(void)
 	flow_table_free(t);
 }
 
+/* NEWKEYS (RFC 4253 7.3): packet_length 12, padding 10, message 21. */
+static const char newkeys[16] = {0, 0, 0, 12, 10, 21};
+
+/*
+ * After its record is written (FLOW_WHY_ESTABLISHED), a session's packets
+ * bypass tracking: no second record, yet each still keeps the flow alive
+ * (its idle deadline moves on), silence then ends it without a record,
+ * and a SYN with another ISN still opens a new connection.
+ */
+static void test_bypass_after_report(void)
+{
+	const uint64_t t0 = 1000000, s = 1000000;
+	const uint32_t c0 = CISN + 1 + (uint32_t)strlen(CB) + 16;
+	const uint32_t s0 = SISN + 1 + (uint32_t)strlen(SB) + 16;
+	struct seen seen;
+	struct flow_table *t = table(&seen, 100);
+	struct pkt p;
+	uint64_t ts;
+	uint32_t k;
+
+	handshake(t, 1, t0);
+	p = seg(1, 1, TCP_ACK, SISN + 1, CISN + 1, SB, strlen(SB), t0 + 1000);
+	flow_table_packet(t, &p, 0, 0);
+	p = seg(1, 0, TCP_ACK, CISN + 1, SISN + 1, CB, strlen(CB), t0 + 2000);
+	flow_table_packet(t, &p, 0, 0);
+	p = seg(1, 1, TCP_ACK, SISN + 1 + (uint32_t)strlen(SB), CISN + 1, newkeys, 16, t0 + 3000);
+	flow_table_packet(t, &p, 0, 0);
+	p = seg(1, 0, TCP_ACK, CISN + 1 + (uint32_t)strlen(CB), SISN + 1, newkeys, 16, t0 + 4000);
+	flow_table_packet(t, &p, 0, 0);
+	/* An encrypted packet each way every 100 s, for 2000 s: the idle
+	 * timeout (600 s) never passes, the record is written once. */
+	for (k = 1, ts = t0 + 100 * s; ts < t0 + 2000 * s; ts += 100 * s, k++) {
+		p = seg(1, 0, TCP_ACK, c0 + 48 * (k - 1), s0,
+		        "0123456789abcdef0123456789abcdef"
+		        "0123456789abcdef",
+		        48, ts);
+		flow_table_packet(t, &p, 0, 0);
+		p = seg(1, 1, TCP_ACK, s0, c0 + 48 * k, NULL, 0, ts + 1000);
+		flow_table_packet(t, &p, 0, 0);
+	}
+	CHECK_EQ_INT(seen.n, 1);
+	CHECK_EQ_INT(seen.why[0], FLOW_WHY_ESTABLISHED);
+	CHECK_EQ_INT(flow_table_stats(t)->open, 1);
+	/* A new SYN from the same port: the reported flow gives way. */
+	p = seg(1, 0, TCP_SYN, CISN + 77777, 0, NULL, 0, ts + s);
+	flow_table_packet(t, &p, 0, 0);
+	CHECK_EQ_INT(flow_table_stats(t)->reused, 1);
+	CHECK_EQ_INT(seen.n, 1); /* its record was already written */
+	CHECK_EQ_INT(flow_table_stats(t)->open, 1);
+	/* Silence: the new one times out, the old one is long gone. */
+	flow_table_advance(t, ts + 1000 * s);
+	CHECK_EQ_INT(flow_table_stats(t)->open, 0);
+	CHECK_EQ_INT(seen.n, 2);
+	flow_table_free(t);
+
+	/* Without the new SYN, silence after the last bypassed packet ends it
+	 * exactly one idle timeout later, without a record. */
+	t = table(&seen, 100);
+	handshake(t, 1, t0);
+	p = seg(1, 1, TCP_ACK, SISN + 1, CISN + 1, SB, strlen(SB), t0 + 1000);
+	flow_table_packet(t, &p, 0, 0);
+	p = seg(1, 0, TCP_ACK, CISN + 1, SISN + 1, CB, strlen(CB), t0 + 2000);
+	flow_table_packet(t, &p, 0, 0);
+	p = seg(1, 1, TCP_ACK, SISN + 1 + (uint32_t)strlen(SB), CISN + 1, newkeys, 16, t0 + 3000);
+	flow_table_packet(t, &p, 0, 0);
+	p = seg(1, 0, TCP_ACK, CISN + 1 + (uint32_t)strlen(CB), SISN + 1, newkeys, 16, t0 + 4000);
+	flow_table_packet(t, &p, 0, 0);
+	p = seg(1, 0, TCP_ACK, c0, s0, "0123456789abcdef", 16, t0 + 500 * s);
+	flow_table_packet(t, &p, 0, 0);
+	CHECK_EQ_INT(seen.n, 1);
+	flow_table_advance(t, t0 + 500 * s + (uint64_t)limits.idle_timeout_ms * 1000 - 2 * s);
+	CHECK_EQ_INT(flow_table_stats(t)->open, 1);
+	flow_table_advance(t, t0 + 500 * s + (uint64_t)limits.idle_timeout_ms * 1000 + 2 * s);
+	CHECK_EQ_INT(flow_table_stats(t)->open, 0);
+	CHECK_EQ_INT(seen.n, 1);
+	flow_table_free(t);
+}
+
 /* Mid-stream pickup: bytes that do not open an SSH line are not parsed. */
 static void test_midstream(void)
 {
@@ -334,5 +413,6 @@ int main(void)
 	test_reuse();
 	test_midstream();
 	test_src_evidence();
+	test_bypass_after_report();
 	return tap_done();
 }

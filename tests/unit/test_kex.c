@@ -244,6 +244,70 @@ static size_t kexinit_build(uint8_t *out, size_t cap, uint8_t msg, const char *c
 	return off;
 }
 
+/* ref_namelist_ok: RFC 4251 5 and 6, byte by byte, as the reference. */
+static int ref_namelist_ok(const char *s)
+{
+	size_t n = strlen(s), start = 0, i;
+
+	if (n == 0)
+		return 1;
+	for (i = 0; i <= n; i++) {
+		if (i == n || s[i] == ',') {
+			if (i == start || i - start > 64)
+				return 0;
+			start = i + 1;
+		} else if ((uint8_t)s[i] <= 0x20 || (uint8_t)s[i] >= 0x7f) {
+			return 0;
+		}
+	}
+	return 1;
+}
+
+/*
+ * The name-list check reads eight bytes at a time: lists of every length up
+ * to 300, commas and bad bytes at every offset within a word, names of 63,
+ * 64 and 65 characters across word ends, against the byte-by-byte rule.
+ */
+static void test_namelist_words(void)
+{
+	static const char alphabet[] = "aaaaaaaaz-.@,,~!\x7f \x80\x1f";
+	const char *lists[10] = {"x", "x", "x", "x", "x", "x", "x", "x", "", ""};
+	static uint8_t buf[8192];
+	char list[400];
+	uint32_t seed = 12345;
+	struct kex_init k;
+	int agree = 0, total = 0, valid = 0;
+
+	for (int round = 0; round < 6000; round++) {
+		size_t len = (size_t)(round % 300), i;
+
+		for (i = 0; i < len; i++) {
+			seed = seed * 1103515245u + 12345u;
+			/* mostly letters, so that valid lists with long names are common */
+			list[i] = (seed >> 16) % 4 != 0
+			              ? 'a'
+			              : alphabet[(seed >> 20) % (sizeof(alphabet) - 1)];
+		}
+		list[len] = '\0';
+		if (round % 3 == 0) { /* commas at a chosen spacing: names of 62..66 */
+			size_t gap = 62 + (size_t)(round / 3) % 5;
+			for (i = 0; i < len; i++)
+				list[i] = (i + 1) % (gap + 1) == 0 && i + 1 < len ? ',' : 'b';
+		}
+		lists[KEX_ENC_C2S] = list;
+		size_t n = kexinit_build(buf, sizeof(buf), 20, lists, 0, 0);
+		if (kex_init_parse(buf, n, 65536, &k) != KW_OK)
+			continue;
+		total++;
+		valid += ref_namelist_ok(list);
+		agree += ((k.anomalies & KEX_ANOM_BAD_NAME) == 0) == ref_namelist_ok(list);
+		kex_init_free(&k);
+	}
+	CHECK(total == 6000 && agree == total, "name-lists judged as byte by byte: %d/%d", agree,
+	      total);
+	CHECK(valid > 1000 && valid < total - 1000, "both kinds tested (%d valid)", valid);
+}
+
 static void test_kexinit_crafted(void)
 {
 	const char *good[10] = {"curve25519-sha256,ext-info-c",
@@ -1367,6 +1431,7 @@ int main(void)
 	test_markers();
 	test_names();
 	test_kexinit_crafted();
+	test_namelist_words();
 	test_negotiate_table();
 	test_negotiate_each_category();
 	test_mpint_bits();

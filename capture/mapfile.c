@@ -27,7 +27,18 @@ struct mapfile {
 	size_t win_len;    /* bytes mapped, 0: no window */
 	uint8_t *win;      /* the window */
 	uint64_t pagemask; /* page size - 1 */
+	uint64_t ahead;    /* file offset up to which the cache was asked for the bytes */
 };
+
+/*
+ * Bytes the cache is asked for ahead of the read position. A mapped file's
+ * bytes come from memory, not from a copy just made, and the processor's
+ * own prefetcher stops at each page: without this, the first read of each
+ * record header waited for memory (a tenth of the CPU on the benchmark).
+ * Two KiB is a few records ahead, far enough to cover decoding one.
+ */
+#define MAPFILE_AHEAD 2048u
+#define MAPFILE_LINE 64u
 
 /* look_size takes the file's size again; 0, or an errno. */
 static int look_size(struct mapfile *m)
@@ -132,6 +143,12 @@ size_t mapfile_take(struct mapfile *m, size_t n, const uint8_t **ptr, int *err)
 	}
 	*ptr = m->win + (m->pos - m->win_off);
 	m->pos += n;
+	if (m->ahead < m->pos)
+		m->ahead = m->pos;
+	while (m->ahead < m->pos + MAPFILE_AHEAD && m->ahead < m->win_off + m->win_len) {
+		__builtin_prefetch(m->win + (m->ahead - m->win_off));
+		m->ahead += MAPFILE_LINE;
+	}
 	return n;
 }
 

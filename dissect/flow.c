@@ -460,6 +460,21 @@ static void flow_report(struct flow_table *t, struct flow *f, enum flow_report_w
 }
 
 /*
+ * flow_bypass_check marks a flow whose later packets cannot reach a record,
+ * so flow_table_packet skips TCP tracking for them: one whose record is
+ * written, or one that is not SSH, is not on an SSH port and is no longer
+ * parsed (its state can no longer make it reportable). For the second its
+ * deadline must stay the idle one whatever it is not told: not while an
+ * answer to its SYN is still awaited (syn_timeout_ms).
+ */
+static void flow_bypass_check(struct flow *f)
+{
+	if (f->state == FLOW_REPORTED ||
+	    (!f->feeding && !flow_reportable(f) && !(f->dir[1].packets == 0 && f->dir[0].syn)))
+		f->bypass = 1;
+}
+
+/*
  * flow_expire handles a flow whose deadline has passed; returns 1 when it
  * freed it. What happens depends on the deadline, never on how late the
  * clock got to it, so the record is the same whoever ran the timer.
@@ -468,7 +483,7 @@ static int flow_expire(struct flow_table *t, struct flow *f)
 {
 	uint64_t due = f->deadline_us;
 
-	if (f->state == FLOW_REPORTED && flow_deadline(t, f) > due) {
+	if (f->bypass && flow_deadline(t, f) > due) {
 		/* Bypassed packets (flow_table_packet) moved its deadline on. */
 		f->deadline_us = flow_deadline(t, f);
 		tw_link(t, f);
@@ -480,6 +495,7 @@ static int flow_expire(struct flow_table *t, struct flow *f)
 		flow_report(t, f, FLOW_WHY_ESTABLISHED, due);
 		f->feeding = 0;
 		flow_reschedule(t, f, due);
+		flow_bypass_check(f);
 		return 0;
 	}
 	if (f->state == FLOW_ACTIVE) {
@@ -760,12 +776,16 @@ int flow_table_packet(struct flow_table *t, const struct pkt *p, uint32_t file_i
 	t->last = f;
 	f->t_last = p->ts_us;
 	list_move_head(&t->lru, &f->lru);
-	if (f->state == FLOW_REPORTED && !(p->flags & TCP_SYN)) {
-		/* Bypass: its record is written, so nothing here can change
-		 * anything seen again. The table still needs its activity (the
-		 * LRU order, and the idle deadline, which flow_expire moves when
-		 * it comes due) and a SYN, which may open a new connection
-		 * (flow_is_reused): SYNs take the full path. */
+	if (f->bypass && p->ts_us >= t->now_us &&
+	    !(p->flags & (f->state == FLOW_REPORTED ? TCP_SYN : TCP_SYN | TCP_FIN | TCP_RST))) {
+		/* Bypass (see flow_bypass_check): nothing this packet carries can
+		 * reach a record. The table still needs its activity (the LRU
+		 * order, and the deadline, which flow_expire moves when it comes
+		 * due), a SYN, which may open a new connection (flow_is_reused),
+		 * and before the record the FIN or RST that closes it (the close
+		 * linger, counted timeouts): those take the full path, and so
+		 * does a packet stamped before the clock, whose deadline is not
+		 * its time plus the timeout (flow_reschedule's floor). */
 		return KW_OK;
 	}
 	if (f->t_first > p->ts_us)
@@ -794,6 +814,7 @@ int flow_table_packet(struct flow_table *t, const struct pkt *p, uint32_t file_i
 	 * files read out of order, a capture's own jitter) would otherwise end
 	 * its flow at once, and every later one open a new flow. */
 	flow_reschedule(t, f, t->now_us + 1);
+	flow_bypass_check(f);
 	return KW_OK;
 }
 

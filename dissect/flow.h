@@ -114,6 +114,7 @@ struct flow {
 	int8_t port_client_dir;  /* without a SYN: the client by ports (flow_src_from), -1 none */
 	uint8_t candidate;       /* responder port is an SSH port: report even without SSH */
 	uint8_t feeding;         /* bytes still go to the SSH parser */
+	uint8_t bypass;          /* no record can come of its packets (flow.c) */
 	uint64_t t_first, t_last;
 	uint64_t t_syn, t_synack, t_ack; /* handshake: first SYN, SYN-ACK, ACK of it */
 	struct tcp_dir dir[2];

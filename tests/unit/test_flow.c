@@ -316,6 +316,59 @@ static void test_bypass_after_report(void)
 	flow_table_free(t);
 }
 
+/* seg80: seg on port 80 instead of 22: not an SSH port, so no record without SSH. */
+static struct pkt seg80(int from_server, uint8_t flags, uint32_t seq, uint32_t ack,
+                        const char *data, size_t len, uint64_t ts)
+{
+	struct pkt p = seg(2, from_server, flags, seq, ack, data, len, ts);
+
+	if (from_server)
+		p.a.sport = 80;
+	else
+		p.a.dport = 80;
+	return p;
+}
+
+/*
+ * A connection that is not SSH, on a port that is not SSH's, can never be
+ * reported: its data bypass tracking too, yet keep it alive, and its FIN
+ * still closes it (counted as not SSH, not as a timeout).
+ */
+static void test_bypass_not_ssh(void)
+{
+	const uint64_t t0 = 1000000, s = 1000000;
+	const char get[] = "GET / HTTP/1.1\r\n\r\n";
+	struct seen seen;
+	struct flow_table *t = table(&seen, 100);
+	struct pkt p;
+	uint32_t cseq = CISN + 1, k;
+	uint64_t ts = t0;
+
+	p = seg80(0, TCP_SYN, CISN, 0, NULL, 0, ts);
+	flow_table_packet(t, &p, 0, 0);
+	p = seg80(1, TCP_SYN | TCP_ACK, SISN, CISN + 1, NULL, 0, ts + 100);
+	flow_table_packet(t, &p, 0, 0);
+	for (k = 0; k < 20; k++, ts += 100 * s) {
+		p = seg80(0, TCP_ACK, cseq, SISN + 1, get, strlen(get), ts + 1000);
+		flow_table_packet(t, &p, 0, 0);
+		cseq += (uint32_t)strlen(get);
+		p = seg80(1, TCP_ACK, SISN + 1, cseq, NULL, 0, ts + 2000);
+		flow_table_packet(t, &p, 0, 0);
+	}
+	CHECK_EQ_INT(flow_table_stats(t)->open, 1);
+	CHECK_EQ_INT(flow_table_stats(t)->timeouts, 0);
+	p = seg80(0, TCP_FIN | TCP_ACK, cseq, SISN + 1, NULL, 0, ts);
+	flow_table_packet(t, &p, 0, 0);
+	p = seg80(1, TCP_FIN | TCP_ACK, SISN + 1, cseq + 1, NULL, 0, ts + 10);
+	flow_table_packet(t, &p, 0, 0);
+	flow_table_advance(t, ts + (uint64_t)limits.close_linger_ms * 1000 + 2 * s);
+	CHECK_EQ_INT(flow_table_stats(t)->open, 0);
+	CHECK_EQ_INT(flow_table_stats(t)->timeouts, 0);
+	CHECK_EQ_INT(flow_table_stats(t)->not_ssh, 1);
+	CHECK_EQ_INT(seen.n, 0);
+	flow_table_free(t);
+}
+
 /* Mid-stream pickup: bytes that do not open an SSH line are not parsed. */
 static void test_midstream(void)
 {
@@ -414,5 +467,6 @@ int main(void)
 	test_midstream();
 	test_src_evidence();
 	test_bypass_after_report();
+	test_bypass_not_ssh();
 	return tap_done();
 }

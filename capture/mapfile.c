@@ -117,6 +117,19 @@ void mapfile_close(struct mapfile *m)
 	free(m);
 }
 
+/* prefetch_ahead asks for the lines up to MAPFILE_AHEAD past the read position, in the window. */
+static void prefetch_ahead(struct mapfile *m)
+{
+	uint64_t at = m->ahead > m->pos ? m->ahead : m->pos;
+	uint64_t end = m->pos + MAPFILE_AHEAD;
+
+	if (end > m->win_off + m->win_len)
+		end = m->win_off + m->win_len;
+	for (; at < end; at += MAPFILE_LINE)
+		__builtin_prefetch(m->win + (at - m->win_off));
+	m->ahead = at;
+}
+
 size_t mapfile_take(struct mapfile *m, size_t n, const uint8_t **ptr, int *err)
 {
 	uint64_t avail;
@@ -143,12 +156,7 @@ size_t mapfile_take(struct mapfile *m, size_t n, const uint8_t **ptr, int *err)
 	}
 	*ptr = m->win + (m->pos - m->win_off);
 	m->pos += n;
-	if (m->ahead < m->pos)
-		m->ahead = m->pos;
-	while (m->ahead < m->pos + MAPFILE_AHEAD && m->ahead < m->win_off + m->win_len) {
-		__builtin_prefetch(m->win + (m->ahead - m->win_off));
-		m->ahead += MAPFILE_LINE;
-	}
+	prefetch_ahead(m);
 	return n;
 }
 

@@ -114,6 +114,10 @@ static void *ssh_keep(struct ssh_conn *conn, struct ssh_dir *d, size_t n)
 
 static void ssh_dir_free_buf(struct ssh_conn *conn, struct ssh_dir *d)
 {
+	/* Called for every push once parsing has stopped: without a buffer
+	 * there is nothing to give back, and no shared counter to touch. */
+	if (d->buf_cap == 0)
+		return;
 	ssh_uncharge(conn, d->buf_cap);
 	free(d->buf);
 	d->buf = NULL;

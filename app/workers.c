@@ -113,14 +113,23 @@ struct workers {
 	uint64_t lost; /* records the merger had no room to order: written at once */
 	uint64_t merger_cpu_us;
 	int finished;
+	/* Offline with one worker: no threads, no rings. The reader's thread
+	 * runs the worker's table and the merger's ordering in turn, so a
+	 * single packet loop pays no hand-off, and its records are the same,
+	 * in the same order, as with any N. */
+	int single;
 };
 
 uint32_t workers_default(void)
 {
 	long n = sysconf(_SC_NPROCESSORS_ONLN);
 
-	if (n < 1)
+	/* Workers pay off when each stage has a core: the reader, the merger
+	 * and the workers. Below 4 processors one loop does the most per CPU
+	 * second and nearly as much per second (docs/performance.md). */
+	if (n < 4)
 		return 1;
+	n -= 2;
 	return n > WORKERS_DEFAULT_MAX ? WORKERS_DEFAULT_MAX : (uint32_t)n;
 }
 
@@ -232,13 +241,31 @@ static struct omsg heap_pop(struct workers *w)
 
 /* --- workers ------------------------------------------------------------ */
 
+static void write_one(struct workers *w, const struct omsg *m);
+
 /* on_handoff (worker thread): a flow's record is due; the merger judges and writes it. */
 static void on_handoff(void *ctx, struct flow *f, enum flow_report_why why)
 {
 	struct worker *wk = ctx;
-	struct omsg *m = ring_reserve(&wk->out, sizeof(*m));
+	struct omsg *m;
 
-	if (m == NULL) { /* the merger is gone: nobody will write it */
+	if (wk->w->single) {
+		/* One loop: straight into the merger's order, the same keys. */
+		struct omsg one = {
+		    .f = f,
+		    .final_us = f->t_final,
+		    .t_first = f->t_first,
+		    .flow_id = flow_id_stable(wk->w->cfg.sensor, f->t_first, &f->key, 6),
+		    .why = (uint32_t)why,
+		};
+		if (heap_push(wk->w, &one) != 0) {
+			wk->w->lost++;
+			write_one(wk->w, &one);
+		}
+		return;
+	}
+	if ((m = ring_reserve(&wk->out, sizeof(*m))) == NULL) {
+		/* the merger is gone: nobody will write it */
 		flow_release(f);
 		return;
 	}
@@ -426,6 +453,38 @@ static void *merger_main(void *arg)
 	return NULL;
 }
 
+/* --- one loop, no threads (offline, --workers 1) --------------------------- */
+
+/*
+ * single_drain writes, in the merger's order, every record final before the
+ * table's horizon (all of them once the table is done), as the merger does
+ * with the least horizon of its workers.
+ */
+static void single_drain(struct workers *w, int all)
+{
+	uint64_t horizon = flow_table_horizon(w->wk[0].table);
+
+	while (w->nheap > 0 && (all || w->heap[0].final_us < horizon)) {
+		struct omsg m = heap_pop(w);
+		write_one(w, &m);
+	}
+}
+
+/* single_packet: what worker_offline does with one packet, then the merge. */
+static void single_packet(struct workers *w, const struct pkt *p, uint32_t file_index,
+                          const struct capture_frame *fr)
+{
+	struct worker *wk = &w->wk[0];
+	uint64_t flows = flow_table_stats(wk->table)->flows;
+
+	flow_table_advance(wk->table, w->clock_us);
+	(void)flow_table_packet(wk->table, p, file_index, 0);
+	if (fr != NULL && w->cfg.p->ev != NULL)
+		evidence_frame(w->cfg.p->ev, p, flow_table_stats(wk->table)->flows != flows,
+		               file_index, fr->ts_us, fr->data, fr->caplen, fr->wirelen);
+	single_drain(w, 0);
+}
+
 /* --- setup -------------------------------------------------------------- */
 
 struct flow_table *workers_table(struct workers *w, uint32_t worker)
@@ -458,7 +517,7 @@ void workers_stats(struct workers *w, struct flow_stats *sum, struct flow_stats 
 		struct worker *wk = &w->wk[i];
 		struct flow_stats s;
 
-		if (w->finished) {
+		if (w->finished || w->single) {
 			s = *flow_table_stats(wk->table);
 		} else {
 			pthread_mutex_lock(&wk->stats_mu);
@@ -495,6 +554,7 @@ int workers_open(struct workers **out, const struct workers_config *cfg)
 	}
 	w->cfg = *cfg;
 	w->n = n;
+	w->single = n == 1 && !cfg->live;
 	w->limits = *cfg->limits;
 	/* Divided, so the run's bound on flows (and on memory) holds for any N. */
 	w->limits.max_flows = (cfg->limits->max_flows + n - 1) / n;
@@ -518,8 +578,11 @@ int workers_open(struct workers **out, const struct workers_config *cfg)
 		atomic_init(&wk->horizon, 0);
 		atomic_init(&wk->done, 0);
 		pthread_mutex_init(&wk->stats_mu, NULL);
-		if ((wk->table = flow_table_new(&fcfg)) == NULL ||
-		    ring_init(&wk->out, OUT_RING_BYTES, &w->merger_bell, OUT_RING_KICK) != 0)
+		if ((wk->table = flow_table_new(&fcfg)) == NULL)
+			goto nomem;
+		if (w->single)
+			continue; /* the caller's thread runs it: no rings */
+		if (ring_init(&wk->out, OUT_RING_BYTES, &w->merger_bell, OUT_RING_KICK) != 0)
 			goto nomem;
 		if (!cfg->live &&
 		    (ring_bell_init(&wk->in_bell) != 0 ||
@@ -528,6 +591,8 @@ int workers_open(struct workers **out, const struct workers_config *cfg)
 	}
 	/* Set before any thread starts: a live body finds its table through it. */
 	*out = w;
+	if (w->single)
+		return 0;
 	if (kw_thread_start(&w->merger, merger_main, w) != 0)
 		goto thread;
 	w->merger_started = 1;
@@ -605,6 +670,10 @@ void workers_packet(struct workers *w, const struct pkt *p, uint64_t clock_us, u
 {
 	if (clock_us > w->clock_us)
 		w->clock_us = clock_us;
+	if (w->single) {
+		single_packet(w, p, file_index, fr);
+		return;
+	}
 	send_msg(&w->wk[workers_shard(p, w->n)], WMSG_PACKET, p, w->clock_us, file_index, fr);
 	maybe_tick(w);
 }
@@ -615,6 +684,12 @@ void workers_idle(struct workers *w, uint64_t clock_us)
 		w->clock_us = clock_us;
 	if (w->clock_us == 0)
 		return; /* no packet yet: no clock to move, nothing to write */
+	if (w->single) {
+		flow_table_advance_exact(w->wk[0].table, w->clock_us);
+		single_drain(w, 0);
+		pipeline_flush(w->cfg.p);
+		return;
+	}
 	atomic_store(&w->flush_at, w->clock_us);
 	for (uint32_t i = 0; i < w->n; i++) {
 		send_msg(&w->wk[i], WMSG_IDLE, NULL, w->clock_us, 0, NULL);
@@ -635,6 +710,15 @@ void workers_clock(struct workers *w, uint64_t clock_us)
 {
 	if (clock_us > w->clock_us)
 		w->clock_us = clock_us;
+	if (w->single) {
+		/* What a tick does: the timers run, and what is due is written. */
+		if (w->clock_us - w->last_tick >= TICK_US) {
+			w->last_tick = w->clock_us;
+			flow_table_advance(w->wk[0].table, w->clock_us);
+			single_drain(w, 0);
+		}
+		return;
+	}
 	maybe_tick(w);
 }
 
@@ -642,6 +726,18 @@ void workers_finish(struct workers *w)
 {
 	if (w == NULL || w->finished)
 		return;
+	if (w->single) {
+		struct worker *wk = &w->wk[0];
+		flow_table_advance(wk->table, w->clock_us);
+		single_drain(w, 0);
+		wk->open_at_end = flow_table_stats(wk->table)->open;
+		flow_table_flush(wk->table);
+		single_drain(w, 1);
+		wk->cpu_us = thread_cpu_us();
+		atomic_store(&wk->done, 1);
+		w->finished = 1;
+		return;
+	}
 	if (w->cfg.live) {
 		/* The live bodies have returned (the caller made them). */
 	} else {
@@ -683,9 +779,11 @@ void workers_close(struct workers *w)
 			ring_release(&wk->out);
 		}
 		flow_table_free(wk->table);
-		ring_destroy(&wk->in);
-		ring_destroy(&wk->out);
-		if (!w->cfg.live && wk->in.cap != 0)
+		if (!w->single) {
+			ring_destroy(&wk->in);
+			ring_destroy(&wk->out);
+		}
+		if (!w->single && !w->cfg.live && wk->in.cap != 0)
 			ring_bell_destroy(&wk->in_bell);
 		pthread_mutex_destroy(&wk->stats_mu);
 	}

@@ -36,7 +36,8 @@ struct workers;
 
 /* The most workers a run may have (--workers). */
 #define WORKERS_MAX 64
-/* The default is the number of online processors, at most this. */
+/* The default: the online processors less two (the reader and the merger),
+ * at most this; 1 below 4 processors. */
 #define WORKERS_DEFAULT_MAX 16
 
 struct workers_config {
@@ -55,7 +56,7 @@ struct workers_config {
 	void *live_ctx;
 };
 
-/* workers_default: the online processors, at most WORKERS_DEFAULT_MAX, at least 1. */
+/* workers_default: the online processors less 2, at most WORKERS_DEFAULT_MAX; 1 below 4. */
 uint32_t workers_default(void);
 
 /*

@@ -810,6 +810,30 @@ static int expand_inputs(const struct options *o, struct input_list *l)
 	return 0;
 }
 
+/* offline_config: the pipeline of a run over files (-r, --follow), from the options. */
+static struct pipeline_config offline_config(const struct options *o, const struct run *run,
+                                             const char **names, uint32_t nfiles)
+{
+	return (struct pipeline_config){
+	    .mode = PIPELINE_OFFLINE,
+	    .limits = &o->limits,
+	    .ports = o->ports,
+	    .nports = o->nports,
+	    .seed = ((uint64_t)getpid() << 32) ^ (uint64_t)(uintptr_t)run,
+	    .format = o->format,
+	    .outpath = o->outpath,
+	    .syslog = o->syslog,
+	    .nsyslog = o->nsyslog,
+	    .facility = o->facility,
+	    .filenames = (const char *const *)names,
+	    .nfiles = nfiles,
+	    .state_path = o->state_path,
+	    .share_threshold = o->share_threshold,
+	    .record = o->record,
+	    .select = &o->select,
+	};
+}
+
 /*
  * run_offline reads every -r input in order through one pipeline, so
  * connections continue across rotated capture files. SIGINT/SIGTERM, or a
@@ -822,24 +846,8 @@ static int run_offline(const struct options *o)
 	    .filter = o->filter,
 	    .progress = !o->quiet && isatty(STDERR_FILENO),
 	};
-	struct pipeline_config pcfg = {
-	    .mode = PIPELINE_OFFLINE,
-	    .limits = &o->limits,
-	    .ports = o->ports,
-	    .nports = o->nports,
-	    .seed = ((uint64_t)getpid() << 32) ^ (uint64_t)(uintptr_t)&run,
-	    .format = o->format,
-	    .outpath = o->outpath,
-	    .syslog = o->syslog,
-	    .nsyslog = o->nsyslog,
-	    .facility = o->facility,
-	    .filenames = NULL, /* set below, once directories are listed */
-	    .nfiles = 0,
-	    .state_path = o->state_path,
-	    .share_threshold = o->share_threshold,
-	    .record = o->record,
-	    .select = &o->select,
-	};
+	/* The files are set below, once directories are listed. */
+	struct pipeline_config pcfg = offline_config(o, &run, NULL, 0);
 	struct capture_writer_iface *wi = NULL;
 	struct evidence_config ec;
 	struct sigaction sa;
@@ -923,24 +931,7 @@ static int run_follow(const struct options *o)
 {
 	struct run run = {.filter = o->filter};
 	const char **names = calloc(KW_MAX_DIR_FILES, sizeof(*names));
-	struct pipeline_config pcfg = {
-	    .mode = PIPELINE_OFFLINE,
-	    .limits = &o->limits,
-	    .ports = o->ports,
-	    .nports = o->nports,
-	    .seed = ((uint64_t)getpid() << 32) ^ (uint64_t)(uintptr_t)&run,
-	    .format = o->format,
-	    .outpath = o->outpath,
-	    .syslog = o->syslog,
-	    .nsyslog = o->nsyslog,
-	    .facility = o->facility,
-	    .filenames = names,
-	    .nfiles = KW_MAX_DIR_FILES,
-	    .state_path = o->state_path,
-	    .share_threshold = o->share_threshold,
-	    .record = o->record,
-	    .select = &o->select,
-	};
+	struct pipeline_config pcfg = offline_config(o, &run, names, KW_MAX_DIR_FILES);
 	struct workers_config wcfg = {
 	    .n = o->workers,
 	    .limits = &o->limits,

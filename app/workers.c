@@ -255,7 +255,8 @@ static void on_handoff(void *ctx, struct flow *f, enum flow_report_why why)
 		    .f = f,
 		    .final_us = f->t_final,
 		    .t_first = f->t_first,
-		    .flow_id = flow_id_stable(wk->w->cfg.sensor, f->t_first, &f->key, 6),
+		    .flow_id = f->stable_id =
+		        flow_id_stable(wk->w->cfg.sensor, f->t_first, &f->key, 6),
 		    .why = (uint32_t)why,
 		};
 		if (heap_push(wk->w, &one) != 0) {
@@ -274,8 +275,9 @@ static void on_handoff(void *ctx, struct flow *f, enum flow_report_why why)
 	    .final_us = f->t_final,
 	    .t_first = f->t_first,
 	    /* Offline only: the last sort key, computed here, in parallel. */
-	    .flow_id =
-	        wk->w->cfg.live ? 0 : flow_id_stable(wk->w->cfg.sensor, f->t_first, &f->key, 6),
+	    .flow_id = wk->w->cfg.live ? 0
+	                               : (f->stable_id = flow_id_stable(wk->w->cfg.sensor,
+	                                                                f->t_first, &f->key, 6)),
 	    .why = (uint32_t)why,
 	    .worker = wk->index,
 	};

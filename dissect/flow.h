@@ -140,6 +140,7 @@ struct flow {
 	 * or UINT64_MAX at the end of the input. The same whichever packet
 	 * loop ran the timer, so records of several loops merge in one order. */
 	uint64_t t_final;
+	uint64_t stable_id; /* its flow_id (flowid.h) once computed for the merger; 0: not yet */
 };
 
 /* What told the direction reported as src_*, strongest first (flow_src_from). */

@@ -587,7 +587,11 @@ int record_build(struct record_writer *rw, const struct flow *f, const struct re
 	jw_obj_open(w, NULL);
 	text_time(ts, sizeof(ts), f->t_first);
 	jw_str(w, "timestamp", ts);
-	jw_int(w, "flow_id", (int64_t)flow_id_stable(cfg->record.sensor, f->t_first, &f->key, 6));
+	/* The merger computed it for its order (the same sensor): once is enough. */
+	jw_int(w, "flow_id",
+	       (int64_t)(f->stable_id != 0
+	                     ? f->stable_id
+	                     : flow_id_stable(cfg->record.sensor, f->t_first, &f->key, 6)));
 	if (cfg->ifaces != NULL)
 		jw_str(w, "in_iface", cfg->ifaces[f->iface_index]);
 	jw_str(w, "event_type", "ssh");

@@ -806,9 +806,13 @@ int flow_table_packet(struct flow_table *t, const struct pkt *p, uint32_t file_i
 		f->t_ack = p->ts_us;
 
 	tcp_track(f, dir, p, t->limits);
+	/* Not SSH: count, no more parsing. An initiator that is not SSH leaves
+	 * the responder's lines read until its banner or a non-text byte (a
+	 * server banner after the client's other protocol; ssh.c). */
 	if (f->feeding &&
-	    (f->ssh.dir[0].state == SSH_ST_NOT_SSH || f->ssh.dir[1].state == SSH_ST_NOT_SSH))
-		f->feeding = 0; /* not SSH: count, no more parsing */
+	    (f->ssh.dir[1].state == SSH_ST_NOT_SSH ||
+	     (f->ssh.dir[0].state == SSH_ST_NOT_SSH && f->ssh.dir[1].state != SSH_ST_LINES)))
+		f->feeding = 0;
 	flow_note_close(t, f, dir, p);
 	/* Never due at the clock itself: a packet stamped before it (rotated
 	 * files read out of order, a capture's own jitter) would otherwise end

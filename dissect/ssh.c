@@ -26,7 +26,10 @@
  *    followed by encrypted bytes), only counts.
  *  - Only the TCP responder (direction 1) may send lines before its
  *    identification line; a TCP initiator whose first bytes are not "SSH-"
- *    is taken as not SSH, even in a reverse connection.
+ *    is taken as not SSH, even in a reverse connection. The responder's
+ *    lines are still read after that, while they are text and within the
+ *    pre-banner limits, for a server banner that follows the client's
+ *    other protocol (ssh_line_responder_gives_up).
  *  - Pre-banner text is kept up to banner_max bytes in total; further lines
  *    are counted, not kept.
  *  - SSH-1 (a 1.x banner, or 1.99 facing one): only the first packet of each
@@ -294,6 +297,48 @@ static int ssh_line_prefix_is_ok(const struct ssh_dir *d, int dir, const struct 
 	return 1;
 }
 
+/*
+ * ssh_line_responder_gives_up: the TCP responder, still without its
+ * identification line, facing an initiator whose first line was not SSH.
+ * Its lines are still read, as a server may send its banner after the
+ * client's other protocol text (ProFTPD's mod_sftp on an FTP port; RFC 4253
+ * 4.2 lets a server send lines first), but only while they are text: 1 at
+ * the first byte that is not (binary, TLS) and at an HTTP response or HTML
+ * first line, so that the other protocols of a gateway cost one look at
+ * their first bytes. Decided on the bytes present up to the line end, so any
+ * split decides alike.
+ */
+static int ssh_line_responder_gives_up(const struct ssh_conn *conn, const struct ssh_dir *d,
+                                       int dir, const struct cursor *c)
+{
+	static const char http[] = "HTTP/";
+	size_t i, n = cursor_left(c);
+	uint64_t cap = ssh_line_cap(conn->limits);
+	uint8_t b;
+
+	if (dir != 1 || d->banner != NULL || conn->dir[0].state != SSH_ST_NOT_SSH)
+		return 0;
+	if (n > cap)
+		n = (size_t)cap;
+	if (d->lines == 0) {
+		if (cursor_peek_u8(c, 0, &b) == 0 && b == '<')
+			return 1;
+		for (i = 0; i < sizeof(http) - 1; i++) {
+			if (cursor_peek_u8(c, i, &b) != 0)
+				break;
+			if (b != (uint8_t)http[i])
+				break;
+		}
+		if (i == sizeof(http) - 1)
+			return 1;
+	}
+	for (i = 0; i < n && cursor_peek_u8(c, i, &b) == 0 && b != '\n'; i++) {
+		if ((b < 0x20 && b != '\r' && b != '\t') || b >= 0x7f)
+			return 1;
+	}
+	return 0;
+}
+
 /* ssh_line_overflow: no line end within the cap. */
 static void ssh_line_overflow(struct ssh_conn *conn, struct ssh_dir *d, const struct cursor *c)
 {
@@ -320,6 +365,11 @@ static int ssh_line_next(struct ssh_conn *conn, int dir, struct cursor *c, uint6
 
 	if (!ssh_line_prefix_is_ok(d, dir, c)) {
 		ssh_dir_stop(d, SSH_ST_NOT_SSH, SSH_ANOM_BANNER_INVALID);
+		return KW_OK;
+	}
+	if (ssh_line_responder_gives_up(conn, d, dir, c)) {
+		/* Another protocol's answer: counted, as when it was not fed. */
+		ssh_dir_stop(d, SSH_ST_STOPPED, 0);
 		return KW_OK;
 	}
 	if (!ssh_find(c, cap, '\n', &lf)) {
@@ -1373,6 +1423,9 @@ int ssh_stream_push(struct ssh_conn *conn, int dir, const uint8_t *p, size_t n, 
 				d->buf_len = 0;
 		} else if (d->state == SSH_ST_LINES && !ssh_line_prefix_is_ok(d, dir, &c)) {
 			ssh_dir_stop(d, SSH_ST_NOT_SSH, SSH_ANOM_BANNER_INVALID);
+		} else if (d->state == SSH_ST_LINES &&
+		           ssh_line_responder_gives_up(conn, d, dir, &c)) {
+			ssh_dir_stop(d, SSH_ST_STOPPED, 0);
 		}
 	}
 	/* RFC 4253 7.3: what follows NEWKEYS is encrypted; frame and count it. */

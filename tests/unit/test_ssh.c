@@ -962,6 +962,122 @@ static const char *const std_server[8] = {
     "none",
     "none"};
 
+/*
+ * A server banner after the client's non-SSH line (ProFTPD's mod_sftp on an
+ * FTP port answers an FTP client with its SSH banner): the responder's lines
+ * are still read, while they are text, after the initiator was found not SSH.
+ */
+static void test_banner_after_other(void)
+{
+	struct ssh_conn c, one;
+	struct kw_limits lim = default_limits;
+	struct tbuf srv = {.n = 0};
+	size_t split;
+
+	tb_raw(&srv, "220 ready\r\nSSH-2.0-mod_sftp\r\n", 29);
+	tb_kexinit(&srv, std_server, 0);
+
+	/* Every split of the server's bytes: same facts as one push. */
+	ssh_conn_init(&one, &default_limits);
+	push_str(&one, 0, "USER x\r\n");
+	CHECK_EQ_INT(one.dir[0].state, SSH_ST_NOT_SSH);
+	CHECK(!ssh_conn_is_ssh(&one), "no banner yet");
+	CHECK(ssh_dir_wants_bytes(&one, 1), "the responder is still read");
+	push(&one, 1, srv.b, srv.n);
+	CHECK(banner_is(&one.dir[1], "SSH-2.0-mod_sftp"), "server banner after the client's line");
+	CHECK_EQ_INT(one.dir[1].pre_lines, 1);
+	CHECK(mem_eq(one.dir[1].pre, one.dir[1].pre_len, "220 ready\n", 10),
+	      "pre-banner line kept");
+	CHECK(one.dir[1].kexinit != NULL, "server KEXINIT read");
+	CHECK_EQ_INT(one.dir[1].anomalies, 0);
+	CHECK_EQ_INT(one.dir[0].anomalies, SSH_ANOM_BANNER_INVALID);
+	CHECK(ssh_conn_is_ssh(&one), "a side spoke SSH");
+	for (split = 1; split < srv.n; split++) {
+		const char *why;
+
+		ssh_conn_init(&c, &default_limits);
+		push_str(&c, 0, "USER x\r\n");
+		push(&c, 1, srv.b, split);
+		push(&c, 1, srv.b + split, srv.n - split);
+		why = facts_diff(&c, &one, 0);
+		CHECK(why == NULL, "split %zu: %s", split, why ? why : "");
+		ssh_conn_free(&c);
+	}
+	ssh_conn_free(&one);
+
+	/* HTTP on both sides stays not SSH, whatever the split: the response's
+	 * first line ends the reading, a banner behind it is not looked for. */
+	static const char http[] = "HTTP/1.1 200 OK\r\nSSH-2.0-x\r\n\r\n";
+	for (split = 0; split < sizeof(http) - 1; split++) {
+		ssh_conn_init(&c, &default_limits);
+		push_str(&c, 0, "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+		if (split > 0)
+			push(&c, 1, http, split);
+		if (split > 0 && split < 5)
+			CHECK_EQ_INT(c.dir[1].state, SSH_ST_LINES);
+		push(&c, 1, http + split, sizeof(http) - 1 - split);
+		CHECK_EQ_INT(c.dir[1].state, SSH_ST_STOPPED);
+		CHECK_EQ_INT(c.dir[1].lines, 0);
+		CHECK(c.dir[1].banner == NULL && c.dir[1].pre == NULL, "nothing kept");
+		CHECK_EQ_INT(c.dir[1].anomalies, 0);
+		CHECK(!ssh_conn_is_ssh(&c), "HTTP both ways is not ssh (split %zu)", split);
+		CHECK(c.dir[1].buf == NULL, "no buffer kept");
+		ssh_conn_free(&c);
+	}
+	/* An HTML page the same. */
+	ssh_conn_init(&c, &default_limits);
+	push_str(&c, 0, "GET / HTTP/1.0\r\n\r\n");
+	push_str(&c, 1, "<html>\r\nSSH-2.0-x\r\n");
+	CHECK_EQ_INT(c.dir[1].state, SSH_ST_STOPPED);
+	CHECK(!ssh_conn_is_ssh(&c), "HTML is not ssh");
+	ssh_conn_free(&c);
+
+	/* A binary responder stops at its first byte: nothing buffered. */
+	ssh_conn_init(&c, &default_limits);
+	push_bytewise(&c, 0, "\x16\x03\x01\x02\x00", 5);
+	CHECK(ssh_dir_wants_bytes(&c, 1), "responder still read");
+	push(&c, 1, "\x16", 1);
+	CHECK_EQ_INT(c.dir[1].state, SSH_ST_STOPPED);
+	CHECK(!ssh_dir_wants_bytes(&c, 1), "binary: counting only");
+	CHECK(c.dir[1].buf == NULL, "no buffer kept");
+	push_str(&c, 1, "SSH-2.0-late\r\n");
+	CHECK(!ssh_conn_is_ssh(&c), "a banner after binary is not taken");
+	CHECK_EQ_INT(c.dir[1].bytes, 15);
+	ssh_conn_free(&c);
+	/* ... and inside a line, unfinished or not; text lines before it kept. */
+	ssh_conn_init(&c, &default_limits);
+	push_str(&c, 0, "USER x\r\n");
+	push_str(&c, 1, "220 ok\r\nab\x80");
+	CHECK_EQ_INT(c.dir[1].state, SSH_ST_STOPPED);
+	CHECK_EQ_INT(c.dir[1].pre_lines, 1);
+	ssh_conn_free(&c);
+	ssh_conn_init(&c, &default_limits);
+	push_str(&c, 0, "USER x\r\n");
+	push_str(&c, 1, "220 ok\r\nab");
+	CHECK_EQ_INT(c.dir[1].state, SSH_ST_LINES);
+	push_str(&c, 1, "\x01SSH-2.0-x\r\n");
+	CHECK_EQ_INT(c.dir[1].state, SSH_ST_STOPPED);
+	CHECK(!ssh_conn_is_ssh(&c), "no banner after a control byte");
+	ssh_conn_free(&c);
+
+	/* The nearest negative the other way: the server's binary-looking line
+	 * before the client spoke is a pre-banner line as before (RFC 4253 4.2). */
+	ssh_conn_init(&c, &default_limits);
+	push_str(&c, 1, "ab\x80\r\nSSH-2.0-s\r\n");
+	CHECK(banner_is(&c.dir[1], "SSH-2.0-s"), "banner after a pre-banner line");
+	ssh_conn_free(&c);
+
+	/* The pre-banner line limit still holds after the client's other text. */
+	lim.prebanner_lines = 2;
+	ssh_conn_init(&c, &lim);
+	push_str(&c, 0, "USER x\r\n");
+	push_str(&c, 1, "1\r\n2\r\n3\r\nSSH-2.0-s\r\n");
+	CHECK_EQ_INT(c.dir[1].state, SSH_ST_NOT_SSH);
+	CHECK(c.dir[1].anomalies & SSH_ANOM_PREBANNER_MANY, "too many lines");
+	CHECK(!ssh_conn_is_ssh(&c), "no banner past the limit");
+	ssh_conn_free(&c);
+}
+
 static void test_framing(void)
 {
 	struct kw_limits lim = KW_LIMITS_DEFAULT;
@@ -1814,6 +1930,7 @@ int main(void)
 {
 	test_banners();
 	test_framing();
+	test_banner_after_other();
 	test_messages();
 	test_roles();
 	test_unknown_kex();

@@ -188,6 +188,25 @@ CASES = {
         conn(0, diag("banner_invalid", symptom=True, side="server",
                      first_bytes=startswith("<!DOCTYPE HTML>")),
              outcome(one_of("failed", "not_ssh")), close("server", "fin"))]},
+    # ProFTPD's mod_sftp on port 2121 (make-sftp.sh): an FTP client's line, then the
+    # server's banner and KEXINIT, then "Protocol mismatch." and a close.
+    "sftp-ftp-first": {"why": "FTP client's USER before mod_sftp's banner", "conns": [
+        conn(0, field("ssh.server.banner", "SSH-2.0-mod_sftp"),
+             field("ssh.server.hassh.hash", Pred("a hash", lambda v: bool(v))),
+             field("ssh.client", eq(None)),
+             diag("banner_invalid", side="client", problem="not_ssh",
+                  first_bytes="USER x\\x0d\\x0a"),
+             outcome("failed"), field("ssh.phase", "kexinit"), close("server", "fin"))]},
+    "sftp-ftp-after": {"why": "FTP client's USER after mod_sftp's banner", "conns": [
+        conn(0, field("ssh.server.banner", "SSH-2.0-mod_sftp"),
+             diag("banner_invalid", side="client", problem="not_ssh",
+                  first_bytes="USER x\\x0d\\x0a"),
+             outcome("failed"), field("ssh.phase", "kexinit"), close("server", "fin"))]},
+    "sftp-openssh": {"why": "OpenSSH sftp against mod_sftp on port 2121 (control)",
+                     "conns": [
+        conn(0, field("ssh.server.banner", "SSH-2.0-mod_sftp"),
+             field("ssh.client.banner", startswith("SSH-2.0-OpenSSH_")),
+             no_diag("banner_invalid"), no_errors(), outcome("established"))]},
     "fail-tls-on-22": {"why": "openssl s_server on port 22 (closes silently on the banner)",
                        "conns": [
         conn(0, diag("closed_before_server_banner", symptom=True, initiator="server",

@@ -240,7 +240,9 @@ static uint64_t flow_deadline(const struct flow_table *t, const struct flow *f)
 		due = nk + (uint64_t)l->established_report_ms * US_PER_MS;
 		return due < idle ? due : idle;
 	}
-	if (!f->feeding)
+	/* Not SSH (an initiator that is not, even while the responder's lines
+	 * are still read for a late banner): the idle timeout, as ever. */
+	if (!f->feeding || f->ssh.dir[0].state == SSH_ST_NOT_SSH)
 		return idle;
 	return f->t_last + (uint64_t)l->handshake_timeout_ms * US_PER_MS;
 }

@@ -30,14 +30,8 @@ LISTLEN=60000
 LIMIT_KB=292968 # 300 MB
 fail=0
 
-plain=$kexwatch
-if nm "$kexwatch" 2>/dev/null | grep -q __asan_init || ldd "$kexwatch" | grep -q libasan; then
-    plain="$work/kexwatch-plain"
-    echo "memcap: $kexwatch is an ASan build; compiling a plain one for the RSS measurement"
-    cmake -S "$src" -B "$work/plain-build" -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF >/dev/null
-    cmake --build "$work/plain-build" --target kexwatch -j"$(nproc)" >/dev/null
-    cp "$work/plain-build/kexwatch" "$plain"
-fi
+. "$(dirname "$0")/plain.sh"
+plain=$(plain_kexwatch "$kexwatch" "$build" "$src") || { echo "FAIL: no plain build"; exit 1; }
 
 "$craft" hostile - $NCONN $LISTLEN |
     /usr/bin/time -f %M -o "$work/peak" "$plain" -r - --format json >"$work/records.jsonl" \

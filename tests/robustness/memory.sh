@@ -26,9 +26,10 @@
 #
 # Why not under ASan: ASan's shadow memory, redzones and quarantine make RSS
 # measure the sanitizer, not kexwatch. When KEXWATCH is an ASan build (as in
-# ./test.sh) this script compiles a plain -O2 kexwatch from SOURCE_DIR for the
-# RSS measurement (a few seconds), and still runs the ASan binary on the same
-# input (a tenth of the SYNs, for time), checking for a clean exit, no sanitizer report and the evictions.
+# ./test.sh) this script measures RSS on a plain Release kexwatch built from
+# SOURCE_DIR (plain.sh: one build shared with memcap.sh, kept up to date),
+# and still runs the ASan binary on the same input (a tenth of the SYNs, for
+# time), checking for a clean exit, no sanitizer report and the evictions.
 # Skips (77) without /usr/bin/time or kw-craft (libnet).
 set -eu
 kexwatch=$1
@@ -50,15 +51,8 @@ LIMITS="--format text --workers $WORKERS --limit max_flows=$MAX_FLOWS --limit st
         --limit ooo_segments=4 --limit banner_max=8192"
 fail=0
 
-plain=$kexwatch
-if nm "$kexwatch" 2>/dev/null | grep -q __asan_init || ldd "$kexwatch" | grep -q libasan; then
-    plain="$work/kexwatch-plain"
-    echo "memory: $kexwatch is an ASan build; compiling a plain one for the RSS measurement"
-    # The project's own build, without sanitizers, so the layout is never restated here.
-    cmake -S "$src" -B "$work/plain-build" -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF >/dev/null
-    cmake --build "$work/plain-build" --target kexwatch -j"$(nproc)" >/dev/null
-    cp "$work/plain-build/kexwatch" "$plain"
-fi
+. "$(dirname "$0")/plain.sh"
+plain=$(plain_kexwatch "$kexwatch" "$build" "$src") || { echo "FAIL: no plain build"; exit 1; }
 
 # sizeof(struct flow), from the headers being tested.
 cat >"$work/sz.c" <<'C'

@@ -188,6 +188,29 @@ netns_wait_up() {
     return 1
 }
 
+# netns_client_server NSC NSS C_ADDR... -- S_ADDR...: the two hosts of a
+# capture script, NSC's veth-c joined to NSS's veth-s, addresses given, up;
+# dies when the pair does not come up.
+netns_client_server() {
+    local nsc=$1 nss=$2 ca=() sa=() seen=0 a
+    shift 2
+    for a in "$@"; do
+        if [ "$a" = "--" ]; then seen=1; elif [ $seen = 0 ]; then ca+=("$a"); else sa+=("$a"); fi
+    done
+    netns_pair "$nsc" veth-c "$nss" veth-s || die "cannot make the namespaces"
+    netns_up "$nsc" veth-c "${ca[@]}" || die "cannot set up veth-c"
+    netns_up "$nss" veth-s "${sa[@]}" || die "cannot set up veth-s"
+    netns_wait_up "$nsc" veth-c && netns_wait_up "$nss" veth-s || die "veth pair did not come up"
+}
+
+# netns_wanted CASE: run CASE? ONLY (space-separated case names) selects; unset, all.
+netns_wanted() {
+    [ -z "${ONLY:-}" ] && return 0
+    local w
+    for w in $ONLY; do [ "$w" = "$1" ] && return 0; done
+    return 1
+}
+
 # ---------------------------------------------------------------- sshd
 sshd_test_lines() {
     cat <<EOF

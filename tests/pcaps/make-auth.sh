@@ -81,10 +81,7 @@ wanted() {
 }
 
 # ---------------------------------------------------------------- network
-netns_pair "$NSC" veth-c "$NSS" veth-s
-netns_up "$NSC" veth-c "$C4/24"
-netns_up "$NSS" veth-s "$S4/24"
-netns_wait_up "$NSC" veth-c && netns_wait_up "$NSS" veth-s || die "veth pair did not come up"
+netns_client_server "$NSC" "$NSS" "$C4/24" -- "$S4/24"
 
 # ---------------------------------------------------------------- keys, user
 K=$WORK/keys

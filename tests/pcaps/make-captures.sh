@@ -86,10 +86,7 @@ in_ns_home() {
 # ---------------------------------------------------------------- network
 # No segmentation/receive offloads (netns_up): the capture then shows
 # wire-sized segments, as a sniffer on a gateway would see them.
-netns_pair "$NSC" veth-c "$NSS" veth-s
-netns_up "$NSC" veth-c "$C4/24" "$C6/64"
-netns_up "$NSS" veth-s "$S4/24" "$S6/64"
-netns_wait_up "$NSC" veth-c && netns_wait_up "$NSS" veth-s || die "veth pair did not come up"
+netns_client_server "$NSC" "$NSS" "$C4/24" "$C6/64" -- "$S4/24" "$S6/64"
 
 # ---------------------------------------------------------------- keys
 mkdir -p "$WORK/keys" "$WORK/run" "$WORK/client-home" "$WORK/dropbear-home/.ssh" \

@@ -70,13 +70,6 @@ PC4=198.18.1.1 PS4=198.18.3.2
 WORK=$(mktemp -d -t kexwatch-failures.XXXXXX)
 netns_trap
 
-wanted() {   # case name: run it? (ONLY selects cases)
-    [ -z "${ONLY:-}" ] && return 0
-    local w
-    for w in $ONLY; do [ "$w" = "$1" ] && return 0; done
-    return 1
-}
-
 # in_ns_home NS SECONDS command...: private mount namespace, temp home over /root.
 in_ns_home() {
     local ns=$1 secs=$2; shift 2
@@ -328,7 +321,7 @@ open(sys.argv[2],"w").write(json.dumps(t,indent=2)+"\n")' \
 # sshd_case CASE "sshd_config lines (| separated)" [ssh options...]
 sshd_case() {
     local c=$1 conf=$2; shift 2
-    wanted "$c" || return 0
+    netns_wanted "$c" || return 0
     local lines=()
     [ -n "$conf" ] && IFS='|' read -r -a lines <<<"$conf"
     log "$c: sshd [${conf}] <- ssh $*"
@@ -360,7 +353,7 @@ CLIENT_KEY=$K/client_unauthorized sshd_case fail-wrong-key ""
 # (paramiko-login.py with those options) against sshd with one extra line.
 paramiko_case() {
     local c=$1 conf=$2 opts=$3
-    wanted "$c" || return 0
+    netns_wanted "$c" || return 0
     log "$c: sshd [$conf] <- paramiko $opts"
     start_sshd "$c" "$NSS" 22 "$conf"
     start_capture "$c" "$NSS" veth-s
@@ -414,7 +407,7 @@ sshd_case fail-hostkey-verify "" \
 # hole by size.) ssh hangs at "expecting SSH2_MSG_KEX_ECDH_REPLY" (ssh's
 # ConnectTimeout does not cover the key exchange): stopped by timeout after 15 s.
 c=fail-kex-drop
-if wanted $c; then
+if netns_wanted $c; then
     hex=$("$PY" -c 'import base64,sys
 print(base64.b64decode(open(sys.argv[1]).read().split()[1])[-16:].hex())' \
           "$K/ssh_host_ed25519_key.pub")
@@ -436,7 +429,7 @@ fi
 # MaxStartups 1:100:1 with one unauthenticated connection held open (a raw socket
 # that sends nothing): the next client is dropped before the server banner.
 c=fail-maxstartups
-if wanted $c; then
+if netns_wanted $c; then
     log "$c: sshd [MaxStartups 1:100:1], one connection held, then ssh"
     start_sshd $c "$NSS" 22 "MaxStartups 1:100:1"
     start_capture $c "$NSS" veth-s
@@ -464,7 +457,7 @@ fi
 # fw_case CASE "iptables rule" [ssh options]
 fw_case() {
     local c=$1 rule=$2; shift 2
-    wanted "$c" || return 0
+    netns_wanted "$c" || return 0
     log "$c: iptables $rule"
     start_sshd "$c" "$NSS" 22
     # shellcheck disable=SC2086
@@ -490,7 +483,7 @@ SSW=openssh fw_case fail-string-reset \
 
 # Not SSH on port 22: Python's http.server answers the client's banner with HTTP.
 c=fail-http-on-22
-if wanted $c; then
+if netns_wanted $c; then
     log "$c: python3 -m http.server on port 22"
     start_bg "$WORK/logs/$c.server.log" ip netns exec "$NSS" \
         bash -c 'cd "$0" && exec "$1" -m http.server 22 --bind "$2"' "$WORK/www" "$PY" "$S4"
@@ -508,7 +501,7 @@ fi
 # Not SSH on port 22: a TLS server (openssl s_server) answers the client's banner
 # with a TLS alert, whose bytes include NUL.
 c=fail-tls-on-22
-if wanted $c; then
+if netns_wanted $c; then
     log "$c: openssl s_server on port 22"
     openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=kexwatch-tls \
         -keyout "$K/tls.key" -out "$K/tls.crt" >/dev/null 2>&1
@@ -528,7 +521,7 @@ fi
 # A front end that prints text lines, then relays to sshd (port 2222): succeeds,
 # the client sees pre-banner lines.
 c=fail-bastion-relay
-if wanted $c; then
+if netns_wanted $c; then
     log "$c: text lines, then relay to sshd"
     start_sshd $c "$NSS" 2222
     sshd_pid=$SRV_PID
@@ -548,7 +541,7 @@ fi
 
 # The same front end printing its text and closing (its backend is down).
 c=fail-bastion-close
-if wanted $c; then
+if netns_wanted $c; then
     log "$c: text lines, then close"
     start_helper_server $c "$NSS" 22 text-close
     start_capture $c "$NSS" veth-s
@@ -562,7 +555,7 @@ fi
 
 # A fake SSH-1.5 server (python): the OpenSSH client refuses protocol 1.
 c=fail-ssh1-server
-if wanted $c; then
+if netns_wanted $c; then
     log "$c: fake SSH-1.5 server"
     start_helper_server $c "$NSS" 22 ssh1
     start_capture $c "$NSS" veth-s
@@ -577,7 +570,7 @@ fi
 # An SSH-1.5 client (raw socket) against sshd: sshd answers "Protocol major
 # versions differ." in clear text and closes.
 c=fail-ssh1-client
-if wanted $c; then
+if netns_wanted $c; then
     log "$c: SSH-1.5 client -> sshd"
     start_sshd $c "$NSS" 22
     start_capture $c "$NSS" veth-s
@@ -592,7 +585,7 @@ fi
 # A FAKE server (python) that sends a clear-text SSH_MSG_DISCONNECT after the
 # client's KEXINIT: neither sshd 9.2 nor dropbear 2022.83 sends one before NEWKEYS.
 c=fail-disconnect-fake
-if wanted $c; then
+if netns_wanted $c; then
     log "$c: fake server sends DISCONNECT"
     start_helper_server $c "$NSS" 22 disconnect
     start_capture $c "$NSS" veth-s
@@ -609,7 +602,7 @@ fi
 grace_case() { # case grace banner|-
     local c=$1 grace=$2 banner=$3 csw=failhelper
     [ "$banner" = - ] && csw=-
-    wanted "$c" || return 0
+    netns_wanted "$c" || return 0
     log "$c: sshd [LoginGraceTime $grace] <- silent client (banner: $banner)"
     start_sshd "$c" "$NSS" 22 "LoginGraceTime $grace"
     start_capture "$c" "$NSS" veth-s
@@ -630,7 +623,7 @@ grace_case fail-logingrace-short-silent 3 -
 # Captured on the client's veth (CASE-client) and the server's (CASE-server).
 path_case() {
     local c=$1 mode=$2; shift 2
-    wanted "$c" || return 0
+    netns_wanted "$c" || return 0
     log "$c: client - router1 - MTU 1280 - router2 - server, $mode ${*:-}"
     make_path
     local ns

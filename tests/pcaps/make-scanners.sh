@@ -60,18 +60,7 @@ C4=198.18.0.1 S4=198.18.0.2
 WORK=$(mktemp -d -t kexwatch-scanners.XXXXXX)
 netns_trap
 
-wanted() {
-    [ -z "${ONLY:-}" ] && return 0
-    local w
-    for w in $ONLY; do [ "$w" = "$1" ] && return 0; done
-    return 1
-}
-
-netns_pair "$NSC" veth-c "$NSS" veth-s
-netns_up "$NSC" veth-c "$C4/24"
-netns_up "$NSS" veth-s "$S4/24"
-netns_wait_up "$NSC" veth-c || die "veth-c did not come up"
-netns_wait_up "$NSS" veth-s || die "veth-s did not come up"
+netns_client_server "$NSC" "$NSS" "$C4/24" -- "$S4/24"
 
 mkdir -p "$WORK/keys" "$WORK/run" "$WORK/caps" "$WORK/logs" "$OUT/logs"
 mkdir -p /run/sshd && chmod 755 /run/sshd
@@ -168,7 +157,7 @@ publish() { # case
 # scan_case CASE command...: sshd, capture, the scanner in the client namespace.
 scan_case() {
     local c=$1 rc=0; shift
-    wanted "$c" || return 0
+    netns_wanted "$c" || return 0
     log "$c: $*"
     start_sshd "$c"
     start_capture "$c"

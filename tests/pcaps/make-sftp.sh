@@ -69,18 +69,7 @@ C4=198.18.0.1 S4=198.18.0.2
 WORK=$(mktemp -d -t kexwatch-sftp.XXXXXX)
 netns_trap
 
-wanted() {
-    [ -z "${ONLY:-}" ] && return 0
-    local w
-    for w in $ONLY; do [ "$w" = "$1" ] && return 0; done
-    return 1
-}
-
-netns_pair "$NSC" veth-c "$NSS" veth-s
-netns_up "$NSC" veth-c "$C4/24"
-netns_up "$NSS" veth-s "$S4/24"
-netns_wait_up "$NSC" veth-c || die "veth-c did not come up"
-netns_wait_up "$NSS" veth-s || die "veth-s did not come up"
+netns_client_server "$NSC" "$NSS" "$C4/24" -- "$S4/24"
 
 mkdir -p "$WORK/keys" "$WORK/run" "$WORK/caps" "$WORK/logs" "$WORK/home" "$OUT/logs"
 chmod 755 "$WORK" "$WORK/run"
@@ -278,7 +267,7 @@ publish() { # case
 
 ftp_case() { # case mode expected-order
     local c=$1 rc=0
-    wanted "$c" || return 0
+    netns_wanted "$c" || return 0
     log "$c: FTP client ($2) against mod_sftp on port $PORT"
     start_proftpd "$c"
     start_capture "$c"
@@ -298,7 +287,7 @@ ftp_case() { # case mode expected-order
 
 ssh_case() { # case
     local c=$1 rc=0
-    wanted "$c" || return 0
+    netns_wanted "$c" || return 0
     log "$c: OpenSSH sftp against mod_sftp on port $PORT"
     start_proftpd "$c"
     start_capture "$c"

@@ -249,21 +249,37 @@ static void side_object(struct record_writer *rw, const char *key, const struct 
 	jw_obj_close_opt(w, m, 0);
 }
 
+/*
+ * neg_is_repeat: compact leaves out a server-to-client algorithm equal to
+ * its client-to-server one (absent reads "the same as c2s"); the two
+ * directions are negotiated apart (RFC 4253 7.1) but agree on nearly
+ * every connection.
+ */
+static int neg_is_repeat(const struct kex_negotiated *n, int cat)
+{
+	return (cat == KEX_CAT_ENC_S2C || cat == KEX_CAT_MAC_S2C || cat == KEX_CAT_COMP_S2C) &&
+	       strcmp(n->alg[cat], n->alg[cat - 1]) == 0;
+}
+
 static void negotiated_object(struct jw *w, const struct flow *f, const struct verdict *v, int full)
 {
 	const struct kex_negotiated *n = &f->ssh.neg;
+	struct jw_mark m;
 
 	jw_obj_open(w, "negotiated");
 	for (int i = 0; i < KEX_NCATS; i++)
-		if (n->alg[i][0] != '\0')
+		if (n->alg[i][0] != '\0' && (full || !neg_is_repeat(n, i)))
 			jw_str(w, kex_cat_name(i), n->alg[i]);
 	if (n->failed_cat >= 0)
 		jw_str(w, "no_match", kex_cat_name(n->failed_cat));
 	jw_bool(w, "strict_kex", n->strict_kex);
-	jw_obj_open(w, "ext_info");
-	jw_bool(w, "client", n->ext_info_c);
-	jw_bool(w, "server", n->ext_info_s);
-	jw_obj_close(w);
+	/* Compact: only the sides that sent ext-info markers (absent reads false). */
+	m = jw_obj_open_opt(w, "ext_info");
+	if (full || n->ext_info_c)
+		jw_bool(w, "client", n->ext_info_c);
+	if (full || n->ext_info_s)
+		jw_bool(w, "server", n->ext_info_s);
+	jw_obj_close_opt(w, m, 0);
 	/* Compact: only an unfinished negotiation says so (established says the rest). */
 	if (full || !v->established)
 		jw_bool(w, "complete", v->established);
@@ -632,10 +648,17 @@ int record_build(struct record_writer *rw, const struct flow *f, const struct re
 		    [FLOW_SRC_PORTS] = "ports",
 		    [FLOW_SRC_FIRST_PACKET] = "first_packet",
 		};
-		jw_str(w, "roles_from",
-		       s->role_source == SSH_ROLE_KEX_MESSAGES ? "kex_messages"
-		       : s->role_source == SSH_ROLE_KEXINIT    ? "kexinit"
-		                                               : src_from[flow_src_from(f, NULL)]);
+		/* Compact: the strongest evidence, the normal case, goes without
+		 * saying (absent reads "kex_messages"). */
+		if (s->role_source == SSH_ROLE_KEX_MESSAGES) {
+			if (full)
+				jw_str(w, "roles_from", "kex_messages");
+		} else {
+			jw_str(w, "roles_from",
+			       s->role_source == SSH_ROLE_KEXINIT
+			           ? "kexinit"
+			           : src_from[flow_src_from(f, NULL)]);
+		}
 	}
 	if (!f->initiator_known)
 		jw_bool(w, "initiator_inferred", 1);
@@ -671,7 +694,11 @@ int record_build(struct record_writer *rw, const struct flow *f, const struct re
 		jw_obj_open(w, "close");
 		jw_str(w, "initiator", who);
 		jw_str(w, "kind", verdict_close_kind_name(f->close_kind));
-		jw_str(w, "phase", verdict_phase_name(j->close_phase));
+		/* Compact: only a close phase behind ssh.phase (packets that came
+		 * after the FIN or RST took the handshake further); absent reads
+		 * ssh.phase. */
+		if (full || j->close_phase != j->phase)
+			jw_str(w, "phase", verdict_phase_name(j->close_phase));
 		jw_ms(w, "after_ms", t0, j->t_close);
 		jw_obj_close(w);
 	}

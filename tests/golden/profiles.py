@@ -11,6 +11,9 @@ For each connection, run with --record compact (the default) and --record full:
   and each diagnosis its summary and hint; the compact record has the lists
   only when the negotiation failed (ssh.negotiated.no_match), no summary and
   no hint, no zero counters and no empty objects;
+- compact leaves out exactly the values that repeat another field or the
+  normal case (docs/record.md, Profiles), and keeps each of these keys
+  otherwise: see repeats();
 - flow_id is the same when the same file is read again, and another with
   another --sensor-name; community_id and host are there.
 
@@ -80,7 +83,31 @@ COUNTERS = ("retransmits_c2s", "retransmits_s2c", "out_of_order", "overlaps", "g
             "ip_fragments")
 
 
+def repeats(f):
+    """{path: True if compact must leave it out, False if it must keep it} for
+    the keys compact writes only when they say something new, read from the
+    full record f."""
+    s = f["ssh"]
+    out = {}
+    neg = s.get("negotiated", {})
+    for k in ("cipher", "mac", "compression"):
+        if k + "_s2c" in neg:  # absent reads "the same as c2s"
+            out["ssh.negotiated.%s_s2c" % k] = neg[k + "_s2c"] == neg.get(k + "_c2s")
+    for k, v in neg.get("ext_info", {}).items():  # absent reads false
+        out["ssh.negotiated.ext_info." + k] = v is False
+    if "roles_from" in s:  # absent reads kex_messages
+        out["ssh.roles_from"] = s["roles_from"] == "kex_messages"
+    if "phase" in s.get("close", {}):  # absent reads ssh.phase
+        out["ssh.close.phase"] = s["close"]["phase"] == s.get("phase")
+    return out
+
+
 def check_pair(where, c, f):
+    for path, left_out in repeats(f).items():
+        if left_out and get(c, path) is not KeyError:
+            fail("%s: compact writes %s, which repeats (full: %r)" % (where, path, get(f, path)))
+        if not left_out and get(c, path) is KeyError:
+            fail("%s: compact lacks %s = %r, which is no repeat" % (where, path, get(f, path)))
     s_c, s_f = c["ssh"], f["ssh"]
     for path, value in leaves(c):
         if path == "ssh.server.host_key_algorithms":

@@ -344,8 +344,13 @@ static void offers(struct inventory *inv, struct inv_entity *e, json_t *side, in
 		finding(e, &terrapin, terrapin.algorithm, 0);
 }
 
-/* negotiated counts what one connection agreed on for server or client e. */
-static void negotiated(struct inventory *inv, struct inv_entity *e, json_t *neg, int terrapin_hit)
+/*
+ * negotiated counts what one connection agreed on for server or client e.
+ * key_type: ssh.host_key.type or NULL, which a compact record's absent
+ * negotiated host_key reads; an absent _s2c reads its _c2s, counted already.
+ */
+static void negotiated(struct inventory *inv, struct inv_entity *e, json_t *neg,
+                       const char *key_type, int terrapin_hit)
 {
 	static const char *const f[] = {"kex",     "host_key", "cipher_c2s",     "cipher_s2c",
 	                                "mac_c2s", "mac_s2c",  "compression_c2s"};
@@ -357,6 +362,8 @@ static void negotiated(struct inventory *inv, struct inv_entity *e, json_t *neg,
 
 	if (kex == NULL)
 		return;
+	if (hk == NULL)
+		hk = key_type;
 	e->negotiated++;
 	e->pq += policy_is_pq_kex(kex) != 0;
 	/* The compact summary: kex, host key, cipher and MAC, one direction. */
@@ -364,7 +371,7 @@ static void negotiated(struct inventory *inv, struct inv_entity *e, json_t *neg,
 	         m ? m : "-");
 	set_add(&e->chosen, summary, 1);
 	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
-		const char *a = str_at(neg, f[i]);
+		const char *a = cat[i] == CAT_HOST_KEY ? hk : str_at(neg, f[i]);
 		const struct policy_verdict *pv;
 		if (a != NULL && a[0] != '<' &&
 		    (pv = policy_lookup(inv->policy, inv->npolicy, cat_name[cat[i]], a)) != NULL)
@@ -440,7 +447,8 @@ static void inv_record(struct inventory *inv, json_t *r)
 		set_add(&se->host_keys, buf, 1);
 	}
 	if (json_is_object(neg))
-		negotiated(inv, se, neg, terrapin_hit);
+		negotiated(inv, se, neg, json_is_object(hk) ? str_at(hk, "type") : NULL,
+		           terrapin_hit);
 	if (ce != NULL) {
 		ce->conns++;
 		if ((sw = str_at(cl, "software_version")) != NULL)
@@ -449,7 +457,8 @@ static void inv_record(struct inventory *inv, json_t *r)
 			set_add(&ce->peers, cip, 1); /* a client's peers: its addresses */
 		offers(inv, ce, cl, 0);
 		if (json_is_object(neg))
-			negotiated(inv, ce, neg, terrapin_hit);
+			negotiated(inv, ce, neg, json_is_object(hk) ? str_at(hk, "type") : NULL,
+			           terrapin_hit);
 	}
 }
 

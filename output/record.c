@@ -261,6 +261,20 @@ static int neg_is_repeat(const struct kex_negotiated *n, int cat)
 	       strcmp(n->alg[cat], n->alg[cat - 1]) == 0;
 }
 
+/*
+ * neg_is_key_type: compact leaves out the negotiated host-key algorithm
+ * when it is the type of the key the server sent (ssh.host_key.type, which
+ * the record writes before it; absent reads that type). RFC 4253 6.6
+ * names a key format by its algorithm, so the two agree except under RSA's
+ * SHA-2 signatures (RFC 8332: rsa-sha2-512 with an ssh-rsa key), which
+ * compact keeps. Without a key seen, the algorithm is always written.
+ */
+static int neg_is_key_type(const struct ssh_conn *s, int cat)
+{
+	return cat == KEX_CAT_HOSTKEY && s->hostkey.present &&
+	       strcmp(s->neg.alg[cat], s->hostkey.key.type) == 0;
+}
+
 static void negotiated_object(struct jw *w, const struct flow *f, const struct verdict *v, int full)
 {
 	const struct kex_negotiated *n = &f->ssh.neg;
@@ -268,7 +282,8 @@ static void negotiated_object(struct jw *w, const struct flow *f, const struct v
 
 	jw_obj_open(w, "negotiated");
 	for (int i = 0; i < KEX_NCATS; i++)
-		if (n->alg[i][0] != '\0' && (full || !neg_is_repeat(n, i)))
+		if (n->alg[i][0] != '\0' &&
+		    (full || (!neg_is_repeat(n, i) && !neg_is_key_type(&f->ssh, i))))
 			jw_str(w, kex_cat_name(i), n->alg[i]);
 	if (n->failed_cat >= 0)
 		jw_str(w, "no_match", kex_cat_name(n->failed_cat));
@@ -284,6 +299,28 @@ static void negotiated_object(struct jw *w, const struct flow *f, const struct v
 	if (full || !v->established)
 		jw_bool(w, "complete", v->established);
 	jw_obj_close(w);
+}
+
+/*
+ * hostkey_fixed_bits: the size a key type fixes (RFC 8709 ed25519 and
+ * ed448, RFC 5656 10.1 NIST curves), which compact leaves out of
+ * ssh.host_key.bits (absent reads it); 0 for a type whose size varies.
+ */
+static uint32_t hostkey_fixed_bits(const char *type)
+{
+	static const struct {
+		const char *type;
+		uint32_t bits;
+	} fixed[] = {
+	    {"ssh-ed25519", 256},         {"ssh-ed448", 456},
+	    {"ecdsa-sha2-nistp256", 256}, {"ecdsa-sha2-nistp384", 384},
+	    {"ecdsa-sha2-nistp521", 521},
+	};
+
+	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+		if (strcmp(type, fixed[i].type) == 0)
+			return fixed[i].bits;
+	return 0;
 }
 
 /* ssh.auth and ssh.session (auth.c): once both sides sent NEWKEYS. */
@@ -668,7 +705,8 @@ int record_build(struct record_writer *rw, const struct flow *f, const struct re
 		jw_str(w, "fingerprint", s->hostkey.key.fingerprint);
 		if (s->hostkey.key.cert_fingerprint[0] != '\0')
 			jw_str(w, "certificate_fingerprint", s->hostkey.key.cert_fingerprint);
-		if (s->hostkey.key.bits)
+		if (s->hostkey.key.bits &&
+		    (full || s->hostkey.key.bits != hostkey_fixed_bits(s->hostkey.key.type)))
 			jw_int(w, "bits", s->hostkey.key.bits);
 		jw_obj_close(w);
 	}

@@ -83,6 +83,10 @@ COUNTERS = ("retransmits_c2s", "retransmits_s2c", "out_of_order", "overlaps", "g
             "ip_fragments")
 
 
+FIXED_BITS = {"ssh-ed25519": 256, "ssh-ed448": 456, "ecdsa-sha2-nistp256": 256,
+              "ecdsa-sha2-nistp384": 384, "ecdsa-sha2-nistp521": 521}
+
+
 def repeats(f):
     """{path: True if compact must leave it out, False if it must keep it} for
     the keys compact writes only when they say something new, read from the
@@ -99,6 +103,11 @@ def repeats(f):
         out["ssh.roles_from"] = s["roles_from"] == "kex_messages"
     if "phase" in s.get("close", {}):  # absent reads ssh.phase
         out["ssh.close.phase"] = s["close"]["phase"] == s.get("phase")
+    key = s.get("host_key", {})
+    if "host_key" in neg:  # absent reads ssh.host_key.type
+        out["ssh.negotiated.host_key"] = neg["host_key"] == key.get("type")
+    if "bits" in key:  # absent reads the size the type fixes
+        out["ssh.host_key.bits"] = FIXED_BITS.get(key["type"]) == key["bits"]
     return out
 
 

@@ -77,7 +77,11 @@ COMPACT_REPEATS = {
     "cipher_s2c": "ssh.negotiated.cipher_c2s",
     "mac_s2c": "ssh.negotiated.mac_c2s",
     "compression_s2c": "ssh.negotiated.compression_c2s",
+    "host_key_alg": "ssh.host_key.type",
 }
+# The sizes a key type fixes: compact leaves them out of ssh.host_key.bits.
+FIXED_BITS = {"ssh-ed25519": 256, "ssh-ed448": 456, "ecdsa-sha2-nistp256": 256,
+              "ecdsa-sha2-nistp384": 384, "ecdsa-sha2-nistp521": 521}
 FAMILY_NAMES = {"ipv4": 4, "inet": 4, "4": 4, "v4": 4, "af_inet": 4,
                 "ipv6": 6, "inet6": 6, "6": 6, "v6": 6, "af_inet6": 6}
 
@@ -147,6 +151,8 @@ def check_value(key, wanted, rec):
     got = dig(rec, path)
     if got is None and key in COMPACT_REPEATS and dig(rec, "ssh.negotiated") is not None:
         got = dig(rec, COMPACT_REPEATS[key])
+    if got is None and key == "host_key_bits":
+        got = FIXED_BITS.get(dig(rec, "ssh.host_key.type"))
     if key == "host_key_bits" and isinstance(wanted, str) and wanted.isdigit():
         wanted = int(wanted)
     if isinstance(wanted, bool) or isinstance(got, bool):

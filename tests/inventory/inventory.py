@@ -64,7 +64,9 @@ for r in records:
         hk = sv["kexinit"]["server_host_key_algorithms"]
     elif sv and "host_key_algorithms" in sv:
         hk = sv["host_key_algorithms"].split(",")
-    if "ssh-rsa" in hk or s.get("negotiated", {}).get("host_key") == "ssh-rsa":
+    # compact: an absent negotiated host_key is the key's type (record.md)
+    if "ssh-rsa" in hk or s.get("negotiated", {}).get(
+            "host_key", s.get("host_key", {}).get("type")) == "ssh-rsa":
         rsa_servers.add(name)
     neg = s.get("negotiated", {})
     if "kex" in neg:

@@ -569,6 +569,9 @@ int workers_open(struct workers **out, const struct workers_config *cfg)
 		    .ssh_ports = cfg->ports,
 		    .nssh_ports = cfg->nports,
 		    .handoff = on_handoff,
+		    /* One loop: the records are written, and their copies
+		     * freed, on the table's thread (single_drain). */
+		    .handoff_same_thread = w->single,
 		    .report_ctx = wk,
 		    .budget = &cfg->p->budget,
 		    .seed = cfg->seed,
@@ -770,6 +773,11 @@ void workers_close(struct workers *w)
 {
 	if (w == NULL)
 		return;
+	/* Before the tables: one loop's copies give their memory back to theirs. */
+	while (w->nheap > 0) {
+		struct omsg m = heap_pop(w);
+		flow_release(m.f);
+	}
 	for (uint32_t i = 0; i < w->n; i++) {
 		struct worker *wk = &w->wk[i];
 		const struct omsg *m;
@@ -788,10 +796,6 @@ void workers_close(struct workers *w)
 		if (!w->single && !w->cfg.live && wk->in.cap != 0)
 			ring_bell_destroy(&wk->in_bell);
 		pthread_mutex_destroy(&wk->stats_mu);
-	}
-	while (w->nheap > 0) {
-		struct omsg m = heap_pop(w);
-		flow_release(m.f);
 	}
 	free(w->heap);
 	ring_bell_destroy(&w->merger_bell);

@@ -61,6 +61,10 @@ struct flow_table {
 	struct evict_slot *evicted; /* recently evicted pairs, EVICT_WAYS per set */
 	uint32_t evict_sets;        /* a power of two */
 	struct flowmem_pool pool;   /* spare chunks of the flows' memory (flowmem.h) */
+	/* This loop's credit from the global budget (budget.h): the packet
+	 * loop charges it without atomics. budget: &local, or NULL (none). */
+	struct kw_budget local;
+	struct kw_budget *budget;
 };
 
 /* A recently evicted connection: its 64-bit pair hash (0: empty) and last packet. */
@@ -166,6 +170,10 @@ struct flow_table *flow_table_new(const struct flow_config *cfg)
 		return NULL;
 	t->cfg = *cfg;
 	t->limits = cfg->limits;
+	if (cfg->budget != NULL) {
+		budget_init_local(&t->local, cfg->budget);
+		t->budget = &t->local;
+	}
 	while (n < cfg->limits->max_flows && n < (1u << 30))
 		n <<= 1;
 	if ((t->bucket = calloc(n, sizeof(*t->bucket))) == NULL ||
@@ -366,10 +374,10 @@ static void flow_destroy(struct flow_table *t, struct flow *f)
 	list_del(&f->tw);
 	if (t->last == f)
 		t->last = NULL;
-	tcp_dir_release(&f->dir[0], t->cfg.budget);
-	tcp_dir_release(&f->dir[1], t->cfg.budget);
+	tcp_dir_release(&f->dir[0], t->budget);
+	tcp_dir_release(&f->dir[1], t->budget);
 	ssh_conn_free(&f->ssh);
-	budget_release(t->cfg.budget, sizeof(*f));
+	budget_release(t->budget, sizeof(*f));
 	t->stats.open--;
 	if (t->nspare < FLOW_SPARE_MAX) {
 		f->hnext = t->spare;
@@ -419,13 +427,19 @@ static void flow_handoff(struct flow_table *t, struct flow *f, enum flow_report_
 		if (c->ssh.dir[d].first_bytes != NULL)
 			c->ssh.dir[d].first_bytes = c->ssh.dir[d].first_store;
 	/* The copy's SSH buffers stay charged to the budget (flow_release
-	 * gives them back); the copy itself is charged as a flow is. */
-	budget_force(t->cfg.budget, sizeof(*c));
+	 * gives them back); the copy itself is charged as a flow is. Freed on
+	 * another thread, it gives them back to the global budget: this
+	 * loop's credit is this thread's alone. */
+	budget_force(t->budget, sizeof(*c));
+	if (!t->cfg.handoff_same_thread) {
+		c->ssh.budget = budget_root(t->budget);
+		c->ssh.store.budget = budget_root(t->budget);
+	}
 	ssh_conn_init(&f->ssh, t->limits);
 	f->ssh.kex = t->kex;
-	f->ssh.budget = t->cfg.budget;
+	f->ssh.budget = t->budget;
 	f->ssh.store.pool = &t->pool;
-	f->ssh.store.budget = t->cfg.budget;
+	f->ssh.store.budget = t->budget;
 	t->cfg.handoff(t->cfg.report_ctx, c, why);
 }
 
@@ -650,16 +664,16 @@ static struct flow *flow_create(struct flow_table *t, const struct pkt *p, uint3
 	ssh_conn_init(&f->ssh, t->limits);
 	f->ssh.kex = t->kex;
 	f->ssh.store.pool = &t->pool;
-	f->ssh.store.budget = t->cfg.budget;
+	f->ssh.store.budget = t->budget;
 	if (f->port_client_dir >= 0) {
 		/* Until the SSH messages tell: HASSH and negotiation by these roles. */
 		f->ssh.client_dir = f->port_client_dir;
 		f->ssh.role_source = SSH_ROLE_ASSUMED;
 	}
-	f->ssh.budget = t->cfg.budget;
+	f->ssh.budget = t->budget;
 	/* A flow's own state always exists (max_flows bounds it); its buffers
 	 * then get what is left of the budget. */
-	budget_force(t->cfg.budget, sizeof(*f));
+	budget_force(t->budget, sizeof(*f));
 	f->hnext = t->bucket[hash & t->mask];
 	t->bucket[hash & t->mask] = f;
 	list_add_head(&t->lru, &f->lru);
@@ -878,6 +892,8 @@ void flow_table_free(struct flow_table *t)
 		free(f);
 	}
 	flowmem_pool_free(&t->pool);
+	if (t->budget != NULL)
+		budget_local_end(t->budget);
 	kex_ctx_free(t->kex);
 	free(t->evicted);
 	free(t->bucket);

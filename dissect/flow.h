@@ -193,6 +193,13 @@ struct flow_config {
 	 * (the record is lost and counted in flow_stats.lost).
 	 */
 	flow_handoff_fn handoff;
+	/*
+	 * Set when the handoff callee calls flow_release on the table's own
+	 * thread, before flow_table_free (one packet loop, no threads): the
+	 * copies then give their memory back to the table's local budget,
+	 * without atomics. Unset, they give it to the global budget.
+	 */
+	int handoff_same_thread;
 	uint64_t seed;            /* mixed into the process's random hash key (hash.h); any value */
 	struct kw_budget *budget; /* the global memory budget, borrowed; NULL: none */
 	/* flow.id: first_id, then every id_step (0: 1, 1): tables of one run

@@ -7,7 +7,8 @@
  * timeouts, which run on capture time through a timer wheel of one-second
  * slots, so a replayed capture gives the same records every time. Each flow
  * is reported at most once and freed in one place, flow_destroy (which
- * keeps up to FLOW_SPARE_MAX of them for the next flows to reuse). An
+ * keeps up to FLOW_SPARE_MAX of them for the next flows to reuse, as it
+ * does the copies handed over and released on the table's thread). An
  * evicted connection is remembered in a small set of recently evicted
  * address pairs, so that its later packets are counted and dropped instead
  * of opening a new flow (and a new record) each time the table is full. The
@@ -16,6 +17,7 @@
  * so does the pool of memory chunks its flows' parsers carve (flowmem.h).
  * Not responsible for TCP details (tcp.c) or SSH (ssh.c).
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -408,8 +410,15 @@ static struct flow *flow_alloc(struct flow_table *t)
  */
 static void flow_handoff(struct flow_table *t, struct flow *f, enum flow_report_why why)
 {
-	struct flow *c = malloc(sizeof(*c));
+	struct flow *c = t->spare;
 
+	/* Released on this thread, copies come back as spares (flow_release). */
+	if (t->cfg.handoff_same_thread && c != NULL) {
+		t->spare = c->hnext;
+		t->nspare--;
+	} else {
+		c = malloc(sizeof(*c));
+	}
 	if (c == NULL) {
 		t->stats.lost++;
 		return;
@@ -419,19 +428,21 @@ static void flow_handoff(struct flow_table *t, struct flow *f, enum flow_report_
 	list_init(&c->lru);
 	list_init(&c->tw);
 	c->ssh.kex = NULL; /* the table's, and the copy parses nothing */
-	/* The copy owns the chunks of f's facts now, but is freed on the
-	 * merger's thread: its chunks go back to malloc, not to this table's
-	 * pool (flowmem.h). Its first bytes are its own, not f's. */
-	c->ssh.store.pool = NULL;
+	/* The copy owns the chunks of f's facts now. Its first bytes are its
+	 * own, not f's. */
 	for (int d = 0; d < 2; d++)
 		if (c->ssh.dir[d].first_bytes != NULL)
 			c->ssh.dir[d].first_bytes = c->ssh.dir[d].first_store;
 	/* The copy's SSH buffers stay charged to the budget (flow_release
 	 * gives them back); the copy itself is charged as a flow is. Freed on
-	 * another thread, it gives them back to the global budget: this
-	 * loop's credit is this thread's alone. */
+	 * another thread (the merger's), it gives its chunks to malloc, not to
+	 * this table's pool (flowmem.h), and its charges to the global budget:
+	 * this loop's pool and credit are this thread's alone. Freed on this
+	 * thread, it keeps the pool, which also tells flow_release where the
+	 * copy itself goes back. */
 	budget_force(t->budget, sizeof(*c));
 	if (!t->cfg.handoff_same_thread) {
+		c->ssh.store.pool = NULL;
 		c->ssh.budget = budget_root(t->budget);
 		c->ssh.store.budget = budget_root(t->budget);
 	}
@@ -924,13 +935,27 @@ uint64_t flow_table_horizon(const struct flow_table *t)
 void flow_release(struct flow *f)
 {
 	struct kw_budget *b;
+	struct flowmem_pool *pool;
 
 	if (f == NULL)
 		return;
 	b = f->ssh.budget; /* the table's: flow_handoff copied it */
+	pool = f->ssh.store.pool;
 	tcp_dir_release(&f->dir[0], b);
 	tcp_dir_release(&f->dir[1], b);
 	ssh_conn_free(&f->ssh);
 	budget_release(b, sizeof(*f));
+	/* A pool: the copy is released on its table's thread (flow_handoff),
+	 * so it is a spare for that table's next flow or copy. */
+	if (pool != NULL) {
+		struct flow_table *t =
+		    (struct flow_table *)(void *)((char *)pool - offsetof(struct flow_table, pool));
+		if (t->nspare < FLOW_SPARE_MAX) {
+			f->hnext = t->spare;
+			t->spare = f;
+			t->nspare++;
+			return;
+		}
+	}
 	free(f);
 }

@@ -197,7 +197,8 @@ struct flow_config {
 	 * Set when the handoff callee calls flow_release on the table's own
 	 * thread, before flow_table_free (one packet loop, no threads): the
 	 * copies then give their memory back to the table's local budget,
-	 * without atomics. Unset, they give it to the global budget.
+	 * without atomics, their chunks to its pool and themselves to its
+	 * spare flows. Unset, they give it to the global budget and malloc.
 	 */
 	int handoff_same_thread;
 	uint64_t seed;            /* mixed into the process's random hash key (hash.h); any value */

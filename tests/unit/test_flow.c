@@ -457,6 +457,88 @@ static void test_src_evidence(void)
 	flow_table_free(t);
 }
 
+/* Copies handed over, as app/workers.c takes them. */
+struct held {
+	struct flow *copy[8];
+	char banner[8][64];
+	int n, release_now;
+};
+
+static void on_handoff(void *ctx, struct flow *f, enum flow_report_why why)
+{
+	struct held *h = ctx;
+
+	(void)why;
+	snprintf(h->banner[h->n], 64, "%.*s", (int)f->ssh.dir[0].banner_len,
+	         f->ssh.dir[0].banner ? (const char *)f->ssh.dir[0].banner : "");
+	h->copy[h->n++] = f;
+	if (h->release_now)
+		flow_release(f);
+}
+
+/*
+ * A copy owns its facts and its charges: released on the table's thread
+ * (handoff_same_thread) it goes back to the table, its memory to the local
+ * credit and itself to the spare flows, so the next copies reuse it;
+ * released elsewhere (after the table is gone, as a merger may) it gives
+ * everything to the global budget. Either way nothing stays charged.
+ */
+static void test_handoff(void)
+{
+	for (int same = 0; same < 2; same++) {
+		struct kw_budget root;
+		struct held h = {.release_now = same};
+		struct flow_config cfg = {.limits = &limits,
+		                          .ssh_ports = ssh_port,
+		                          .nssh_ports = 1,
+		                          .handoff = on_handoff,
+		                          .handoff_same_thread = same,
+		                          .report_ctx = &h,
+		                          .budget = &root,
+		                          .seed = 1};
+		struct flow_table *t;
+		int distinct = 0;
+
+		budget_init(&root, 1u << 30);
+		limits.max_flows = 100;
+		t = flow_table_new(&cfg);
+		for (int n = 1; n <= 4; n++) {
+			uint64_t ts = 100000000u * (uint64_t)n;
+			struct pkt p;
+
+			handshake(t, n, ts);
+			p = seg(n, 0, TCP_ACK | TCP_PSH, CISN + 1, SISN + 1, CB, strlen(CB),
+			        ts + 300);
+			flow_table_packet(t, &p, 0, 0);
+			p = seg(n, 0, TCP_RST, CISN + 1 + (uint32_t)strlen(CB), 0, NULL, 0,
+			        ts + 400);
+			flow_table_packet(t, &p, 0, 0);
+			flow_table_advance(t, ts + 60000000);
+		}
+		flow_table_flush(t);
+		CHECK_EQ_INT(h.n, 4);
+		for (int i = 0; i < h.n; i++) {
+			CHECK_EQ_STR(h.banner[i], "SSH-2.0-OpenSSH_9.2p1 Debian-2");
+			distinct += i == 0 || h.copy[i] != h.copy[i - 1];
+		}
+		if (same) {
+			CHECK(distinct < h.n, "released copies are reused (%d of %d distinct)",
+			      distinct, h.n);
+			CHECK(root.used <= BUDGET_LOCAL_CHUNK,
+			      "only the table's credit charged (%llu)",
+			      (unsigned long long)root.used);
+			flow_table_free(t);
+		} else {
+			CHECK(root.used >= 4 * sizeof(struct flow), "the held copies are charged");
+			flow_table_free(t);
+			for (int i = 0; i < h.n; i++)
+				flow_release(h.copy[i]);
+		}
+		CHECK(root.used == 0, "nothing charged at the end (%llu)",
+		      (unsigned long long)root.used);
+	}
+}
+
 int main(void)
 {
 	test_orders();
@@ -464,6 +546,7 @@ int main(void)
 	test_eviction();
 	test_timeouts();
 	test_reuse();
+	test_handoff();
 	test_midstream();
 	test_src_evidence();
 	test_bypass_after_report();

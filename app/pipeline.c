@@ -19,7 +19,15 @@
 #include "hostkeys.h"
 #include "ux.h"
 
-#define OUTPUT_BATCH (256u << 10) /* offline: bytes of records per write(2) */
+/* Offline: bytes of records per write(2). Each batch wakes the writer
+ * thread on the other processor, which on a virtual machine costs an
+ * interrupt into an idle vCPU: 1 MiB wakes it a quarter as often as 256 KiB
+ * did (docs/performance.md, fourth session). */
+#define OUTPUT_BATCH (1u << 20)
+/* Offline, records for standard output alone: stdio's buffer. Kept at
+ * 256 KiB: no writer thread to wake, and a reader that closes the pipe
+ * (| head) is seen while the input is read, so the run ends quietly. */
+#define STDOUT_BATCH (256u << 10)
 
 /*
  * open_sinks opens standard output (when use_stdout), the file outpath (when
@@ -79,7 +87,7 @@ fail:
  */
 static int open_outputs(struct pipeline *p, const struct pipeline_config *cfg, int use_stdout)
 {
-	static char outbuf[OUTPUT_BATCH];
+	static char outbuf[STDOUT_BATCH];
 	int r;
 
 	if (cfg->mode == PIPELINE_LIVE || cfg->nsyslog > 0 ||

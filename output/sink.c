@@ -231,8 +231,10 @@ static int hand_over(struct sink *s)
 		s->slen = s->blen;
 		s->srecords = s->brecords;
 		s->busy = 1;
-		pthread_cond_broadcast(&s->cv);
 		pthread_mutex_unlock(&s->mu);
+		/* After the unlock: the writer wakes to a free mutex, not to
+		 * sleep again on it (one wake-up per batch, not two). */
+		pthread_cond_broadcast(&s->cv);
 	} else {
 		rc = fd_write(s, s->batch, s->blen, s->brecords);
 	}

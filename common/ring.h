@@ -52,11 +52,18 @@ struct ring {
 	uint8_t *buf;
 	uint32_t cap; /* a power of two */
 	/* Bytes ever written and ever read: they only grow (mod 2^32 they
-	 * still subtract right), the writer owns tail, the reader head. */
+	 * still subtract right), the writer owns tail, the reader head. Each
+	 * end publishes its index every `batch` bytes (ring_set_batch), so
+	 * the other's cache line moves once a batch, not once a message. */
 	_Alignas(64) atomic_uint tail;
 	_Alignas(64) atomic_uint head;
-	/* The writer's view of head, refreshed only when the ring looks full. */
+	/* The writer's: its view of head, refreshed only when the ring looks
+	 * full, and its own tail, ahead of the published one by < batch. */
 	_Alignas(64) uint32_t head_cache;
+	uint32_t tail_local;
+	/* The reader's own head, ahead of the published one by < batch. */
+	_Alignas(64) uint32_t head_local;
+	uint32_t batch;         /* bytes between publications of an index (0: every message) */
 	struct ring_bell space; /* the writer sleeps here when the ring is full */
 	struct ring_bell *data; /* the reader sleeps here when it is empty (maybe shared) */
 	uint32_t kick_bytes;    /* ring_commit rings data once this much is waiting */
@@ -89,20 +96,31 @@ void *ring_reserve(struct ring *r, uint32_t len);
 /* ring_commit publishes the message ring_reserve returned (same len). Writer only. */
 void ring_commit(struct ring *r, uint32_t len);
 
-/* ring_kick wakes the reader if it sleeps (writer only: messages below kick_bytes). */
+/*
+ * ring_set_batch: each end publishes its index once per batch bytes of
+ * messages instead of once per message (0, the default: every message).
+ * Committed messages below a batch are seen by the reader after ring_kick
+ * (or when the writer must wait for room); released room below a batch is
+ * seen by the writer when the reader finds the ring empty. Set it before
+ * the ring is used.
+ */
+void ring_set_batch(struct ring *r, uint32_t bytes);
+
+/* ring_kick publishes what was committed and wakes the reader if it sleeps (writer only). */
 void ring_kick(struct ring *r);
 
 /*
  * ring_peek returns the next message and its length, or NULL when the ring
- * is empty (it does not wait: see ring_wait). The message stays valid, in
- * place, until ring_release. Reader only.
+ * is empty (it does not wait: see ring_wait); finding it empty publishes
+ * the room released so far. The message stays valid, in place, until
+ * ring_release. Reader only.
  */
 const void *ring_peek(struct ring *r, uint32_t *len);
 
 /* ring_release frees the message ring_peek returned and wakes a waiting writer. */
 void ring_release(struct ring *r);
 
-/* ring_is_empty: nothing to peek (either end may ask; the reader gets a sure answer). */
+/* ring_is_empty: nothing to peek (reader only: it counts the reader's own head). */
 int ring_is_empty(struct ring *r);
 
 /*

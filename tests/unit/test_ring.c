@@ -120,14 +120,17 @@ static void *writer(void *arg)
 	return NULL;
 }
 
-static void test_two_threads(void)
+/* test_two_threads: NMSG messages through a small ring, batch bytes between publications. */
+static void test_two_threads(uint32_t batch)
 {
 	static struct pair p;
 	pthread_t t;
 
+	memset(&p, 0, sizeof(p));
 	CHECK(ring_bell_init(&p.bell) == 0, "bell made");
 	/* Small, and woken only every 2 KiB: the writer waits often. */
 	CHECK(ring_init(&p.r, 8192, &p.bell, 2048) == 0, "ring made");
+	ring_set_batch(&p.r, batch);
 	CHECK(pthread_create(&t, NULL, writer, &p) == 0, "writer started");
 	while (p.got < NMSG) {
 		uint32_t len, seq;
@@ -144,7 +147,7 @@ static void test_two_threads(void)
 	}
 	pthread_join(t, NULL);
 	CHECK_EQ_INT(p.got, NMSG);
-	CHECK(p.bad == 0, "every message in order and intact (%u bad)", p.bad);
+	CHECK(p.bad == 0, "every message in order and intact (%u bad, batch %u)", p.bad, batch);
 	CHECK(ring_is_empty(&p.r), "nothing left over");
 	ring_destroy(&p.r);
 	ring_bell_destroy(&p.bell);
@@ -184,10 +187,43 @@ static void test_close_frees_writer(void)
 	ring_bell_destroy(&p.bell);
 }
 
+/* With a batch, an index is published once a batch, or when asked. */
+static void test_batch_publication(void)
+{
+	struct ring_bell bell;
+	struct ring r;
+	uint32_t len;
+	uint8_t *w;
+
+	ring_bell_init(&bell);
+	ring_init(&r, 8192, &bell, 1u << 20); /* never kicked by size */
+	ring_set_batch(&r, 1024);
+	w = ring_reserve(&r, 100);
+	fill(w, 100, 1);
+	ring_commit(&r, 100);
+	CHECK(ring_peek(&r, &len) == NULL, "a message below the batch is not seen yet");
+	ring_kick(&r);
+	CHECK(ring_peek(&r, &len) != NULL && len == 100, "ring_kick publishes it");
+	ring_release(&r);
+	CHECK(atomic_load(&r.head) == 0, "its room is not given back below the batch");
+	CHECK(ring_peek(&r, &len) == NULL, "the ring is empty");
+	CHECK(atomic_load(&r.head) == r.tail_local, "finding it empty gives the room back");
+	for (uint32_t i = 0; i < 12; i++) { /* 108 bytes each: published at the 10th */
+		if (ring_reserve(&r, 100) != NULL)
+			ring_commit(&r, 100);
+	}
+	CHECK(atomic_load(&r.tail) != 0 && atomic_load(&r.tail) != r.tail_local,
+	      "a full batch is published, the rest waits");
+	ring_destroy(&r);
+	ring_bell_destroy(&bell);
+}
+
 int main(void)
 {
 	test_single_thread();
-	test_two_threads();
+	test_batch_publication();
+	test_two_threads(0);
+	test_two_threads(1024);
 	test_close_frees_writer();
 	return tap_done();
 }

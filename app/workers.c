@@ -26,7 +26,6 @@
 #include "app.h"
 #include "err.h"
 #include "flowid.h"
-#include "hash.h"
 #include "pipeline.h"
 #include "ring.h"
 #include "thread.h"
@@ -154,33 +153,40 @@ uint32_t workers_count(const struct workers *w)
 	return w->n;
 }
 
+/* mix64: a 64-bit finaliser (every input bit reaches every output bit). */
+static inline uint64_t mix64(uint64_t x)
+{
+	x ^= x >> 32;
+	x *= 0xd6e8feb86659fd93ull;
+	x ^= x >> 32;
+	x *= 0xd6e8feb86659fd93ull;
+	return x ^ (x >> 32);
+}
+
+/* endpoint: one side's address and port, folded to 64 bits (a different odd multiplier each). */
+static inline uint64_t endpoint(const uint8_t addr[16], uint16_t port)
+{
+	uint64_t a0, a1;
+
+	memcpy(&a0, addr, 8);
+	memcpy(&a1, addr + 8, 8);
+	return a0 * 0x9e3779b97f4a7c15ull + a1 * 0xbf58476d1ce4e5b9ull +
+	       (uint64_t)port * 0x94d049bb133111ebull;
+}
+
 uint32_t workers_shard(const struct pkt *p, uint32_t n)
 {
-	/* A fixed key: the same worker for a connection in every run, so a
-	 * run can be repeated with the same load on each worker. */
-	static const struct hash_key key = {{0x9e3779b97f4a7c15ull, 0xbf58476d1ce4e5b9ull,
-	                                     0x94d049bb133111ebull, 0x2545f4914f6cdd1dull}};
 	const struct addr_pair *a = &p->a;
-	uint8_t buf[37];
-	int c;
+	uint64_t h;
 
 	if (n <= 1)
 		return 0;
-	/* The lower endpoint first (address, then port), as Community ID does. */
-	c = memcmp(a->src, a->dst, 16);
-	if (c < 0 || (c == 0 && a->sport <= a->dport)) {
-		memcpy(buf, a->src, 16);
-		memcpy(buf + 16, a->dst, 16);
-		buf[32] = (uint8_t)(a->sport >> 8), buf[33] = (uint8_t)a->sport;
-		buf[34] = (uint8_t)(a->dport >> 8), buf[35] = (uint8_t)a->dport;
-	} else {
-		memcpy(buf, a->dst, 16);
-		memcpy(buf + 16, a->src, 16);
-		buf[32] = (uint8_t)(a->dport >> 8), buf[33] = (uint8_t)a->dport;
-		buf[34] = (uint8_t)(a->sport >> 8), buf[35] = (uint8_t)a->sport;
-	}
-	buf[36] = a->family;
-	return (uint32_t)((hash_bytes(&key, buf, sizeof(buf)) >> 32) * n >> 32);
+	/* Both directions alike: the sum of the two endpoints does not depend
+	 * on which one sent. A fixed function, so a connection goes to the same
+	 * worker in every run and a run can be repeated with the same load on
+	 * each worker; the reader pays a few multiplications a packet. */
+	h = mix64(endpoint(a->src, a->sport) + endpoint(a->dst, a->dport) + a->family);
+	return (uint32_t)((h >> 32) * n >> 32);
 }
 
 /* --- the merger's heap, ordered by (t_final, t_first, flow_id) ---------- */

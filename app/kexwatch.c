@@ -282,6 +282,7 @@ static int read_input(const char *path, uint32_t index, struct run *run)
 		capture_close(cap);
 		return 1;
 	}
+	workers_input(run->w, cap);
 	progress_start(&prog, run->progress, path);
 	while (!kw_stop && !run->p->output_failed && (r = capture_next(cap, &fr)) == 1) {
 		if (prog.on)
@@ -291,12 +292,12 @@ static int read_input(const char *path, uint32_t index, struct run *run)
 		/* With an evidence capture the frame goes along: the worker that
 		 * follows the connection knows whether the packet began one. */
 		if (r == KW_OK)
-			workers_packet(run->w, &pkt, fr.ts_us, index,
-			               run->p->ev != NULL ? &fr : NULL);
+			workers_packet(run->w, &pkt, fr.ts_us, index, &fr);
 		else
 			workers_clock(run->w, fr.ts_us);
 	}
 	progress_end(&prog);
+	workers_input_end(run->w);
 	if (!kw_stop && !run->p->output_failed && r < 0) {
 		fprintf(stderr, "kexwatch: %s: %s\n", path, capture_error(cap));
 		capture_close(cap);

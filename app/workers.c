@@ -4,9 +4,14 @@
  *
  * Responsible for which worker owns a packet, for the rings between the
  * reader, the workers and the merger, and for the order records are
- * written in. Offline, the reader's ring to each worker carries packets
- * (the pkt and a copy of its payload: it pointed into the frame or the
- * decoder's reassembly buffer), clock ticks and the end; each worker's
+ * written in. Offline, the reader's ring to each worker carries packets,
+ * clock ticks and the end. A packet is its pkt and, from a mapped capture
+ * file, a pointer to its payload in the mapping: the reader holds the
+ * file's windows mapped (capture_hold) until every worker has read past
+ * the last packet sent from them (the ring's head passing a mark of its
+ * tail), so the bytes of a bulk transfer are never copied, and a worker
+ * that bypasses the connection never touches them. Other payloads (gzip,
+ * pcapng, pipes, reassembled fragments) are copied after the pkt. Each worker's
  * ring to the merger carries the flows it hands over. A worker publishes
  * its table's horizon (flow_table_horizon) after handing over what came
  * before it; the merger keeps the flows it received in a heap and writes,
@@ -35,6 +40,11 @@
  * (a 256 KiB frame) must fit a quarter of it (RING_MSG_MAX). */
 #define IN_RING_BYTES (2u << 20)
 #define IN_RING_KICK (IN_RING_BYTES / 8u) /* wake a sleeping worker per 256 KiB */
+/* Each end of a reader's ring publishes its index once per this many bytes. */
+#define IN_RING_BATCH (16u << 10)
+/* Mapped windows (4 MiB each) the reader lets the workers read in place
+ * before it waits for them: the memory it adds is bounded by this. */
+#define HOLD_WAIT 4u
 /* Worker to merger: 40-byte messages, a few thousand. */
 #define OUT_RING_BYTES (256u << 10)
 #define OUT_RING_KICK (OUT_RING_BYTES / 4u)
@@ -48,15 +58,18 @@ enum wmsg_type {
 	WMSG_END,
 };
 
-/* Reader to worker; a packet's payload bytes follow it, then (with an
- * evidence capture) its frame's bytes, from the next multiple of 8. */
+/* Reader to worker. A packet's payload is in place (pkt.payload points into
+ * a held window) or its copied bytes follow the message; so do (with an
+ * evidence capture) its frame's, from the next multiple of 8. */
 struct wmsg {
 	uint32_t type;
 	uint32_t file_index;
 	uint64_t clock_us;
 	uint64_t frame_ts_us;
 	uint32_t frame_caplen, frame_wirelen; /* frame_caplen 0: no frame */
-	struct pkt pkt;
+	uint32_t copied;                      /* payload bytes that follow */
+	const uint8_t *frame;                 /* the frame in place, or NULL: copied */
+	struct pkt pkt;                       /* payload NULL: copied */
 };
 
 /* frame_off: where a message's frame bytes start, after plen payload bytes. */
@@ -106,6 +119,16 @@ struct workers {
 	_Atomic uint64_t flush_at;
 	/* Reader (offline). */
 	uint64_t clock_us, last_tick;
+	/* The input whose frames go to the workers in place, or NULL; the
+	 * window of the last frame sent; and for each earlier window still
+	 * held, each ring's tail when the reader left it (oldest first). */
+	struct capture *held;
+	uint64_t window;
+	struct hold_mark {
+		uint64_t window;
+		uint32_t tail[WORKERS_MAX];
+	} marks[HOLD_WAIT + 2];
+	uint32_t nmarks;
 	/* Merger's heap of flows waiting for the horizons. */
 	struct omsg *heap;
 	size_t nheap, heap_cap;
@@ -328,7 +351,8 @@ static void worker_offline(struct worker *wk)
 		case WMSG_PACKET: {
 			uint64_t flows = flow_table_stats(wk->table)->flows;
 			p = m->pkt;
-			p.payload = (const uint8_t *)(m + 1);
+			if (p.payload == NULL)
+				p.payload = (const uint8_t *)(m + 1);
 			/* Out of memory: the packet is not followed (counted nowhere
 			 * better; the flow shows the hole as a gap). */
 			(void)flow_table_packet(wk->table, &p, m->file_index, 0);
@@ -338,7 +362,9 @@ static void worker_offline(struct worker *wk)
 				evidence_frame(wk->w->cfg.p->ev, &p,
 				               flow_table_stats(wk->table)->flows != flows,
 				               m->file_index, m->frame_ts_us,
-				               (const uint8_t *)m + frame_off(p.payload_len),
+				               m->frame != NULL
+				                   ? m->frame
+				                   : (const uint8_t *)m + frame_off(m->copied),
 				               m->frame_caplen, m->frame_wirelen);
 			break;
 		}
@@ -599,6 +625,8 @@ int workers_open(struct workers **out, const struct workers_config *cfg)
 		    (ring_bell_init(&wk->in_bell) != 0 ||
 		     ring_init(&wk->in, IN_RING_BYTES, &wk->in_bell, IN_RING_KICK) != 0))
 			goto nomem;
+		if (!cfg->live)
+			ring_set_batch(&wk->in, IN_RING_BATCH);
 	}
 	/* Set before any thread starts: a live body finds its table through it. */
 	*out = w;
@@ -632,37 +660,140 @@ thread:
  * near 256 KiB do) is cut: the payload then shows as snapped, the evidence
  * frame is kept shorter (its wire length stays).
  */
+/*
+ * send_msg puts a message in wk's ring: a packet p (NULL for the others)
+ * and, with an evidence capture, its frame fr. in_place: fr's bytes stay
+ * mapped until the reader unholds them (reader_holds), so p's payload and
+ * the frame go as pointers when they lie in it.
+ */
 static void send_msg(struct worker *wk, uint32_t type, const struct pkt *p, uint64_t clock_us,
-                     uint32_t file_index, const struct capture_frame *fr)
+                     uint32_t file_index, const struct capture_frame *fr, int in_place)
 {
 	uint32_t plen = p != NULL ? p->payload_len : 0, max = RING_MSG_MAX(wk->in.cap) - 8u;
-	uint32_t flen = fr != NULL ? fr->caplen : 0, len;
+	uint32_t flen = fr != NULL && wk->w->cfg.p->ev != NULL ? fr->caplen : 0, len, fcopy;
+	const uint8_t *pat = NULL;
 	struct wmsg *m;
 
-	if (plen > max - sizeof(*m))
+	if (in_place && plen > 0 && p->payload >= fr->data &&
+	    p->payload + plen <= fr->data + fr->caplen)
+		pat = p->payload;
+	if (pat != NULL)
+		plen = 0; /* nothing to copy */
+	else if (plen > max - sizeof(*m))
 		plen = max - (uint32_t)sizeof(*m);
 	if (flen > max - frame_off(plen))
 		flen = max - frame_off(plen);
-	len = flen > 0 ? frame_off(plen) + flen : (uint32_t)sizeof(*m) + plen;
+	fcopy = in_place ? 0 : flen;
+	len = fcopy > 0 ? frame_off(plen) + fcopy : (uint32_t)sizeof(*m) + plen;
 	if ((m = ring_reserve(&wk->in, len)) == NULL)
 		return;
 	m->type = type;
 	m->file_index = file_index;
 	m->clock_us = clock_us;
 	m->frame_caplen = flen;
+	m->copied = plen;
+	m->frame = in_place && flen > 0 ? fr->data : NULL;
 	if (p != NULL) {
 		m->pkt = *p;
-		m->pkt.payload = NULL;
-		m->pkt.payload_len = plen;
-		if (plen > 0)
-			memcpy(m + 1, p->payload, plen);
+		m->pkt.payload = pat;
+		if (pat == NULL) {
+			m->pkt.payload_len = plen;
+			if (plen > 0)
+				memcpy(m + 1, p->payload, plen);
+		}
 	}
 	if (flen > 0) {
 		m->frame_ts_us = fr->ts_us;
 		m->frame_wirelen = fr->wirelen;
-		memcpy((uint8_t *)m + frame_off(plen), fr->data, flen);
+		if (fcopy > 0)
+			memcpy((uint8_t *)m + frame_off(plen), fr->data, fcopy);
 	}
 	ring_commit(&wk->in, len);
+}
+
+/* mark_done: every worker has read past the packets sent before mark k. */
+static int mark_done(struct workers *w, uint32_t k)
+{
+	for (uint32_t i = 0; i < w->n; i++) {
+		uint32_t head = atomic_load_explicit(&w->wk[i].in.head, memory_order_acquire);
+		if ((int32_t)(head - w->marks[k].tail[i]) < 0)
+			return 0;
+	}
+	return 1;
+}
+
+static int first_mark_done(void *arg)
+{
+	return mark_done(arg, 0);
+}
+
+/* unhold_read unmaps the windows every worker has read past. */
+static void unhold_read(struct workers *w)
+{
+	uint32_t k = 0;
+
+	while (k < w->nmarks && mark_done(w, k))
+		k++;
+	if (k == 0)
+		return;
+	capture_unhold(w->held, w->marks[k - 1].window + 1);
+	memmove(&w->marks[0], &w->marks[k], (w->nmarks - k) * sizeof(w->marks[0]));
+	w->nmarks -= k;
+}
+
+/*
+ * window_moved: the reader's frames now come from another window. The
+ * packets sent so far lie in the windows up to the last one: marked with
+ * each ring's tail, it is unmapped once every worker has read past it.
+ * With HOLD_WAIT windows held the reader waits for the slowest worker.
+ */
+static void window_moved(struct workers *w, uint64_t now)
+{
+	struct hold_mark *mk = &w->marks[w->nmarks++];
+
+	mk->window = w->window;
+	for (uint32_t i = 0; i < w->n; i++)
+		mk->tail[i] = w->wk[i].in.tail_local;
+	w->window = now;
+	unhold_read(w);
+	while (w->nmarks > 0 && capture_held(w->held) > HOLD_WAIT) {
+		uint32_t i = 0;
+
+		while (i + 1 < w->n &&
+		       (int32_t)(atomic_load(&w->wk[i].in.head) - w->marks[0].tail[i]) >= 0)
+			i++;
+		ring_kick(&w->wk[i].in);
+		ring_bell_wait(&w->wk[i].in.space, first_mark_done, w, WAIT_MS);
+		unhold_read(w);
+	}
+}
+
+void workers_input(struct workers *w, struct capture *cap)
+{
+	if (w->single || w->cfg.live || !capture_hold(cap))
+		return;
+	w->held = cap;
+	w->window = capture_window(cap);
+	w->nmarks = 0;
+}
+
+void workers_input_end(struct workers *w)
+{
+	if (w->held == NULL)
+		return;
+	/* Everything sent is read before the file is unmapped. */
+	window_moved(w, w->window);
+	while (w->nmarks > 0) {
+		for (uint32_t i = 0; i < w->n; i++)
+			ring_kick(&w->wk[i].in);
+		for (uint32_t i = 0; i < w->n; i++)
+			if ((int32_t)(atomic_load(&w->wk[i].in.head) - w->marks[0].tail[i]) < 0) {
+				ring_bell_wait(&w->wk[i].in.space, first_mark_done, w, WAIT_MS);
+				break;
+			}
+		unhold_read(w);
+	}
+	w->held = NULL;
 }
 
 static void maybe_tick(struct workers *w)
@@ -671,7 +802,7 @@ static void maybe_tick(struct workers *w)
 		return;
 	w->last_tick = w->clock_us;
 	for (uint32_t i = 0; i < w->n; i++) {
-		send_msg(&w->wk[i], WMSG_TICK, NULL, w->clock_us, 0, NULL);
+		send_msg(&w->wk[i], WMSG_TICK, NULL, w->clock_us, 0, NULL, 0);
 		ring_kick(&w->wk[i].in);
 	}
 }
@@ -685,7 +816,10 @@ void workers_packet(struct workers *w, const struct pkt *p, uint64_t clock_us, u
 		single_packet(w, p, file_index, fr);
 		return;
 	}
-	send_msg(&w->wk[workers_shard(p, w->n)], WMSG_PACKET, p, w->clock_us, file_index, fr);
+	if (w->held != NULL && capture_window(w->held) != w->window)
+		window_moved(w, capture_window(w->held));
+	send_msg(&w->wk[workers_shard(p, w->n)], WMSG_PACKET, p, w->clock_us, file_index, fr,
+	         w->held != NULL);
 	maybe_tick(w);
 }
 
@@ -703,7 +837,7 @@ void workers_idle(struct workers *w, uint64_t clock_us)
 	}
 	atomic_store(&w->flush_at, w->clock_us);
 	for (uint32_t i = 0; i < w->n; i++) {
-		send_msg(&w->wk[i], WMSG_IDLE, NULL, w->clock_us, 0, NULL);
+		send_msg(&w->wk[i], WMSG_IDLE, NULL, w->clock_us, 0, NULL, 0);
 		ring_kick(&w->wk[i].in);
 	}
 }
@@ -755,7 +889,7 @@ void workers_finish(struct workers *w)
 		for (uint32_t i = 0; i < w->n; i++) {
 			if (!w->wk[i].started)
 				continue;
-			send_msg(&w->wk[i], WMSG_END, NULL, w->clock_us, 0, NULL);
+			send_msg(&w->wk[i], WMSG_END, NULL, w->clock_us, 0, NULL, 0);
 			ring_kick(&w->wk[i].in);
 		}
 	}

@@ -68,13 +68,24 @@ uint32_t workers_default(void);
 int workers_open(struct workers **out, const struct workers_config *cfg);
 
 /*
- * workers_packet hands packet p (decoded by the caller; its payload is
- * copied) to its worker. clock_us is the run's capture clock: the latest
- * frame time read so far (frames are not always in time order); file_index
- * is copied into a new flow. fr, when not NULL (an evidence capture), is
- * the frame p came from, copied too: the worker offers it to the evidence
- * buffer, knowing whether p began a flow. Waits while that worker's ring
- * is full. Offline only, from one thread.
+ * workers_input: the reader opened cap and will give its frames to
+ * workers_packet. With several workers and a mapped capture file
+ * (capture_hold), packets then go to the workers in place, not copied;
+ * workers_input_end, before cap is closed, waits until every worker has
+ * read them. Offline only, from the reader's thread.
+ */
+void workers_input(struct workers *w, struct capture *cap);
+void workers_input_end(struct workers *w);
+
+/*
+ * workers_packet hands packet p (decoded by the caller from frame fr) to
+ * its worker. Its payload is copied, or passed in place when it lies in a
+ * held frame (workers_input). clock_us is the run's capture clock: the
+ * latest frame time read so far (frames are not always in time order);
+ * file_index is copied into a new flow. With an evidence capture the
+ * frame goes along (copied or in place, as the payload): the worker
+ * offers it to the evidence buffer, knowing whether p began a flow. Waits
+ * while that worker's ring is full. Offline only, from one thread.
  */
 void workers_packet(struct workers *w, const struct pkt *p, uint64_t clock_us, uint32_t file_index,
                     const struct capture_frame *fr);

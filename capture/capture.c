@@ -729,6 +729,32 @@ uint64_t capture_bytes(const struct capture *c)
 	return 0; /* a stream has no size to show progress against */
 }
 
+int capture_hold(struct capture *c)
+{
+	/* A filter may pass over any number of windows in one capture_next,
+	 * more than a holder can let pile up: such frames are copied. */
+	if (c->map == NULL || c->has_prog)
+		return 0;
+	mapfile_hold(c->map);
+	return 1;
+}
+
+uint64_t capture_window(const struct capture *c)
+{
+	return c->map != NULL ? mapfile_window(c->map) : 0;
+}
+
+void capture_unhold(struct capture *c, uint64_t window)
+{
+	if (c->map != NULL)
+		mapfile_unhold(c->map, window);
+}
+
+uint32_t capture_held(const struct capture *c)
+{
+	return c->map != NULL ? mapfile_held(c->map) : 0;
+}
+
 void capture_close(struct capture *c)
 {
 	if (c == NULL)

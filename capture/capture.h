@@ -102,6 +102,25 @@ const char *capture_default_filter(int link);
  */
 int capture_next(struct capture *c, struct capture_frame *f);
 
+/*
+ * Frames held in place. Normally a frame's bytes are valid until the next
+ * capture_next. capture_hold asks that the frames of a mapped file (an
+ * uncompressed classic pcap, see mapfile.h) stay valid after it, until
+ * capture_unhold releases the windows of the file they lie in, so another
+ * thread may read them in place. Returns 1 when the input is such a file
+ * without a filter (now held), 0 otherwise (its frames stay valid until
+ * the next capture_next only). Without a filter one capture_next maps at
+ * most two new windows. Windows are numbered from 1 in reading order;
+ * capture_window is the window of the last frame given, capture_held the
+ * windows mapped now (the current one included). The holder unholds
+ * before MAPFILE_HOLD_MAX windows are held (mapfile.h).
+ */
+int capture_hold(struct capture *c);
+uint64_t capture_window(const struct capture *c);
+/* capture_unhold unmaps the held windows numbered below window. */
+void capture_unhold(struct capture *c, uint64_t window);
+uint32_t capture_held(const struct capture *c);
+
 /* capture_fd: the descriptor to poll for a live capture (-1 for a file). */
 int capture_fd(const struct capture *c);
 

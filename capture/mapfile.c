@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -28,7 +29,33 @@ struct mapfile {
 	uint8_t *win;      /* the window */
 	uint64_t pagemask; /* page size - 1 */
 	uint64_t ahead;    /* file offset up to which the cache was asked for the bytes */
+	uint64_t seq;      /* the window's number, from 1 */
+	int hold;          /* keep windows past the current one (mapfile_hold) */
+	struct held {
+		uint64_t seq;
+		uint8_t *win;
+		size_t len;
+	} held[MAPFILE_HOLD_MAX]; /* held windows before the current, oldest first */
+	uint32_t nheld;
 };
+
+/* retire: the current window is done with; unmapped, or kept when held. */
+static void retire(struct mapfile *m)
+{
+	if (m->win_len == 0)
+		return;
+	if (m->hold) {
+		if (m->nheld == MAPFILE_HOLD_MAX) { /* the holder's bug: see mapfile.h */
+			munmap(m->held[0].win, m->held[0].len);
+			memmove(&m->held[0], &m->held[1], (m->nheld - 1) * sizeof(m->held[0]));
+			m->nheld--;
+		}
+		m->held[m->nheld++] = (struct held){m->seq, m->win, m->win_len};
+	} else {
+		munmap(m->win, m->win_len);
+	}
+	m->win_len = 0;
+}
 
 /*
  * Bytes the cache is asked for ahead of the read position. A mapped file's
@@ -61,9 +88,7 @@ static int window_map(struct mapfile *m, size_t n)
 	uint64_t len = MAPFILE_WINDOW;
 	void *w;
 
-	if (m->win_len > 0)
-		munmap(m->win, m->win_len);
-	m->win_len = 0;
+	retire(m);
 	if (len < m->pos - off + n)
 		len = m->pos - off + n;
 	if (len > m->size - off)
@@ -79,6 +104,7 @@ static int window_map(struct mapfile *m, size_t n)
 	m->win = w;
 	m->win_off = off;
 	m->win_len = (size_t)len;
+	m->seq++;
 	return 0;
 }
 
@@ -114,7 +140,33 @@ void mapfile_close(struct mapfile *m)
 		return;
 	if (m->win_len > 0)
 		munmap(m->win, m->win_len);
+	mapfile_unhold(m, UINT64_MAX);
 	free(m);
+}
+
+void mapfile_hold(struct mapfile *m)
+{
+	m->hold = 1;
+}
+
+uint64_t mapfile_window(const struct mapfile *m)
+{
+	return m->seq;
+}
+
+void mapfile_unhold(struct mapfile *m, uint64_t window)
+{
+	uint32_t i = 0;
+
+	for (; i < m->nheld && m->held[i].seq < window; i++)
+		munmap(m->held[i].win, m->held[i].len);
+	memmove(&m->held[0], &m->held[i], (m->nheld - i) * sizeof(m->held[0]));
+	m->nheld -= i;
+}
+
+uint32_t mapfile_held(const struct mapfile *m)
+{
+	return m->nheld + (m->win_len > 0);
 }
 
 /* prefetch_ahead asks for the lines up to MAPFILE_AHEAD past the read position, in the window. */

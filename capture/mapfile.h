@@ -45,6 +45,30 @@ void mapfile_close(struct mapfile *m);
  */
 size_t mapfile_take(struct mapfile *m, size_t n, const uint8_t **ptr, int *err);
 
+/*
+ * Holding windows (mapfile_hold): a window is then kept mapped after the
+ * next one is, until mapfile_unhold, so that bytes taken from it may be
+ * read in place by another thread after the reader moved on (the packet
+ * workers of app/workers.c, to which the reader hands pointers, not
+ * copies). Windows are numbered from 1 in the order they are mapped. The
+ * holder must unhold before MAPFILE_HOLD_MAX windows are held: past that
+ * the oldest is unmapped (a bug of the holder's, never reached in
+ * kexwatch: it waits at a lower count, see docs/limits.md).
+ */
+#define MAPFILE_HOLD_MAX 32u
+
+/* mapfile_hold: from now on, keep windows mapped until mapfile_unhold. */
+void mapfile_hold(struct mapfile *m);
+
+/* mapfile_window: the number of the window the last bytes taken lie in. */
+uint64_t mapfile_window(const struct mapfile *m);
+
+/* mapfile_unhold unmaps the held windows numbered below window (never the current one). */
+void mapfile_unhold(struct mapfile *m, uint64_t window);
+
+/* mapfile_held: windows mapped now, the current one included. */
+uint32_t mapfile_held(const struct mapfile *m);
+
 /* mapfile_offset: bytes of the file taken so far; for progress. */
 uint64_t mapfile_offset(const struct mapfile *m);
 

@@ -8,7 +8,10 @@ SHARED/conformance is present, and a 20 MB prefix of the benchmark's handshake
 corpus when /tmp/kexwatch-bench/handshakes.pcap exists (made at test time, skipped
 with a message otherwise). A capture that gives no record at all is still compared
 (an empty output must stay empty); if no capture gives a record, the test proves
-nothing and fails.
+nothing and fails. The golden captures and the benchmark prefix are read once more
+with --evidence-pcap, and the evidence files must be the same bytes for every N too:
+with several workers a mapped capture's frames reach the workers in place, not copied,
+so this is where a frame read after its window was released would show.
 
     python3 tests/workers/equivalence.py --kexwatch BUILD/kexwatch --tests tests \
         [--shared ../shared] [--workers 1,2,3] [--bench /tmp/kexwatch-bench/handshakes.pcap]
@@ -125,7 +128,36 @@ def main():
                 json.loads(line)  # every line is one JSON record
             print("ok - %s: %d records, identical for --workers %s"
                   % (os.path.relpath(cap), len(lines), args.workers))
-    print("# %d captures, %d records, %d differ" % (len(caps), records, bad))
+    evidence = 0
+    for cap in caps:
+        if not (cap.startswith(os.path.join(args.tests, "pcaps")) or
+                cap.endswith("bench-prefix.pcap")):
+            continue
+        files = []
+        for n in counts:
+            path = os.path.join(tmp.name, "evidence-%d.pcapng" % n)
+            if os.path.exists(path):
+                os.unlink(path)
+            cmd = [args.kexwatch, "-q", "--workers", str(n), "--evidence-pcap", path,
+                   "-r", cap]
+            p = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                               timeout=args.timeout)
+            data = open(path, "rb").read() if os.path.exists(path) else b""
+            files.append((n, p.returncode, data))
+        base_n, base_rc, base = files[0]
+        for n, rc, data in files[1:]:
+            if rc != base_rc or data != base:
+                bad += 1
+                print("not ok - %s: evidence of --workers %d and %d differ (%d/%d bytes)"
+                      % (os.path.relpath(cap), base_n, n, len(base), len(data)))
+                break
+        else:
+            evidence += len(base) > 200  # more than the file's headers
+    print("# %d captures, %d records, %d with evidence frames, %d differ"
+          % (len(caps), records, evidence, bad))
+    if evidence == 0:
+        print("not ok - no capture gave evidence frames: nothing was compared")
+        return 1
     if records == 0:
         print("not ok - no capture gave a record: nothing was compared")
         return 1

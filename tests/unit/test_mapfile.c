@@ -118,6 +118,35 @@ int main(void)
 	CHECK_EQ_INT(got, MAPFILE_WINDOW + 5000);
 	CHECK_EQ_INT(err, 0);
 	mapfile_close(m);
+
+	/* Held: bytes taken from earlier windows stay readable, in place,
+	 * until unheld; unholding releases those windows only. */
+	CHECK(ftruncate(fd, 0) == 0 && lseek(fd, 0, SEEK_SET) == 0 &&
+	          write_pattern(fd, 0, size) == 0,
+	      "write the file again");
+	CHECK((m = mapfile_open(fd)) != NULL, "map it");
+	mapfile_hold(m);
+	{
+		const uint8_t *first, *second;
+		uint64_t w1 = mapfile_window(m);
+
+		CHECK_EQ_INT(mapfile_take(m, 1000, &first, &err), 1000);
+		CHECK_EQ_INT(mapfile_take(m, MAPFILE_WINDOW, &second, &err), MAPFILE_WINDOW);
+		CHECK(mapfile_window(m) == w1 + 1, "the second take needed a new window");
+		CHECK_EQ_INT(mapfile_held(m), 2);
+		CHECK(same(first, 0, 1000), "the first window's bytes are still there");
+		got = take_all(m, 1000 + MAPFILE_WINDOW, &ok, &err);
+		CHECK(ok && got == size, "the rest of the file, held window after window");
+		CHECK(mapfile_held(m) >= 3, "every window is held (%u)", mapfile_held(m));
+		CHECK(same(first, 0, 1000) && same(second, 1000, MAPFILE_WINDOW),
+		      "bytes of every held window are readable");
+		mapfile_unhold(m, w1 + 1);
+		CHECK_EQ_INT(mapfile_held(m), mapfile_window(m) - w1);
+		CHECK(same(second, 1000, MAPFILE_WINDOW), "a window not released stays readable");
+		mapfile_unhold(m, UINT64_MAX);
+		CHECK_EQ_INT(mapfile_held(m), 1); /* the current window is never released */
+	}
+	mapfile_close(m);
 	mapfile_close(NULL);
 	close(fd);
 	return tap_done();

@@ -43,8 +43,9 @@
 /* Each end of a reader's ring publishes its index once per this many bytes. */
 #define IN_RING_BATCH (16u << 10)
 /* Mapped windows (4 MiB each) the reader lets the workers read in place
- * before it waits for them: the memory it adds is bounded by this. */
-#define HOLD_WAIT 4u
+ * before it waits for them: the memory it adds is bounded by this. A
+ * worker's full ring of bulk packets spans about three and a half. */
+#define HOLD_WAIT 6u
 /* Worker to merger: 40-byte messages, a few thousand. */
 #define OUT_RING_BYTES (256u << 10)
 #define OUT_RING_KICK (OUT_RING_BYTES / 4u)

@@ -46,11 +46,17 @@
  * before it waits for them: the memory it adds is bounded by this. A
  * worker's full ring of bulk packets spans about three and a half. */
 #define HOLD_WAIT 6u
-/* Worker to merger: 40-byte messages, a few thousand. */
-#define OUT_RING_BYTES (256u << 10)
+/* Worker to merger: 40-byte messages, about 1,600, each holding a flow. */
+#define OUT_RING_BYTES (64u << 10)
 #define OUT_RING_KICK (OUT_RING_BYTES / 4u)
-#define TICK_US 100000u /* offline: idle workers run their timers this often */
-#define WAIT_MS 50u     /* a sleeper looks again at least this often */
+/* Flows the merger may hold waiting for their turn before the reader waits
+ * for it: a merger slower than the workers (it shares the cores with them)
+ * would otherwise take every flow they hand over into its heap, and the
+ * memory would grow with the input. Flows are a few KiB each. */
+#define MERGE_BACKLOG 2048u
+#define BACKLOG_EVERY 64u /* the reader looks at the backlog once per this many packets */
+#define TICK_US 100000u   /* offline: idle workers run their timers this often */
+#define WAIT_MS 50u       /* a sleeper looks again at least this often */
 
 enum wmsg_type {
 	WMSG_PACKET = 1,
@@ -118,8 +124,14 @@ struct workers {
 	/* A quiet streamed input: once every horizon reaches it, the merger
 	 * flushes the outputs (0: no flush wanted). */
 	_Atomic uint64_t flush_at;
+	/* Flows in the merger's heap (published by it), whether it sleeps with
+	 * nothing it can write, and where the reader waits for either. */
+	_Atomic uint64_t backlog;
+	atomic_int merger_idle;
+	struct ring_bell reader_bell;
 	/* Reader (offline). */
 	uint64_t clock_us, last_tick;
+	uint32_t since_backlog; /* packets since the reader last looked at the backlog */
 	/* The input whose frames go to the workers in place, or NULL; the
 	 * window of the last frame sent; and for each earlier window still
 	 * held, each ring's tail when the reader left it (oldest first). */
@@ -411,6 +423,24 @@ static void write_one(struct workers *w, const struct omsg *m)
 	flow_release(m->f);
 }
 
+/*
+ * publish_backlog tells the reader how many flows wait in the heap, and
+ * whether the merger is about to sleep with nothing it can write (idle):
+ * the reader waits on either (reader_wait_merger). The reader is rung when
+ * the backlog falls to half the limit or the merger goes idle.
+ */
+static void publish_backlog(struct workers *w, int idle)
+{
+	uint64_t was = atomic_load_explicit(&w->backlog, memory_order_relaxed);
+
+	if (was != w->nheap)
+		atomic_store_explicit(&w->backlog, w->nheap, memory_order_release);
+	if (idle)
+		atomic_store_explicit(&w->merger_idle, 1, memory_order_release);
+	if (idle || (was > MERGE_BACKLOG / 2 && w->nheap <= MERGE_BACKLOG / 2))
+		ring_bell_ring(&w->reader_bell);
+}
+
 /* merger_ready: something for the merger to do (a ring bell's wake-up test). */
 static int merger_ready(void *arg)
 {
@@ -482,8 +512,11 @@ static void *merger_main(void *arg)
 			}
 			continue;
 		}
-		if (!progress)
+		publish_backlog(w, !progress);
+		if (!progress) {
 			ring_bell_wait(&w->merger_bell, merger_ready, w, WAIT_MS);
+			atomic_store_explicit(&w->merger_idle, 0, memory_order_relaxed);
+		}
 	}
 	return NULL;
 }
@@ -594,6 +627,8 @@ int workers_open(struct workers **out, const struct workers_config *cfg)
 	/* Divided, so the run's bound on flows (and on memory) holds for any N. */
 	w->limits.max_flows = (cfg->limits->max_flows + n - 1) / n;
 	if (ring_bell_init(&w->merger_bell) != 0)
+		goto nomem;
+	if (ring_bell_init(&w->reader_bell) != 0)
 		goto nomem;
 	for (uint32_t i = 0; i < n; i++) {
 		struct worker *wk = &w->wk[i];
@@ -808,6 +843,31 @@ static void maybe_tick(struct workers *w)
 	}
 }
 
+static int merger_caught_up(void *arg)
+{
+	struct workers *w = arg;
+
+	return atomic_load_explicit(&w->backlog, memory_order_acquire) <= MERGE_BACKLOG / 2 ||
+	       atomic_load_explicit(&w->merger_idle, memory_order_acquire);
+}
+
+/*
+ * reader_wait_merger: with more than MERGE_BACKLOG flows in the merger's
+ * heap, the reader lets the merger catch up: until half of them are
+ * written, or until the merger has nothing it can write (it needs more
+ * input for that: the workers' clocks must move on).
+ */
+static void reader_wait_merger(struct workers *w)
+{
+	if (atomic_load_explicit(&w->backlog, memory_order_relaxed) <= MERGE_BACKLOG)
+		return;
+	for (uint32_t i = 0; i < w->n; i++)
+		ring_kick(&w->wk[i].in);
+	/* merger_idle is true only while it sleeps with nothing it can write. */
+	while (!merger_caught_up(w))
+		ring_bell_wait(&w->reader_bell, merger_caught_up, w, WAIT_MS);
+}
+
 void workers_packet(struct workers *w, const struct pkt *p, uint64_t clock_us, uint32_t file_index,
                     const struct capture_frame *fr)
 {
@@ -819,6 +879,10 @@ void workers_packet(struct workers *w, const struct pkt *p, uint64_t clock_us, u
 	}
 	if (w->held != NULL && capture_window(w->held) != w->window)
 		window_moved(w, capture_window(w->held));
+	if (++w->since_backlog == BACKLOG_EVERY) {
+		w->since_backlog = 0;
+		reader_wait_merger(w);
+	}
 	send_msg(&w->wk[workers_shard(p, w->n)], WMSG_PACKET, p, w->clock_us, file_index, fr,
 	         w->held != NULL);
 	maybe_tick(w);
@@ -939,6 +1003,7 @@ void workers_close(struct workers *w)
 		pthread_mutex_destroy(&wk->stats_mu);
 	}
 	free(w->heap);
+	ring_bell_destroy(&w->reader_bell);
 	ring_bell_destroy(&w->merger_bell);
 	free(w->wk);
 	free(w);

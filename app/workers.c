@@ -142,6 +142,10 @@ struct workers {
 		uint32_t tail[WORKERS_MAX];
 	} marks[HOLD_WAIT + 2];
 	uint32_t nmarks;
+	/* The merger's share of the memory budget (budget.h): the flows it
+	 * frees give their memory back without an atomic operation each. */
+	struct kw_budget merger_budget;
+	int merger_budget_on;
 	/* Merger's heap of flows waiting for the horizons. */
 	struct omsg *heap;
 	size_t nheap, heap_cap;
@@ -478,6 +482,11 @@ static void *merger_main(void *arg)
 				struct omsg copy = *m;
 				ring_release(&wk->out);
 				progress = 1;
+				if (w->merger_budget_on && copy.f->ssh.budget != NULL) {
+					/* Charged to the root by the worker; given back here. */
+					copy.f->ssh.budget = &w->merger_budget;
+					copy.f->ssh.store.budget = &w->merger_budget;
+				}
 				if (w->cfg.live || heap_push(w, &copy) != 0) {
 					if (!w->cfg.live)
 						w->lost++;
@@ -630,6 +639,10 @@ int workers_open(struct workers **out, const struct workers_config *cfg)
 		goto nomem;
 	if (ring_bell_init(&w->reader_bell) != 0)
 		goto nomem;
+	if (!w->single) {
+		budget_init_local(&w->merger_budget, &cfg->p->budget);
+		w->merger_budget_on = 1;
+	}
 	for (uint32_t i = 0; i < n; i++) {
 		struct worker *wk = &w->wk[i];
 		struct flow_config fcfg = {
@@ -1003,6 +1016,8 @@ void workers_close(struct workers *w)
 		pthread_mutex_destroy(&wk->stats_mu);
 	}
 	free(w->heap);
+	if (w->merger_budget_on)
+		budget_local_end(&w->merger_budget);
 	ring_bell_destroy(&w->reader_bell);
 	ring_bell_destroy(&w->merger_bell);
 	free(w->wk);

@@ -36,8 +36,7 @@ struct workers;
 
 /* The most workers a run may have (--workers). */
 #define WORKERS_MAX 64
-/* The default: the online processors less two (the reader and the merger),
- * at most this; 1 below 4 processors. */
+/* The default: the online processors, at most this (1 on one processor). */
 #define WORKERS_DEFAULT_MAX 16
 
 struct workers_config {
@@ -56,7 +55,7 @@ struct workers_config {
 	void *live_ctx;
 };
 
-/* workers_default: the online processors less 2, at most WORKERS_DEFAULT_MAX; 1 below 4. */
+/* workers_default: the online processors, at most WORKERS_DEFAULT_MAX. */
 uint32_t workers_default(void);
 
 /*

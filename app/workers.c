@@ -11,8 +11,11 @@
  * the last packet sent from them (the ring's head passing a mark of its
  * tail), so the bytes of a bulk transfer are never copied, and a worker
  * that bypasses the connection never touches them. Other payloads (gzip,
- * pcapng, pipes, reassembled fragments) are copied after the pkt. Each worker's
- * ring to the merger carries the flows it hands over. A worker publishes
+ * pcapng, pipes, reassembled fragments) are copied after the pkt. On two
+ * processors or fewer the reader runs worker 0 itself (inline0), with a
+ * smaller share of the connections, so that no more threads are busy
+ * than there are cores. Each worker's ring to the merger carries the
+ * flows it hands over. A worker publishes
  * its table's horizon (flow_table_horizon) after handing over what came
  * before it; the merger keeps the flows it received in a heap and writes,
  * in (t_final, t_first, flow_id) order, each one final before every
@@ -152,6 +155,11 @@ struct workers {
 	uint64_t lost; /* records the merger had no room to order: written at once */
 	uint64_t merger_cpu_us;
 	int finished;
+	/* Offline on two processors or fewer: the reader's thread runs worker
+	 * 0 itself, between reading packets, and hands only the other
+	 * workers' packets over. One thread fewer than cores is then busy
+	 * (the merger shares them), and half the hand-offs are gone. */
+	int inline0;
 	/* Offline with one worker: no threads, no rings. The reader's thread
 	 * runs the worker's table and the merger's ordering in turn, so a
 	 * single packet loop pays no hand-off, and its records are the same,
@@ -226,6 +234,22 @@ uint32_t workers_shard(const struct pkt *p, uint32_t n)
 	 * each worker; the reader pays a few multiplications a packet. */
 	h = mix64(endpoint(a->src, a->sport) + endpoint(a->dst, a->dport) + a->family);
 	return (uint32_t)((h >> 32) * n >> 32);
+}
+
+/*
+ * shard_of: p's worker. When the reader runs worker 0 itself (inline0) it
+ * also reads and decodes every packet, so worker 0 gets half the share of
+ * each other worker: of 2n - 1 equal parts, one is worker 0's and two are
+ * each other's.
+ */
+static uint32_t shard_of(const struct workers *w, const struct pkt *p)
+{
+	uint32_t part;
+
+	if (!w->inline0)
+		return workers_shard(p, w->n);
+	part = workers_shard(p, 2 * w->n - 1);
+	return (part + 1) / 2;
 }
 
 /* --- the merger's heap, ordered by (t_final, t_first, flow_id) ---------- */
@@ -348,13 +372,54 @@ static void worker_done(struct worker *wk)
 	ring_kick(&wk->out);
 }
 
+/*
+ * worker_handle does what a message says to wk's table: a packet p (its
+ * frame fr, for the evidence capture, or NULL), a clock tick, an exact
+ * advance of an idle input, or the end (then the table reports what is
+ * still open and 1 is returned). From wk's thread, or from the reader's
+ * when it runs wk itself (inline0).
+ */
+static int worker_handle(struct worker *wk, uint32_t type, const struct pkt *p, uint64_t clock_us,
+                         uint32_t file_index, const struct capture_frame *fr)
+{
+	flow_table_advance(wk->table, clock_us);
+	switch (type) {
+	case WMSG_PACKET: {
+		uint64_t flows = flow_table_stats(wk->table)->flows;
+		/* Out of memory: the packet is not followed (counted nowhere
+		 * better; the flow shows the hole as a gap). */
+		(void)flow_table_packet(wk->table, p, file_index, 0);
+		/* Held until the connection's record says whether to keep
+		 * them; the evidence capture has one interface per input. */
+		if (fr != NULL && wk->w->cfg.p->ev != NULL)
+			evidence_frame(wk->w->cfg.p->ev, p,
+			               flow_table_stats(wk->table)->flows != flows, file_index,
+			               fr->ts_us, fr->data, fr->caplen, fr->wirelen);
+		break;
+	}
+	case WMSG_TICK:
+		break;
+	case WMSG_IDLE:
+		flow_table_advance_exact(wk->table, clock_us);
+		break;
+	case WMSG_END:
+		wk->open_at_end = flow_table_stats(wk->table)->open;
+		flow_table_flush(wk->table);
+		return 1;
+	}
+	publish_horizon(wk, flow_table_horizon(wk->table));
+	return 0;
+}
+
 /* worker_offline: the loop of an offline worker, until the reader's end message. */
 static void worker_offline(struct worker *wk)
 {
 	for (;;) {
 		const struct wmsg *m;
+		struct capture_frame fr;
 		struct pkt p;
 		uint32_t len;
+		int end;
 
 		if ((m = ring_peek(&wk->in, &len)) == NULL) {
 			publish_horizon(wk, flow_table_horizon(wk->table));
@@ -362,41 +427,18 @@ static void worker_offline(struct worker *wk)
 			ring_wait(&wk->in, WAIT_MS);
 			continue;
 		}
-		flow_table_advance(wk->table, m->clock_us);
-		switch (m->type) {
-		case WMSG_PACKET: {
-			uint64_t flows = flow_table_stats(wk->table)->flows;
-			p = m->pkt;
-			if (p.payload == NULL)
-				p.payload = (const uint8_t *)(m + 1);
-			/* Out of memory: the packet is not followed (counted nowhere
-			 * better; the flow shows the hole as a gap). */
-			(void)flow_table_packet(wk->table, &p, m->file_index, 0);
-			/* Held until the connection's record says whether to keep
-			 * them; the evidence capture has one interface per input. */
-			if (m->frame_caplen > 0 && wk->w->cfg.p->ev != NULL)
-				evidence_frame(wk->w->cfg.p->ev, &p,
-				               flow_table_stats(wk->table)->flows != flows,
-				               m->file_index, m->frame_ts_us,
-				               m->frame != NULL
-				                   ? m->frame
-				                   : (const uint8_t *)m + frame_off(m->copied),
-				               m->frame_caplen, m->frame_wirelen);
-			break;
-		}
-		case WMSG_TICK:
-			break;
-		case WMSG_IDLE:
-			flow_table_advance_exact(wk->table, m->clock_us);
-			break;
-		case WMSG_END:
-			ring_release(&wk->in);
-			wk->open_at_end = flow_table_stats(wk->table)->open;
-			flow_table_flush(wk->table);
-			return;
-		}
+		p = m->pkt;
+		if (p.payload == NULL)
+			p.payload = (const uint8_t *)(m + 1);
+		fr.ts_us = m->frame_ts_us;
+		fr.caplen = m->frame_caplen;
+		fr.wirelen = m->frame_wirelen;
+		fr.data = m->frame != NULL ? m->frame : (const uint8_t *)m + frame_off(m->copied);
+		end = worker_handle(wk, m->type, &p, m->clock_us, m->file_index,
+		                    m->frame_caplen > 0 ? &fr : NULL);
 		ring_release(&wk->in);
-		publish_horizon(wk, flow_table_horizon(wk->table));
+		if (end)
+			return;
 	}
 }
 
@@ -631,6 +673,7 @@ int workers_open(struct workers **out, const struct workers_config *cfg)
 	w->cfg = *cfg;
 	w->n = n;
 	w->single = n == 1 && !cfg->live;
+	w->inline0 = n > 1 && !cfg->live && sysconf(_SC_NPROCESSORS_ONLN) <= 2;
 	w->limits = *cfg->limits;
 	/* Divided, so the run's bound on flows (and on memory) holds for any N. */
 	w->limits.max_flows = (cfg->limits->max_flows + n - 1) / n;
@@ -683,7 +726,7 @@ int workers_open(struct workers **out, const struct workers_config *cfg)
 	if (kw_thread_start(&w->merger, merger_main, w) != 0)
 		goto thread;
 	w->merger_started = 1;
-	for (uint32_t i = 0; i < n; i++) {
+	for (uint32_t i = w->inline0 ? 1 : 0; i < n; i++) {
 		if (kw_thread_start(&w->wk[i].thread, worker_main, &w->wk[i]) != 0)
 			goto thread;
 		w->wk[i].started = 1;
@@ -844,15 +887,29 @@ void workers_input_end(struct workers *w)
 	w->held = NULL;
 }
 
+/*
+ * deliver gives worker i a message (send_msg's arguments): through its
+ * ring, or, for the worker the reader runs itself (inline0), at once.
+ */
+static void deliver(struct workers *w, uint32_t i, uint32_t type, const struct pkt *p,
+                    uint32_t file_index, const struct capture_frame *fr, int in_place)
+{
+	if (i == 0 && w->inline0) {
+		worker_handle(&w->wk[0], type, p, w->clock_us, file_index, fr);
+		return;
+	}
+	send_msg(&w->wk[i], type, p, w->clock_us, file_index, fr, in_place);
+	if (type != WMSG_PACKET)
+		ring_kick(&w->wk[i].in);
+}
+
 static void maybe_tick(struct workers *w)
 {
 	if (w->clock_us - w->last_tick < TICK_US)
 		return;
 	w->last_tick = w->clock_us;
-	for (uint32_t i = 0; i < w->n; i++) {
-		send_msg(&w->wk[i], WMSG_TICK, NULL, w->clock_us, 0, NULL, 0);
-		ring_kick(&w->wk[i].in);
-	}
+	for (uint32_t i = 0; i < w->n; i++)
+		deliver(w, i, WMSG_TICK, NULL, 0, NULL, 0);
 }
 
 static int merger_caught_up(void *arg)
@@ -895,8 +952,7 @@ void workers_packet(struct workers *w, const struct pkt *p, uint64_t clock_us, u
 		w->since_backlog = 0;
 		reader_wait_merger(w);
 	}
-	send_msg(&w->wk[workers_shard(p, w->n)], WMSG_PACKET, p, w->clock_us, file_index, fr,
-	         w->held != NULL);
+	deliver(w, shard_of(w, p), WMSG_PACKET, p, file_index, fr, w->held != NULL);
 	maybe_tick(w);
 }
 
@@ -913,10 +969,8 @@ void workers_idle(struct workers *w, uint64_t clock_us)
 		return;
 	}
 	atomic_store(&w->flush_at, w->clock_us);
-	for (uint32_t i = 0; i < w->n; i++) {
-		send_msg(&w->wk[i], WMSG_IDLE, NULL, w->clock_us, 0, NULL, 0);
-		ring_kick(&w->wk[i].in);
-	}
+	for (uint32_t i = 0; i < w->n; i++)
+		deliver(w, i, WMSG_IDLE, NULL, 0, NULL, 0);
 }
 
 uint64_t workers_open_at_end(const struct workers *w)
@@ -964,6 +1018,14 @@ void workers_finish(struct workers *w)
 		/* The live bodies have returned (the caller made them). */
 	} else {
 		for (uint32_t i = 0; i < w->n; i++) {
+			if (i == 0 && w->inline0) {
+				/* What worker_main does after its loop. */
+				struct worker *wk = &w->wk[0];
+				worker_handle(wk, WMSG_END, NULL, w->clock_us, 0, NULL);
+				workers_publish(w, 0);
+				worker_done(wk);
+				continue;
+			}
 			if (!w->wk[i].started)
 				continue;
 			send_msg(&w->wk[i], WMSG_END, NULL, w->clock_us, 0, NULL, 0);

@@ -11,11 +11,11 @@
  * the last packet sent from them (the ring's head passing a mark of its
  * tail), so the bytes of a bulk transfer are never copied, and a worker
  * that bypasses the connection never touches them. Other payloads (gzip,
- * pcapng, pipes, reassembled fragments) are copied after the pkt. On two
- * processors or fewer the reader runs worker 0 itself (inline0), with a
- * smaller share of the connections, so that no more threads are busy
- * than there are cores. Each worker's ring to the merger carries the
- * flows it hands over. A worker publishes
+ * pcapng, pipes, reassembled fragments) are copied after the pkt. With
+ * two workers on two processors or fewer (the default there) the reader
+ * runs worker 0 itself (inline0), with a smaller share of the
+ * connections, so that no more threads are busy than there are cores.
+ * Each worker's ring to the merger carries the flows it hands over. A worker publishes
  * its table's horizon (flow_table_horizon) after handing over what came
  * before it; the merger keeps the flows it received in a heap and writes,
  * in (t_final, t_first, flow_id) order, each one final before every
@@ -155,10 +155,12 @@ struct workers {
 	uint64_t lost; /* records the merger had no room to order: written at once */
 	uint64_t merger_cpu_us;
 	int finished;
-	/* Offline on two processors or fewer: the reader's thread runs worker
-	 * 0 itself, between reading packets, and hands only the other
-	 * workers' packets over. One thread fewer than cores is then busy
-	 * (the merger shares them), and half the hand-offs are gone. */
+	/* Offline, two workers on two processors or fewer: the reader's
+	 * thread runs worker 0 itself, between reading packets, and hands only
+	 * worker 1's packets over. The busy threads are then as many as the
+	 * cores (the merger shares them), and a third of the hand-offs are
+	 * gone. Other counts keep every worker on a thread of its own, so
+	 * golden.workers-equivalence (N = 1, 2, 3) runs both ways. */
 	int inline0;
 	/* Offline with one worker: no threads, no rings. The reader's thread
 	 * runs the worker's table and the merger's ordering in turn, so a
@@ -673,7 +675,7 @@ int workers_open(struct workers **out, const struct workers_config *cfg)
 	w->cfg = *cfg;
 	w->n = n;
 	w->single = n == 1 && !cfg->live;
-	w->inline0 = n > 1 && !cfg->live && sysconf(_SC_NPROCESSORS_ONLN) <= 2;
+	w->inline0 = n == 2 && !cfg->live && sysconf(_SC_NPROCESSORS_ONLN) <= 2;
 	w->limits = *cfg->limits;
 	/* Divided, so the run's bound on flows (and on memory) holds for any N. */
 	w->limits.max_flows = (cfg->limits->max_flows + n - 1) / n;

@@ -1,5 +1,5 @@
 /*
- * app.h: the parts of the program shared inside app/ (live capture,
+ * app.h: the parts of the program shared inside app/ (the options, live capture,
  * privileges, the evidence buffer). Not a public API: only app/ includes it.
  */
 #ifndef KW_APP_H
@@ -14,34 +14,47 @@
 #include "limits.h"
 #include "output.h"
 
-/* Everything the command line says about a live run (borrowed by live_run). */
-struct live_opts {
-	const char *const *ifaces;
+/* Command-line bounds. */
+#define KW_MAX_INPUTS 4096
+#define KW_MAX_PORTS 64
+#define KW_MAX_IFACES 64
+#define KW_MAX_SYSLOG 8
+
+/* Everything the command line says, as options_parse (kexwatch.c) leaves it. */
+struct options {
+	const char *inputs[KW_MAX_INPUTS]; /* -r, in order */
+	uint32_t ninputs;
+	const char *follow;                /* --follow DIR, or NULL */
+	int stdin_used;                    /* "-r -" given */
+	const char *ifaces[KW_MAX_IFACES]; /* -i */
 	uint32_t nifaces;
-	const char *filter; /* NULL: capture_default_filter */
-	int snaplen, buffer_kib, promisc;
-	const char *user;    /* -Z, or NULL */
-	const char *outpath; /* -w; NULL or "-": standard output */
-	const char *const *syslog;
+	const char *filter;  /* -f, or NULL */
+	const char *outpath; /* -w, or NULL */
+	const char *syslog[KW_MAX_SYSLOG];
 	uint32_t nsyslog;
 	int facility;
-	const char *evidence_path; /* NULL: no evidence capture */
-	uint64_t evidence_max_bytes;
-	uint32_t stats_interval_s; /* 0: only on SIGUSR1 and at exit */
-	int format;                /* enum report_format, or -1: by standard output */
+	int format; /* enum report_format, or -1: by standard output */
 	int quiet;
-	const struct kw_limits *limits;
-	const uint16_t *ports;
+	struct kw_limits limits;
+	uint16_t ports[KW_MAX_PORTS];
 	uint32_t nports;
 	const char *state_path;   /* --state, or NULL */
-	uint32_t share_threshold; /* --hostkey-share-threshold, 0: default */
+	uint32_t share_threshold; /* 0: the default */
 	struct record_options record;
-	const struct report_filter *select; /* --only, --host ...; NULL: all */
-	uint32_t workers;                   /* --workers: packet loops sharing each interface */
+	struct report_filter select; /* --only, --diagnosis, --severity, --host, --port */
+	char hostname[256];          /* the default sensor name */
+	/* Live capture only. */
+	int snaplen, buffer_kib, promisc;
+	const char *user; /* -Z, or NULL */
+	uint32_t stats_interval_s;
+	const char *evidence_path; /* or NULL */
+	uint64_t evidence_max_bytes;
+	const char *live_only; /* the last live-only option given, named when reading files */
+	uint32_t workers;      /* --workers */
 };
 
-/* live_run captures until SIGINT/SIGTERM; returns the exit status. */
-int live_run(const struct live_opts *o);
+/* live_run captures on o's interfaces until SIGINT/SIGTERM; returns the exit status. */
+int live_run(const struct options *o);
 
 /* Privileges (privdrop.c). */
 struct priv_user {

@@ -37,14 +37,10 @@
 #define KW_VERSION "0.0.0"
 #endif
 
-#define KW_MAX_INPUTS 4096
 #define KW_MAX_DIR_FILES (1u << 20)  /* files read from -r DIR and --follow DIR, in all */
 #define KW_FOLLOW_POLL_NS 250000000L /* --follow: how often the directory is looked at */
-#define KW_MAX_PORTS 64
-#define KW_MAX_IFACES 64
-#define KW_MAX_SYSLOG 8
-#define KW_DEFAULT_SNAPLEN 262144  /* whole frames: a KEXINIT must not be cut */
-#define KW_DEFAULT_BUFFER_KIB 8192 /* kernel ring per interface */
+#define KW_DEFAULT_SNAPLEN 262144    /* whole frames: a KEXINIT must not be cut */
+#define KW_DEFAULT_BUFFER_KIB 8192   /* kernel ring per interface */
 #define KW_DEFAULT_STATS_S 60
 #define KW_DEFAULT_EVIDENCE_MB 100
 
@@ -307,39 +303,6 @@ static int read_input(const char *path, uint32_t index, struct run *run)
 	return 0;
 }
 
-/* Everything the command line says, as options_parse leaves it. */
-struct options {
-	const char *inputs[KW_MAX_INPUTS]; /* -r, in order */
-	uint32_t ninputs;
-	const char *follow;                /* --follow DIR, or NULL */
-	int stdin_used;                    /* "-r -" given */
-	const char *ifaces[KW_MAX_IFACES]; /* -i */
-	uint32_t nifaces;
-	const char *filter;  /* -f, or NULL */
-	const char *outpath; /* -w, or NULL */
-	const char *syslog[KW_MAX_SYSLOG];
-	uint32_t nsyslog;
-	int facility;
-	int format; /* enum report_format, or -1: by standard output */
-	int quiet;
-	struct kw_limits limits;
-	uint16_t ports[KW_MAX_PORTS];
-	uint32_t nports;
-	const char *state_path;   /* --state, or NULL */
-	uint32_t share_threshold; /* 0: the default */
-	struct record_options record;
-	struct report_filter select; /* --only, --diagnosis, --severity, --host, --port */
-	char hostname[256];          /* the default sensor name */
-	/* Live capture only. */
-	int snaplen, buffer_kib, promisc;
-	const char *user; /* -Z, or NULL */
-	uint32_t stats_interval_s;
-	const char *evidence_path; /* or NULL */
-	uint64_t evidence_max_bytes;
-	const char *live_only; /* the last live-only option given, named when reading files */
-	uint32_t workers;      /* --workers */
-};
-
 /* Keeps option_set's return values apart from exit statuses. */
 #define OPTIONS_GO_ON (-1)
 
@@ -593,39 +556,6 @@ static int options_parse(struct options *o, int argc, char **argv)
 		o->record.sensor = o->hostname;
 	}
 	return OPTIONS_GO_ON;
-}
-
-/* run_live captures on the -i interfaces (live.c) until SIGINT/SIGTERM; the exit status. */
-static int run_live(const struct options *o)
-{
-	struct live_opts lo = {
-	    .ifaces = o->ifaces,
-	    .nifaces = o->nifaces,
-	    .filter = o->filter,
-	    .snaplen = o->snaplen,
-	    .buffer_kib = o->buffer_kib,
-	    .promisc = o->promisc,
-	    .user = o->user,
-	    .outpath = o->outpath,
-	    .syslog = o->syslog,
-	    .nsyslog = o->nsyslog,
-	    .facility = o->facility,
-	    .evidence_path = o->evidence_path,
-	    .evidence_max_bytes = o->evidence_max_bytes,
-	    .stats_interval_s = o->stats_interval_s,
-	    .format = o->format,
-	    .quiet = o->quiet,
-	    .limits = &o->limits,
-	    .ports = o->ports,
-	    .nports = o->nports,
-	    .state_path = o->state_path,
-	    .share_threshold = o->share_threshold,
-	    .record = o->record,
-	    .select = &o->select,
-	    .workers = o->workers,
-	};
-
-	return live_run(&lo);
 }
 
 /*
@@ -1039,7 +969,7 @@ int main(int argc, char **argv)
 	mallopt(M_TRIM_THRESHOLD, 32 << 20);
 	mallopt(M_TOP_PAD, 4 << 20);
 	if (o.nifaces > 0)
-		return run_live(&o);
+		return live_run(&o);
 	if (o.follow != NULL)
 		return run_follow(&o);
 	return run_offline(&o);

@@ -93,7 +93,7 @@ struct live_worker {
 };
 
 struct live {
-	const struct live_opts *o;
+	const struct options *o;
 	struct kw_limits dlimits; /* the decoders': frag_max divided among the workers */
 	struct live_worker *lw;
 	uint32_t n;
@@ -430,7 +430,7 @@ static int worker_loop(void *ctx, uint32_t k)
  */
 static int open_captures(struct live *lv)
 {
-	const struct live_opts *o = lv->o;
+	const struct options *o = lv->o;
 	char err[512];
 
 	for (uint32_t i = 0; i < o->nifaces; i++) {
@@ -482,7 +482,7 @@ static int open_captures(struct live *lv)
 static int evidence_setup(struct live *lv, uint64_t seed, struct evidence_config *ec,
                           struct capture_writer_iface **wi_out)
 {
-	const struct live_opts *o = lv->o;
+	const struct options *o = lv->o;
 	struct capture_writer_iface *wi = calloc(o->nifaces, sizeof(*wi));
 
 	*ec = (struct evidence_config){
@@ -491,7 +491,7 @@ static int evidence_setup(struct live *lv, uint64_t seed, struct evidence_config
 	    .max_frames_per_flow = EVIDENCE_FRAMES_PER_FLOW,
 	    .max_bytes_per_flow = EVIDENCE_BYTES_PER_FLOW,
 	    .max_buffer_bytes = EVIDENCE_BUFFER_BYTES,
-	    .max_entries = o->limits->max_flows,
+	    .max_entries = o->limits.max_flows,
 	    .ifaces = wi,
 	    .nifaces = o->nifaces,
 	    .seed = seed,
@@ -573,7 +573,7 @@ static int live_alloc(struct live *lv)
 	lv->wcounters = calloc(lv->n, sizeof(*lv->wcounters));
 	if (lv->lw == NULL || lv->counters == NULL || lv->wcounters == NULL)
 		goto nomem;
-	lv->dlimits = *lv->o->limits;
+	lv->dlimits = lv->o->limits;
 	lv->dlimits.frag_max = (lv->dlimits.frag_max + lv->n - 1) / lv->n;
 	for (uint32_t k = 0; k < lv->n; k++) {
 		struct live_worker *lw = &lv->lw[k];
@@ -621,7 +621,7 @@ static void live_free(struct live *lv)
 	pthread_mutex_destroy(&lv->mu);
 }
 
-int live_run(const struct live_opts *o)
+int live_run(const struct options *o)
 {
 	struct live lv = {.o = o, .n = o->workers > 0 ? o->workers : 1, .sock = -1};
 	struct priv_user user = {0};
@@ -661,7 +661,7 @@ int live_run(const struct live_opts *o)
 	 * unprivileged user, like every reopen after SIGHUP. */
 	pcfg = (struct pipeline_config){
 	    .mode = PIPELINE_LIVE,
-	    .limits = o->limits,
+	    .limits = &o->limits,
 	    .ports = o->ports,
 	    .nports = o->nports,
 	    .seed = seed,
@@ -675,7 +675,7 @@ int live_run(const struct live_opts *o)
 	    .state_path = o->state_path,
 	    .share_threshold = o->share_threshold,
 	    .record = o->record,
-	    .select = o->select,
+	    .select = &o->select,
 	};
 	r = pipeline_open(&lv.p, &pcfg);
 	free(wi);
@@ -685,7 +685,7 @@ int live_run(const struct live_opts *o)
 		goto out;
 	wcfg = (struct workers_config){
 	    .n = lv.n,
-	    .limits = o->limits,
+	    .limits = &o->limits,
 	    .ports = o->ports,
 	    .nports = o->nports,
 	    .seed = seed,

@@ -105,6 +105,7 @@ struct worker {
 	struct ring in;  /* offline: from the reader */
 	struct ring out; /* to the merger */
 	struct ring_bell in_bell;
+	int in_bell_on;           /* in_bell was made (offline, several workers) */
 	uint64_t horizon_seen;    /* its last published horizon (the worker's copy) */
 	uint64_t merger_seen;     /* the horizon the merger last acted on (the merger's) */
 	_Atomic uint64_t horizon; /* no flow it hands over later is final before it */
@@ -318,49 +319,44 @@ static void write_one(struct workers *w, const struct omsg *m);
 static void on_handoff(void *ctx, struct flow *f, enum flow_report_why why)
 {
 	struct worker *wk = ctx;
-	struct omsg *m;
+	struct workers *w = wk->w;
+	struct omsg m = {
+	    .f = f,
+	    .final_us = f->t_final,
+	    .t_first = f->t_first,
+	    /* Offline only: the last sort key, computed here (in parallel with
+	     * several workers). */
+	    .flow_id = w->cfg.live
+	                   ? 0
+	                   : (f->stable_id = flow_id_stable(w->cfg.sensor, f->t_first, &f->key, 6)),
+	    .why = (uint32_t)why,
+	    .worker = wk->index,
+	};
+	struct omsg *slot;
 
-	if (wk->w->single) {
-		/* One loop: straight into the merger's order, the same keys. */
-		struct omsg one = {
-		    .f = f,
-		    .final_us = f->t_final,
-		    .t_first = f->t_first,
-		    .flow_id = f->stable_id =
-		        flow_id_stable(wk->w->cfg.sensor, f->t_first, &f->key, 6),
-		    .why = (uint32_t)why,
-		};
-		if (heap_push(wk->w, &one) != 0) {
-			wk->w->lost++;
-			write_one(wk->w, &one);
+	if (w->single) {
+		/* One loop: straight into the merger's order. */
+		if (heap_push(w, &m) != 0) {
+			w->lost++;
+			write_one(w, &m);
 		}
 		return;
 	}
-	if ((m = ring_reserve(&wk->out, sizeof(*m))) == NULL) {
+	if ((slot = ring_reserve(&wk->out, sizeof(*slot))) == NULL) {
 		/* the merger is gone: nobody will write it */
 		flow_release(f);
 		return;
 	}
-	*m = (struct omsg){
-	    .f = f,
-	    .final_us = f->t_final,
-	    .t_first = f->t_first,
-	    /* Offline only: the last sort key, computed here, in parallel. */
-	    .flow_id = wk->w->cfg.live ? 0
-	                               : (f->stable_id = flow_id_stable(wk->w->cfg.sensor,
-	                                                                f->t_first, &f->key, 6)),
-	    .why = (uint32_t)why,
-	    .worker = wk->index,
-	};
-	ring_commit(&wk->out, sizeof(*m));
-	if (wk->w->cfg.live)
+	*slot = m;
+	ring_commit(&wk->out, sizeof(*slot));
+	if (w->cfg.live)
 		ring_kick(&wk->out); /* live: the record goes out now */
 }
 
 /* publish_horizon lets the merger write what this worker handed over before it. */
 static void publish_horizon(struct worker *wk, uint64_t h)
 {
-	if (h == wk->horizon_seen)
+	if (wk->w->single || h == wk->horizon_seen) /* one loop: its merger is itself */
 		return;
 	wk->horizon_seen = h;
 	atomic_store_explicit(&wk->horizon, h, memory_order_release);
@@ -525,11 +521,6 @@ static void *merger_main(void *arg)
 				struct omsg copy = *m;
 				ring_release(&wk->out);
 				progress = 1;
-				if (w->merger_budget_on && copy.f->ssh.budget != NULL) {
-					/* Charged to the root by the worker; given back here. */
-					copy.f->ssh.budget = &w->merger_budget;
-					copy.f->ssh.store.budget = &w->merger_budget;
-				}
 				if (w->cfg.live || heap_push(w, &copy) != 0) {
 					if (!w->cfg.live)
 						w->lost++;
@@ -594,14 +585,7 @@ static void single_drain(struct workers *w, int all)
 static void single_packet(struct workers *w, const struct pkt *p, uint32_t file_index,
                           const struct capture_frame *fr)
 {
-	struct worker *wk = &w->wk[0];
-	uint64_t flows = flow_table_stats(wk->table)->flows;
-
-	flow_table_advance(wk->table, w->clock_us);
-	(void)flow_table_packet(wk->table, p, file_index, 0);
-	if (fr != NULL && w->cfg.p->ev != NULL)
-		evidence_frame(w->cfg.p->ev, p, flow_table_stats(wk->table)->flows != flows,
-		               file_index, fr->ts_us, fr->data, fr->caplen, fr->wirelen);
+	worker_handle(&w->wk[0], WMSG_PACKET, p, w->clock_us, file_index, fr);
 	single_drain(w, 0);
 }
 
@@ -697,6 +681,8 @@ int workers_open(struct workers **out, const struct workers_config *cfg)
 		    /* One loop: the records are written, and their copies
 		     * freed, on the table's thread (single_drain). */
 		    .handoff_same_thread = w->single,
+		    /* Several: the merger frees them, into its own share. */
+		    .release_budget = w->merger_budget_on ? &w->merger_budget : NULL,
 		    .report_ctx = wk,
 		    .budget = &cfg->p->budget,
 		    .seed = cfg->seed,
@@ -714,12 +700,14 @@ int workers_open(struct workers **out, const struct workers_config *cfg)
 			continue; /* the caller's thread runs it: no rings */
 		if (ring_init(&wk->out, OUT_RING_BYTES, &w->merger_bell, OUT_RING_KICK) != 0)
 			goto nomem;
-		if (!cfg->live &&
-		    (ring_bell_init(&wk->in_bell) != 0 ||
-		     ring_init(&wk->in, IN_RING_BYTES, &wk->in_bell, IN_RING_KICK) != 0))
+		if (cfg->live)
+			continue;
+		if (ring_bell_init(&wk->in_bell) != 0)
 			goto nomem;
-		if (!cfg->live)
-			ring_set_batch(&wk->in, IN_RING_BATCH);
+		wk->in_bell_on = 1;
+		if (ring_init(&wk->in, IN_RING_BYTES, &wk->in_bell, IN_RING_KICK) != 0)
+			goto nomem;
+		ring_set_batch(&wk->in, IN_RING_BATCH);
 	}
 	/* Set before any thread starts: a live body finds its table through it. */
 	*out = w;
@@ -748,16 +736,13 @@ thread:
 }
 
 /*
- * send_msg sends a message of type to worker wk: with p, its payload, and
- * with fr, the frame too. What would not fit a ring message (only frames
- * near 256 KiB do) is cut: the payload then shows as snapped, the evidence
- * frame is kept shorter (its wire length stays).
- */
-/*
  * send_msg puts a message in wk's ring: a packet p (NULL for the others)
  * and, with an evidence capture, its frame fr. in_place: fr's bytes stay
- * mapped until the reader unholds them (reader_holds), so p's payload and
- * the frame go as pointers when they lie in it.
+ * mapped until the reader unholds them (window_moved), so p's payload and
+ * the frame go as pointers when they lie in it. What is copied and would
+ * not fit a ring message (only frames near 256 KiB) is cut: the payload
+ * then shows as snapped, the evidence frame is kept shorter (its wire
+ * length stays).
  */
 static void send_msg(struct worker *wk, uint32_t type, const struct pkt *p, uint64_t clock_us,
                      uint32_t file_index, const struct capture_frame *fr, int in_place)
@@ -939,6 +924,22 @@ static void reader_wait_merger(struct workers *w)
 		ring_bell_wait(&w->reader_bell, merger_caught_up, w, WAIT_MS);
 }
 
+/*
+ * reader_frame: what the reader does for every frame it read, a packet or
+ * not: notice that the frames now come from another mapped window (a run
+ * of frames that decode to nothing may cross many), and now and then let
+ * a merger that fell behind catch up.
+ */
+static void reader_frame(struct workers *w)
+{
+	if (w->held != NULL && capture_window(w->held) != w->window)
+		window_moved(w, capture_window(w->held));
+	if (++w->since_backlog == BACKLOG_EVERY) {
+		w->since_backlog = 0;
+		reader_wait_merger(w);
+	}
+}
+
 void workers_packet(struct workers *w, const struct pkt *p, uint64_t clock_us, uint32_t file_index,
                     const struct capture_frame *fr)
 {
@@ -948,12 +949,7 @@ void workers_packet(struct workers *w, const struct pkt *p, uint64_t clock_us, u
 		single_packet(w, p, file_index, fr);
 		return;
 	}
-	if (w->held != NULL && capture_window(w->held) != w->window)
-		window_moved(w, capture_window(w->held));
-	if (++w->since_backlog == BACKLOG_EVERY) {
-		w->since_backlog = 0;
-		reader_wait_merger(w);
-	}
+	reader_frame(w);
 	deliver(w, shard_of(w, p), WMSG_PACKET, p, file_index, fr, w->held != NULL);
 	maybe_tick(w);
 }
@@ -992,11 +988,12 @@ void workers_clock(struct workers *w, uint64_t clock_us)
 		/* What a tick does: the timers run, and what is due is written. */
 		if (w->clock_us - w->last_tick >= TICK_US) {
 			w->last_tick = w->clock_us;
-			flow_table_advance(w->wk[0].table, w->clock_us);
+			worker_handle(&w->wk[0], WMSG_TICK, NULL, w->clock_us, 0, NULL);
 			single_drain(w, 0);
 		}
 		return;
 	}
+	reader_frame(w);
 	maybe_tick(w);
 }
 
@@ -1074,7 +1071,7 @@ void workers_close(struct workers *w)
 			ring_destroy(&wk->in);
 			ring_destroy(&wk->out);
 		}
-		if (!w->single && !w->cfg.live && wk->in.cap != 0)
+		if (wk->in_bell_on)
 			ring_bell_destroy(&wk->in_bell);
 		pthread_mutex_destroy(&wk->stats_mu);
 	}

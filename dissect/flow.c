@@ -436,15 +436,19 @@ static void flow_handoff(struct flow_table *t, struct flow *f, enum flow_report_
 	/* The copy's SSH buffers stay charged to the budget (flow_release
 	 * gives them back); the copy itself is charged as a flow is. Freed on
 	 * another thread (the merger's), it gives its chunks to malloc, not to
-	 * this table's pool (flowmem.h), and its charges to the global budget:
-	 * this loop's pool and credit are this thread's alone. Freed on this
+	 * this table's pool (flowmem.h), and its charges to that thread's share
+	 * of the budget (release_budget) or the global one: this loop's pool
+	 * and credit are this thread's alone. Freed on this
 	 * thread, it keeps the pool, which also tells flow_release where the
 	 * copy itself goes back. */
 	budget_force(t->budget, sizeof(*c));
 	if (!t->cfg.handoff_same_thread) {
+		struct kw_budget *b = t->budget == NULL       ? NULL
+		                      : t->cfg.release_budget ? t->cfg.release_budget
+		                                              : budget_root(t->budget);
 		c->ssh.store.pool = NULL;
-		c->ssh.budget = budget_root(t->budget);
-		c->ssh.store.budget = budget_root(t->budget);
+		c->ssh.budget = b;
+		c->ssh.store.budget = b;
 	}
 	ssh_conn_init(&f->ssh, t->limits);
 	f->ssh.kex = t->kex;

@@ -201,6 +201,9 @@ struct flow_config {
 	 * spare flows. Unset, they give it to the global budget and malloc.
 	 */
 	int handoff_same_thread;
+	/* Unset: where another thread's copies give their charges back (that
+	 * thread's local share of budget, budget.h); NULL: the global budget. */
+	struct kw_budget *release_budget;
 	uint64_t seed;            /* mixed into the process's random hash key (hash.h); any value */
 	struct kw_budget *budget; /* the global memory budget, borrowed; NULL: none */
 	/* flow.id: first_id, then every id_step (0: 1, 1): tables of one run

@@ -305,7 +305,8 @@ int explain_symptom(FILE *out, const char *text)
 {
 	static struct sym_words msg[SYM_MAX_MSGS], pasted;
 	int code_of[SYM_MAX_MSGS], idx_of[SYM_MAX_MSGS];
-	unsigned nmsg = 0, df, weight[SYM_MAX_MSGS][SYM_MAX_WORDS], shown = 0;
+	unsigned nmsg = 0, df, weight[SYM_MAX_MSGS][SYM_MAX_WORDS], shown = 0, known = 0;
+	unsigned best_of[SYM_MAX_WORDS];
 	struct sym_hit hits[DIAG_COUNT];
 	int nhits = 0;
 
@@ -326,8 +327,19 @@ int explain_symptom(FILE *out, const char *text)
 			weight[m][i] = 1200 / (df ? df : 1);
 		}
 	words(text, 0, &pasted);
+	/* Each pasted word's weight where some message knows it (not
+	 * addresses, not debug1), and their sum. */
+	for (unsigned i = 0; i < pasted.n; i++) {
+		best_of[i] = 0;
+		for (unsigned o = 0; o < nmsg; o++)
+			for (unsigned k = 0; k < msg[o].n; k++)
+				if (strcmp(msg[o].w[k], pasted.w[i]) == 0 &&
+				    weight[o][k] > best_of[i])
+					best_of[i] = weight[o][k];
+		known += best_of[i];
+	}
 	for (unsigned m = 0; m < nmsg; m++) {
-		unsigned total = 0, shared = 0, known = 0, known_shared = 0, score, rarest = 0;
+		unsigned total = 0, shared = 0, known_shared = 0, score, rarest = 0;
 		for (unsigned i = 0; i < msg[m].n; i++) {
 			total += weight[m][i];
 			if (has_word(&pasted, msg[m].w[i])) {
@@ -336,18 +348,9 @@ int explain_symptom(FILE *out, const char *text)
 					rarest = weight[m][i];
 			}
 		}
-		/* The pasted words that some message knows (not addresses, not debug1). */
-		for (unsigned i = 0; i < pasted.n; i++) {
-			unsigned best = 0;
-			for (unsigned o = 0; o < nmsg; o++)
-				for (unsigned k = 0; k < msg[o].n; k++)
-					if (strcmp(msg[o].w[k], pasted.w[i]) == 0 &&
-					    weight[o][k] > best)
-						best = weight[o][k];
-			known += best;
+		for (unsigned i = 0; i < pasted.n; i++)
 			if (has_word(&msg[m], pasted.w[i]))
-				known_shared += best;
-		}
+				known_shared += best_of[i];
 		if (total == 0 || known == 0)
 			continue;
 		/* Per mille: half for how much of the message, half for how much

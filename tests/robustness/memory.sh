@@ -39,7 +39,9 @@ craft="$build/kw-craft"
 [ -x /usr/bin/time ] || { echo "SKIP: /usr/bin/time missing (apt-get install time)"; exit 77; }
 [ -x "$craft" ] || { echo "SKIP: $craft not built (libnet missing)"; exit 77; }
 work=$(mktemp -d "${TMPDIR:-/tmp}/kw-memory.XXXXXX")
-trap 'rm -rf "$work"' EXIT INT TERM
+trap 'rm -rf "$work"' EXIT
+trap 'exit 130' INT   # dash runs an INT/TERM trap and goes on: leave, through EXIT
+trap 'exit 143' TERM
 
 NSYN=1000000
 NBANNER=10000

@@ -77,7 +77,8 @@ static const char *server(struct ctx *x)
 
 /*
  * add appends one diagnosis of code with the rule's usual severity, hint
- * variant hint, the client's likely message symptom (copied; NULL: none)
+ * variant hint, the client's likely message symptom (kept as given: a rule's
+ * text or one in the arena, see symptom; NULL: none)
  * and a summary formatted from one of rules.h's templates.
  */
 static struct diagnosis *add(struct ctx *x, enum diag_code code, int hint, const char *symptom,
@@ -95,9 +96,56 @@ static struct diagnosis *add(struct ctx *x, enum diag_code code, int hint, const
 	va_end(ap);
 	d->hint = (uint8_t)hint;
 	d->summary = arena_strndup(x->arena, summary, strlen(summary));
-	if (symptom != NULL)
-		d->symptom = arena_strndup(x->arena, symptom, strlen(symptom));
+	d->symptom = symptom;
 	return d;
+}
+
+/*
+ * symptom: message k of code's rule (rules.c, where every client message
+ * is written once) as this client would print it: its "HOST port N" is
+ * the server, and its other place-holders ("...", CODE, DESCRIPTION) the
+ * values given after k, in pairs of place-holder and value ending with
+ * NULL. The rule's own text when it has no place-holder; else in the
+ * arena (NULL when that is out of memory).
+ */
+static const char *symptom(struct ctx *x, enum diag_code code, int k, ...)
+{
+	const char *t = diag_rule(code)->symptoms[k], *keys[4] = {"HOST port N"}, *vals[4] = {NULL};
+	size_t nk = 1, len = 0, hits = 0;
+	char *out = NULL, *o = NULL;
+	va_list ap;
+
+	va_start(ap, k);
+	while (nk < 4 && (keys[nk] = va_arg(ap, const char *)) != NULL)
+		vals[nk++] = va_arg(ap, const char *);
+	va_end(ap);
+	/* Two passes: the length (and whether anything is replaced), then the text. */
+	for (int pass = 0; pass < 2; pass++) {
+		for (const char *p = t; *p != '\0';) {
+			size_t i = 0, kl, n;
+
+			while (i < nk && strncmp(p, keys[i], strlen(keys[i])) != 0)
+				i++;
+			if (i == 0 && vals[0] == NULL)
+				vals[0] = server(x); /* only when the message names it */
+			kl = i < nk ? strlen(keys[i]) : 1;
+			n = i < nk ? strlen(vals[i]) : 1;
+			if (pass == 0) {
+				len += n;
+				hits += i < nk;
+			} else {
+				memcpy(o, i < nk ? vals[i] : p, n);
+				o += n;
+			}
+			p += kl;
+		}
+		if (hits == 0)
+			return t; /* nothing to fill in: the rule's text */
+		if (pass == 0 && (o = out = arena_alloc(x->arena, len + 1)) == NULL)
+			return NULL;
+	}
+	*o = '\0';
+	return out;
 }
 
 /* diag_ev_wire: wire bytes, escaped into the arena (printable ASCII). */
@@ -305,23 +353,19 @@ static void check_tcp(struct ctx *x)
 {
 	const struct flow *f = x->f;
 	struct diagnosis *d;
-	char sym[160];
 
 	/* Unanswered: retransmitted SYNs, or one SYN the timeout gave up on; not a
 	 * SYN whose flow was evicted or cut by the end of the capture too early. */
 	if (verdict_only_syns(f) && f->nicmp == 0 && !(f->anomalies & FLOW_ANOM_EVICTED) &&
 	    (x->tc->syns >= 2 || f->close_kind == FLOW_CLOSE_TIMEOUT)) {
-		snprintf(sym, sizeof(sym), "ssh: connect to host %s: Connection timed out",
-		         server(x));
-		d = add(x, DIAG_TCP_NO_ANSWER, 0, sym, SUM_TCP_NO_ANSWER, x->tc->syns,
-		        x->tc->syns == 1 ? "" : "s");
+		d = add(x, DIAG_TCP_NO_ANSWER, 0, symptom(x, DIAG_TCP_NO_ANSWER, 0, NULL),
+		        SUM_TCP_NO_ANSWER, x->tc->syns, x->tc->syns == 1 ? "" : "s");
 		diag_ev_int(d, "syns", x->tc->syns);
 		diag_ev_ms(d, "span_ms", x->tc->t_syn, x->tc->t_last);
 	}
 	if (f->t_synack == 0 && x->ts->rst && !x->ts->bytes) {
-		snprintf(sym, sizeof(sym), "ssh: connect to host %s: Connection refused",
-		         server(x));
-		d = add(x, DIAG_TCP_REFUSED, 0, sym, SUM_TCP_REFUSED);
+		d = add(x, DIAG_TCP_REFUSED, 0, symptom(x, DIAG_TCP_REFUSED, 0, NULL),
+		        SUM_TCP_REFUSED);
 		diag_ev_text(d, "reset_by", "server");
 		diag_ev_int(d, "syns", x->tc->syns);
 		diag_ev_ms(d, "after_ms", x->v->t0, x->ts->t_rst);
@@ -337,10 +381,9 @@ static void check_tcp(struct ctx *x)
 			diag_ev_int(d, "mtu", ic->mtu);
 			diag_ev_text(d, "family", ic->v6 ? "icmpv6" : "icmp");
 		} else if (unreach) {
-			snprintf(sym, sizeof(sym), "ssh: connect to host %s: %s", server(x),
-			         port ? "Connection refused" : "No route to host");
-			d = add(x, DIAG_ICMP_UNREACHABLE, 0, sym, SUM_ICMP_UNREACHABLE,
-			        ic->v6 ? "v6" : "", ic->code);
+			d = add(x, DIAG_ICMP_UNREACHABLE, 0,
+			        symptom(x, DIAG_ICMP_UNREACHABLE, port ? 1 : 0, NULL),
+			        SUM_ICMP_UNREACHABLE, ic->v6 ? "v6" : "", ic->code);
 			diag_ev_int(d, "type", ic->type);
 			diag_ev_int(d, "code", ic->code);
 			diag_ev_text(d, "family", ic->v6 ? "icmpv6" : "icmp");
@@ -369,7 +412,7 @@ static void check_before_banner(struct ctx *x)
 	const struct flow *f = x->f;
 	const char *sym;
 	struct diagnosis *d;
-	int hint;
+	int hint, k;
 
 	if (!closed(f) || server_banner_seen(x) || x->ts->packets == 0 || f->t_synack == 0)
 		return;
@@ -387,13 +430,12 @@ static void check_before_banner(struct ctx *x)
 		hint = HINT_CBSB_RESET;
 	else
 		hint = HINT_CBSB_DROPPED;
-	sym = f->close_kind == FLOW_CLOSE_RST
-	          ? "kex_exchange_identification: read: Connection reset by peer"
-	          : "kex_exchange_identification: Connection closed by remote host";
+	k = f->close_kind == FLOW_CLOSE_RST ? 1 : 0;
 	if (f->close_dir == x->c) {
-		sym = "Connection timed out during banner exchange";
+		k = 2;
 		hint = HINT_CBSB_CLIENT;
 	}
+	sym = symptom(x, DIAG_CLOSED_BEFORE_SERVER_BANNER, k, NULL);
 	d = add(x, DIAG_CLOSED_BEFORE_SERVER_BANNER, hint, sym, SUM_CLOSED_BEFORE_SERVER_BANNER,
 	        role(x, f->close_dir), close_kind(f->close_kind),
 	        (double)(f->t_close - x->v->t0) / 1000.0);
@@ -414,7 +456,6 @@ static void check_banners(struct ctx *x)
 	const struct ssh_dir *sides[2] = {x->sc, x->ss};
 	struct diagnosis *d;
 	const char *sym;
-	char buf[64];
 
 	for (int i = 0; i < 2; i++) {
 		const struct ssh_dir *sd = sides[i];
@@ -436,13 +477,12 @@ static void check_banners(struct ctx *x)
 		 * client whose own line is bad is not OpenSSH, so nothing to quote. */
 		if (i == 0)
 			sym = NULL;
-		else if (sd->anomalies & SSH_ANOM_BANNER_NUL)
-			sym =
-			    "kex_exchange_identification: banner line contains invalid characters";
-		else if (sd->anomalies & SSH_ANOM_BANNER_LONG)
-			sym = "kex_exchange_identification: banner line too long";
 		else
-			sym = "kex_exchange_identification: Connection closed by remote host";
+			sym = symptom(x, DIAG_BANNER_INVALID,
+			              (sd->anomalies & SSH_ANOM_BANNER_NUL)    ? 0
+			              : (sd->anomalies & SSH_ANOM_BANNER_LONG) ? 1
+			                                                       : 2,
+			              NULL);
 		d = add(x, DIAG_BANNER_INVALID,
 		        i == 1 ? HINT_BANNER_INVALID_SERVER : HINT_BANNER_INVALID_CLIENT, sym,
 		        SUM_BANNER_INVALID, who);
@@ -464,9 +504,9 @@ static void check_banners(struct ctx *x)
 		int s1 = memcmp(x->ss->banner, "SSH-1.", 6) == 0 &&
 		         memcmp(x->ss->banner, "SSH-1.99-", 9) != 0;
 		if (c1 != s1) {
-			snprintf(buf, sizeof(buf), "Protocol major versions differ: %d vs. %d",
-			         c1 ? 1 : 2, s1 ? 1 : 2);
-			d = add(x, DIAG_PROTOCOL_VERSION_MISMATCH, 0, buf,
+			/* Client's major first: "2 vs. 1" (message 0) or "1 vs. 2". */
+			d = add(x, DIAG_PROTOCOL_VERSION_MISMATCH, 0,
+			        symptom(x, DIAG_PROTOCOL_VERSION_MISMATCH, c1 ? 1 : 0, NULL),
 			        SUM_PROTOCOL_VERSION_MISMATCH, c1 ? "client" : "server",
 			        c1 ? "server" : "client");
 			diag_ev_wire(x, d, "client_banner", x->sc->banner, x->sc->banner_len);
@@ -504,7 +544,6 @@ static int check_grace(struct ctx *x)
 	uint64_t client_last = last_spoke(x->sc), server_last = last_spoke(x->ss), idle;
 	int waiting = client_last == 0 || server_last >= client_last;
 	struct diagnosis *d;
-	char sym[160];
 
 	if (client_last == 0)
 		client_last = x->v->t0;
@@ -512,8 +551,8 @@ static int check_grace(struct ctx *x)
 	if (f->close_dir == x->c || x->tc->packets == 0 ||
 	    !(idle >= DIAG_GRACE_IDLE_US || (waiting && idle >= DIAG_GRACE_MIN_US)))
 		return 0;
-	snprintf(sym, sizeof(sym), "Connection closed by %s", server(x));
-	d = add(x, DIAG_BANNER_TIMEOUT, 0, sym, SUM_BANNER_TIMEOUT, (double)idle / 1e6);
+	d = add(x, DIAG_BANNER_TIMEOUT, 0, symptom(x, DIAG_BANNER_TIMEOUT, 0, NULL),
+	        SUM_BANNER_TIMEOUT, (double)idle / 1e6);
 	diag_ev_ms(d, "idle_ms", client_last, f->t_close);
 	diag_ev_text(d, "kind", close_kind(f->close_kind));
 	diag_ev_bool(d, "client_banner_sent", x->sc->banner != NULL);
@@ -526,7 +565,7 @@ static void check_closes(struct ctx *x)
 {
 	const struct flow *f = x->f;
 	struct diagnosis *d;
-	char sym[160];
+	int rst;
 
 	if (!closed(f) || x->v->established || !server_banner_seen(x))
 		return;
@@ -534,13 +573,14 @@ static void check_closes(struct ctx *x)
 		return;
 	if (x->sc->banner == NULL)
 		return;
-	snprintf(sym, sizeof(sym), "Connection %s by %s",
-	         f->close_kind == FLOW_CLOSE_RST ? "reset" : "closed", server(x));
+	/* Closed (message 0) or reset (1) by the server. */
+	rst = f->close_kind == FLOW_CLOSE_RST;
 	if (x->sc->kexinit == NULL || x->ss->kexinit == NULL) {
 		d = add(x, DIAG_CLOSED_AFTER_BANNER,
 		        f->close_dir == x->c ? HINT_CAB_CLIENT : HINT_CAB_SERVER,
-		        f->close_dir == x->c ? NULL : sym, SUM_CLOSED_AFTER_BANNER,
-		        role(x, f->close_dir), close_kind(f->close_kind));
+		        f->close_dir == x->c ? NULL
+		                             : symptom(x, DIAG_CLOSED_AFTER_BANNER, rst, NULL),
+		        SUM_CLOSED_AFTER_BANNER, role(x, f->close_dir), close_kind(f->close_kind));
 		diag_ev_text(d, "initiator", role(x, f->close_dir));
 		diag_ev_text(d, "kind", close_kind(f->close_kind));
 		diag_ev_bool(d, "client_kexinit_sent", x->sc->kexinit != NULL);
@@ -551,10 +591,10 @@ static void check_closes(struct ctx *x)
 	if (f->ssh.negotiated_ok && f->ssh.neg.failed_cat >= 0)
 		return; /* no_common_algorithm explains the close */
 	d = add(x, DIAG_CLOSED_DURING_KEX, 0,
-	        f->close_dir != x->c ? sym
+	        f->close_dir != x->c ? symptom(x, DIAG_CLOSED_DURING_KEX, rst, NULL)
 	        : f->ssh.hostkey.present
 	            /* the client closing once it has the host key: it rejected the key */
-	            ? "Host key verification failed."
+	            ? symptom(x, DIAG_CLOSED_DURING_KEX, 2, NULL)
 	            : NULL,
 	        SUM_CLOSED_DURING_KEX, role(x, f->close_dir), close_kind(f->close_kind));
 	diag_ev_text(d, "initiator", role(x, f->close_dir));
@@ -573,7 +613,7 @@ static void check_negotiation(struct ctx *x)
 	static const char *const cat_group[KEX_NCATS] = {
 	    "kex", "host_key", "cipher", "cipher", "mac", "mac", "compression", "compression"};
 	struct diagnosis *d;
-	char *sym;
+
 	int cat;
 
 	if (!s->negotiated_ok || x->sc->kexinit == NULL || x->ss->kexinit == NULL)
@@ -582,12 +622,13 @@ static void check_negotiation(struct ctx *x)
 	if (cat >= 0) {
 		const char *theirs = x->ss->kexinit->list[list_of[cat]];
 		/* The client quotes the server's whole offer: no summary-sized buffer. */
-		sym = arena_printf(
-		    x->arena, "Unable to negotiate with %s: no matching %s found. Their offer: %s",
-		    server(x), openssh_category_words(cat), theirs);
-		d = add(x, DIAG_NO_COMMON_ALGORITHM, 0, NULL, SUM_NO_COMMON_ALGORITHM,
-		        openssh_category_words(cat));
-		d->symptom = sym;
+		/* Messages 0 to 4: key exchange, host key, cipher, MAC, compression. */
+		int k = cat == KEX_CAT_KEX       ? 0
+		        : cat == KEX_CAT_HOSTKEY ? 1
+		                                 : 2 + (cat - KEX_CAT_ENC_C2S) / 2;
+		d = add(x, DIAG_NO_COMMON_ALGORITHM, 0,
+		        symptom(x, DIAG_NO_COMMON_ALGORITHM, k, "...", theirs, NULL),
+		        SUM_NO_COMMON_ALGORITHM, openssh_category_words(cat));
 		diag_ev_text(d, "category", cat_group[cat]);
 		diag_ev_text(d, "direction",
 		             cat == KEX_CAT_KEX || cat == KEX_CAT_HOSTKEY ? "both"
@@ -638,9 +679,6 @@ static void check_negotiation(struct ctx *x)
 	}
 }
 
-static const char stall_symptom[] = "ssh hangs after 'expecting SSH2_MSG_KEX_ECDH_REPLY' (ssh "
-                                    "-v), then 'Connection timed out' or 'Connection closed'";
-
 /*
  * Seen at the receiver: a hole in the sender's stream that the receiver never
  * acknowledged, with later bytes arriving: the path lost them. Larger than
@@ -651,11 +689,11 @@ static void check_path_hole(struct ctx *x, int i, const struct tcp_dir *td,
 {
 	int df = td->df_clear == 0;
 	int blackhole = df && td->path_hole_max > td->max_segment && x->f->nicmp == 0;
+	enum diag_code code = blackhole ? DIAG_MTU_BLACKHOLE_SUSPECTED : DIAG_KEX_STALLED;
 	struct diagnosis *d;
 
-	d = add(x, blackhole ? DIAG_MTU_BLACKHOLE_SUSPECTED : DIAG_KEX_STALLED,
-	        blackhole ? 0 : HINT_STALL_HOLE, stall_symptom, SUM_STALL_HOLE, td->path_hole_max,
-	        i == 0 ? "client" : "server", td->max_segment);
+	d = add(x, code, blackhole ? 0 : HINT_STALL_HOLE, symptom(x, code, 0, NULL), SUM_STALL_HOLE,
+	        td->path_hole_max, i == 0 ? "client" : "server", td->max_segment);
 	diag_ev_text(d, "direction", i == 0 ? "client_to_server" : "server_to_client");
 	diag_ev_text(d, "seen_at", "receiver");
 	diag_ev_int(d, "lost_bytes", td->path_hole_max);
@@ -679,6 +717,7 @@ static int check_stall(struct ctx *x)
 		uint32_t lost = unacked_max(td);
 		int df = td->df_clear == 0;
 		int blackhole;
+		enum diag_code code;
 
 		if (td->path_hole_max > 0) {
 			check_path_hole(x, i, td, peer);
@@ -691,9 +730,10 @@ static int check_stall(struct ctx *x)
 		 * the other way rule out the MTU. */
 		blackhole = df && lost > td->acked_max && lost > peer->acked_max && lost > 512 &&
 		            f->nicmp == 0;
-		d = add(x, blackhole ? DIAG_MTU_BLACKHOLE_SUSPECTED : DIAG_KEX_STALLED,
-		        blackhole ? 0 : HINT_STALL_RETRANSMITTED, stall_symptom,
-		        SUM_STALL_RETRANSMITTED, lost, i == 0 ? "client" : "server",
+		code = blackhole ? DIAG_MTU_BLACKHOLE_SUSPECTED : DIAG_KEX_STALLED;
+		d = add(x, code, blackhole ? 0 : HINT_STALL_RETRANSMITTED,
+		        symptom(x, code, 0, NULL), SUM_STALL_RETRANSMITTED, lost,
+		        i == 0 ? "client" : "server",
 		        blackhole ? ", while smaller segments got through" : "");
 		diag_ev_text(d, "direction", i == 0 ? "client_to_server" : "server_to_client");
 		diag_ev_int(d, "segment_size", lost);
@@ -713,7 +753,7 @@ static void check_disconnect(struct ctx *x)
 	int dir = s->dir[!x->c].disconnect_seen ? !x->c : x->c;
 	const struct ssh_dir *sd = &s->dir[dir];
 	struct diagnosis *d;
-	char *esc, *desc;
+	char *esc, *desc, code[16];
 
 	if (!sd->disconnect_seen)
 		return;
@@ -723,13 +763,15 @@ static void check_disconnect(struct ctx *x)
 	free(esc);
 	if (desc == NULL)
 		return;
-	d = add(x, DIAG_DISCONNECT_MESSAGE, 0, NULL, SUM_DISCONNECT_MESSAGE, role(x, dir),
+	snprintf(code, sizeof(code), "%u", sd->disconnect_reason);
+	d = add(x, DIAG_DISCONNECT_MESSAGE, 0,
+	        dir != x->c ? symptom(x, DIAG_DISCONNECT_MESSAGE, 0, "CODE", code, "DESCRIPTION",
+	                              desc, NULL)
+	                    : NULL,
+	        SUM_DISCONNECT_MESSAGE, role(x, dir),
 	        diagnose_disconnect_reason(sd->disconnect_reason), desc);
 	/* An error when it ended the handshake; after NEWKEYS, the session's own end. */
 	d->severity = x->v->established ? SEV_INFO : SEV_ERROR;
-	if (dir != x->c)
-		d->symptom = arena_printf(x->arena, "Received disconnect from %s:%u: %s", server(x),
-		                          sd->disconnect_reason, desc);
 	diag_ev_text(d, "from", role(x, dir));
 	diag_ev_int(d, "reason_code", sd->disconnect_reason);
 	diag_ev_text(d, "reason", diagnose_disconnect_reason(sd->disconnect_reason));

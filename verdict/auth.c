@@ -32,9 +32,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "addrtab.h"
 #include "auth.h"
-#include "hash.h"
-#include "list.h"
 
 #define AUTH_MAX_REPLIES (2 * SSH_ENC_UNITS)
 #define AUTH_GUESS_RING 64
@@ -490,116 +489,41 @@ int auth_session(const struct flow *f, int c, struct auth_session *s)
 /* ------------------------------------------------------------ guess table */
 
 struct guess_entry {
-	struct guess_entry *hnext; /* bucket chain */
-	struct list_head lru;      /* the table's order, most recently failed first */
-	uint8_t family;
-	uint8_t addr[16];
-	uint32_t head, count; /* ring of the latest attempts */
+	struct addr_node node; /* first: addrtab.h */
+	uint32_t head, count;  /* ring of the latest attempts */
 	uint64_t t[AUTH_GUESS_RING];
 	uint64_t conn[AUTH_GUESS_RING];
 };
 
 struct auth_guess {
-	uint32_t max, n, mask;
+	struct addrtab tab;
 	uint64_t window_us;
-	struct hash_key key;
 	uint32_t threshold;
-	struct guess_entry **bucket;
-	struct list_head lru;
 };
 
 struct auth_guess *auth_guess_new(uint32_t max_clients, uint32_t window_s, uint32_t threshold)
 {
 	struct auth_guess *g = calloc(1, sizeof(*g));
-	uint32_t nb = 64;
 
 	if (g == NULL)
 		return NULL;
-	if (max_clients == 0)
-		max_clients = 1;
-	while (nb < max_clients && nb < (1u << 24))
-		nb *= 2;
-	if ((g->bucket = calloc(nb, sizeof(*g->bucket))) == NULL) {
+	if (addrtab_init(&g->tab, max_clients, sizeof(struct guess_entry)) != 0) {
 		free(g);
 		return NULL;
 	}
-	g->mask = nb - 1;
-	list_init(&g->lru);
-	g->max = max_clients;
 	g->window_us = (uint64_t)(window_s > 0 ? window_s : 1) * US_PER_S;
 	g->threshold = threshold < 1                 ? 1
 	               : threshold > AUTH_GUESS_RING ? AUTH_GUESS_RING
 	                                             : threshold;
-	/* The process's random key: addresses are chosen by the peers, chains must not be. */
-	hash_key_get(&g->key);
 	return g;
 }
 
 void auth_guess_free(struct auth_guess *g)
 {
-	struct guess_entry *e, *next;
-
 	if (g == NULL)
 		return;
-	list_for_each_entry_safe(e, next, &g->lru, lru)
-		free(e);
-	free(g->bucket);
+	addrtab_free(&g->tab);
 	free(g);
-}
-
-static uint32_t guess_hash(const struct auth_guess *g, int family, const uint8_t addr[16])
-{
-	uint8_t k[17];
-
-	k[0] = (uint8_t)family;
-	memcpy(k + 1, addr, 16);
-	return (uint32_t)hash_bytes(&g->key, k, sizeof(k)) & g->mask;
-}
-
-static void guess_evict(struct auth_guess *g)
-{
-	struct guess_entry *e = list_entry_or_null(list_last(&g->lru), struct guess_entry, lru),
-	                   **pp;
-
-	if (e == NULL)
-		return;
-	list_del(&e->lru);
-	for (pp = &g->bucket[guess_hash(g, e->family, e->addr)]; *pp != NULL; pp = &(*pp)->hnext) {
-		if (*pp == e) {
-			*pp = e->hnext;
-			break;
-		}
-	}
-	free(e);
-	g->n--;
-}
-
-static struct guess_entry *guess_find(struct auth_guess *g, int family, const uint8_t addr[16],
-                                      int create)
-{
-	uint32_t h = guess_hash(g, family, addr);
-	struct guess_entry *e;
-
-	for (e = g->bucket[h]; e != NULL; e = e->hnext)
-		if (e->family == family && memcmp(e->addr, addr, 16) == 0)
-			break;
-	if (e != NULL) {
-		list_move_head(&g->lru, &e->lru);
-		return e;
-	}
-	if (!create)
-		return NULL;
-	if (g->n >= g->max)
-		guess_evict(g);
-	if ((e = calloc(1, sizeof(*e))) == NULL)
-		return NULL;
-	e->family = (uint8_t)family;
-	memcpy(e->addr, addr, 16);
-	e->hnext = g->bucket[h];
-	g->bucket[h] = e;
-	list_add_head(&g->lru, &e->lru);
-	g->n++;
-	return e;
 }
 
 static void guess_push(struct guess_entry *e, uint64_t t, uint64_t conn)
@@ -624,7 +548,8 @@ int auth_guess_add(struct auth_guess *g, int family, const uint8_t addr[16], uin
 	v->window_s = (uint32_t)(g->window_us / US_PER_S);
 	v->threshold = g->threshold;
 	/* Only an address that failed is remembered. */
-	if ((e = guess_find(g, family, addr, a->failures > 0 || a->result == AUTH_FAILURE)) == NULL)
+	if ((e = addrtab_find(&g->tab, family, addr,
+	                      a->failures > 0 || a->result == AUTH_FAILURE)) == NULL)
 		return 0;
 	for (uint32_t i = 0; i < a->nfail_times; i++) {
 		guess_push(e, a->fail_times[i], flow_id);

@@ -4,15 +4,13 @@
  * Responsible for remembering, per client address, the latest connections
  * that ended before NEWKEYS and for saying whether the address is probing.
  * Not responsible for deciding which connection is a probe by itself or for
- * the diagnosis (diagnose.c). The table's shape is the auth-guessing
- * table's (auth.c): a keyed hash over the addresses, chained, with one LRU
- * list that bounds it.
+ * the diagnosis (diagnose.c). The table is addrtab.h's, as the
+ * auth-guessing memory's (auth.c).
  */
 #include <stdlib.h>
 #include <string.h>
 
-#include "hash.h"
-#include "list.h"
+#include "addrtab.h"
 #include "scan.h"
 
 #define US_PER_S 1000000u
@@ -24,108 +22,38 @@ struct scan_conn {
 };
 
 struct scan_entry {
-	struct scan_entry *hnext; /* bucket chain */
-	struct list_head lru;     /* the table's order, most recently seen first */
-	uint8_t family;
-	uint8_t addr[16];
-	uint32_t head, count; /* ring of the latest connections */
+	struct addr_node node; /* first: addrtab.h */
+	uint32_t head, count;  /* ring of the latest connections */
 	struct scan_conn c[SCAN_RING];
 };
 
 struct scan_table {
-	uint32_t max, n, mask, threshold;
+	struct addrtab tab;
+	uint32_t threshold;
 	uint64_t window_us;
-	struct hash_key key;
-	struct scan_entry **bucket;
-	struct list_head lru;
 };
 
 struct scan_table *scan_table_new(uint32_t max_clients, uint32_t window_s, uint32_t threshold)
 {
 	struct scan_table *t = calloc(1, sizeof(*t));
-	uint32_t nb = 64;
 
 	if (t == NULL)
 		return NULL;
-	if (max_clients == 0)
-		max_clients = 1;
-	while (nb < max_clients && nb < (1u << 24))
-		nb *= 2;
-	if ((t->bucket = calloc(nb, sizeof(*t->bucket))) == NULL) {
+	if (addrtab_init(&t->tab, max_clients, sizeof(struct scan_entry)) != 0) {
 		free(t);
 		return NULL;
 	}
-	t->mask = nb - 1;
-	list_init(&t->lru);
-	t->max = max_clients;
 	t->window_us = (uint64_t)(window_s > 0 ? window_s : 1) * US_PER_S;
 	t->threshold = threshold < 2 ? 2 : threshold > SCAN_RING ? SCAN_RING : threshold;
-	/* Addresses are chosen by the peers (a scanner most of all): keyed chains. */
-	hash_key_get(&t->key);
 	return t;
 }
 
 void scan_table_free(struct scan_table *t)
 {
-	struct scan_entry *e, *next;
-
 	if (t == NULL)
 		return;
-	list_for_each_entry_safe(e, next, &t->lru, lru)
-		free(e);
-	free(t->bucket);
+	addrtab_free(&t->tab);
 	free(t);
-}
-
-static uint32_t scan_hash(const struct scan_table *t, int family, const uint8_t addr[16])
-{
-	uint8_t k[17];
-
-	k[0] = (uint8_t)family;
-	memcpy(k + 1, addr, 16);
-	return (uint32_t)hash_bytes(&t->key, k, sizeof(k)) & t->mask;
-}
-
-static void scan_evict(struct scan_table *t)
-{
-	struct scan_entry *e = list_entry_or_null(list_last(&t->lru), struct scan_entry, lru), **pp;
-
-	if (e == NULL)
-		return;
-	list_del(&e->lru);
-	for (pp = &t->bucket[scan_hash(t, e->family, e->addr)]; *pp != NULL; pp = &(*pp)->hnext) {
-		if (*pp == e) {
-			*pp = e->hnext;
-			break;
-		}
-	}
-	free(e);
-	t->n--;
-}
-
-static struct scan_entry *scan_find(struct scan_table *t, int family, const uint8_t addr[16])
-{
-	uint32_t h = scan_hash(t, family, addr);
-	struct scan_entry *e;
-
-	for (e = t->bucket[h]; e != NULL; e = e->hnext)
-		if (e->family == family && memcmp(e->addr, addr, 16) == 0)
-			break;
-	if (e != NULL) {
-		list_move_head(&t->lru, &e->lru);
-		return e;
-	}
-	if (t->n >= t->max)
-		scan_evict(t);
-	if ((e = calloc(1, sizeof(*e))) == NULL)
-		return NULL;
-	e->family = (uint8_t)family;
-	memcpy(e->addr, addr, 16);
-	e->hnext = t->bucket[h];
-	t->bucket[h] = e;
-	list_add_head(&t->lru, &e->lru);
-	t->n++;
-	return e;
 }
 
 uint64_t scan_offer_hash(const struct scan_table *t, const char *const *lists, int n)
@@ -135,7 +63,8 @@ uint64_t scan_offer_hash(const struct scan_table *t, const char *const *lists, i
 	for (int i = 0; t != NULL && i < n; i++) {
 		const char *l = lists[i] != NULL ? lists[i] : "";
 		/* Each list's hash, chained: "a,b" + "" differs from "a" + ",b". */
-		h = hash_bytes(&t->key, l, strlen(l)) ^ (h * 0x9e3779b97f4a7c15ull + (uint64_t)i);
+		h = hash_bytes(&t->tab.key, l, strlen(l)) ^
+		    (h * 0x9e3779b97f4a7c15ull + (uint64_t)i);
 	}
 	return h | 1;
 }
@@ -151,7 +80,7 @@ int scan_table_add(struct scan_table *t, int family, const uint8_t addr[16], uin
 		return 0;
 	v->window_s = (uint32_t)(t->window_us / US_PER_S);
 	v->threshold = t->threshold;
-	if ((e = scan_find(t, family, addr)) == NULL)
+	if ((e = addrtab_find(&t->tab, family, addr, 1)) == NULL)
 		return 0;
 	since = t_us > t->window_us ? t_us - t->window_us : 0;
 	/* The earlier connections first: "an earlier probe" excludes this one. */

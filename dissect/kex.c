@@ -364,18 +364,12 @@ static int kex_first_equal(const struct kex_init *a, const struct kex_init *b, i
 void kex_negotiate(const struct kex_init *client, const struct kex_init *server,
                    struct kex_negotiated *out)
 {
-	static const int cat_list[KEX_NCATS] = {
-	    [KEX_CAT_KEX] = KEX_ALGS,          [KEX_CAT_HOSTKEY] = KEX_HOSTKEY,
-	    [KEX_CAT_ENC_C2S] = KEX_ENC_C2S,   [KEX_CAT_ENC_S2C] = KEX_ENC_S2C,
-	    [KEX_CAT_MAC_C2S] = KEX_MAC_C2S,   [KEX_CAT_MAC_S2C] = KEX_MAC_S2C,
-	    [KEX_CAT_COMP_C2S] = KEX_COMP_C2S, [KEX_CAT_COMP_S2C] = KEX_COMP_S2C,
-	};
 	int cat, l;
 
 	memset(out, 0, sizeof(*out));
 	out->failed_cat = -1;
 	for (cat = 0; cat < KEX_NCATS; cat++) {
-		l = cat_list[cat];
+		l = kex_cat_list(cat);
 		/*
 		 * OpenSSH kex_choose_conf: an AEAD cipher authenticates by
 		 * itself, so no MAC is negotiated for that direction and
@@ -404,6 +398,32 @@ void kex_negotiate(const struct kex_init *client, const struct kex_init *server,
 	out->guess_wrong =
 	    client->first_kex_follows && (!kex_first_equal(client, server, KEX_ALGS) ||
 	                                  !kex_first_equal(client, server, KEX_HOSTKEY));
+}
+
+int kex_cat_list(int cat)
+{
+	static const int list[KEX_NCATS] = {
+	    [KEX_CAT_KEX] = KEX_ALGS,          [KEX_CAT_HOSTKEY] = KEX_HOSTKEY,
+	    [KEX_CAT_ENC_C2S] = KEX_ENC_C2S,   [KEX_CAT_ENC_S2C] = KEX_ENC_S2C,
+	    [KEX_CAT_MAC_C2S] = KEX_MAC_C2S,   [KEX_CAT_MAC_S2C] = KEX_MAC_S2C,
+	    [KEX_CAT_COMP_C2S] = KEX_COMP_C2S, [KEX_CAT_COMP_S2C] = KEX_COMP_S2C,
+	};
+
+	return list[cat];
+}
+
+const char *kex_cat_group(int cat)
+{
+	static const char *const group[KEX_NCATS] = {
+	    "kex", "host_key", "cipher", "cipher", "mac", "mac", "compression", "compression"};
+
+	return cat >= 0 && cat < KEX_NCATS ? group[cat] : "unknown";
+}
+
+int kex_neg_is_repeat(const struct kex_negotiated *n, int cat)
+{
+	return (cat == KEX_CAT_ENC_S2C || cat == KEX_CAT_MAC_S2C || cat == KEX_CAT_COMP_S2C) &&
+	       strcmp(n->alg[cat], n->alg[cat - 1]) == 0;
 }
 
 const char *kex_cat_name(int cat)

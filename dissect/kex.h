@@ -116,6 +116,16 @@ struct kex_negotiated {
 void kex_negotiate(const struct kex_init *client, const struct kex_init *server,
                    struct kex_negotiated *out);
 
+/* kex_cat_list: the KEXINIT name-list (KEX_ALGS ...) a category (KEX_CAT_*, 0 to KEX_NCATS - 1) is
+ * negotiated from. */
+int kex_cat_list(int cat);
+
+/* kex_cat_group: "kex", "host_key", "cipher", "mac" or "compression" (both directions alike). */
+const char *kex_cat_group(int cat);
+
+/* kex_neg_is_repeat: a server-to-client category that agreed on its client-to-server algorithm. */
+int kex_neg_is_repeat(const struct kex_negotiated *n, int cat);
+
 /* kex_cat_name gives "kex", "host_key", "cipher_c2s", ... for a category. */
 const char *kex_cat_name(int cat);
 /* kex_cipher_is_aead: chacha20-poly1305@openssh.com and the AES-GCM ciphers. */

@@ -250,18 +250,6 @@ static void side_object(struct record_writer *rw, const char *key, const struct 
 }
 
 /*
- * neg_is_repeat: compact leaves out a server-to-client algorithm equal to
- * its client-to-server one (absent reads "the same as c2s"); the two
- * directions are negotiated apart (RFC 4253 7.1) but agree on nearly
- * every connection.
- */
-static int neg_is_repeat(const struct kex_negotiated *n, int cat)
-{
-	return (cat == KEX_CAT_ENC_S2C || cat == KEX_CAT_MAC_S2C || cat == KEX_CAT_COMP_S2C) &&
-	       strcmp(n->alg[cat], n->alg[cat - 1]) == 0;
-}
-
-/*
  * neg_is_key_type: compact leaves out the negotiated host-key algorithm
  * when it is the type of the key the server sent (ssh.host_key.type, which
  * the record writes before it; absent reads that type). RFC 4253 6.6
@@ -281,9 +269,12 @@ static void negotiated_object(struct jw *w, const struct flow *f, const struct v
 	struct jw_mark m;
 
 	jw_obj_open(w, "negotiated");
+	/* Compact: a server-to-client algorithm equal to its client-to-server
+	 * one is left out (absent reads "the same as c2s": the directions are
+	 * negotiated apart, RFC 4253 7.1, but agree on nearly every connection). */
 	for (int i = 0; i < KEX_NCATS; i++)
 		if (n->alg[i][0] != '\0' &&
-		    (full || (!neg_is_repeat(n, i) && !neg_is_key_type(&f->ssh, i))))
+		    (full || (!kex_neg_is_repeat(n, i) && !neg_is_key_type(&f->ssh, i))))
 			jw_str(w, kex_cat_name(i), n->alg[i]);
 	if (n->failed_cat >= 0)
 		jw_str(w, "no_match", kex_cat_name(n->failed_cat));

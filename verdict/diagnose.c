@@ -607,20 +607,14 @@ static void check_closes(struct ctx *x)
 static void check_negotiation(struct ctx *x)
 {
 	const struct ssh_conn *s = &x->f->ssh;
-	static const int list_of[KEX_NCATS] = {KEX_ALGS,     KEX_HOSTKEY, KEX_ENC_C2S,
-	                                       KEX_ENC_S2C,  KEX_MAC_C2S, KEX_MAC_S2C,
-	                                       KEX_COMP_C2S, KEX_COMP_S2C};
-	static const char *const cat_group[KEX_NCATS] = {
-	    "kex", "host_key", "cipher", "cipher", "mac", "mac", "compression", "compression"};
 	struct diagnosis *d;
-
 	int cat;
 
 	if (!s->negotiated_ok || x->sc->kexinit == NULL || x->ss->kexinit == NULL)
 		return;
 	cat = s->neg.failed_cat;
 	if (cat >= 0) {
-		const char *theirs = x->ss->kexinit->list[list_of[cat]];
+		const char *theirs = x->ss->kexinit->list[kex_cat_list(cat)];
 		/* The client quotes the server's whole offer: no summary-sized buffer. */
 		/* Messages 0 to 4: key exchange, host key, cipher, MAC, compression. */
 		int k = cat == KEX_CAT_KEX       ? 0
@@ -629,12 +623,12 @@ static void check_negotiation(struct ctx *x)
 		d = add(x, DIAG_NO_COMMON_ALGORITHM, 0,
 		        symptom(x, DIAG_NO_COMMON_ALGORITHM, k, "...", theirs, NULL),
 		        SUM_NO_COMMON_ALGORITHM, openssh_category_words(cat));
-		diag_ev_text(d, "category", cat_group[cat]);
+		diag_ev_text(d, "category", kex_cat_group(cat));
 		diag_ev_text(d, "direction",
 		             cat == KEX_CAT_KEX || cat == KEX_CAT_HOSTKEY ? "both"
 		             : (cat % 2 == 0)                             ? "client_to_server"
 		                                                          : "server_to_client");
-		diag_ev_names(d, "client_offer", x->sc->kexinit->list[list_of[cat]]);
+		diag_ev_names(d, "client_offer", x->sc->kexinit->list[kex_cat_list(cat)]);
 		diag_ev_names(d, "server_offer", theirs);
 		return;
 	}
@@ -642,15 +636,14 @@ static void check_negotiation(struct ctx *x)
 	for (int i = 0; i < KEX_NCATS; i++) {
 		const char *alg = s->neg.alg[i];
 		const struct policy_verdict *pv;
-		if (alg[0] == '\0' ||
-		    (i % 2 == 1 && i >= KEX_CAT_ENC_S2C && strcmp(alg, s->neg.alg[i - 1]) == 0))
+		if (alg[0] == '\0' || kex_neg_is_repeat(&s->neg, i))
 			continue; /* the same algorithm both ways: reported once */
-		if ((pv = policy_weak(cat_group[i], alg)) == NULL)
+		if ((pv = policy_weak(kex_cat_group(i), alg)) == NULL)
 			continue;
-		d = add(x, DIAG_WEAK_ALGORITHM, 0, NULL, SUM_WEAK_ALGORITHM, alg, cat_group[i],
+		d = add(x, DIAG_WEAK_ALGORITHM, 0, NULL, SUM_WEAK_ALGORITHM, alg, kex_cat_group(i),
 		        pv->reason);
 		diag_ev_text(d, "algorithm", alg);
-		diag_ev_text(d, "category", cat_group[i]);
+		diag_ev_text(d, "category", kex_cat_group(i));
 		diag_ev_text(d, "reason", pv->reason);
 		diag_ev_text(d, "source", pv->source);
 	}

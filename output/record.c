@@ -101,14 +101,15 @@ static void namelist_array(struct jw *w, const char *key, const char *list, size
 
 /*
  * side_key puts in rw->key what a side's "hassh" and "kexinit" members are
- * made of: the HASSH, the flag, each list behind its length, the HASSH
- * string. 0, or -1 when out of memory.
+ * made of: the HASSH, whether its string is there, the flag, and each list
+ * behind its length. The HASSH string itself follows from the lists and
+ * the side's role, which its hash already tells apart. 0, or -1 when out
+ * of memory.
  */
 static int side_key(struct record_writer *rw, const struct ssh_dir *d, unsigned what, size_t *len)
 {
 	const struct kex_init *k = d->kexinit;
-	const char *hs = d->hassh_str ? d->hassh_str : "";
-	size_t hslen = strlen(hs), n = 1 + sizeof(d->hassh) + 1 + hslen, off = 0;
+	size_t n = 1 + sizeof(d->hassh) + 2, off = 0;
 
 	for (int i = 0; i < KEX_NLISTS; i++)
 		n += sizeof(uint32_t) + k->list_len[i];
@@ -122,6 +123,7 @@ static int side_key(struct record_writer *rw, const struct ssh_dir *d, unsigned 
 	rw->key[off++] = (char)what;
 	memcpy(rw->key + off, d->hassh, sizeof(d->hassh));
 	off += sizeof(d->hassh);
+	rw->key[off++] = (char)(d->hassh_str != NULL);
 	rw->key[off++] = (char)k->first_kex_follows;
 	for (int i = 0; i < KEX_NLISTS; i++) {
 		memcpy(rw->key + off, &k->list_len[i], sizeof(uint32_t));
@@ -129,8 +131,7 @@ static int side_key(struct record_writer *rw, const struct ssh_dir *d, unsigned 
 		memcpy(rw->key + off, k->list[i], k->list_len[i]);
 		off += k->list_len[i];
 	}
-	memcpy(rw->key + off, hs, hslen);
-	*len = off + hslen;
+	*len = off;
 	return 0;
 }
 

@@ -363,7 +363,40 @@ static int evict_swallow(struct flow_table *t, uint64_t hash, const struct pkt *
 	return 0;
 }
 
-/* flow_destroy is the one place a flow is freed. */
+/* flow_free_parts frees what f owns (not f), giving its charges back to b. */
+static void flow_free_parts(struct flow *f, struct kw_budget *b)
+{
+	tcp_dir_release(&f->dir[0], b);
+	tcp_dir_release(&f->dir[1], b);
+	ssh_conn_free(&f->ssh);
+	budget_release(b, sizeof(*f));
+}
+
+/* spare_put keeps f for t's next flow or copy, or frees it when t has enough. */
+static void spare_put(struct flow_table *t, struct flow *f)
+{
+	if (t->nspare < FLOW_SPARE_MAX) {
+		f->hnext = t->spare;
+		t->spare = f;
+		t->nspare++;
+		return;
+	}
+	free(f);
+}
+
+/* spare_take: one of t's spare flows (not zeroed), or NULL. */
+static struct flow *spare_take(struct flow_table *t)
+{
+	struct flow *f = t->spare;
+
+	if (f != NULL) {
+		t->spare = f->hnext;
+		t->nspare--;
+	}
+	return f;
+}
+
+/* flow_destroy takes a flow out of the table and frees it (flow_release: a copy). */
 static void flow_destroy(struct flow_table *t, struct flow *f)
 {
 	struct flow **pp = &t->bucket[f->hash & t->mask];
@@ -376,29 +409,18 @@ static void flow_destroy(struct flow_table *t, struct flow *f)
 	list_del(&f->tw);
 	if (t->last == f)
 		t->last = NULL;
-	tcp_dir_release(&f->dir[0], t->budget);
-	tcp_dir_release(&f->dir[1], t->budget);
-	ssh_conn_free(&f->ssh);
-	budget_release(t->budget, sizeof(*f));
+	flow_free_parts(f, t->budget);
 	t->stats.open--;
-	if (t->nspare < FLOW_SPARE_MAX) {
-		f->hnext = t->spare;
-		t->spare = f;
-		t->nspare++;
-		return;
-	}
-	free(f);
+	spare_put(t, f);
 }
 
 /* flow_alloc gives a zeroed flow, a spare one when there is one. */
 static struct flow *flow_alloc(struct flow_table *t)
 {
-	struct flow *f = t->spare;
+	struct flow *f = spare_take(t);
 
 	if (f == NULL)
 		return calloc(1, sizeof(*f));
-	t->spare = f->hnext;
-	t->nspare--;
 	memset(f, 0, sizeof(*f));
 	return f;
 }
@@ -410,15 +432,11 @@ static struct flow *flow_alloc(struct flow_table *t)
  */
 static void flow_handoff(struct flow_table *t, struct flow *f, enum flow_report_why why)
 {
-	struct flow *c = t->spare;
-
 	/* Released on this thread, copies come back as spares (flow_release). */
-	if (t->cfg.handoff_same_thread && c != NULL) {
-		t->spare = c->hnext;
-		t->nspare--;
-	} else {
+	struct flow *c = t->cfg.handoff_same_thread ? spare_take(t) : NULL;
+
+	if (c == NULL)
 		c = malloc(sizeof(*c));
-	}
 	if (c == NULL) {
 		t->stats.lost++;
 		return;
@@ -943,23 +961,15 @@ void flow_release(struct flow *f)
 
 	if (f == NULL)
 		return;
-	b = f->ssh.budget; /* the table's: flow_handoff copied it */
+	b = f->ssh.budget; /* as flow_handoff set it */
 	pool = f->ssh.store.pool;
-	tcp_dir_release(&f->dir[0], b);
-	tcp_dir_release(&f->dir[1], b);
-	ssh_conn_free(&f->ssh);
-	budget_release(b, sizeof(*f));
-	/* A pool: the copy is released on its table's thread (flow_handoff),
-	 * so it is a spare for that table's next flow or copy. */
-	if (pool != NULL) {
-		struct flow_table *t =
-		    (struct flow_table *)(void *)((char *)pool - offsetof(struct flow_table, pool));
-		if (t->nspare < FLOW_SPARE_MAX) {
-			f->hnext = t->spare;
-			t->spare = f;
-			t->nspare++;
-			return;
-		}
-	}
-	free(f);
+	flow_free_parts(f, b);
+	/* A pool: the copy is released on its table's thread (flow_handoff
+	 * keeps the pool only then), so it is a spare for that table. */
+	if (pool != NULL)
+		spare_put(
+		    (struct flow_table *)(void *)((char *)pool - offsetof(struct flow_table, pool)),
+		    f);
+	else
+		free(f);
 }

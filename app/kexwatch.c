@@ -766,6 +766,45 @@ static struct pipeline_config offline_config(const struct options *o, const stru
 }
 
 /*
+ * offline_start opens the pipeline of pcfg and the packet loops for a run
+ * over files, and takes SIGINT, SIGTERM and SIGPIPE. 0, or the exit status
+ * (2 for a malformed --syslog, wrong usage; 1 otherwise) with nothing left
+ * open.
+ */
+static int offline_start(const struct options *o, struct run *run,
+                         const struct pipeline_config *pcfg)
+{
+	struct workers_config wcfg = {
+	    .n = o->workers,
+	    .limits = &o->limits,
+	    .ports = o->ports,
+	    .nports = o->nports,
+	    .seed = pcfg->seed,
+	    .sensor = o->record.sensor,
+	};
+	struct sigaction sa;
+	int r;
+
+	if ((r = pipeline_open(&run->p, pcfg)) != 0)
+		return r == KW_ERR_MALFORMED ? 2 : 1;
+	wcfg.p = run->p;
+	if (workers_open(&run->w, &wcfg) != 0) {
+		pipeline_close(run->p);
+		return 1;
+	}
+	/* No SA_RESTART: a read from a pipe that waits is interrupted, and
+	 * capture.c then looks at kw_stop. */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	capture_set_stop_flag(&kw_stop);
+	return 0;
+}
+
+/*
  * run_offline reads every -r input in order through one pipeline, so
  * connections continue across rotated capture files. SIGINT/SIGTERM, or a
  * reader of standard output that went away, stop the reading; what was
@@ -781,16 +820,7 @@ static int run_offline(const struct options *o)
 	struct pipeline_config pcfg = offline_config(o, &run, NULL, 0);
 	struct capture_writer_iface *wi = NULL;
 	struct evidence_config ec;
-	struct sigaction sa;
 	static struct input_list in; /* large: the directories' handles */
-	struct workers_config wcfg = {
-	    .n = o->workers,
-	    .limits = &o->limits,
-	    .ports = o->ports,
-	    .nports = o->nports,
-	    .seed = pcfg.seed,
-	    .sensor = o->record.sensor,
-	};
 	int failed = 0, r;
 
 	if (expand_inputs(o, &in) != 0) {
@@ -819,29 +849,13 @@ static int run_offline(const struct options *o)
 		};
 		pcfg.evidence = &ec;
 	}
-	r = pipeline_open(&run.p, &pcfg);
+	r = offline_start(o, &run, &pcfg);
 	free(wi);
 	if (r != 0) {
 		capture_close(run.stdin_cap);
 		input_list_free(&in);
-		return r == KW_ERR_MALFORMED ? 2 : 1; /* a malformed --syslog: wrong usage */
+		return r;
 	}
-	wcfg.p = run.p;
-	if (workers_open(&run.w, &wcfg) != 0) {
-		pipeline_close(run.p);
-		capture_close(run.stdin_cap);
-		input_list_free(&in);
-		return 1;
-	}
-	/* No SA_RESTART: a read from a pipe that waits is interrupted, and
-	 * capture.c then looks at kw_stop. */
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	capture_set_stop_flag(&kw_stop);
 	for (uint32_t i = 0; i < in.n && !kw_stop && !run.p->output_failed && failed < 2; i++)
 		failed |= read_input(in.names[i], i, &run);
 	capture_close(run.stdin_cap); /* stdin never reached: stopped early */
@@ -863,19 +877,10 @@ static int run_follow(const struct options *o)
 	struct run run = {.filter = o->filter};
 	const char **names = calloc(KW_MAX_DIR_FILES, sizeof(*names));
 	struct pipeline_config pcfg = offline_config(o, &run, names, KW_MAX_DIR_FILES);
-	struct workers_config wcfg = {
-	    .n = o->workers,
-	    .limits = &o->limits,
-	    .ports = o->ports,
-	    .nports = o->nports,
-	    .seed = pcfg.seed,
-	    .sensor = o->record.sensor,
-	};
 	struct timespec poll = {0, KW_FOLLOW_POLL_NS};
 	struct capture_dir *d = NULL;
 	uint32_t n = 0;
 	const char *p;
-	struct sigaction sa;
 	char err[256];
 	int failed = 0, final = 0, r;
 
@@ -888,25 +893,11 @@ static int run_follow(const struct options *o)
 		free(names);
 		return 1;
 	}
-	if ((r = pipeline_open(&run.p, &pcfg)) != 0) {
+	if ((r = offline_start(o, &run, &pcfg)) != 0) {
 		capture_dir_close(d);
 		free(names);
-		return r == KW_ERR_MALFORMED ? 2 : 1; /* a malformed --syslog: wrong usage */
+		return r;
 	}
-	wcfg.p = run.p;
-	if (workers_open(&run.w, &wcfg) != 0) {
-		pipeline_close(run.p);
-		capture_dir_close(d);
-		free(names);
-		return 1;
-	}
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	capture_set_stop_flag(&kw_stop);
 	if (!o->quiet)
 		fprintf(stderr, "kexwatch: following %s\n", o->follow);
 	for (;;) {

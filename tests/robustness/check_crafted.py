@@ -17,6 +17,8 @@ import os
 import subprocess
 import sys
 
+from checks import check, finish
+
 BANNER = "SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3"
 # kw-craft.c kex_client: the HASSH string is kex;enc c2s;mac c2s;comp c2s.
 CLIENT_HASSH_STR = ("curve25519-sha256,ext-info-c,kex-strict-c-v00@openssh.com;"
@@ -25,14 +27,6 @@ CLIENT_HASSH = hashlib.md5(CLIENT_HASSH_STR.encode()).hexdigest()
 # kw-craft.c kex_tail: ed25519 host key, public key bytes 0xa0..0xbf.
 _blob = (b"\x00\x00\x00\x0bssh-ed25519\x00\x00\x00\x20" + bytes(range(0xa0, 0xc0)))
 HOSTKEY_FP = "SHA256:" + base64.b64encode(hashlib.sha256(_blob).digest()).decode().rstrip("=")
-
-failures = []
-
-
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what)
-    if not cond:
-        failures.append(what)
 
 
 def anomalies(rec):
@@ -225,10 +219,7 @@ def main(argv):
         return 1
     recs, err = run(a.kexwatch, a.crafted, a.case)
     fn(recs, err)
-    if failures:
-        print("%d check(s) failed for %s" % (len(failures), a.case))
-        return 1
-    return 0
+    return finish(a.case)
 
 
 if __name__ == "__main__":

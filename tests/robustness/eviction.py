@@ -19,17 +19,11 @@ import re
 import subprocess
 import sys
 
+from checks import check, finish
+
 NCONN = 2000
 ROUNDS = 3
 MAX_FLOWS = 1024
-
-failures = []
-
-
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what)
-    if not cond:
-        failures.append(what)
 
 
 def main():
@@ -71,10 +65,7 @@ def main():
     later = int(m.group(2)) if m else -1
     check(later >= len(evicted) * (ROUNDS + 3),
           "the summary counts %d later packets of evicted connections" % later)
-    if failures:
-        print("%d check(s) failed" % len(failures))
-        return 1
-    return 0
+    return finish()
 
 
 if __name__ == "__main__":

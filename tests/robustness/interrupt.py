@@ -17,6 +17,7 @@ with FIN at the end), made at run time:
 Exit 0 pass, 1 fail, 77 skip (no kw-craft).
 """
 import argparse
+import errno
 import json
 import os
 import re
@@ -27,13 +28,7 @@ import sys
 import tempfile
 import time
 
-failures = []
-
-
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what)
-    if not cond:
-        failures.append(what)
+from checks import check, finish
 
 
 def craft(tool, n, rounds):
@@ -51,6 +46,30 @@ def summary_flows(err):
     return int(m.group(1)) if m else -1
 
 
+started = []  # every kexwatch started, killed at the end if still running
+
+
+def start(cmd):
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    started.append(p)
+    return p
+
+
+def open_writer(fifo, p, limit_s=5.0):
+    """The FIFO's write end once kexwatch has opened it to read, waiting at most limit_s."""
+    t0 = time.monotonic()
+    while True:
+        try:
+            w = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+            os.set_blocking(w, True)
+            return w
+        except OSError as e:
+            # ENXIO: no reader yet. A kexwatch that ended will never be one.
+            if e.errno != errno.ENXIO or p.poll() is not None or time.monotonic() - t0 > limit_s:
+                raise
+            time.sleep(0.01)
+
+
 def records(out):
     return [json.loads(l) for l in out.splitlines() if l.strip()]
 
@@ -63,8 +82,7 @@ def test_file_sigint(a, work):
     path = os.path.join(work, "big.pcap")
     with open(path, "wb") as f:
         f.write(craft(a.craft, 20000, 40))
-    p = subprocess.Popen([a.kexwatch, "-r", path, "--format", "json"], stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE)
+    p = start([a.kexwatch, "-r", path, "--format", "json"])
     time.sleep(0.7)
     p.send_signal(signal.SIGINT)
     out, err = p.communicate(timeout=120)
@@ -89,9 +107,8 @@ def test_fifo_sigterm(a, work):
     cap = craft(a.craft, 200, 1)
     # The handshakes of all 200 connections, then the writer holds the FIFO open.
     part = cap[:24 + 200 * 3 * (16 + 54)]
-    p = subprocess.Popen([a.kexwatch, "-r", fifo, "--format", "json"], stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE)
-    w = os.open(fifo, os.O_WRONLY)
+    p = start([a.kexwatch, "-r", fifo, "--format", "json"])
+    w = open_writer(fifo, p)
     try:
         os.write(w, part)
         time.sleep(0.5)
@@ -121,9 +138,8 @@ def test_fifo_streams(a, work):
     fifo = os.path.join(work, "stream.fifo")
     os.mkfifo(fifo)
     cap = craft(a.craft, 5, 1)
-    p = subprocess.Popen([a.kexwatch, "-r", fifo, "--format", "json", "--limit",
-                          "close_linger_ms=100"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    w = os.open(fifo, os.O_WRONLY)
+    p = start([a.kexwatch, "-r", fifo, "--format", "json", "--limit", "close_linger_ms=100"])
+    w = open_writer(fifo, p)
     got, t_written = [], None
     try:
         os.write(w, cap)
@@ -161,14 +177,17 @@ def main():
     if not os.access(a.craft, os.X_OK):
         print("SKIP: %s not built (libnet missing)" % a.craft)
         return 77
-    with tempfile.TemporaryDirectory(prefix="kw-interrupt.") as work:
-        test_file_sigint(a, work)
-        test_fifo_sigterm(a, work)
-        test_fifo_streams(a, work)
-    if failures:
-        print("%d check(s) failed" % len(failures))
-        return 1
-    return 0
+    try:
+        with tempfile.TemporaryDirectory(prefix="kw-interrupt.") as work:
+            test_file_sigint(a, work)
+            test_fifo_sigterm(a, work)
+            test_fifo_streams(a, work)
+    finally:
+        for p in started:  # a test that failed part way leaves none running
+            if p.poll() is None:
+                p.kill()
+                p.communicate()
+    return finish()
 
 
 if __name__ == "__main__":

@@ -17,13 +17,7 @@ import os
 import subprocess
 import sys
 
-failures = []
-
-
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what)
-    if not cond:
-        failures.append(what)
+from checks import check, finish
 
 
 def records(kexwatch, capture, *extra):
@@ -70,10 +64,7 @@ def main():
             if profile == "full":
                 check(bool(lim) and "limit" in lim[0].get("summary", "") and lim[0].get("hint"),
                       "%s full: summary and hint" % limit)
-    if failures:
-        print("%d check(s) failed" % len(failures))
-        return 1
-    return 0
+    return finish()
 
 
 if __name__ == "__main__":

@@ -13,13 +13,7 @@ import argparse
 import subprocess
 import sys
 
-failures = []
-
-
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what)
-    if not cond:
-        failures.append(what)
+from checks import check, finish
 
 
 def main():
@@ -44,10 +38,7 @@ def main():
         check(len(lines) == 2 and says in lines[0] and "--help" in lines[1],
               "%s: one line saying %r and the usage hint (got %r)" % (what, says, lines))
         check(p.stdout == b"", "%s: no record written" % what)
-    if failures:
-        print("%d check(s) failed" % len(failures))
-        return 1
-    return 0
+    return finish()
 
 
 if __name__ == "__main__":

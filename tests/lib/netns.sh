@@ -1,7 +1,7 @@
 # netns.sh: the scaffolding shared by kexwatch's scripts that run real
 # software in network namespaces (sourced; bash): tests/pcaps/make-captures.sh,
-# make-failures.sh, make-auth.sh, tests/hostkeys/hostkeys.sh,
-# bench/make-corpus.sh and tests/live/lib.sh.
+# make-failures.sh, make-auth.sh, make-scanners.sh, make-sftp.sh,
+# tests/hostkeys/hostkeys.sh, bench/make-corpus.sh and tests/live/lib.sh.
 #
 # Provides
 #   need CMD PKG        record Debian package PKG in MISSING when CMD is neither
@@ -29,6 +29,12 @@
 #                       wire-sized segments), link up.
 #   netns_wait_up NS IF...       bounded wait (NETNS_UP_WAIT tenths of a
 #                       second) for LOWER_UP on the links; 1 on timeout.
+#   netns_capture_start NAME NS IF [FILTER...]  tcpdump in NS on IF (whole
+#                       frames, written as they come) into $WORK/caps/NAME.pcap,
+#                       its log $WORK/logs/NAME.tcpdump.log; returns once it
+#                       listens (bounded: 10 s), else shows the log and dies.
+#   netns_capture_stop NAME  stop it (SIGINT), and die (showing its log)
+#                       unless it wrote every packet the kernel handed it.
 #   sshd_test_lines AUTHORIZED_KEYS  the sshd_config lines every test sshd
 #                       shares (root by key only, no PAM, no DNS lookups, no
 #                       greeting); callers add ports, host keys, PidFile,
@@ -201,6 +207,35 @@ netns_client_server() {
     netns_up "$nsc" veth-c "${ca[@]}" || die "cannot set up veth-c"
     netns_up "$nss" veth-s "${sa[@]}" || die "cannot set up veth-s"
     netns_wait_up "$nsc" veth-c && netns_wait_up "$nss" veth-s || die "veth pair did not come up"
+}
+
+# ------------------------------------------------------------- captures
+
+declare -gA NETNS_CAP_PIDS=()
+
+netns_capture_start() { # name ns iface [filter...]
+    local name=$1 ns=$2 ifc=$3 logf="$WORK/logs/$1.tcpdump.log"
+    shift 3
+    start_bg "$logf" ip netns exec "$ns" tcpdump -Z root --immediate-mode -i "$ifc" -s 0 -U \
+        -w "$WORK/caps/$name.pcap" "$@"
+    NETNS_CAP_PIDS[$name]=$BGPID
+    for _ in $(seq 1 100); do
+        grep -q "listening on" "$logf" && return 0
+        kill -0 "$BGPID" 2>/dev/null || break
+        sleep 0.1
+    done
+    cat "$logf" >&2
+    die "$name: tcpdump did not start"
+}
+
+netns_capture_stop() { # name
+    local name=$1 logf="$WORK/logs/$1.tcpdump.log" got seen
+    stop_pid "${NETNS_CAP_PIDS[$name]}" INT
+    unset "NETNS_CAP_PIDS[$name]"
+    got=$(sed -n 's/^\([0-9]*\) packets\{0,1\} captured$/\1/p' "$logf")
+    seen=$(sed -n 's/^\([0-9]*\) packets\{0,1\} received by filter$/\1/p' "$logf")
+    [ -n "$got" ] && [ "$got" = "$seen" ] && [ "$got" -gt 0 ] ||
+        { cat "$logf" >&2; die "$name: tcpdump lost packets"; }
 }
 
 # netns_wanted CASE: run CASE? ONLY (space-separated case names) selects; unset, all.

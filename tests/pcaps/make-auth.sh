@@ -170,25 +170,10 @@ EOF
 }
 stop_server() { [ -n "$SRV_PID" ] && stop_pid "$SRV_PID" TERM; SRV_PID=""; }
 
-CAP_PID=""
-start_capture() {
-    start_bg "$WORK/logs/$1.tcpdump.log" \
-        ip netns exec "$NSS" tcpdump -Z root --immediate-mode -i veth-s -s 0 -U -w "$WORK/caps/$1.pcap" tcp port 22
-    CAP_PID=$BGPID
-    for _ in $(seq 1 100); do
-        grep -q "listening on" "$WORK/logs/$1.tcpdump.log" && return 0
-        kill -0 "$CAP_PID" 2>/dev/null || break
-        sleep 0.1
-    done
-    die "$1: tcpdump did not start"
-}
-stop_capture() {
-    local got seen
-    sleep 0.5
-    stop_pid "$CAP_PID" INT
-    got=$(sed -n 's/^\([0-9]*\) packets\{0,1\} captured$/\1/p' "$WORK/logs/$1.tcpdump.log")
-    seen=$(sed -n 's/^\([0-9]*\) packets\{0,1\} received by filter$/\1/p' "$WORK/logs/$1.tcpdump.log")
-    [ -n "$got" ] && [ "$got" = "$seen" ] && [ "$got" -gt 0 ] || die "$1: tcpdump lost packets"
+start_capture() { netns_capture_start "$1" "$NSS" veth-s tcp port 22; } # case
+stop_capture() { # case
+    sleep 0.5 # let FIN/ACKs go by
+    netns_capture_stop "$1"
 }
 
 # ---------------------------------------------------------------- clients

@@ -176,31 +176,10 @@ stop_server() {
 }
 
 # ---------------------------------------------------------------- capture
-CAP_PID=""
-start_capture() { # case
-    local c=$1
-    start_bg "$WORK/logs/$c.tcpdump.log" \
-        ip netns exec "$NSS" tcpdump -Z root --immediate-mode -i veth-s -s 0 -U -w "$WORK/caps/$c.pcap"
-    CAP_PID=$BGPID
-    for _ in $(seq 1 100); do
-        grep -q "listening on" "$WORK/logs/$c.tcpdump.log" && return 0
-        kill -0 "$CAP_PID" 2>/dev/null || break
-        sleep 0.1
-    done
-    cat "$WORK/logs/$c.tcpdump.log" >&2
-    die "$c: tcpdump did not start"
-}
-
+start_capture() { netns_capture_start "$1" "$NSS" veth-s; } # case
 stop_capture() { # case
-    local c=$1 got seen
-    sleep 0.5                       # let FIN/ACKs go by
-    stop_pid "$CAP_PID" INT
-    CAP_PID=""
-    # tcpdump must have written every packet the kernel handed it
-    got=$(sed -n 's/^\([0-9]*\) packets\{0,1\} captured$/\1/p' "$WORK/logs/$c.tcpdump.log")
-    seen=$(sed -n 's/^\([0-9]*\) packets\{0,1\} received by filter$/\1/p' "$WORK/logs/$c.tcpdump.log")
-    [ -n "$got" ] && [ "$got" = "$seen" ] && [ "$got" -gt 0 ] \
-        || { cat "$WORK/logs/$c.tcpdump.log" >&2; die "$c: tcpdump lost packets"; }
+    sleep 0.5 # let FIN/ACKs go by
+    netns_capture_stop "$1"
 }
 
 # ---------------------------------------------------------------- clients

@@ -206,34 +206,6 @@ stop_server() {
     SRV_PID=""
 }
 
-# ---------------------------------------------------------------- capture
-declare -A CAP_PIDS=()
-start_capture() { # name ns iface
-    local name=$1 ns=$2 ifc=$3 pid
-    start_bg "$WORK/logs/$name.tcpdump.log" \
-        ip netns exec "$ns" tcpdump -Z root --immediate-mode -i "$ifc" -s 0 -U \
-        -w "$WORK/caps/$name.pcap"
-    pid=$BGPID
-    CAP_PIDS[$name]=$pid
-    for _ in $(seq 1 100); do
-        grep -q "listening on" "$WORK/logs/$name.tcpdump.log" && return 0
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    cat "$WORK/logs/$name.tcpdump.log" >&2
-    die "$name: tcpdump did not start"
-}
-
-stop_capture() { # name
-    local name=$1 got seen
-    stop_pid "${CAP_PIDS[$name]}" INT
-    unset "CAP_PIDS[$name]"
-    got=$(sed -n 's/^\([0-9]*\) packets\{0,1\} captured$/\1/p' "$WORK/logs/$name.tcpdump.log")
-    seen=$(sed -n 's/^\([0-9]*\) packets\{0,1\} received by filter$/\1/p' "$WORK/logs/$name.tcpdump.log")
-    [ -n "$got" ] && [ "$got" = "$seen" ] && [ "$got" -gt 0 ] \
-        || { cat "$WORK/logs/$name.tcpdump.log" >&2; die "$name: tcpdump lost packets"; }
-}
-
 # ---------------------------------------------------------------- clients
 # ssh keeps the first value given for an option: the case's own -o options come
 # before these defaults (e.g. ConnectTimeout=5 for fail-drop).
@@ -326,10 +298,10 @@ sshd_case() {
     [ -n "$conf" ] && IFS='|' read -r -a lines <<<"$conf"
     log "$c: sshd [${conf}] <- ssh $*"
     start_sshd "$c" "$NSS" 22 "${lines[@]}"
-    start_capture "$c" "$NSS" veth-s
+    netns_capture_start "$c" "$NSS" veth-s
     ssh_client "$c" "$NSC" "$S4" 22 "$@"
     sleep 0.5
-    stop_capture "$c"
+    netns_capture_stop "$c"
     stop_server
     truth "$c" openssh openssh "$S4" 22 "$C4" ssh sshd keys
     publish "$c"
@@ -356,13 +328,13 @@ paramiko_case() {
     netns_wanted "$c" || return 0
     log "$c: sshd [$conf] <- paramiko $opts"
     start_sshd "$c" "$NSS" 22 "$conf"
-    start_capture "$c" "$NSS" veth-s
+    netns_capture_start "$c" "$NSS" veth-s
     RC=0
     in_ns_home "$NSC" "$CLIENT_TIMEOUT" "$PY" "$WORK/paramiko-login.py" "$S4" 22 root \
         "$K/client_ed25519" true "$WORK/logs/$c.paramiko.json" "$opts" \
         </dev/null >"$WORK/logs/$c.client.log" 2>&1 || RC=$?
     sleep 0.5
-    stop_capture "$c"
+    netns_capture_stop "$c"
     stop_server
     truth "$c" paramiko openssh "$S4" 22 "$C4" paramiko sshd keys
     publish "$c"
@@ -415,11 +387,11 @@ print(base64.b64decode(open(sys.argv[1]).read().split()[1])[-16:].hex())' \
     log "$c: iptables (client INPUT) ${rule[*]}"
     start_sshd $c "$NSS" 22
     ip netns exec "$NSC" iptables -A INPUT "${rule[@]}"
-    start_capture $c "$NSS" veth-s
+    netns_capture_start $c "$NSS" veth-s
     CT=15 ssh_client $c "$NSC" "$S4" 22 -o KexAlgorithms=diffie-hellman-group16-sha512 \
         -o ConnectTimeout=5
     sleep 0.5
-    stop_capture $c
+    netns_capture_stop $c
     ip netns exec "$NSC" iptables -D INPUT "${rule[@]}"
     stop_server
     truth $c openssh openssh "$S4" 22 "$C4" ssh sshd keys
@@ -432,7 +404,7 @@ c=fail-maxstartups
 if netns_wanted $c; then
     log "$c: sshd [MaxStartups 1:100:1], one connection held, then ssh"
     start_sshd $c "$NSS" 22 "MaxStartups 1:100:1"
-    start_capture $c "$NSS" veth-s
+    netns_capture_start $c "$NSS" veth-s
     # the holder closes by itself after 4 s (its JSON says what sshd sent it)
     start_bg "$WORK/logs/$c.holder.log" ip netns exec "$NSC" "$PY" "$WORK/fail-helpers.py" \
         hold "$S4" 22 4 "$WORK/logs/$c.holder.json"
@@ -447,7 +419,7 @@ if netns_wanted $c; then
     for _ in $(seq 1 80); do kill -0 "$holder" 2>/dev/null || break; sleep 0.1; done
     stop_pid "$holder" TERM
     sleep 0.5
-    stop_capture $c
+    netns_capture_stop $c
     stop_server
     truth $c openssh - "$S4" 22 "$C4" ssh   # sshd sent no identification line
     publish $c
@@ -462,10 +434,10 @@ fw_case() {
     start_sshd "$c" "$NSS" 22
     # shellcheck disable=SC2086
     ip netns exec "$NSS" iptables -A INPUT $rule
-    start_capture "$c" "$NSS" veth-s
+    netns_capture_start "$c" "$NSS" veth-s
     ssh_client "$c" "$NSC" "$S4" 22 "$@"
     sleep 0.5
-    stop_capture "$c"
+    netns_capture_stop "$c"
     # shellcheck disable=SC2086
     ip netns exec "$NSS" iptables -D INPUT $rule
     stop_server
@@ -489,10 +461,10 @@ if netns_wanted $c; then
         bash -c 'cd "$0" && exec "$1" -m http.server 22 --bind "$2"' "$WORK/www" "$PY" "$S4"
     SRV_PID=$BGPID SRV_PUBS=()
     wait_listen "$NSS" 22 "$SRV_PID" || die "$c: http.server did not listen"
-    start_capture $c "$NSS" veth-s
+    netns_capture_start $c "$NSS" veth-s
     ssh_client $c "$NSC" "$S4" 22
     sleep 0.5
-    stop_capture $c
+    netns_capture_stop $c
     stop_server
     truth $c openssh - "$S4" 22 "$C4" ssh
     publish $c
@@ -509,10 +481,10 @@ if netns_wanted $c; then
         openssl s_server -accept "$S4:22" -cert "$K/tls.crt" -key "$K/tls.key" -naccept 1 -quiet
     SRV_PID=$BGPID SRV_PUBS=()
     wait_listen "$NSS" 22 "$SRV_PID" || die "$c: openssl s_server did not listen"
-    start_capture $c "$NSS" veth-s
+    netns_capture_start $c "$NSS" veth-s
     ssh_client $c "$NSC" "$S4" 22
     sleep 0.5
-    stop_capture $c
+    netns_capture_stop $c
     stop_server
     truth $c openssh - "$S4" 22 "$C4" ssh
     publish $c
@@ -529,10 +501,10 @@ if netns_wanted $c; then
         server "$S4" 22 relay 40 "$S4" 2222
     relay_pid=$BGPID
     wait_listen "$NSS" 22 "$relay_pid" || die "$c: relay did not listen"
-    start_capture $c "$NSS" veth-s
+    netns_capture_start $c "$NSS" veth-s
     ssh_client $c "$NSC" "$S4" 22
     sleep 0.5
-    stop_capture $c
+    netns_capture_stop $c
     stop_pid "$relay_pid" TERM
     stop_server
     truth $c openssh openssh "$S4" 22 "$C4" ssh sshd keys
@@ -544,10 +516,10 @@ c=fail-bastion-close
 if netns_wanted $c; then
     log "$c: text lines, then close"
     start_helper_server $c "$NSS" 22 text-close
-    start_capture $c "$NSS" veth-s
+    netns_capture_start $c "$NSS" veth-s
     ssh_client $c "$NSC" "$S4" 22
     sleep 0.5
-    stop_capture $c
+    netns_capture_stop $c
     stop_server
     truth $c openssh - "$S4" 22 "$C4" ssh
     publish $c
@@ -558,10 +530,10 @@ c=fail-ssh1-server
 if netns_wanted $c; then
     log "$c: fake SSH-1.5 server"
     start_helper_server $c "$NSS" 22 ssh1
-    start_capture $c "$NSS" veth-s
+    netns_capture_start $c "$NSS" veth-s
     ssh_client $c "$NSC" "$S4" 22
     sleep 0.5
-    stop_capture $c
+    netns_capture_stop $c
     stop_server
     truth $c openssh - "$S4" 22 "$C4" ssh
     publish $c
@@ -573,10 +545,10 @@ c=fail-ssh1-client
 if netns_wanted $c; then
     log "$c: SSH-1.5 client -> sshd"
     start_sshd $c "$NSS" 22
-    start_capture $c "$NSS" veth-s
+    netns_capture_start $c "$NSS" veth-s
     helper_client $c "$NSC" "$S4" 22 "SSH-1.5-failhelper_1.0" 10
     sleep 0.5
-    stop_capture $c
+    netns_capture_stop $c
     stop_server
     truth $c failhelper openssh "$S4" 22 "$C4" helper sshd
     publish $c
@@ -588,10 +560,10 @@ c=fail-disconnect-fake
 if netns_wanted $c; then
     log "$c: fake server sends DISCONNECT"
     start_helper_server $c "$NSS" 22 disconnect
-    start_capture $c "$NSS" veth-s
+    netns_capture_start $c "$NSS" veth-s
     ssh_client $c "$NSC" "$S4" 22
     sleep 0.5
-    stop_capture $c
+    netns_capture_stop $c
     stop_server
     truth $c openssh failhelper "$S4" 22 "$C4" ssh
     publish $c
@@ -605,10 +577,10 @@ grace_case() { # case grace banner|-
     netns_wanted "$c" || return 0
     log "$c: sshd [LoginGraceTime $grace] <- silent client (banner: $banner)"
     start_sshd "$c" "$NSS" 22 "LoginGraceTime $grace"
-    start_capture "$c" "$NSS" veth-s
+    netns_capture_start "$c" "$NSS" veth-s
     helper_client "$c" "$NSC" "$S4" 22 "$banner" $((grace * 2 + 1))
     sleep 0.5
-    stop_capture "$c"
+    netns_capture_stop "$c"
     stop_server
     truth "$c" "$csw" openssh "$S4" 22 "$C4" helper sshd
     publish "$c"
@@ -641,14 +613,14 @@ path_case() {
             ip netns exec "$PS" sysctl -qw net.ipv4.ip_no_pmtu_disc=1 ;;
     esac
     BIGKEY=1 start_sshd "$c" "$PS" 22
-    start_capture "$c-client" "$PC" p-c
-    start_capture "$c-server" "$PS" p-s
+    netns_capture_start "$c-client" "$PC" p-c
+    netns_capture_start "$c-server" "$PS" p-s
     local ct=$CLIENT_TIMEOUT
     [ "$mode" = blackhole ] && ct=20   # the client hangs: stopped after 20 s
     CT=$ct ssh_client "$c" "$PC" "$PS4" 22 "$@"
     sleep 0.5
-    stop_capture "$c-client"
-    stop_capture "$c-server"
+    netns_capture_stop "$c-client"
+    netns_capture_stop "$c-server"
     stop_server
     del_path
     # Each end's capture is compared with that end's software: the client end with

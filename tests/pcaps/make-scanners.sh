@@ -96,28 +96,8 @@ start_sshd() { # case
     die "$c: sshd did not listen"
 }
 
-CAP_PID=""
-start_capture() { # case
-    start_bg "$WORK/logs/$1.tcpdump.log" ip netns exec "$NSS" tcpdump -Z root \
-        --immediate-mode -i veth-s -s 0 -U -w "$WORK/caps/$1.pcap" tcp port 22
-    CAP_PID=$BGPID
-    for _ in $(seq 1 100); do
-        grep -q "listening on" "$WORK/logs/$1.tcpdump.log" && return 0
-        kill -0 "$CAP_PID" 2>/dev/null || break
-        sleep 0.1
-    done
-    cat "$WORK/logs/$1.tcpdump.log" >&2
-    die "$1: tcpdump did not start"
-}
-
-stop_capture() { # case
-    local got seen
-    stop_pid "$CAP_PID" INT
-    got=$(sed -n 's/^\([0-9]*\) packets\{0,1\} captured$/\1/p' "$WORK/logs/$1.tcpdump.log")
-    seen=$(sed -n 's/^\([0-9]*\) packets\{0,1\} received by filter$/\1/p' "$WORK/logs/$1.tcpdump.log")
-    [ -n "$got" ] && [ "$got" = "$seen" ] && [ "$got" -gt 0 ] \
-        || { cat "$WORK/logs/$1.tcpdump.log" >&2; die "$1: tcpdump lost packets"; }
-}
+start_capture() { netns_capture_start "$1" "$NSS" veth-s tcp port 22; } # case
+stop_capture() { netns_capture_stop "$1"; } # case
 
 # truth CASE: one connection object per "Connection from" in sshd's log, with
 # the client's identification as sshd read it ("Remote protocol version V,

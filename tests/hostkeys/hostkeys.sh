@@ -71,7 +71,7 @@ netns_wait_up "$NSC" veth-c && netns_wait_up "$NSS" veth-s || die "veth pair did
 
 # ---------------------------------------------------------------- keys
 K=$WORK/keys
-mkdir -p "$K" "$WORK/home" "$WORK/caps" "$WORK/out" /run/sshd
+mkdir -p "$K" "$WORK/home" "$WORK/caps" "$WORK/logs" "$WORK/out" /run/sshd
 chmod 700 "$WORK/home"
 chmod 755 /run/sshd
 ssh-keygen -q -t ed25519 -N '' -C hk-ed25519 -f "$K/host_ed25519"
@@ -107,28 +107,10 @@ EOF
 }
 stop_sshd() { [ -z "$SSHD_PID" ] || stop_pid "$SSHD_PID" TERM; SSHD_PID=""; }
 
-CAP_PID=""
-start_capture() { # name
-    start_bg "$WORK/tcpdump-$1.log" ip netns exec "$NSS" tcpdump -Z root --immediate-mode \
-        -i veth-s -s 0 -U -w "$WORK/caps/$1.pcap" tcp
-    CAP_PID=$BGPID
-    for _ in $(seq 1 100); do
-        grep -q "listening on" "$WORK/tcpdump-$1.log" && return 0
-        kill -0 "$CAP_PID" 2>/dev/null || break
-        sleep 0.1
-    done
-    cat "$WORK/tcpdump-$1.log" >&2
-    die "tcpdump did not start"
-}
+start_capture() { netns_capture_start "$1" "$NSS" veth-s tcp; } # name
 stop_capture() { # name
-    local got seen
-    sleep 0.5
-    stop_pid "$CAP_PID" INT
-    CAP_PID=""
-    got=$(sed -n 's/^\([0-9]*\) packets\{0,1\} captured$/\1/p' "$WORK/tcpdump-$1.log")
-    seen=$(sed -n 's/^\([0-9]*\) packets\{0,1\} received by filter$/\1/p' "$WORK/tcpdump-$1.log")
-    [ -n "$got" ] && [ "$got" = "$seen" ] && [ "$got" -gt 0 ] ||
-        { cat "$WORK/tcpdump-$1.log" >&2; die "$1: tcpdump lost packets"; }
+    sleep 0.5 # let FIN/ACKs go by
+    netns_capture_stop "$1"
 }
 
 login() { # address [ssh options...]

@@ -146,10 +146,6 @@ struct workers {
 		uint32_t tail[WORKERS_MAX];
 	} marks[HOLD_WAIT + 2];
 	uint32_t nmarks;
-	/* The merger's share of the memory budget (budget.h): the flows it
-	 * frees give their memory back without an atomic operation each. */
-	struct kw_budget merger_budget;
-	int merger_budget_on;
 	/* Merger's heap of flows waiting for the horizons. */
 	struct omsg *heap;
 	size_t nheap, heap_cap;
@@ -667,10 +663,6 @@ int workers_open(struct workers **out, const struct workers_config *cfg)
 		goto nomem;
 	if (ring_bell_init(&w->reader_bell) != 0)
 		goto nomem;
-	if (!w->single) {
-		budget_init_local(&w->merger_budget, &cfg->p->budget);
-		w->merger_budget_on = 1;
-	}
 	for (uint32_t i = 0; i < n; i++) {
 		struct worker *wk = &w->wk[i];
 		struct flow_config fcfg = {
@@ -681,8 +673,7 @@ int workers_open(struct workers **out, const struct workers_config *cfg)
 		    /* One loop: the records are written, and their copies
 		     * freed, on the table's thread (single_drain). */
 		    .handoff_same_thread = w->single,
-		    /* Several: the merger frees them, into its own share. */
-		    .release_budget = w->merger_budget_on ? &w->merger_budget : NULL,
+		    /* Several: the merger gives them back (flow_release). */
 		    .report_ctx = wk,
 		    .budget = &cfg->p->budget,
 		    .seed = cfg->seed,
@@ -1076,8 +1067,6 @@ void workers_close(struct workers *w)
 		pthread_mutex_destroy(&wk->stats_mu);
 	}
 	free(w->heap);
-	if (w->merger_budget_on)
-		budget_local_end(&w->merger_budget);
 	ring_bell_destroy(&w->reader_bell);
 	ring_bell_destroy(&w->merger_bell);
 	free(w->wk);

@@ -17,6 +17,7 @@
  * so does the pool of memory chunks its flows' parsers carve (flowmem.h).
  * Not responsible for TCP details (tcp.c) or SSH (ssh.c).
  */
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,6 +68,10 @@ struct flow_table {
 	 * loop charges it without atomics. budget: &local, or NULL (none). */
 	struct kw_budget local;
 	struct kw_budget *budget;
+	/* Copies released on another thread, back for this one to free or
+	 * reuse (flow_release, flow_take_returned), linked by hnext. On its own
+	 * line: the releasing thread writes it. */
+	_Alignas(64) _Atomic(struct flow *) returned;
 };
 
 /* A recently evicted connection: its 64-bit pair hash (0: empty) and last packet. */
@@ -414,10 +419,33 @@ static void flow_destroy(struct flow_table *t, struct flow *f)
 	spare_put(t, f);
 }
 
+/*
+ * flow_take_returned frees the parts of the copies other threads gave back
+ * (flow_release) on this, their table's thread: their chunks go back to the
+ * pool and their charges to the local budget, with no lock and no malloc,
+ * and the copies become spares. One atomic load when there are none.
+ */
+static void flow_take_returned(struct flow_table *t)
+{
+	struct flow *f, *next;
+
+	if (atomic_load_explicit(&t->returned, memory_order_relaxed) == NULL)
+		return;
+	for (f = atomic_exchange_explicit(&t->returned, NULL, memory_order_acquire); f != NULL;
+	     f = next) {
+		next = f->hnext;
+		flow_free_parts(f, t->budget);
+		spare_put(t, f);
+	}
+}
+
 /* flow_alloc gives a zeroed flow, a spare one when there is one. */
 static struct flow *flow_alloc(struct flow_table *t)
 {
-	struct flow *f = spare_take(t);
+	struct flow *f;
+
+	flow_take_returned(t);
+	f = spare_take(t);
 
 	if (f == NULL)
 		return calloc(1, sizeof(*f));
@@ -432,10 +460,11 @@ static struct flow *flow_alloc(struct flow_table *t)
  */
 static void flow_handoff(struct flow_table *t, struct flow *f, enum flow_report_why why)
 {
-	/* Released on this thread, copies come back as spares (flow_release). */
-	struct flow *c = t->cfg.handoff_same_thread ? spare_take(t) : NULL;
+	/* Copies come back to this table (flow_release): reuse one. */
+	struct flow *c;
 
-	if (c == NULL)
+	flow_take_returned(t);
+	if ((c = spare_take(t)) == NULL)
 		c = malloc(sizeof(*c));
 	if (c == NULL) {
 		t->stats.lost++;
@@ -451,23 +480,11 @@ static void flow_handoff(struct flow_table *t, struct flow *f, enum flow_report_
 	for (int d = 0; d < 2; d++)
 		if (c->ssh.dir[d].first_bytes != NULL)
 			c->ssh.dir[d].first_bytes = c->ssh.dir[d].first_store;
-	/* The copy's SSH buffers stay charged to the budget (flow_release
-	 * gives them back); the copy itself is charged as a flow is. Freed on
-	 * another thread (the merger's), it gives its chunks to malloc, not to
-	 * this table's pool (flowmem.h), and its charges to that thread's share
-	 * of the budget (release_budget) or the global one: this loop's pool
-	 * and credit are this thread's alone. Freed on this
-	 * thread, it keeps the pool, which also tells flow_release where the
-	 * copy itself goes back. */
+	/* The copy's SSH buffers stay charged to this table's budget and its
+	 * chunks belong to this table's pool, wherever the copy is judged:
+	 * flow_release gives it back to this thread, which frees it
+	 * (flow_take_returned). The copy itself is charged as a flow is. */
 	budget_force(t->budget, sizeof(*c));
-	if (!t->cfg.handoff_same_thread) {
-		struct kw_budget *b = t->budget == NULL       ? NULL
-		                      : t->cfg.release_budget ? t->cfg.release_budget
-		                                              : budget_root(t->budget);
-		c->ssh.store.pool = NULL;
-		c->ssh.budget = b;
-		c->ssh.store.budget = b;
-	}
 	ssh_conn_init(&f->ssh, t->limits);
 	f->ssh.kex = t->kex;
 	f->ssh.budget = t->budget;
@@ -918,6 +935,7 @@ void flow_table_free(struct flow_table *t)
 		return;
 	while (lru_oldest(t) != NULL)
 		flow_destroy(t, lru_oldest(t));
+	flow_take_returned(t);
 	while (t->spare != NULL) {
 		struct flow *f = t->spare;
 
@@ -956,20 +974,24 @@ uint64_t flow_table_horizon(const struct flow_table *t)
 
 void flow_release(struct flow *f)
 {
-	struct kw_budget *b;
-	struct flowmem_pool *pool;
+	struct flow_table *t;
+	struct flow *head;
 
 	if (f == NULL)
 		return;
-	b = f->ssh.budget; /* as flow_handoff set it */
-	pool = f->ssh.store.pool;
-	flow_free_parts(f, b);
-	/* A pool: the copy is released on its table's thread (flow_handoff
-	 * keeps the pool only then), so it is a spare for that table. */
-	if (pool != NULL)
-		spare_put(
-		    (struct flow_table *)(void *)((char *)pool - offsetof(struct flow_table, pool)),
-		    f);
-	else
-		free(f);
+	/* Every copy keeps its table's pool (flow_handoff): that is its home. */
+	t = (struct flow_table *)(void *)((char *)f->ssh.store.pool -
+	                                  offsetof(struct flow_table, pool));
+	if (t->cfg.handoff_same_thread) {
+		flow_free_parts(f, t->budget);
+		spare_put(t, f);
+		return;
+	}
+	/* Another thread's: its table frees it on its own thread, without a
+	 * lock (a push onto a list the table takes whole). */
+	head = atomic_load_explicit(&t->returned, memory_order_relaxed);
+	do
+		f->hnext = head;
+	while (!atomic_compare_exchange_weak_explicit(&t->returned, &head, f, memory_order_release,
+	                                              memory_order_relaxed));
 }

@@ -195,15 +195,16 @@ struct flow_config {
 	flow_handoff_fn handoff;
 	/*
 	 * Set when the handoff callee calls flow_release on the table's own
-	 * thread, before flow_table_free (one packet loop, no threads): the
-	 * copies then give their memory back to the table's local budget,
-	 * without atomics, their chunks to its pool and themselves to its
-	 * spare flows. Unset, they give it to the global budget and malloc.
+	 * thread (one packet loop, no threads): a released copy then goes
+	 * straight back to the table. Unset, flow_release may be called on any
+	 * thread and the copy waits for the table's thread to take it back
+	 * (its next new flow or copy, or flow_table_free). Either way the
+	 * copy's memory returns to the table's local budget, its chunks to the
+	 * table's pool and the copy to its spare flows: no lock, no free on
+	 * another thread's heap. Every copy must be released before
+	 * flow_table_free.
 	 */
 	int handoff_same_thread;
-	/* Unset: where another thread's copies give their charges back (that
-	 * thread's local share of budget, budget.h); NULL: the global budget. */
-	struct kw_budget *release_budget;
 	uint64_t seed;            /* mixed into the process's random hash key (hash.h); any value */
 	struct kw_budget *budget; /* the global memory budget, borrowed; NULL: none */
 	/* flow.id: first_id, then every id_step (0: 1, 1): tables of one run
@@ -256,7 +257,8 @@ void flow_table_flush(struct flow_table *t);
  */
 uint64_t flow_table_horizon(const struct flow_table *t);
 
-/* flow_release frees a flow handed over by flow_config.handoff; NULL is allowed. */
+/* flow_release gives back a flow handed over by flow_config.handoff (see
+ * handoff_same_thread for on which thread); NULL is allowed. */
 void flow_release(struct flow *f);
 
 const struct flow_stats *flow_table_stats(const struct flow_table *t);

@@ -704,11 +704,15 @@ int workers_open(struct workers **out, const struct workers_config *cfg)
 	*out = w;
 	if (w->single)
 		return 0;
-	if (kw_thread_start(&w->merger, merger_main, w) != 0)
+	if (kw_thread_start(&w->merger, merger_main, w, "kw-merger") != 0)
 		goto thread;
 	w->merger_started = 1;
 	for (uint32_t i = w->inline0 ? 1 : 0; i < n; i++) {
-		if (kw_thread_start(&w->wk[i].thread, worker_main, &w->wk[i]) != 0)
+		char name[16];
+
+		snprintf(name, sizeof(name), "kw-worker%u",
+		         (unsigned)(i % 100u)); /* i < WORKERS_MAX */
+		if (kw_thread_start(&w->wk[i].thread, worker_main, &w->wk[i], name) != 0)
 			goto thread;
 		w->wk[i].started = 1;
 	}

@@ -260,7 +260,7 @@ struct prefetch *prefetch_open(int fd, gzFile gz)
 	for (int i = 0; i < PREFETCH_BLOCKS; i++)
 		if ((p->block[i].data = malloc(PREFETCH_BLOCK)) == NULL)
 			goto fail;
-	if ((e = kw_thread_start(&p->thread, reader, p)) == 0)
+	if ((e = kw_thread_start(&p->thread, reader, p, "kw-prefetch")) == 0)
 		return p;
 fail:
 	destroy(p);

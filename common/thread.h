@@ -1,6 +1,7 @@
 /*
  * thread.h: starting a helper thread (the capture read-ahead, the output
- * writer, the host-key store's writer).
+ * writer, the host-key store's writer, the packet workers and the record
+ * merger).
  *
  * Signals are the packet loop's: its handlers set flags that the loop
  * checks, and a signal should interrupt the loop's poll(2), not a helper's
@@ -11,19 +12,12 @@
 #define KW_THREAD_H
 
 #include <pthread.h>
-#include <signal.h>
 
-/* kw_thread_start: pthread_create, the new thread taking no signals; 0 or an errno value. */
-static inline int kw_thread_start(pthread_t *t, void *(*fn)(void *), void *arg)
-{
-	sigset_t all, old;
-	int e;
-
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	e = pthread_create(t, NULL, fn, arg);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	return e;
-}
+/*
+ * kw_thread_start: pthread_create, the new thread taking no signals and
+ * named name (at most 15 characters: what top -H, ps -L and perf show);
+ * 0 or an errno value.
+ */
+int kw_thread_start(pthread_t *t, void *(*fn)(void *), void *arg, const char *name);
 
 #endif

@@ -209,7 +209,7 @@ int sink_batch(struct sink *s, size_t bytes)
 	s->bcap = bytes;
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_cond_init(&s->cv, NULL);
-	s->threaded = kw_thread_start(&s->writer, writer, s) == 0;
+	s->threaded = kw_thread_start(&s->writer, writer, s, "kw-writer") == 0;
 	return KW_OK;
 }
 

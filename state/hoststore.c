@@ -1029,7 +1029,7 @@ int hoststore_open(struct hoststore **out, const struct hoststore_config *cfg, c
 		hoststore_close(hs, NULL, NULL, 0);
 		return r;
 	}
-	if (kw_thread_start(&hs->thread, writer_main, hs) != 0) {
+	if (kw_thread_start(&hs->thread, writer_main, hs, "kw-hostkeys") != 0) {
 		set_err(err, errlen, "%s: cannot start the writer thread", cfg->path);
 		hoststore_close(hs, NULL, NULL, 0);
 		return KW_ERR_NOMEM;

@@ -349,14 +349,23 @@ static void on_handoff(void *ctx, struct flow *f, enum flow_report_why why)
 		ring_kick(&wk->out); /* live: the record goes out now */
 }
 
-/* publish_horizon lets the merger write what this worker handed over before it. */
+/*
+ * publish_horizon lets the merger write what this worker handed over before
+ * it. Offline it does not wake the merger: a horizon moves once a second of
+ * capture time, and a wake-up for the few records each move frees cost more
+ * than writing them (two context switches, and the merger preempting a
+ * worker). The merger wakes for a batch of handed-over flows (OUT_RING_KICK),
+ * a worker going to sleep or ending, and at least every WAIT_MS; the flows
+ * waiting meanwhile are bounded by MERGE_BACKLOG. Live, records go out now.
+ */
 static void publish_horizon(struct worker *wk, uint64_t h)
 {
 	if (wk->w->single || h == wk->horizon_seen) /* one loop: its merger is itself */
 		return;
 	wk->horizon_seen = h;
 	atomic_store_explicit(&wk->horizon, h, memory_order_release);
-	ring_kick(&wk->out);
+	if (wk->w->cfg.live)
+		ring_kick(&wk->out);
 }
 
 static void worker_done(struct worker *wk)

@@ -25,6 +25,7 @@
  * frames (kexwatch.c, live.c), flows (dissect/) or records (output/).
  */
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,9 +69,11 @@ enum wmsg_type {
 	WMSG_END,
 };
 
-/* Reader to worker. A packet's payload is in place (pkt.payload points into
- * a held window) or its copied bytes follow the message; so do (with an
- * evidence capture) its frame's, from the next multiple of 8. */
+/* Reader to worker. The message ends with pkt_len bytes of its pkt: all of
+ * it, or for a plain segment (pkt_is_plain) the fields before the rare ones,
+ * a third less to carry from core to core. A packet's payload is in place
+ * (pkt.payload points into a held window) or its copied bytes follow, from
+ * the next multiple of 8; so do (with an evidence capture) its frame's. */
 struct wmsg {
 	uint32_t type;
 	uint32_t file_index;
@@ -78,14 +81,22 @@ struct wmsg {
 	uint64_t frame_ts_us;
 	uint32_t frame_caplen, frame_wirelen; /* frame_caplen 0: no frame */
 	uint32_t copied;                      /* payload bytes that follow */
+	uint32_t pkt_len;                     /* bytes of pkt here: 0 (no packet), */
+	                                      /* PKT_PLAIN_LEN or all */
 	const uint8_t *frame;                 /* the frame in place, or NULL: copied */
 	struct pkt pkt;                       /* payload NULL: copied */
 };
 
-/* frame_off: where a message's frame bytes start, after plen payload bytes. */
-static uint32_t frame_off(uint32_t plen)
+/* msg_head: the bytes of a message before its payload, for pkt_len bytes of pkt. */
+static uint32_t msg_head(uint32_t pkt_len)
 {
-	return (uint32_t)sizeof(struct wmsg) + ((plen + 7u) & ~7u);
+	return (uint32_t)offsetof(struct wmsg, pkt) + ((pkt_len + 7u) & ~7u);
+}
+
+/* frame_off: where a message's frame bytes start, after plen payload bytes. */
+static uint32_t frame_off(uint32_t pkt_len, uint32_t plen)
+{
+	return msg_head(pkt_len) + ((plen + 7u) & ~7u);
 }
 
 /* Worker to merger: one flow handed over, the merger's to free. */
@@ -430,13 +441,22 @@ static void worker_offline(struct worker *wk)
 			ring_wait(&wk->in, WAIT_MS);
 			continue;
 		}
-		p = m->pkt;
+		/* Constant sizes: the copies are inlined. */
+		if (m->pkt_len == PKT_PLAIN_LEN) {
+			memcpy(&p, &m->pkt, PKT_PLAIN_LEN);
+			memset((uint8_t *)&p + PKT_PLAIN_LEN, 0, sizeof(p) - PKT_PLAIN_LEN);
+		} else if (m->pkt_len == sizeof(p)) {
+			p = m->pkt;
+		} else {
+			memset(&p, 0, sizeof(p));
+		}
 		if (p.payload == NULL)
-			p.payload = (const uint8_t *)(m + 1);
+			p.payload = (const uint8_t *)m + msg_head(m->pkt_len);
 		fr.ts_us = m->frame_ts_us;
 		fr.caplen = m->frame_caplen;
 		fr.wirelen = m->frame_wirelen;
-		fr.data = m->frame != NULL ? m->frame : (const uint8_t *)m + frame_off(m->copied);
+		fr.data = m->frame != NULL ? m->frame
+		                           : (const uint8_t *)m + frame_off(m->pkt_len, m->copied);
 		end = worker_handle(wk, m->type, &p, m->clock_us, m->file_index,
 		                    m->frame_caplen > 0 ? &fr : NULL);
 		ring_release(&wk->in);
@@ -753,6 +773,8 @@ static void send_msg(struct worker *wk, uint32_t type, const struct pkt *p, uint
 {
 	uint32_t plen = p != NULL ? p->payload_len : 0, max = RING_MSG_MAX(wk->in.cap) - 8u;
 	uint32_t flen = fr != NULL && wk->w->cfg.p->ev != NULL ? fr->caplen : 0, len, fcopy;
+	uint32_t pkt_len = p == NULL ? 0 : pkt_is_plain(p) ? (uint32_t)PKT_PLAIN_LEN : sizeof(*p);
+	uint32_t head = msg_head(pkt_len);
 	const uint8_t *pat = NULL;
 	struct wmsg *m;
 
@@ -761,12 +783,12 @@ static void send_msg(struct worker *wk, uint32_t type, const struct pkt *p, uint
 		pat = p->payload;
 	if (pat != NULL)
 		plen = 0; /* nothing to copy */
-	else if (plen > max - sizeof(*m))
-		plen = max - (uint32_t)sizeof(*m);
-	if (flen > max - frame_off(plen))
-		flen = max - frame_off(plen);
+	else if (plen > max - head)
+		plen = max - head;
+	if (flen > max - frame_off(pkt_len, plen))
+		flen = max - frame_off(pkt_len, plen);
 	fcopy = in_place ? 0 : flen;
-	len = fcopy > 0 ? frame_off(plen) + fcopy : (uint32_t)sizeof(*m) + plen;
+	len = fcopy > 0 ? frame_off(pkt_len, plen) + fcopy : head + plen;
 	if ((m = ring_reserve(&wk->in, len)) == NULL)
 		return;
 	m->type = type;
@@ -774,21 +796,25 @@ static void send_msg(struct worker *wk, uint32_t type, const struct pkt *p, uint
 	m->clock_us = clock_us;
 	m->frame_caplen = flen;
 	m->copied = plen;
+	m->pkt_len = pkt_len;
 	m->frame = in_place && flen > 0 ? fr->data : NULL;
 	if (p != NULL) {
-		m->pkt = *p;
+		if (pkt_len == PKT_PLAIN_LEN)
+			memcpy(&m->pkt, p, PKT_PLAIN_LEN); /* a constant size: inlined */
+		else
+			m->pkt = *p;
 		m->pkt.payload = pat;
 		if (pat == NULL) {
 			m->pkt.payload_len = plen;
 			if (plen > 0)
-				memcpy(m + 1, p->payload, plen);
+				memcpy((uint8_t *)m + head, p->payload, plen);
 		}
 	}
 	if (flen > 0) {
 		m->frame_ts_us = fr->ts_us;
 		m->frame_wirelen = fr->wirelen;
 		if (fcopy > 0)
-			memcpy((uint8_t *)m + frame_off(plen), fr->data, fcopy);
+			memcpy((uint8_t *)m + frame_off(pkt_len, plen), fr->data, fcopy);
 	}
 	ring_commit(&wk->in, len);
 }

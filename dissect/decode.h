@@ -81,12 +81,11 @@ struct pkt {
 	struct addr_pair a; /* for PKT_ICMP_ERROR: the quoted segment's addresses */
 	uint16_t vlan[2];   /* the tags of the frame that carried the segment */
 	uint8_t nvlan;
-	struct pkt_tunnel tunnel; /* type TUNNEL_NONE unless decapsulated */
-	uint32_t ifindex;         /* Linux cooked v2: the interface the frame crossed, else 0 */
-	uint8_t df;               /* IPv4 don't-fragment bit (IPv6: always 1) */
-	uint8_t reassembled;      /* came from IP fragments */
-	uint16_t frag_count;      /* how many fragments it came from */
-	uint16_t ip_len;          /* IP total length on the wire */
+	uint32_t ifindex;    /* Linux cooked v2: the interface the frame crossed, else 0 */
+	uint8_t df;          /* IPv4 don't-fragment bit (IPv6: always 1) */
+	uint8_t reassembled; /* came from IP fragments */
+	uint16_t frag_count; /* how many fragments it came from */
+	uint16_t ip_len;     /* IP total length on the wire */
 	/* TCP */
 	uint8_t flags;
 	uint32_t seq, ack;
@@ -97,12 +96,24 @@ struct pkt {
 	const uint8_t *payload;    /* captured payload bytes */
 	uint32_t payload_len;      /* captured */
 	uint32_t wire_payload_len; /* on the wire (>= payload_len when snapped) */
+	uint32_t anomalies;        /* DEC_ANOM_* */
+	/* The rest is zero for a plain TCP segment (pkt_is_plain): a worker's
+	 * ring carries only the fields before it then (app/workers.c). */
+	struct pkt_tunnel tunnel; /* type TUNNEL_NONE unless decapsulated */
 	/* ICMP error */
 	uint8_t icmp_v6, icmp_type, icmp_code;
-	uint32_t icmp_mtu;  /* next-hop MTU of frag-needed / packet-too-big, else 0 */
-	uint32_t icmp_seq;  /* the quoted TCP sequence number */
-	uint32_t anomalies; /* DEC_ANOM_* */
+	uint32_t icmp_mtu; /* next-hop MTU of frag-needed / packet-too-big, else 0 */
+	uint32_t icmp_seq; /* the quoted TCP sequence number */
 };
+
+/* The bytes of struct pkt up to its rare fields. */
+#define PKT_PLAIN_LEN offsetof(struct pkt, tunnel)
+
+/* pkt_is_plain: p is a TCP segment, not decapsulated: its rare fields are zero. */
+static inline int pkt_is_plain(const struct pkt *p)
+{
+	return p->kind == PKT_TCP && p->tunnel.type == TUNNEL_NONE;
+}
 
 struct decoder;
 

@@ -119,25 +119,40 @@ static const char *symptom(struct ctx *x, enum diag_code code, int k, ...)
 	while (nk < 4 && (keys[nk] = va_arg(ap, const char *)) != NULL)
 		vals[nk++] = va_arg(ap, const char *);
 	va_end(ap);
-	/* Two passes: the length (and whether anything is replaced), then the text. */
+	/* Two passes: the length (and whether anything is replaced), then the
+	 * text. Each step finds the nearest place-holder, so the literal text
+	 * between them is measured and copied in one go. */
 	for (int pass = 0; pass < 2; pass++) {
 		for (const char *p = t; *p != '\0';) {
-			size_t i = 0, kl, n;
+			const char *at = NULL, *q;
+			size_t i = nk, kl, n;
 
-			while (i < nk && strncmp(p, keys[i], strlen(keys[i])) != 0)
-				i++;
-			if (i == 0 && vals[0] == NULL)
-				vals[0] = server(x); /* only when the message names it */
-			kl = i < nk ? strlen(keys[i]) : 1;
-			n = i < nk ? strlen(vals[i]) : 1;
-			if (pass == 0) {
+			for (size_t j = 0; j < nk; j++)
+				if ((q = strstr(p, keys[j])) != NULL && (at == NULL || q < at)) {
+					at = q;
+					i = j;
+				}
+			n = at != NULL ? (size_t)(at - p) : strlen(p);
+			if (pass == 0)
 				len += n;
-				hits += i < nk;
-			} else {
-				memcpy(o, i < nk ? vals[i] : p, n);
+			else {
+				memcpy(o, p, n);
 				o += n;
 			}
-			p += kl;
+			if (at == NULL)
+				break;
+			if (i == 0 && vals[0] == NULL)
+				vals[0] = server(x); /* only when the message names it */
+			kl = strlen(keys[i]);
+			n = strlen(vals[i]);
+			if (pass == 0) {
+				len += n;
+				hits++;
+			} else {
+				memcpy(o, vals[i], n);
+				o += n;
+			}
+			p = at + kl;
 		}
 		if (hits == 0)
 			return t; /* nothing to fill in: the rule's text */

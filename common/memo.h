@@ -24,12 +24,32 @@ struct memo *memo_new(unsigned sets, unsigned ways, size_t max_key);
 void memo_free(struct memo *m);
 
 /*
- * memo_get: the value kept for key[0..n), or NULL; *vlen gets its length.
- * The value stays valid until the next memo_put on m.
+ * memo_get: the value kept for key[0..n), or NULL (always for a key over
+ * max_key); *vlen gets its length. The value stays valid until the next
+ * memo_put or memo_putv on m.
  */
 const void *memo_get(struct memo *m, const void *key, size_t n, size_t *vlen);
 
 /* memo_put keeps copies of key[0..n) and val[0..vlen) (nothing when out of memory). */
 void memo_put(struct memo *m, const void *key, size_t n, const void *val, size_t vlen);
+
+/*
+ * A key given in parts, for callers whose key lies in several places (a
+ * header and two blocks of name-lists): the key is the concatenation of
+ * the parts, so {"ab", "c"} and {"a", "bc"} are the key "abc", without
+ * the caller copying it together. A caller whose parts vary in length
+ * makes the concatenation unambiguous, e.g. with a fixed-size first part
+ * that holds the lengths of the others.
+ */
+struct memo_part {
+	const void *p;
+	size_t n;
+};
+
+/* memo_getv: memo_get of the concatenation of parts[0..nparts). */
+const void *memo_getv(struct memo *m, const struct memo_part *parts, int nparts, size_t *vlen);
+/* memo_putv: memo_put of the concatenation of parts[0..nparts). */
+void memo_putv(struct memo *m, const struct memo_part *parts, int nparts, const void *val,
+               size_t vlen);
 
 #endif

@@ -35,6 +35,40 @@
 #define KEX_CERT_SUFFIX "-cert-v01@openssh.com"
 
 /*
+ * The digest state of one packet loop (see kex.h). OpenSSL 3 looks an
+ * algorithm up on every use of EVP_md5()/EVP_sha256(), which cost more than
+ * hashing a KEXINIT: each context fetches MD5 and SHA-256 once. Each
+ * connection hashes two KEXINITs and a host key; a digest context made and
+ * freed per hash cost as much as the hashing, so each context keeps one per
+ * algorithm. Hashing each ~1 KB HASSH string was a tenth of the packet loop:
+ * the memo (memo.h) keeps recent ones; strings over 4 KiB are hashed every
+ * time, so it holds at most 64 x 4 KiB.
+ */
+struct kex_ctx {
+	EVP_MD *md[2];        /* fetched MD5 (0) and SHA-256 (1); NULL: EVP_md5()/EVP_sha256() */
+	EVP_MD_CTX *mdctx[2]; /* reused for md[0] and md[1] */
+	struct memo *hassh;   /* HASSH string -> 33-byte hex digest */
+	struct memo *lists;   /* a KEXINIT's ten name-lists as sent -> struct kex_lists_seen */
+};
+
+#define KEX_HASSH_MEMO_SETS 16
+#define KEX_HASSH_MEMO_WAYS 4
+#define KEX_HASSH_MEMO_KEY_MAX 4096
+
+/*
+ * Checking the ten name-lists of a KEXINIT byte by byte and finding its
+ * markers took 6% of the instructions of a run over a capture of
+ * handshakes (callgrind), yet a KEXINIT's lists are the same for every
+ * connection of one software version. The memo keeps, for recent lists as sent, whether a name was
+ * bad and the markers: 64 entries of at most 4 KiB of lists each (an
+ * OpenSSH offer is 1-2 KiB), 256 KiB at most; longer lists are checked
+ * every time.
+ */
+#define KEX_LISTS_MEMO_SETS 16
+#define KEX_LISTS_MEMO_WAYS 4
+#define KEX_LISTS_MEMO_KEY_MAX 4096
+
+/*
  * kex_namelist_is_valid checks every element of a name-list (RFC 4251
  * sections 5 and 6): non-empty, at most 64 characters, printable US-ASCII
  * without whitespace, 0x21..0x7e. The list is already bounded (it is a
@@ -130,21 +164,72 @@ void kex_init_free(struct kex_init *k)
 	memset(k, 0, sizeof(*k));
 }
 
-int kex_init_parse(const uint8_t *p, size_t n, uint32_t namelist_max, struct kex_init *out)
+int kex_init_is_equal(const struct kex_init *a, const struct kex_init *b)
 {
-	return kex_init_parse_in(p, n, namelist_max, NULL, out);
+	if (memcmp(a->cookie, b->cookie, 16) != 0 || a->first_kex_follows != b->first_kex_follows ||
+	    a->reserved != b->reserved || a->anomalies != b->anomalies || a->markers != b->markers)
+		return 0;
+	for (int l = 0; l < KEX_NLISTS; l++) {
+		if (a->list_len[l] != b->list_len[l] ||
+		    (a->list[l] == NULL) != (b->list[l] == NULL) ||
+		    (a->list[l] != NULL && memcmp(a->list[l], b->list[l], a->list_len[l] + 1) != 0))
+			return 0;
+	}
+	return 1;
 }
 
-int kex_init_parse_in(const uint8_t *p, size_t n, uint32_t namelist_max, struct flowmem *mem,
-                      struct kex_init *out)
+int kex_init_parse(const uint8_t *p, size_t n, uint32_t namelist_max, struct kex_init *out)
+{
+	return kex_init_parse_in(NULL, p, n, namelist_max, NULL, out);
+}
+
+/* What the memo of recent name-lists keeps for the ten lists of a KEXINIT. */
+struct kex_lists_seen {
+	uint8_t bad_name; /* KEX_ANOM_BAD_NAME */
+	uint8_t markers;  /* KEX_MARK_* */
+};
+
+/*
+ * kex_lists_recall: 1 and what the n bytes of name-lists at lists were
+ * found worth when ctx's memo holds them, else 0 (no ctx or memo: 0).
+ */
+static int kex_lists_recall(struct kex_ctx *ctx, const uint8_t *lists, size_t n,
+                            struct kex_lists_seen *seen)
+{
+	const void *kept;
+	size_t len;
+
+	if (ctx == NULL || ctx->lists == NULL ||
+	    (kept = memo_get(ctx->lists, lists, n, &len)) == NULL || len != sizeof(*seen))
+		return 0;
+	memcpy(seen, kept, sizeof(*seen));
+	return 1;
+}
+
+/* kex_lists_keep: what k, parsed from the n bytes of lists at lists, was found worth. */
+static void kex_lists_keep(struct kex_ctx *ctx, const uint8_t *lists, size_t n,
+                           const struct kex_init *k)
+{
+	const struct kex_lists_seen seen = {
+	    .bad_name = (k->anomalies & KEX_ANOM_BAD_NAME) != 0,
+	    .markers = k->markers,
+	};
+
+	if (ctx != NULL && ctx->lists != NULL)
+		memo_put(ctx->lists, lists, n, &seen, sizeof(seen));
+}
+
+int kex_init_parse_in(struct kex_ctx *ctx, const uint8_t *p, size_t n, uint32_t namelist_max,
+                      struct flowmem *mem, struct kex_init *out)
 {
 	struct cursor c;
-	const uint8_t *cookie, *src[KEX_NLISTS];
+	struct kex_lists_seen seen;
+	const uint8_t *cookie, *lists, *src[KEX_NLISTS];
 	uint32_t slen;
 	uint8_t msg, follows;
-	size_t total = 0;
+	size_t lists_len, copy_len;
 	char *copy;
-	int i, r;
+	int i, r, known;
 
 	memset(out, 0, sizeof(*out));
 	cursor_init(&c, p, n);
@@ -156,8 +241,8 @@ int kex_init_parse_in(const uint8_t *p, size_t n, uint32_t namelist_max, struct 
 		goto out;
 	}
 	memcpy(out->cookie, cookie, 16);
-	/* RFC 4253 7.1: ten name-lists, each an RFC 4251 section 5 string,
-	 * copied into one allocation (one per KEXINIT, not one per list). */
+	/* RFC 4253 7.1: ten name-lists, each an RFC 4251 section 5 string. */
+	lists = cursor_ptr(&c);
 	for (i = 0; i < KEX_NLISTS; i++) {
 		if ((r = cursor_get_string(&c, namelist_max, &src[i], &slen)) != 0) {
 			/* Over namelist_max is our limit only when the list is
@@ -168,29 +253,51 @@ int kex_init_parse_in(const uint8_t *p, size_t n, uint32_t namelist_max, struct 
 			goto out;
 		}
 		out->list_len[i] = slen;
-		total += (size_t)slen + 1;
-		if (!kex_namelist_is_valid(src[i], slen))
+	}
+	/*
+	 * The ten lists as sent, lengths included: a peer's software sends
+	 * the same ones on every connection (only the cookie changes), so
+	 * what they are worth is recalled from ctx's memo when it can be.
+	 */
+	lists_len = (size_t)(cursor_ptr(&c) - lists);
+	known = kex_lists_recall(ctx, lists, lists_len, &seen);
+	if (known) {
+		if (seen.bad_name)
 			out->anomalies |= KEX_ANOM_BAD_NAME;
+	} else {
+		for (i = 0; i < KEX_NLISTS; i++)
+			if (!kex_namelist_is_valid(src[i], out->list_len[i]))
+				out->anomalies |= KEX_ANOM_BAD_NAME;
 	}
 	/* RFC 4253 7.1: boolean first_kex_packet_follows, uint32 reserved.
 	 * Read before the copy is made: a malformed KEXINIT takes no memory,
 	 * so repeated ones cannot grow a connection's memory. */
 	if ((r = cursor_get_u8(&c, &follows)) != 0 || (r = cursor_get_u32(&c, &out->reserved)) != 0)
 		goto out;
-	copy = mem != NULL ? flowmem_alloc(mem, total) : malloc(total);
+	/*
+	 * One copy of the bytes from the first list to the end of the last
+	 * (one allocation, one memcpy, not ten), each list then terminated
+	 * in place: its NUL goes over the first byte of the next list's
+	 * length, the last one's into one byte more.
+	 */
+	copy_len = lists_len - 4 + 1;
+	copy = mem != NULL ? flowmem_alloc(mem, copy_len) : malloc(copy_len);
 	if (copy == NULL) {
 		r = KW_ERR_NOMEM;
 		goto out;
 	}
 	out->in_flowmem = mem != NULL;
+	memcpy(copy, src[0], copy_len - 1);
 	for (i = 0; i < KEX_NLISTS; i++) {
-		out->list[i] = copy;
-		if (out->list_len[i] > 0)
-			memcpy(copy, src[i], out->list_len[i]);
-		copy[out->list_len[i]] = '\0';
-		copy += out->list_len[i] + 1;
+		out->list[i] = copy + (src[i] - src[0]);
+		out->list[i][out->list_len[i]] = '\0';
 	}
-	out->markers = (uint8_t)kex_init_markers(out);
+	if (known) {
+		out->markers = seen.markers;
+	} else {
+		out->markers = (uint8_t)kex_init_markers(out);
+		kex_lists_keep(ctx, lists, lists_len, out);
+	}
 	/* RFC 4251 5: any non-zero boolean is TRUE. */
 	out->first_kex_follows = follows != 0;
 	/* RFC 4253 7.1: reserved "for future extension", sent as 0. */
@@ -465,26 +572,6 @@ int kex_is_gex(const char *kex)
 	return kex != NULL && strncmp(kex, prefix, sizeof(prefix) - 1) == 0;
 }
 
-/*
- * The digest state of one packet loop (see kex.h). OpenSSL 3 looks an
- * algorithm up on every use of EVP_md5()/EVP_sha256(), which cost more than
- * hashing a KEXINIT: each context fetches MD5 and SHA-256 once. Each
- * connection hashes two KEXINITs and a host key; a digest context made and
- * freed per hash cost as much as the hashing, so each context keeps one per
- * algorithm. Hashing each ~1 KB HASSH string was a tenth of the packet loop:
- * the memo (memo.h) keeps recent ones; strings over 4 KiB are hashed every
- * time, so it holds at most 64 x 4 KiB.
- */
-struct kex_ctx {
-	EVP_MD *md[2];        /* fetched MD5 (0) and SHA-256 (1); NULL: EVP_md5()/EVP_sha256() */
-	EVP_MD_CTX *mdctx[2]; /* reused for md[0] and md[1] */
-	struct memo *hassh;   /* HASSH string -> 33-byte hex digest */
-};
-
-#define KEX_HASSH_MEMO_SETS 16
-#define KEX_HASSH_MEMO_WAYS 4
-#define KEX_HASSH_MEMO_KEY_MAX 4096
-
 struct kex_ctx *kex_ctx_new(void)
 {
 	struct kex_ctx *ctx = calloc(1, sizeof(*ctx));
@@ -499,8 +586,9 @@ struct kex_ctx *kex_ctx_new(void)
 			return NULL;
 		}
 	}
-	/* Without a memo every HASSH is hashed: slower, same result. */
+	/* Without a memo every HASSH is hashed, every KEXINIT checked: slower, same result. */
 	ctx->hassh = memo_new(KEX_HASSH_MEMO_SETS, KEX_HASSH_MEMO_WAYS, KEX_HASSH_MEMO_KEY_MAX);
+	ctx->lists = memo_new(KEX_LISTS_MEMO_SETS, KEX_LISTS_MEMO_WAYS, KEX_LISTS_MEMO_KEY_MAX);
 	return ctx;
 }
 
@@ -513,6 +601,7 @@ void kex_ctx_free(struct kex_ctx *ctx)
 		EVP_MD_CTX_free(ctx->mdctx[i]);
 	}
 	memo_free(ctx->hassh);
+	memo_free(ctx->lists);
 	free(ctx);
 }
 

@@ -38,7 +38,7 @@ enum kex_list {
 struct kex_init {
 	uint8_t cookie[16];
 	char *list[KEX_NLISTS]; /* NUL-terminated copies in one allocation that
-	                         * list[0] owns; "" when empty */
+	                         * list[0] owns, in order; "" when empty */
 	uint32_t list_len[KEX_NLISTS];
 	uint8_t first_kex_follows;
 	uint32_t reserved;   /* the trailing uint32, should be 0 */
@@ -53,6 +53,16 @@ struct kex_init {
 #define KEX_ANOM_TRAILING 0x04u         /* bytes after the reserved field */
 
 /*
+ * The digest state of one packet loop: MD5 and SHA-256 fetched from
+ * libcrypto once, a digest context of each to reuse, and memos of recent
+ * HASSH strings and KEXINIT name-lists (kex_init_parse_in). The functions
+ * that take one accept NULL (slower: a digest context per call, no memo;
+ * same results). Not thread-safe: one
+ * per thread, so packet loops in one process never share it.
+ */
+struct kex_ctx;
+
+/*
  * kex_init_parse parses a KEXINIT payload: p points at the message number
  * byte (20), n bytes long (padding excluded). Name-lists longer than
  * namelist_max give KW_ERR_LIMIT. On success *out owns its copies: release
@@ -62,11 +72,21 @@ struct kex_init {
 int kex_init_parse(const uint8_t *p, size_t n, uint32_t namelist_max, struct kex_init *out);
 /*
  * kex_init_parse_in: kex_init_parse with the lists' copy taken from mem
- * (mem owns it: kex_init_free then only zeroes *out).
+ * (mem owns it: kex_init_free then only zeroes *out; NULL: malloc, as
+ * kex_init_parse), and what the lists are worth (KEX_ANOM_BAD_NAME, the
+ * markers) recalled from ctx's memo of recent lists when it holds them
+ * (NULL: checked every time; same result either way).
  */
-int kex_init_parse_in(const uint8_t *p, size_t n, uint32_t namelist_max, struct flowmem *mem,
-                      struct kex_init *out);
+int kex_init_parse_in(struct kex_ctx *ctx, const uint8_t *p, size_t n, uint32_t namelist_max,
+                      struct flowmem *mem, struct kex_init *out);
 void kex_init_free(struct kex_init *k);
+/*
+ * kex_init_is_equal: a and b hold the same facts: cookie, lists (their
+ * bytes, not where they are), guess, reserved field, anomalies and markers
+ * (packet_len aside). For tests: a parse through the memo against a fresh
+ * one.
+ */
+int kex_init_is_equal(const struct kex_init *a, const struct kex_init *b);
 
 /*
  * kex_list_has reports whether a comma-separated list names exactly alg
@@ -132,15 +152,6 @@ const char *kex_cat_name(int cat);
 int kex_cipher_is_aead(const char *cipher);
 /* kex_is_gex: a diffie-hellman-group-exchange-* method. */
 int kex_is_gex(const char *kex);
-
-/*
- * The digest state of one packet loop: MD5 and SHA-256 fetched from
- * libcrypto once, a digest context of each to reuse, and a memo of recent
- * HASSH strings. The functions below that take one accept NULL (slower:
- * a digest context per call, no memo; same results). Not thread-safe: one
- * per thread, so packet loops in one process never share it.
- */
-struct kex_ctx;
 
 /* kex_ctx_new: a digest state for one thread; NULL when out of memory. */
 struct kex_ctx *kex_ctx_new(void);

@@ -493,7 +493,7 @@ static void ssh_msg_kexinit(struct ssh_conn *conn, int dir, const uint8_t *p, si
 	/* Parsed in place first: a malformed one takes no memory (kex.h).
 	 * The lists' copy and the struct come from conn->store (ssh_keep). */
 	conn->store.refused = 0;
-	r = kex_init_parse_in(p, n, conn->limits->namelist_max, &conn->store, &parsed);
+	r = kex_init_parse_in(conn->kex, p, n, conn->limits->namelist_max, &conn->store, &parsed);
 	if (r == KW_ERR_NOMEM) {
 		ssh_dir_stop(d, SSH_ST_STOPPED,
 		             conn->store.refused ? SSH_ANOM_MEMCAP : SSH_ANOM_NOMEM);

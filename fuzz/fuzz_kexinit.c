@@ -8,7 +8,10 @@
  * input: a failed parse leaves nothing owned; a parsed list is a C string of
  * at most its recorded length (shorter only with KEX_ANOM_BAD_NAME: a NUL)
  * and within the limit; negotiated names fit their arrays;
- * HASSH is 32 lower-case hex digits, or "" and no string on failure.
+ * HASSH is 32 lower-case hex digits, or "" and no string on failure. The
+ * memos of a kex_ctx kept across inputs, as a packet loop keeps it, never
+ * change a result: each input is parsed through them twice (the second
+ * time recalled), with the same answers as without.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -27,6 +30,29 @@ static void check(int ok, const char *what)
 	}
 }
 
+/* The packet loop's memos, kept for the whole run (reachable, so never a leak). */
+static struct kex_ctx *ctx;
+
+/* run_memo: parse through ctx's memos; k is the fresh parse (r its result). */
+static void run_memo(const uint8_t *p, size_t n, uint32_t namelist_max, int r,
+                     const struct kex_init *k)
+{
+	struct kex_init m;
+
+	if (ctx == NULL && (ctx = kex_ctx_new()) == NULL)
+		return;
+	for (int pass = 0; pass < 2; pass++) {
+		check(kex_init_parse_in(ctx, p, n, namelist_max, NULL, &m) == r,
+		      "the memo changed the parse's result");
+		if (r != 0) {
+			check(m.list[0] == NULL, "failed parse through the memo left a list");
+			continue;
+		}
+		check(kex_init_is_equal(k, &m), "the memo changed a parsed fact");
+		kex_init_free(&m);
+	}
+}
+
 static void run(const uint8_t *p, size_t n, uint32_t namelist_max)
 {
 	struct kex_init k;
@@ -39,6 +65,7 @@ static void run(const uint8_t *p, size_t n, uint32_t namelist_max)
 		for (int l = 0; l < KEX_NLISTS; l++)
 			check(k.list[l] == NULL, "failed parse left a list");
 		kex_init_free(&k); /* must be harmless on a zeroed kex_init */
+		run_memo(p, n, namelist_max, r, NULL);
 		return;
 	}
 	for (int l = 0; l < KEX_NLISTS; l++) {
@@ -52,6 +79,7 @@ static void run(const uint8_t *p, size_t n, uint32_t namelist_max)
 	kex_negotiate(&k, &k, &neg);
 	for (int c = 0; c < KEX_NCATS; c++)
 		check(strlen(neg.alg[c]) <= KEX_NAME_MAX, "negotiated name too long");
+	run_memo(p, n, namelist_max, r, &k);
 	(void)kex_cat_name(neg.failed_cat);
 	for (int c = 0; c < KEX_NCATS; c++) {
 		(void)kex_cipher_is_aead(neg.alg[c]);

@@ -19,6 +19,7 @@
 
 #include "cursor.h"
 #include "err.h"
+#include "flowmem.h"
 #include "kex.h"
 #include "tap.h"
 
@@ -308,18 +309,20 @@ static void test_namelist_words(void)
 	CHECK(valid > 1000 && valid < total - 1000, "both kinds tested (%d valid)", valid);
 }
 
+/* A KEXINIT's lists that are all fine, for variations. */
+static const char *const kexinit_good[10] = {"curve25519-sha256,ext-info-c",
+                                             "ssh-ed25519",
+                                             "aes128-ctr",
+                                             "aes128-ctr",
+                                             "hmac-sha2-256",
+                                             "hmac-sha2-256",
+                                             "none",
+                                             "none",
+                                             "",
+                                             ""};
+
 static void test_kexinit_crafted(void)
 {
-	const char *good[10] = {"curve25519-sha256,ext-info-c",
-	                        "ssh-ed25519",
-	                        "aes128-ctr",
-	                        "aes128-ctr",
-	                        "hmac-sha2-256",
-	                        "hmac-sha2-256",
-	                        "none",
-	                        "none",
-	                        "",
-	                        ""};
 	const char *lists[10];
 	static const char *const bad_names[] = {
 	    "a,,b",        /* empty element */
@@ -335,7 +338,7 @@ static void test_kexinit_crafted(void)
 	struct kex_init k;
 	size_t n, i;
 
-	n = kexinit_build(buf, sizeof(buf), 20, good, 0, 0);
+	n = kexinit_build(buf, sizeof(buf), 20, kexinit_good, 0, 0);
 	CHECK_EQ_INT(kex_init_parse(buf, n, 65536, &k), KW_OK);
 	CHECK_EQ_INT(k.anomalies, 0);
 	CHECK_EQ_STR(k.list[KEX_ALGS], "curve25519-sha256,ext-info-c");
@@ -343,7 +346,7 @@ static void test_kexinit_crafted(void)
 	kex_init_free(&k);
 
 	/* A 64-character name is still fine (RFC 4251 6). */
-	memcpy(lists, good, sizeof(lists));
+	memcpy(lists, kexinit_good, sizeof(lists));
 	lists[KEX_MAC_C2S] = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
 	n = kexinit_build(buf, sizeof(buf), 20, lists, 0, 0);
 	CHECK_EQ_INT(kex_init_parse(buf, n, 65536, &k), KW_OK);
@@ -351,7 +354,7 @@ static void test_kexinit_crafted(void)
 	kex_init_free(&k);
 
 	for (i = 0; i < sizeof(bad_names) / sizeof(bad_names[0]); i++) {
-		memcpy(lists, good, sizeof(lists));
+		memcpy(lists, kexinit_good, sizeof(lists));
 		lists[KEX_ENC_S2C] = bad_names[i];
 		n = kexinit_build(buf, sizeof(buf), 20, lists, 0, 0);
 		CHECK_EQ_INT(kex_init_parse(buf, n, 65536, &k), KW_OK);
@@ -361,12 +364,12 @@ static void test_kexinit_crafted(void)
 	}
 
 	/* A NUL inside a list: kept with its true length, flagged. */
-	memcpy(lists, good, sizeof(lists));
+	memcpy(lists, kexinit_good, sizeof(lists));
 	n = kexinit_build(buf, sizeof(buf), 20, lists, 0, 0);
 	buf[1 + 16 + 4 + 3] = '\0'; /* inside "curve25519..." */
 	CHECK_EQ_INT(kex_init_parse(buf, n, 65536, &k), KW_OK);
 	CHECK_EQ_INT(k.anomalies, KEX_ANOM_BAD_NAME);
-	CHECK_EQ_INT(k.list_len[KEX_ALGS], strlen(good[0]));
+	CHECK_EQ_INT(k.list_len[KEX_ALGS], strlen(kexinit_good[0]));
 	/* Lookups and negotiation see the list as output/ prints it: "cur". */
 	CHECK(!kex_list_has(k.list[KEX_ALGS], "ext-info-c"), "list ends at its NUL");
 	CHECK(kex_list_has(k.list[KEX_ALGS], "cur"), "element before the NUL");
@@ -392,7 +395,7 @@ static void test_kexinit_crafted(void)
 			memset(name, 'a', 40);
 			name[40] = '\0';
 			name[i] = (char)edge[e];
-			memcpy(lists, good, sizeof(lists));
+			memcpy(lists, kexinit_good, sizeof(lists));
 			lists[KEX_HOSTKEY] = name;
 			n = kexinit_build(buf, sizeof(buf), 20, lists, 0, 0);
 			CHECK_EQ_INT(kex_init_parse(buf, n, 65536, &k), KW_OK);
@@ -416,7 +419,7 @@ static void test_kexinit_crafted(void)
 		    KEX_ANOM_BAD_NAME};
 
 		for (i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
-			memcpy(lists, good, sizeof(lists));
+			memcpy(lists, kexinit_good, sizeof(lists));
 			lists[KEX_MAC_S2C] = lens[i];
 			n = kexinit_build(buf, sizeof(buf), 20, lists, 0, 0);
 			CHECK_EQ_INT(kex_init_parse(buf, n, 65536, &k), KW_OK);
@@ -426,7 +429,7 @@ static void test_kexinit_crafted(void)
 	}
 
 	/* Reserved non-zero; boolean 7 is TRUE (RFC 4251 5). */
-	n = kexinit_build(buf, sizeof(buf), 20, good, 7, 0x01020304);
+	n = kexinit_build(buf, sizeof(buf), 20, kexinit_good, 7, 0x01020304);
 	CHECK_EQ_INT(kex_init_parse(buf, n, 65536, &k), KW_OK);
 	CHECK_EQ_INT(k.anomalies, KEX_ANOM_RESERVED_NONZERO);
 	CHECK_EQ_INT(k.first_kex_follows, 1);
@@ -434,12 +437,12 @@ static void test_kexinit_crafted(void)
 	kex_init_free(&k);
 
 	/* Not message 20. */
-	n = kexinit_build(buf, sizeof(buf), 21, good, 0, 0);
+	n = kexinit_build(buf, sizeof(buf), 21, kexinit_good, 0, 0);
 	CHECK_EQ_INT(kex_init_parse(buf, n, 65536, &k), KW_ERR_MALFORMED);
 	CHECK_EQ_INT(kex_init_parse(buf, 0, 65536, &k), KW_ERR_MALFORMED);
 
 	/* A name-list length beyond the payload is malformed, not a wait. */
-	n = kexinit_build(buf, sizeof(buf), 20, good, 0, 0);
+	n = kexinit_build(buf, sizeof(buf), 20, kexinit_good, 0, 0);
 	buf[17] = 0x00;
 	buf[18] = 0x00;
 	buf[19] = 0x10;
@@ -921,6 +924,114 @@ static void test_negotiate_assets(void)
 		free(fc);
 		free(fs);
 	}
+}
+
+/* ---- the memos of struct kex_ctx ---- */
+
+/*
+ * KEXINITs parsed through the memo of recent name-lists give what a fresh
+ * parse gives, over offers that differ from each other in one byte and
+ * not in length (a marker for another, a bad byte, a NUL), lists longer
+ * than the memo keeps, and random cookies, guesses, reserved fields and
+ * trailing bytes, in a random order, with the lists in a flowmem or not.
+ */
+static void test_kexinit_memo(void)
+{
+	static char long_ok[5000], long_bad[5000];
+	static const struct {
+		int list;
+		const char *text; /* NULL: long_ok, "" stays "" */
+		int nul_at;       /* >= 0: a NUL put there in the built list */
+	} variants[] = {
+	    {KEX_ALGS, "curve25519-sha256,ext-info-c", -1},
+	    {KEX_ALGS, "curve25519-sha256,ext-info-s", -1},
+	    {KEX_ALGS, "curve25519-sha256,ext-info-x", -1},
+	    {KEX_ALGS, "curve25519-sha256,ext-info-c", 5},
+	    {KEX_ALGS, "curve25519-sha256,ext-info-c", 17},
+	    {KEX_ALGS, "curve25519-sha256,kex-strict-c-v00@openssh.com", -1},
+	    {KEX_ALGS, "curve25519-sha256,kex-strict-s-v00@openssh.com", -1},
+	    {KEX_ALGS, "curve25519-sha256,ext-info-c,", -1},
+	    {KEX_ENC_C2S, "aes128 ctr", -1},
+	    {KEX_ENC_C2S, "aes128,ctr", -1},
+	    {KEX_ENC_C2S, "aes128-ctr", 0},
+	    {KEX_MAC_S2C, "hmac\x01sha2-256", -1},
+	    {KEX_LANG_S2C, "en", -1},
+	    {KEX_LANG_S2C, "e n", -1},
+	    {KEX_HOSTKEY, NULL, -1},
+	    {KEX_HOSTKEY, long_bad, -1},
+	};
+	static uint8_t buf[16384];
+	struct kex_ctx *ctx = kex_ctx_new();
+	uint32_t seed = 4242;
+	int bad = 0, parsed = 0;
+
+	CHECK(ctx != NULL, "kex_ctx_new");
+	if (ctx == NULL)
+		return;
+	/* Names of 49 letters and a comma; the bad one has a space near its end. */
+	for (size_t i = 0; i < sizeof(long_ok) - 1; i++)
+		long_ok[i] = long_bad[i] = i % 50 == 49 && i + 2 < sizeof(long_ok) ? ',' : 'a';
+	long_bad[sizeof(long_bad) - 10] = ' ';
+	for (int round = 0; round < 3000; round++) {
+		const char *lists[10];
+		struct kex_init fresh, memo;
+		struct flowmem mem;
+		size_t n, v, at;
+		int r1, r2;
+
+		seed = seed * 1103515245u + 12345u;
+		v = (seed >> 16) % (sizeof(variants) / sizeof(variants[0]));
+		memcpy(lists, kexinit_good, sizeof(lists));
+		lists[variants[v].list] = variants[v].text != NULL ? variants[v].text : long_ok;
+		n = kexinit_build(buf, sizeof(buf) - 1, 20, lists, (uint8_t)((seed >> 8) % 3 * 3),
+		                  (seed >> 12) % 4 == 0 ? seed : 0);
+		for (int i = 0; i < 16; i++) /* a cookie of its own */
+			buf[1 + i] = (uint8_t)(seed >> (i % 4 * 8)) ^ (uint8_t)round;
+		at = 17;
+		for (int l = 0; l < variants[v].list; l++)
+			at += 4 + strlen(lists[l]);
+		if (variants[v].nul_at >= 0)
+			buf[at + 4 + (size_t)variants[v].nul_at] = '\0';
+		if ((seed >> 20) % 5 == 0)
+			buf[n++] = 0; /* trailing */
+		memset(&mem, 0, sizeof(mem));
+		r1 = kex_init_parse(buf, n, 65536, &fresh);
+		r2 = kex_init_parse_in(ctx, buf, n, 65536, round % 2 ? &mem : NULL, &memo);
+		if (r1 != KW_OK || r2 != KW_OK || !kex_init_is_equal(&fresh, &memo) ||
+		    memo.in_flowmem != (round % 2))
+			bad++;
+		else
+			parsed++;
+		kex_init_free(&fresh);
+		kex_init_free(&memo);
+		flowmem_release(&mem);
+	}
+	CHECK(bad == 0 && parsed == 3000, "through the memo as afresh: %d of 3000 differ", bad);
+
+	/* With the lists known, every truncation is still malformed and owns
+	 * nothing, and a limit below the longest list is still the limit. */
+	{
+		struct kex_init k;
+		size_t n = kexinit_build(buf, sizeof(buf), 20, kexinit_good, 1, 0), cut;
+		int wrong = 0;
+
+		CHECK_EQ_INT(kex_init_parse_in(ctx, buf, n, 65536, NULL, &k), KW_OK);
+		kex_init_free(&k);
+		for (cut = 0; cut < n; cut++) {
+			uint8_t *copy = malloc(cut > 0 ? cut : 1);
+			memcpy(copy, buf, cut);
+			if (kex_init_parse_in(ctx, copy, cut, 65536, NULL, &k) !=
+			        KW_ERR_MALFORMED ||
+			    k.list[0] != NULL)
+				wrong++;
+			free(copy);
+		}
+		CHECK(wrong == 0, "every truncation malformed with the lists known (%d not)",
+		      wrong);
+		CHECK_EQ_INT(kex_init_parse_in(ctx, buf, n, 8, NULL, &k), KW_ERR_LIMIT);
+		CHECK(k.list[0] == NULL, "limit failure owns nothing");
+	}
+	kex_ctx_free(ctx);
 }
 
 static void test_names(void)
@@ -1434,6 +1545,7 @@ int main(void)
 	test_namelist_words();
 	test_negotiate_table();
 	test_negotiate_each_category();
+	test_kexinit_memo();
 	test_mpint_bits();
 	test_hassh_vectors();
 	test_hassh_memo();

@@ -2,9 +2,10 @@
  * memo.h: a small memo of recent results, keyed by bytes.
  *
  * A sensor sees the same few client and server versions over and over, so
- * what is derived from a side's KEXINIT alone repeats: its HASSH (kex.c)
- * and the serialised "hassh" and "kexinit" members of its record
- * (output/record.c). A memo keeps the latest of them: `sets` sets of `ways`
+ * what is derived from their KEXINITs repeats: the check of a KEXINIT's
+ * name-lists, its HASSH and the negotiation of two offers (kex.c), and the
+ * serialised "hassh" and "kexinit" members of a record (output/record.c).
+ * A memo keeps the latest of them: `sets` sets of `ways`
  * entries, the set picked by the keyed hash (hash.h) of the key's length
  * and a few sampled words, the least recently used entry of a set
  * replaced. A hit is checked byte for byte, so a memo never changes a

@@ -55,9 +55,9 @@ struct kex_init {
 /*
  * The digest state of one packet loop: MD5 and SHA-256 fetched from
  * libcrypto once, a digest context of each to reuse, and memos of recent
- * HASSH strings and KEXINIT name-lists (kex_init_parse_in). The functions
- * that take one accept NULL (slower: a digest context per call, no memo;
- * same results). Not thread-safe: one
+ * HASSH strings, KEXINIT name-lists (kex_init_parse_in) and negotiations
+ * (kex_negotiate). The functions that take one accept NULL (slower: a
+ * digest context per call, no memo; same results). Not thread-safe: one
  * per thread, so packet loops in one process never share it.
  */
 struct kex_ctx;
@@ -131,10 +131,12 @@ struct kex_negotiated {
  * kex_choose_conf. Never fails: categories without a match are "" and
  * failed_cat names the first one. It reads list, list_len and markers,
  * which kex_init_parse sets (a hand-built kex_init sets markers with
- * kex_init_markers).
+ * kex_init_markers), KEX_ANOM_BAD_NAME and the client's
+ * first_kex_follows. ctx (or NULL) recalls recent negotiations of the
+ * same two offers: same result, fewer instructions.
  */
-void kex_negotiate(const struct kex_init *client, const struct kex_init *server,
-                   struct kex_negotiated *out);
+void kex_negotiate(struct kex_ctx *ctx, const struct kex_init *client,
+                   const struct kex_init *server, struct kex_negotiated *out);
 
 /* kex_cat_list: the KEXINIT name-list (KEX_ALGS ...) a category (KEX_CAT_*, 0 to KEX_NCATS - 1) is
  * negotiated from. */

@@ -462,7 +462,7 @@ static void ssh_conn_refresh(struct ssh_conn *conn)
 	 * roles do (a stronger role source often confirms the same ones). */
 	if (cl->kexinit != NULL && sv->kexinit != NULL &&
 	    (!conn->negotiated_ok || conn->neg_client_dir != conn->client_dir)) {
-		kex_negotiate(cl->kexinit, sv->kexinit, &conn->neg);
+		kex_negotiate(conn->kex, cl->kexinit, sv->kexinit, &conn->neg);
 		conn->negotiated_ok = 1;
 		conn->neg_client_dir = conn->client_dir;
 	}

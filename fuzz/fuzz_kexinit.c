@@ -11,7 +11,8 @@
  * HASSH is 32 lower-case hex digits, or "" and no string on failure. The
  * memos of a kex_ctx kept across inputs, as a packet loop keeps it, never
  * change a result: each input is parsed through them twice (the second
- * time recalled), with the same answers as without.
+ * time recalled) and negotiated through them, against itself and against
+ * the fresh parse, with the same answers as without.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -33,11 +34,12 @@ static void check(int ok, const char *what)
 /* The packet loop's memos, kept for the whole run (reachable, so never a leak). */
 static struct kex_ctx *ctx;
 
-/* run_memo: parse through ctx's memos; k is the fresh parse (r its result). */
+/* run_memo: parse and negotiate through ctx's memos; k is the fresh parse (r its result). */
 static void run_memo(const uint8_t *p, size_t n, uint32_t namelist_max, int r,
-                     const struct kex_init *k)
+                     const struct kex_init *k, const struct kex_negotiated *neg)
 {
 	struct kex_init m;
+	struct kex_negotiated mneg;
 
 	if (ctx == NULL && (ctx = kex_ctx_new()) == NULL)
 		return;
@@ -49,6 +51,11 @@ static void run_memo(const uint8_t *p, size_t n, uint32_t namelist_max, int r,
 			continue;
 		}
 		check(kex_init_is_equal(k, &m), "the memo changed a parsed fact");
+		for (int with = 0; with < 2; with++) {
+			kex_negotiate(ctx, with ? k : &m, &m, &mneg);
+			check(memcmp(&mneg, neg, sizeof(mneg)) == 0,
+			      "the memo changed a negotiation");
+		}
 		kex_init_free(&m);
 	}
 }
@@ -65,7 +72,7 @@ static void run(const uint8_t *p, size_t n, uint32_t namelist_max)
 		for (int l = 0; l < KEX_NLISTS; l++)
 			check(k.list[l] == NULL, "failed parse left a list");
 		kex_init_free(&k); /* must be harmless on a zeroed kex_init */
-		run_memo(p, n, namelist_max, r, NULL);
+		run_memo(p, n, namelist_max, r, NULL, NULL);
 		return;
 	}
 	for (int l = 0; l < KEX_NLISTS; l++) {
@@ -76,10 +83,10 @@ static void run(const uint8_t *p, size_t n, uint32_t namelist_max)
 		check(strlen(k.list[l]) <= k.list_len[l], "list longer than list_len");
 		check(k.list_len[l] <= namelist_max, "list over namelist_max accepted");
 	}
-	kex_negotiate(&k, &k, &neg);
+	kex_negotiate(NULL, &k, &k, &neg);
 	for (int c = 0; c < KEX_NCATS; c++)
 		check(strlen(neg.alg[c]) <= KEX_NAME_MAX, "negotiated name too long");
-	run_memo(p, n, namelist_max, r, &k);
+	run_memo(p, n, namelist_max, r, &k, &neg);
 	(void)kex_cat_name(neg.failed_cat);
 	for (int c = 0; c < KEX_NCATS; c++) {
 		(void)kex_cipher_is_aead(neg.alg[c]);

@@ -378,7 +378,7 @@ static void test_kexinit_crafted(void)
 	{
 		struct kex_negotiated neg;
 
-		kex_negotiate(&k, &k, &neg);
+		kex_negotiate(NULL, &k, &k, &neg);
 		CHECK_EQ_STR(neg.alg[KEX_CAT_KEX], "cur");
 		CHECK_EQ_INT(neg.ext_info_c, 0);
 	}
@@ -801,7 +801,7 @@ static void test_negotiate_table(void)
 		kex_init_fake(&c, t->c, t->c_follows);
 		kex_init_fake(&s, t->s, 0);
 		memset(&neg, 0x5a, sizeof(neg));
-		kex_negotiate(&c, &s, &neg);
+		kex_negotiate(NULL, &c, &s, &neg);
 		for (cat = 0; cat < KEX_NCATS; cat++) {
 			CHECK(strcmp(neg.alg[cat], t->want[cat]) == 0,
 			      "%s: %s = \"%s\", want \"%s\"", t->name, kex_cat_name(cat),
@@ -833,7 +833,7 @@ static void test_negotiate_each_category(void)
 		sv[cat] = "only-server";
 		kex_init_fake(&c, cl, 0);
 		kex_init_fake(&s, sv, 0);
-		kex_negotiate(&c, &s, &neg);
+		kex_negotiate(NULL, &c, &s, &neg);
 		CHECK(neg.failed_cat == cat, "category %s fails alone (got %d)", kex_cat_name(cat),
 		      neg.failed_cat);
 		CHECK_EQ_STR(neg.alg[cat], "");
@@ -903,7 +903,7 @@ static void test_negotiate_assets(void)
 		}
 		CHECK_EQ_INT(kex_init_parse(pc[0].payload, pc[0].payload_len, 65536, &c), KW_OK);
 		CHECK_EQ_INT(kex_init_parse(ps[0].payload, ps[0].payload_len, 65536, &s), KW_OK);
-		kex_negotiate(&c, &s, &neg);
+		kex_negotiate(NULL, &c, &s, &neg);
 		for (cat = 0; cat < KEX_NCATS; cat++)
 			CHECK(strcmp(neg.alg[cat], cases[i].want[cat]) == 0, "%s: %s = %s",
 			      cases[i].client, kex_cat_name(cat), neg.alg[cat]);
@@ -914,7 +914,7 @@ static void test_negotiate_assets(void)
 		CHECK_EQ_INT(neg.guess_wrong, 0);
 		/* Swapped roles give a different answer for dh (server prefers curve25519). */
 		if (i == 0) {
-			kex_negotiate(&s, &c, &neg);
+			kex_negotiate(NULL, &s, &c, &neg);
 			CHECK_EQ_STR(neg.alg[KEX_CAT_KEX], "diffie-hellman-group18-sha512");
 			CHECK_EQ_STR(neg.alg[KEX_CAT_HOSTKEY], "rsa-sha2-512");
 			CHECK_EQ_INT(neg.ext_info_c, 0);
@@ -927,6 +927,16 @@ static void test_negotiate_assets(void)
 }
 
 /* ---- the memos of struct kex_ctx ---- */
+
+static int same_negotiated(const struct kex_negotiated *a, const struct kex_negotiated *b)
+{
+	for (int cat = 0; cat < KEX_NCATS; cat++)
+		if (strcmp(a->alg[cat], b->alg[cat]) != 0)
+			return 0;
+	return a->failed_cat == b->failed_cat && a->strict_kex == b->strict_kex &&
+	       a->ext_info_c == b->ext_info_c && a->ext_info_s == b->ext_info_s &&
+	       a->guess_wrong == b->guess_wrong;
+}
 
 /*
  * KEXINITs parsed through the memo of recent name-lists give what a fresh
@@ -1030,6 +1040,154 @@ static void test_kexinit_memo(void)
 		      wrong);
 		CHECK_EQ_INT(kex_init_parse_in(ctx, buf, n, 8, NULL, &k), KW_ERR_LIMIT);
 		CHECK(k.list[0] == NULL, "limit failure owns nothing");
+	}
+	kex_ctx_free(ctx);
+}
+
+/*
+ * Negotiations through the memo: the table's cases twice each (a miss,
+ * then a hit) against their expected values, every client offer against
+ * every server offer in both roles and with the client's guess flipped
+ * against a fresh negotiation, offers longer than the memo keeps, and a
+ * hand-built offer whose bytes change in place (the key is the bytes, not
+ * where they are).
+ */
+static void test_negotiate_memo(void)
+{
+	enum { N = sizeof(neg_cases) / sizeof(neg_cases[0]) };
+	static struct kex_init c[N][2], s[N]; /* c[i][1]: the guess flipped */
+	static uint8_t buf[16384];
+	static char long_hk[6000];
+	struct kex_ctx *ctx = kex_ctx_new();
+	struct kex_negotiated a, b;
+	int bad = 0, pairs = 0, ok = 1;
+
+	CHECK(ctx != NULL, "kex_ctx_new");
+	if (ctx == NULL)
+		return;
+	for (size_t i = 0; i < N; i++) {
+		const struct neg_case *t = &neg_cases[i];
+		const char *lists[10];
+		size_t n;
+
+		memcpy(lists, t->c, sizeof(t->c));
+		lists[KEX_LANG_C2S] = lists[KEX_LANG_S2C] = "";
+		for (int f = 0; f < 2; f++) {
+			n = kexinit_build(buf, sizeof(buf), 20, lists, (uint8_t)(t->c_follows ^ f),
+			                  0);
+			ok &= kex_init_parse_in(ctx, buf, n, 65536, NULL, &c[i][f]) == KW_OK;
+		}
+		memcpy(lists, t->s, sizeof(t->s));
+		n = kexinit_build(buf, sizeof(buf), 20, lists, 0, 0);
+		ok &= kex_init_parse_in(ctx, buf, n, 65536, NULL, &s[i]) == KW_OK;
+	}
+	CHECK(ok, "the table's offers parse");
+	for (int rep = 0; rep < 2; rep++) {
+		for (size_t i = 0; i < N; i++) {
+			const struct neg_case *t = &neg_cases[i];
+			int same = 1;
+
+			memset(&a, 0x5a, sizeof(a));
+			kex_negotiate(ctx, &c[i][0], &s[i], &a);
+			for (int cat = 0; cat < KEX_NCATS; cat++)
+				same &= strcmp(a.alg[cat], t->want[cat]) == 0;
+			CHECK(same && a.failed_cat == t->failed && a.strict_kex == t->strict &&
+			          a.ext_info_c == t->ext_c && a.ext_info_s == t->ext_s &&
+			          a.guess_wrong == t->guess_wrong,
+			      "%s, %s", t->name, rep ? "recalled" : "first");
+		}
+	}
+	for (int rep = 0; rep < 2; rep++) {
+		for (size_t i = 0; i < N; i++) {
+			for (size_t j = 0; j < N; j++) {
+				for (int f = 0; f < 2; f++) {
+					kex_negotiate(ctx, &c[i][f], &s[j], &a);
+					kex_negotiate(NULL, &c[i][f], &s[j], &b);
+					bad += !same_negotiated(&a, &b);
+					kex_negotiate(ctx, &s[j], &c[i][f], &a);
+					kex_negotiate(NULL, &s[j], &c[i][f], &b);
+					bad += !same_negotiated(&a, &b);
+					pairs += 2;
+				}
+			}
+		}
+	}
+	CHECK(bad == 0, "every pair through the memo as afresh: %d of %d differ", bad, pairs);
+
+	/* A host-key list of 6000 bytes: not kept, negotiated every time. */
+	{
+		const char *lists[10] = {"a", long_hk, "c", "c", "m", "m", "z", "z", "", ""};
+		struct kex_init big;
+		size_t n;
+
+		for (size_t i = 0; i < sizeof(long_hk) - 1; i++)
+			long_hk[i] = i % 40 == 39 ? ',' : 'h';
+		memcpy(long_hk + sizeof(long_hk) - 3, ",k", 2); /* the list ends in ",k" */
+		n = kexinit_build(buf, sizeof(buf), 20, lists, 1, 0);
+		CHECK_EQ_INT(kex_init_parse_in(ctx, buf, n, 65536, NULL, &big), KW_OK);
+		for (int rep = 0; rep < 2; rep++) {
+			kex_negotiate(ctx, &big, &s[0], &a);
+			kex_negotiate(NULL, &big, &s[0], &b);
+			CHECK(same_negotiated(&a, &b), "a long offer, pass %d", rep);
+			/* c[2]: the case "no kex", whose host-key list is "k" */
+			kex_negotiate(ctx, &c[2][0], &big, &a);
+			kex_negotiate(NULL, &c[2][0], &big, &b);
+			CHECK(same_negotiated(&a, &b) && strcmp(a.alg[KEX_CAT_HOSTKEY], "k") == 0,
+			      "against a long offer, pass %d: host key %s", rep,
+			      a.alg[KEX_CAT_HOSTKEY]);
+		}
+		kex_init_free(&big);
+	}
+
+	/* Lists in one block, changed in place between negotiations. */
+	{
+		char block[] = "a,b\0k\0c\0c\0m\0m\0z\0z\0\0";
+		static const uint32_t off[10] = {0, 4, 6, 8, 10, 12, 14, 16, 18, 18};
+		struct kex_init k;
+
+		memset(&k, 0, sizeof(k));
+		for (int l = 0; l < KEX_NLISTS; l++) {
+			k.list[l] = block + off[l];
+			k.list_len[l] = (uint32_t)strlen(k.list[l]);
+		}
+		k.markers = (uint8_t)kex_init_markers(&k);
+		kex_negotiate(ctx, &k, &k, &a);
+		CHECK_EQ_STR(a.alg[KEX_CAT_KEX], "a");
+		block[0] = 'b';
+		block[2] = 'a';
+		kex_negotiate(ctx, &k, &k, &a);
+		CHECK_EQ_STR(a.alg[KEX_CAT_KEX], "b");
+		/* A NUL inside the kex list ends it only with KEX_ANOM_BAD_NAME
+		 * (kex_list_len): "x,a" then, else "x" and "a\0a"; against a
+		 * server's "a,c" (case "guess right"), "a" or nothing. */
+		char nul_block[] = "x,a\0a\0k\0c\0c\0m\0m\0z\0z\0\0";
+		for (int l = 0; l < KEX_NLISTS; l++) {
+			k.list[l] = nul_block + off[l] + (l > 0 ? 2 : 0);
+			k.list_len[l] = l > 0 ? (uint32_t)strlen(k.list[l]) : 5;
+		}
+		for (size_t i = 0; i < N; i++) {
+			if (strcmp(neg_cases[i].name, "guess right") != 0)
+				continue;
+			k.anomalies = KEX_ANOM_BAD_NAME;
+			kex_negotiate(ctx, &k, &s[i], &a);
+			CHECK_EQ_STR(a.alg[KEX_CAT_KEX], "a");
+			k.anomalies = 0;
+			kex_negotiate(ctx, &k, &s[i], &a);
+			kex_negotiate(NULL, &k, &s[i], &b);
+			CHECK(same_negotiated(&a, &b) && a.alg[KEX_CAT_KEX][0] == '\0',
+			      "the same bytes in a list not flagged bad: kex \"%s\"",
+			      a.alg[KEX_CAT_KEX]);
+		}
+		/* Lists out of order (one shared by two lists): no key, same answer. */
+		k.list[KEX_ENC_S2C] = k.list[KEX_ENC_C2S];
+		kex_negotiate(ctx, &k, &k, &a);
+		kex_negotiate(NULL, &k, &k, &b);
+		CHECK(same_negotiated(&a, &b), "lists out of order");
+	}
+	for (size_t i = 0; i < N; i++) {
+		kex_init_free(&c[i][0]);
+		kex_init_free(&c[i][1]);
+		kex_init_free(&s[i]);
 	}
 	kex_ctx_free(ctx);
 }
@@ -1546,6 +1704,7 @@ int main(void)
 	test_negotiate_table();
 	test_negotiate_each_category();
 	test_kexinit_memo();
+	test_negotiate_memo();
 	test_mpint_bits();
 	test_hassh_vectors();
 	test_hassh_memo();

@@ -188,7 +188,7 @@ static void kexinit(struct conn *c, int dir, const char *const lists[8], uint64_
 	s->dir[dir].clear_packets++;
 	segment(c, dir, 1000, t);
 	if (s->dir[0].kexinit != NULL && s->dir[1].kexinit != NULL) {
-		kex_negotiate(s->dir[cd].kexinit, s->dir[!cd].kexinit, &s->neg);
+		kex_negotiate(NULL, s->dir[cd].kexinit, s->dir[!cd].kexinit, &s->neg);
 		s->negotiated_ok = 1;
 	}
 }

@@ -629,19 +629,24 @@ const char *kex_cat_name(int cat)
 
 int kex_cipher_is_aead(const char *cipher)
 {
-	static const char *const aead[] = {
-	    "chacha20-poly1305@openssh.com",
-	    "aes128-gcm@openssh.com",
-	    "aes256-gcm@openssh.com",
-	    "AEAD_AES_128_GCM",
-	    "AEAD_AES_256_GCM",
+	/* By length first: most ciphers asked about are none of these. */
+	static const struct {
+		const char *name;
+		size_t len;
+	} aead[] = {
+	    {"chacha20-poly1305@openssh.com", sizeof("chacha20-poly1305@openssh.com") - 1},
+	    {"aes128-gcm@openssh.com", sizeof("aes128-gcm@openssh.com") - 1},
+	    {"aes256-gcm@openssh.com", sizeof("aes256-gcm@openssh.com") - 1},
+	    {"AEAD_AES_128_GCM", sizeof("AEAD_AES_128_GCM") - 1},
+	    {"AEAD_AES_256_GCM", sizeof("AEAD_AES_256_GCM") - 1},
 	};
-	size_t i;
+	size_t i, len;
 
 	if (cipher == NULL)
 		return 0;
+	len = strlen(cipher);
 	for (i = 0; i < sizeof(aead) / sizeof(aead[0]); i++) {
-		if (strcmp(cipher, aead[i]) == 0)
+		if (aead[i].len == len && memcmp(cipher, aead[i].name, len) == 0)
 			return 1;
 	}
 	return 0;

@@ -55,10 +55,10 @@ struct kex_init {
 /*
  * The digest state of one packet loop: MD5 and SHA-256 fetched from
  * libcrypto once, a digest context of each to reuse, and memos of recent
- * HASSH strings, KEXINIT name-lists (kex_init_parse_in) and negotiations
- * (kex_negotiate). The functions that take one accept NULL (slower: a
- * digest context per call, no memo; same results). Not thread-safe: one
- * per thread, so packet loops in one process never share it.
+ * HASSH strings, KEXINIT name-lists (kex_init_parse_in), negotiations
+ * (kex_negotiate) and host keys (kex_hostkey_parse). The functions that take one accept NULL
+ * (slower: a digest context per call, no memo; same results). Not thread-safe: one per thread, so
+ * packet loops in one process never share it.
  */
 struct kex_ctx;
 
@@ -202,7 +202,8 @@ struct kex_hostkey {
  * plain key (string base type + key fields), as OpenSSH fingerprints
  * certificates (sshkey_fingerprint_raw serializes them "force_plain").
  * A well-formed blob of a type not known here gives its type, bits 0 and
- * returns 0. ctx: the thread's digest state, or NULL. Returns 0, or
+ * returns 0. ctx: the thread's digest state, or NULL; with one, a blob seen
+ * recently is recalled from its memo of decoded keys. Returns 0, or
  * KW_ERR_MALFORMED when the blob cannot be a key (the fingerprint of the
  * whole blob is still filled in, and type when it could be read), or
  * KW_ERR_NOMEM/KW_ERR_BUG when libcrypto fails.

@@ -1492,6 +1492,59 @@ static void test_hostkey_truncations(const char *name, const uint8_t *blob, size
 	free(copy);
 }
 
+/*
+ * hostkey_same_through_memo: blob decoded with ctx twice (a miss, then the
+ * memo's answer) gives what a fresh decode gives, result and key alike.
+ */
+static void hostkey_same_through_memo(struct kex_ctx *ctx, const char *what, const uint8_t *blob,
+                                      size_t len)
+{
+	struct kex_hostkey fresh, first, again;
+	int rf = kex_hostkey_parse(NULL, blob, len, &fresh);
+	int r1 = kex_hostkey_parse(ctx, blob, len, &first);
+	int r2 = kex_hostkey_parse(ctx, blob, len, &again);
+
+	CHECK(r1 == rf && r2 == rf, "%s: %d %d through the memo, %d fresh", what, r1, r2, rf);
+	CHECK(memcmp(&first, &fresh, sizeof(fresh)) == 0 &&
+	          memcmp(&again, &fresh, sizeof(fresh)) == 0,
+	      "%s: the same key through the memo", what);
+}
+
+/*
+ * The memo of host keys never changes a result: every fixture, each of its
+ * truncations, and the same blob with its last byte changed (same length,
+ * another key or none) decode through it as they do fresh.
+ */
+static void test_hostkey_memo(void)
+{
+	static const char *const files[] = {"rsa3072.pub", "ed25519.pub", "ecdsa256.pub",
+	                                    "ed25519-cert.pub"};
+	struct kex_ctx *ctx = kex_ctx_new();
+	char what[96];
+
+	CHECK(ctx != NULL, "kex_ctx_new");
+	if (ctx == NULL)
+		return;
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		size_t len;
+		uint8_t *blob = pub_blob(files[i], &len);
+
+		CHECK(blob != NULL && len > 0, "%s decodes", files[i]);
+		if (blob == NULL)
+			continue;
+		hostkey_same_through_memo(ctx, files[i], blob, len);
+		for (size_t cut = 0; cut < len; cut += 7) {
+			snprintf(what, sizeof(what), "%s cut at %zu", files[i], cut);
+			hostkey_same_through_memo(ctx, what, blob, cut);
+		}
+		blob[len - 1] ^= 0x01;
+		snprintf(what, sizeof(what), "%s, last byte changed", files[i]);
+		hostkey_same_through_memo(ctx, what, blob, len);
+		free(blob);
+	}
+	kex_ctx_free(ctx);
+}
+
 static void test_hostkey_fixtures(void)
 {
 	static const struct {
@@ -1709,6 +1762,7 @@ int main(void)
 	test_hassh_vectors();
 	test_hassh_memo();
 	test_hostkey_fixtures();
+	test_hostkey_memo();
 	test_hostkey_crafted();
 	if (have_shared()) {
 		test_kexinit_assets();

@@ -160,7 +160,9 @@ struct workers {
 	/* Merger's heap of flows waiting for the horizons. */
 	struct omsg *heap;
 	size_t nheap, heap_cap;
-	uint64_t lost; /* records the merger had no room to order: written at once */
+	/* Records the merger had no room to order: written at once (its own;
+	 * read by workers_stats on another thread). */
+	_Atomic uint64_t unsorted;
 	uint64_t merger_cpu_us;
 	int finished;
 	/* Offline, two workers on two processors or fewer: the reader's
@@ -344,7 +346,7 @@ static void on_handoff(void *ctx, struct flow *f, enum flow_report_why why)
 	if (w->single) {
 		/* One loop: straight into the merger's order. */
 		if (heap_push(w, &m) != 0) {
-			w->lost++;
+			atomic_fetch_add_explicit(&w->unsorted, 1, memory_order_relaxed);
 			write_one(w, &m);
 		}
 		return;
@@ -548,7 +550,8 @@ static void *merger_main(void *arg)
 				progress = 1;
 				if (w->cfg.live || heap_push(w, &copy) != 0) {
 					if (!w->cfg.live)
-						w->lost++;
+						atomic_fetch_add_explicit(&w->unsorted, 1,
+						                          memory_order_relaxed);
 					write_one(w, &copy);
 				}
 			}
@@ -664,6 +667,7 @@ void workers_stats(struct workers *w, struct flow_stats *sum, struct flow_stats 
 			memcpy((char *)sum + k * sizeof(acc), &acc, sizeof(acc));
 		}
 	}
+	sum->unsorted += atomic_load_explicit(&w->unsorted, memory_order_relaxed);
 }
 
 int workers_open(struct workers **out, const struct workers_config *cfg)

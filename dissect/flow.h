@@ -177,6 +177,9 @@ struct flow_stats {
 	uint64_t memcap_reached;
 	uint64_t open; /* flows in the table now */
 	uint64_t lost; /* records not handed over: no memory for the copy */
+	/* Records the merger wrote at once, out of their order, having no
+	 * memory to hold them for their turn (app/workers.c; 0 in a table's). */
+	uint64_t unsorted;
 };
 
 struct flow_config {

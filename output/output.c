@@ -527,6 +527,8 @@ static json_t *stats_object(const struct report *r, const struct report_stats_in
 	json_object_set_new(o, "memcap_reached", json_u64(fs->memcap_reached));
 	json_object_set_new(o, "timed_out", json_u64(fs->timeouts));
 	json_object_set_new(o, "not_ssh", json_u64(fs->not_ssh));
+	json_object_set_new(o, "records_lost", json_u64(fs->lost));
+	json_object_set_new(o, "records_unsorted", json_u64(fs->unsorted));
 	json_object_set_new(st, "connections", o);
 	o = json_object();
 	for (int i = 0; i < OUTCOME_COUNT; i++)
@@ -769,6 +771,12 @@ void report_summary(const struct report *r, FILE *err, const struct flow_stats *
 	if (r->failed_writes)
 		fprintf(err, "; %llu records could not be written",
 		        (unsigned long long)r->failed_writes);
+	/* Out of memory only: the statistics record has them too. */
+	if (fs->lost)
+		fprintf(err, "; %llu records lost (no memory)", (unsigned long long)fs->lost);
+	if (fs->unsorted)
+		fprintf(err, "; %llu records written out of order (no memory)",
+		        (unsigned long long)fs->unsorted);
 	fputc('\n', err);
 }
 

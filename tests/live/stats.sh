@@ -84,6 +84,8 @@ c.ok(end["connections"]["seen"] == 7, "exit: 7 connections seen")
 c.ok(end["connections"]["reported"] == 4 and end["connections"]["not_ssh"] == 3,
      "exit: 4 reported, 3 not SSH (%s)" % end["connections"])
 c.ok(end["connections"]["open"] == 0 and end["connections"]["evicted"] == 0, "exit: none open, none evicted")
+c.ok(end["connections"].get("records_lost") == 0 and end["connections"].get("records_unsorted") == 0,
+     "exit: no record lost or out of order (%s)" % end["connections"])
 c.ok(end["capture"][0]["ps_recv"] == end["packets"] == end["frames"],
      "exit: ps_recv = frames = packets = %d" % end["packets"])
 c.ok(end["capture"][0]["ps_drop"] == 0 and end["capture"][0]["ps_ifdrop"] == 0, "exit: no drops")

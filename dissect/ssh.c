@@ -1228,14 +1228,15 @@ static int ssh_resync_body(struct cursor *pkt, uint8_t msg)
  * packet header: two in a row, so that bytes of encrypted data that look
  * like one packet start nothing. Found, it drops the bytes before it and
  * parses from there; otherwise it remembers how far it ruled offsets out.
+ * Returns the bytes found behind a NEWKEYS (framed and counted here).
  */
-static void ssh_resync_scan(struct ssh_conn *conn, int dir, uint64_t ts)
+static size_t ssh_resync_scan(struct ssh_conn *conn, int dir, uint64_t ts)
 {
 	struct ssh_dir *d = &conn->dir[dir];
 	struct cursor c, at, next;
 	uint32_t plen, plen2;
 	uint8_t msg, msg2;
-	size_t i;
+	size_t i, behind = 0;
 	int r;
 
 	cursor_init(&c, d->buf, d->buf_len);
@@ -1259,17 +1260,25 @@ static void ssh_resync_scan(struct ssh_conn *conn, int dir, uint64_t ts)
 		d->state = SSH_ST_PACKETS;
 		cursor_init(&c, d->buf, d->buf_len);
 		ssh_dir_parse(conn, dir, &c, ts);
-		if (d->state == SSH_ST_ENCRYPTED)
-			d->enc_bytes += d->buf_len - c.off;
+		/* RFC 4253 7.3: the bytes behind NEWKEYS are encrypted; frame
+		 * and count them as ssh_stream_push does its own (which counts
+		 * the segment they came in). */
+		if (d->state == SSH_ST_ENCRYPTED && c.off < d->buf_len) {
+			behind = d->buf_len - c.off;
+			d->enc_bytes += behind;
+			if (d->enc.framing)
+				ssh_enc_frame(conn, d, d->buf + c.off, behind, ts);
+		}
 		if (ssh_dir_is_parsing(d) && c.off < d->buf_len) {
 			memmove(d->buf, d->buf + c.off, d->buf_len - c.off);
 			d->buf_len -= (uint32_t)c.off;
 		} else {
 			d->buf_len = 0;
 		}
-		return;
+		return behind;
 	}
 	d->resync_at = (uint32_t)i;
+	return 0;
 }
 
 /* ssh_is_text_line: p opens with printable ASCII ended by LF within max bytes. */
@@ -1369,6 +1378,7 @@ int ssh_stream_push(struct ssh_conn *conn, int dir, const uint8_t *p, size_t n, 
 	struct cursor c;
 	size_t take, keep;
 	int complete, was_parsing;
+	size_t behind = 0; /* encrypted bytes a resynchronisation found behind NEWKEYS */
 
 	if (conn == NULL || conn->limits == NULL || dir < 0 || dir > 1 || (p == NULL && n > 0))
 		return KW_ERR_BUG;
@@ -1401,7 +1411,7 @@ int ssh_stream_push(struct ssh_conn *conn, int dir, const uint8_t *p, size_t n, 
 		}
 		p += take;
 		n -= take;
-		ssh_resync_scan(conn, dir, ts_us);
+		behind += ssh_resync_scan(conn, dir, ts_us);
 	}
 	while (n > 0 && ssh_dir_is_parsing(d)) {
 		if (d->buf_len == 0) {
@@ -1441,8 +1451,8 @@ int ssh_stream_push(struct ssh_conn *conn, int dir, const uint8_t *p, size_t n, 
 		d->enc_bytes += n;
 		/* Encrypted bytes behind NEWKEYS in the bytes of one push (a
 		 * client that sends SERVICE_REQUEST at once): one more segment. */
-		if (was_parsing && n > 0)
-			ssh_enc_segment(d, n, ts_us);
+		if (was_parsing && n + behind > 0)
+			ssh_enc_segment(d, n + behind, ts_us);
 		if (d->enc.framing)
 			ssh_enc_frame(conn, d, p, n, ts_us);
 	}

@@ -1937,6 +1937,82 @@ static void test_resync(void)
 	ssh_conn_free(&c);
 }
 
+/*
+ * A mid-stream direction whose resynchronisation finds its KEXINIT and
+ * NEWKEYS with encrypted packets behind them in the same bytes: those are
+ * framed as the packets after any NEWKEYS are (the cipher is known from
+ * both KEXINITs), not only counted. Fed whole and split after NEWKEYS.
+ */
+static void test_resync_encrypted(void)
+{
+	const char *cl[8] = {"curve25519-sha256,ext-info-c",
+	                     "ssh-ed25519",
+	                     "aes256-gcm@openssh.com",
+	                     "aes256-gcm@openssh.com",
+	                     "hmac-sha2-256",
+	                     "hmac-sha2-256",
+	                     "none",
+	                     "none"};
+	const char *sv[8] = {"curve25519-sha256",
+	                     "ssh-ed25519",
+	                     "aes256-gcm@openssh.com",
+	                     "aes256-gcm@openssh.com",
+	                     "hmac-sha2-256",
+	                     "hmac-sha2-256",
+	                     "none",
+	                     "none"};
+	static const uint32_t lens[] = {16, 32, 48, 16, 304};
+	static const uint8_t junk[5] = {0x9c, 0x01, 0x7e, 0x33, 0xd0};
+	struct ssh_conn c;
+	struct tbuf t, s, p;
+	size_t nk, split;
+
+	/* Padded to a multiple of 8, as the resynchronisation asks. */
+	for (int side = 0; side < 2; side++) {
+		struct tbuf *out = side ? &s : &t;
+
+		out->n = 0;
+		tb_raw(out, junk, sizeof(junk));
+		p.n = 0;
+		tb_u8(&p, SSH_MSG_KEXINIT);
+		for (int i = 0; i < 16; i++)
+			tb_u8(&p, (uint8_t)i);
+		for (int i = 0; i < 8; i++)
+			tb_cstr(&p, side ? sv[i] : cl[i]);
+		tb_cstr(&p, "");
+		tb_cstr(&p, "");
+		tb_u8(&p, 0);
+		tb_u32(&p, 0);
+		tb_packet8(out, &p);
+		p.n = 0;
+		tb_u8(&p, SSH_MSG_NEWKEYS);
+		tb_packet8(out, &p);
+	}
+	nk = t.n;
+	for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++)
+		tb_enc(&t, lens[i], 16);
+	for (int mode = 0; mode < 2; mode++) {
+		split = mode == 0 ? t.n : nk;
+		ssh_conn_init(&c, &default_limits);
+		ssh_stream_midstream(&c, 0);
+		ssh_stream_midstream(&c, 1);
+		push(&c, 1, s.b, s.n);
+		push(&c, 0, t.b, split);
+		push(&c, 0, t.b + split, t.n - split);
+		CHECK(c.dir[0].kexinit != NULL && c.dir[1].kexinit != NULL,
+		      "resync then encrypted (%d): both KEXINITs", mode);
+		CHECK_EQ_INT(c.dir[0].state, SSH_ST_ENCRYPTED);
+		CHECK_EQ_INT(c.dir[0].enc.framed, 1);
+		CHECK_EQ_INT(c.dir[0].enc.packets, 5);
+		CHECK_EQ_INT(c.dir[0].enc_bytes, t.n - nk);
+		CHECK_EQ_INT(c.dir[0].anomalies, 0);
+		/* Whole, the encrypted bytes came in the one push: one segment. */
+		if (mode == 0)
+			CHECK_EQ_INT(c.dir[0].enc.segments, 1);
+		ssh_conn_free(&c);
+	}
+}
+
 int main(void)
 {
 	test_banners();
@@ -1948,6 +2024,7 @@ int main(void)
 	test_guess();
 	test_encrypted();
 	test_resync();
+	test_resync_encrypted();
 	test_transcripts();
 	return tap_done();
 }

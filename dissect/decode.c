@@ -714,6 +714,22 @@ static int decode_ether(struct decoder *d, struct cursor *c, struct pkt *out, in
 	return decode_ethertype(d, c, type, out, depth);
 }
 
+/*
+ * pkt_clear zeroes every byte of *out, padding included (a worker's ring
+ * copies the struct whole). In pieces of at most 64 bytes: GCC writes those
+ * as a few vector stores, where one memset of the whole struct becomes
+ * "rep stos", 21 iterations and slow to start on every packet.
+ */
+static inline void pkt_clear(struct pkt *out)
+{
+	uint8_t *b = (uint8_t *)out;
+
+	_Static_assert(sizeof(*out) > 128 && sizeof(*out) <= 192, "pkt_clear covers struct pkt");
+	memset(b, 0, 64);
+	memset(b + 64, 0, 64);
+	memset(b + 128, 0, sizeof(*out) - 128);
+}
+
 int decode_frame(struct decoder *d, int link, const uint8_t *frame, uint32_t caplen,
                  uint32_t wirelen, uint64_t ts_us, struct pkt *out)
 {
@@ -724,7 +740,7 @@ int decode_frame(struct decoder *d, int link, const uint8_t *frame, uint32_t cap
 	int r;
 
 	d->wire_extra = wirelen > caplen ? wirelen - caplen : 0;
-	memset(out, 0, sizeof(*out));
+	pkt_clear(out);
 	out->ts_us = ts_us;
 	cursor_init(&c, frame, caplen);
 	d->stats.frames++;

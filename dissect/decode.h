@@ -136,6 +136,13 @@ struct decode_stats {
 };
 const struct decode_stats *decoder_stats(const struct decoder *d);
 
+/*
+ * decoder_set_general(d, 1) makes d decode every frame through its general
+ * loops only, without the shortcut for common layouts (NOP NOP TS options);
+ * tests compare the two, which must give identical results. Default 0.
+ */
+void decoder_set_general(struct decoder *d, int on);
+
 /* pkt_tunnel_name: "gre", "erspan", "vxlan", "geneve", "ipip"; NULL for none. */
 const char *pkt_tunnel_name(uint8_t type);
 

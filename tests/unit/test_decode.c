@@ -154,6 +154,68 @@ static void test_bad_tcp_option(struct decoder *d)
 	CHECK_EQ_INT(p.mss, 0);
 }
 
+/*
+ * The shortcut for NOP, NOP, timestamps against the general loop: a decoder
+ * with decoder_set_general must give the same result, struct pkt (byte for
+ * byte) and counters for that layout, for its near misses, and for every
+ * truncation of each, snapped or cut on the wire.
+ */
+static void test_ts_options_shortcut(void)
+{
+	static const uint8_t layouts[][16] = {
+	    {1, 1, 8, 10, 0, 0, 0, 1, 0, 0, 0, 2},             /* the shortcut's layout */
+	    {1, 1, 8, 11, 0, 0, 0, 1, 0, 0, 0, 2},             /* length past the options */
+	    {1, 1, 8, 10, 0, 0, 0, 1, 0, 0, 0, 2, 1, 1, 1, 1}, /* 16 bytes: the loop */
+	    {8, 10, 0, 0, 0, 1, 0, 0, 0, 2, 1, 1},             /* timestamps first */
+	    {1, 1, 8, 2, 0, 0, 0, 1, 0, 0, 0, 2},              /* timestamps too short */
+	    {1, 0, 8, 10, 0, 0, 0, 1, 0, 0, 0, 2},             /* end of options */
+	};
+	struct kw_limits limits = KW_LIMITS_DEFAULT;
+	struct decoder *d = decoder_new(&limits), *g = decoder_new(&limits);
+	int bad = 0, frames = 0;
+
+	decoder_set_general(g, 1);
+	for (size_t i = 0; i < sizeof(layouts) / sizeof(layouts[0]); i++) {
+		size_t olen = i == 2 ? 16 : 12;
+		struct buf b = {0};
+
+		ether(&b, 0x0800);
+		ipv4(&b, 6, 20 + olen + 3, 0x4000, 1);
+		put16(&b, 40000), put16(&b, 22), put32(&b, 7), put32(&b, 9);
+		put8(&b, (unsigned)(5 + olen / 4) << 4), put8(&b, 0x18), put16(&b, 502);
+		put16(&b, 0), put16(&b, 0);
+		put(&b, layouts[i], olen);
+		put(&b, "abc", 3);
+		for (size_t n = 0; n <= b.n; n++) {
+			for (uint32_t wire = (uint32_t)n; wire <= b.n;
+			     wire += (uint32_t)(b.n - n) + 1) {
+				struct pkt p, q;
+				int r, rg;
+				memset(&p, 0xa5, sizeof(p));
+				memset(&q, 0x5a, sizeof(q));
+				r = decode_frame(d, KW_LINK_ETHERNET, b.b, (uint32_t)n, wire, 5,
+				                 &p);
+				rg = decode_frame(g, KW_LINK_ETHERNET, b.b, (uint32_t)n, wire, 5,
+				                  &q);
+				bad += r != rg || memcmp(&p, &q, sizeof(p)) != 0;
+				frames++;
+			}
+		}
+		if (i == 0) {
+			struct pkt p;
+			CHECK_EQ_INT(decode(d, KW_LINK_ETHERNET, &b, &p), KW_OK);
+			CHECK(p.has_ts && p.anomalies == 0 && p.payload_len == 3, "NOP NOP TS");
+			CHECK_EQ_INT(decode(g, KW_LINK_ETHERNET, &b, &p),
+			             KW_OK); /* counters alike */
+		}
+	}
+	CHECK(bad == 0, "shortcut and general loop agree on %d frames", frames);
+	CHECK(memcmp(decoder_stats(d), decoder_stats(g), sizeof(struct decode_stats)) == 0,
+	      "shortcut and general loop count alike");
+	decoder_free(d);
+	decoder_free(g);
+}
+
 static void test_ipv6_ext_sll2(struct decoder *d)
 {
 	struct buf b = {0}, t = {0};
@@ -355,6 +417,7 @@ int main(void)
 
 	test_ethernet_vlan_ipv4(d);
 	test_bad_tcp_option(d);
+	test_ts_options_shortcut();
 	test_ipv6_ext_sll2(d);
 	test_sll_null_loop(d);
 	test_tunnels(d);

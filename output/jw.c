@@ -73,42 +73,73 @@ static inline int room(struct jw *w, size_t n)
 	return grow(w, n);
 }
 
-/* The writes below assume room() said yes. */
-static inline void raw(struct jw *w, const char *s, size_t n)
+/*
+ * The writes below go through a local cursor (o) and store w->len once at
+ * the end: a byte written through w->buf may alias *w as far as the compiler
+ * knows, so writing through w would reload w->buf and w->len after every
+ * byte. They assume room() said yes.
+ */
+static inline char *put(char *o, const char *s, size_t n)
 {
-	memcpy(w->buf + w->len, s, n);
-	w->len += n;
-}
-
-static inline void raw1(struct jw *w, char c)
-{
-	w->buf[w->len++] = c;
+	/* Keys, names and numbers are short: copied in a few fixed-size moves
+	 * that overlap where they must, rather than by a call to memcpy. */
+	if (n >= 8 && n <= 32) {
+		for (size_t i = 0; i + 8 < n; i += 8)
+			memcpy(o + i, s + i, 8);
+		memcpy(o + n - 8, s + n - 8, 8);
+	} else if (n >= 4 && n < 8) {
+		memcpy(o, s, 4);
+		memcpy(o + n - 4, s + n - 4, 4);
+	} else if (n > 0 && n < 4) {
+		o[0] = s[0];
+		o[n / 2] = s[n / 2];
+		o[n - 1] = s[n - 1];
+	} else if (n > 32) {
+		memcpy(o, s, n);
+	}
+	return o + n;
 }
 
 /*
  * begin reserves KEY_EXTRA + the key (kl bytes) + n bytes, then writes the
- * separator and, inside an object, "key":. Returns 0, or -1 when nothing can
- * be written.
+ * separator and, inside an object, "key":. Returns where the value goes
+ * (finish it with end()), or NULL when nothing can be written.
  */
-static inline int begin(struct jw *w, const char *k, size_t kl, size_t n)
+static inline char *begin(struct jw *w, const char *k, size_t kl, size_t n)
 {
+	uint8_t *count;
+	char *o;
+
 	if (room(w, KEY_EXTRA + kl + n) != 0)
-		return -1;
-	if (w->count[w->depth])
-		raw1(w, ',');
-	w->count[w->depth] = 1;
+		return NULL;
+	count = &w->count[w->depth];
+	o = w->buf + w->len;
+	if (*count)
+		*o++ = ',';
+	*count = 1;
 	if (k != NULL) {
-		raw1(w, '"');
-		raw(w, k, kl);
-		raw(w, "\":", 2);
+		*o++ = '"';
+		o = put(o, k, kl);
+		*o++ = '"';
+		*o++ = ':';
 	}
-	return 0;
+	return o;
+}
+
+/* end: the value written by begin()'s caller ends at o. */
+static inline void end(struct jw *w, const char *o)
+{
+	w->len = (size_t)(o - w->buf);
 }
 
 void jw_put_open(struct jw *w, const char *k, size_t kl, char c)
 {
-	if (begin(w, k, kl, 1) == 0)
-		raw1(w, c);
+	char *o = begin(w, k, kl, 1);
+
+	if (o != NULL) {
+		*o++ = c;
+		end(w, o);
+	}
 	if (w->depth + 1 < JW_MAX_DEPTH)
 		w->count[++w->depth] = 0;
 	else
@@ -118,7 +149,7 @@ void jw_put_open(struct jw *w, const char *k, size_t kl, char c)
 void jw_put_close(struct jw *w, char c)
 {
 	if (room(w, 1) == 0)
-		raw1(w, c);
+		w->buf[w->len++] = c;
 	if (w->depth > 0)
 		w->depth--;
 }
@@ -191,26 +222,42 @@ static const uint8_t plain[256] = {
 };
 
 /*
+ * is_special: whether a word of 8 bytes holds a byte without the bits of
+ * want in plain[] (the word tests of "Bit Twiddling Hacks": a byte below
+ * 0x20, equal to '"' or '\\', and for want 1 above 0x7e).
+ */
+static inline int is_special(uint64_t x, uint8_t want)
+{
+	const uint64_t ones = 0x0101010101010101ULL, high = ones * 0x80;
+	uint64_t q = x ^ (ones * '"'), b = x ^ (ones * '\\');
+	uint64_t special = ((x - ones * 0x20) & ~x) | ((q - ones) & ~q) | ((b - ones) & ~b);
+
+	if (want & 1)
+		special |= (x + ones) | x;
+	return (special & high) != 0;
+}
+
+/*
  * run_of: how many bytes from p (at most n) have all the bits of want in
- * plain[]. Eight bytes a step while none of them is special (the word tests
- * of "Bit Twiddling Hacks": a byte below 0x20, equal to '"' or '\\', and for
- * want 1 above 0x7e); the word that has one is finished byte by byte.
+ * plain[]. Eight bytes a step while none of them is special; the last
+ * under eight are tested as the word that ends at p + n (it overlaps bytes
+ * already known plain), and only a word that has a special byte is
+ * finished byte by byte.
  */
 static inline size_t run_of(const unsigned char *p, size_t n, uint8_t want)
 {
-	const uint64_t ones = 0x0101010101010101ULL, high = ones * 0x80;
-	uint64_t x, q, b, special;
+	uint64_t x;
 	size_t i = 0;
 
 	for (; n - i >= 8; i += 8) {
 		memcpy(&x, p + i, 8);
-		q = x ^ (ones * '"');
-		b = x ^ (ones * '\\');
-		special = ((x - ones * 0x20) & ~x) | ((q - ones) & ~q) | ((b - ones) & ~b);
-		if (want & 1)
-			special |= (x + ones) | x;
-		if (special & high)
+		if (is_special(x, want))
 			break;
+	}
+	if (i < n && n - i < 8 && n >= 8) {
+		memcpy(&x, p + n - 8, 8);
+		if (!is_special(x, want))
+			return n;
 	}
 	while (i < n && (plain[p[i]] & want))
 		i++;
@@ -221,142 +268,167 @@ void jw_put_str(struct jw *w, const char *k, size_t kl, const char *s, size_t n)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t i = 0, run;
+	char *o;
 
 	if (n > SIZE_MAX / (2 * ESC_MAX)) {
 		w->err = 1;
 		return;
 	}
-	if (begin(w, k, kl, 2 + n * ESC_MAX) != 0)
+	if ((o = begin(w, k, kl, 2 + n * ESC_MAX)) == NULL)
 		return;
-	raw1(w, '"');
+	*o++ = '"';
 	while (i < n) {
 		/* Copy the longest run that needs no escaping in one go. */
 		run = run_of(p + i, n - i, 1);
-		raw(w, s + i, run);
+		o = put(o, s + i, run);
 		if ((i += run) == n)
 			break;
 		if (p[i] == '"' || p[i] == '\\') {
-			char e[2] = {'\\', (char)p[i]};
-			raw(w, e, 2);
+			*o++ = '\\';
+			*o++ = (char)p[i];
 			i++;
 		} else if (p[i] < 0x20 || p[i] == 0x7f) {
-			char e[6] = {'\\', 'u', '0', '0', hexdig[p[i] >> 4], hexdig[p[i] & 15]};
-			raw(w, e, 6);
+			o = put(o, "\\u00", 4);
+			*o++ = hexdig[p[i] >> 4];
+			*o++ = hexdig[p[i] & 15];
 			i++;
 		} else {
 			size_t ul = utf8_len(p + i, n - i);
 			if (ul == 0) {
-				raw(w, "\\ufffd", 6);
+				o = put(o, "\\ufffd", 6);
 				i++;
 			} else {
-				raw(w, s + i, ul);
+				o = put(o, s + i, ul);
 				i += ul;
 			}
 		}
 	}
-	raw1(w, '"');
+	*o++ = '"';
+	end(w, o);
 }
 
 void jw_put_wire(struct jw *w, const char *k, size_t kl, const uint8_t *p, size_t n)
 {
 	size_t i = 0, run;
+	char *o;
 
 	if (n > SIZE_MAX / (2 * ESC_MAX)) {
 		w->err = 1;
 		return;
 	}
-	if (begin(w, k, kl, 2 + n * 5) != 0)
+	if ((o = begin(w, k, kl, 2 + n * 5)) == NULL)
 		return;
-	raw1(w, '"');
+	*o++ = '"';
 	while (i < n) {
 		run = run_of(p + i, n - i, 1);
-		raw(w, (const char *)p + i, run);
+		o = put(o, (const char *)p + i, run);
 		if ((i += run) == n)
 			break;
 		if (p[i] == '"') {
-			raw(w, "\\\"", 2);
+			o = put(o, "\\\"", 2);
 		} else {
 			/* text_escape's \xHH, whose backslash JSON escapes again */
-			char e[5] = {'\\', '\\', 'x', hexdig[p[i] >> 4], hexdig[p[i] & 15]};
-			raw(w, e, 5);
+			o = put(o, "\\\\x", 3);
+			*o++ = hexdig[p[i] >> 4];
+			*o++ = hexdig[p[i] & 15];
 		}
 		i++;
 	}
-	raw1(w, '"');
+	*o++ = '"';
+	end(w, o);
 }
 
-/* fmt_u64 writes v in decimal (at most 20 digits) to out; returns the length. */
-static size_t fmt_u64(char *out, uint64_t v)
+/* "00" to "99": two digits a step, half the divisions of one a step. */
+static const char digits2[201] = "00010203040506070809"
+                                 "10111213141516171819"
+                                 "20212223242526272829"
+                                 "30313233343536373839"
+                                 "40414243444546474849"
+                                 "50515253545556575859"
+                                 "60616263646566676869"
+                                 "70717273747576777879"
+                                 "80818283848586878889"
+                                 "90919293949596979899";
+
+/* fmt_u64 writes v in decimal (at most 20 digits) at out; returns the end. */
+static inline char *fmt_u64(char *out, uint64_t v)
 {
-	char tmp[24];
-	size_t n = 0, i;
+	size_t n = 1;
+	char *t;
 
-	do {
-		tmp[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v != 0);
-	for (i = 0; i < n; i++)
-		out[i] = tmp[n - 1 - i];
-	return n;
-}
-
-/* fmt_i64: v in decimal with its sign, at most 20 characters. */
-static size_t fmt_i64(char *out, int64_t v)
-{
-	size_t n = 0;
-
-	if (v < 0)
-		out[n++] = '-';
-	return n + fmt_u64(out + n, v < 0 ? (uint64_t)(-(v + 1)) + 1 : (uint64_t)v);
+	for (uint64_t p = 10; n < 20 && v >= p; p *= 10)
+		n++;
+	t = out + n;
+	while (v >= 100) {
+		t -= 2;
+		memcpy(t, digits2 + 2 * (v % 100), 2);
+		v /= 100;
+	}
+	if (v >= 10)
+		memcpy(t - 2, digits2 + 2 * v, 2);
+	else
+		t[-1] = (char)('0' + v);
+	return out + n;
 }
 
 void jw_put_int(struct jw *w, const char *k, size_t kl, int64_t v)
 {
-	if (begin(w, k, kl, 20) == 0)
-		w->len += fmt_i64(w->buf + w->len, v);
+	char *o = begin(w, k, kl, 20);
+
+	if (o == NULL)
+		return;
+	if (v < 0)
+		*o++ = '-';
+	end(w, fmt_u64(o, v < 0 ? (uint64_t)(-(v + 1)) + 1 : (uint64_t)v));
 }
 
 void jw_put_bool(struct jw *w, const char *k, size_t kl, int v)
 {
-	if (begin(w, k, kl, 5) == 0)
-		raw(w, v ? "true" : "false", v ? 4 : 5);
+	char *o = begin(w, k, kl, 5);
+
+	if (o != NULL)
+		end(w, v ? put(o, "true", 4) : put(o, "false", 5));
 }
 
 /*
  * fmt_ms writes d microseconds as milliseconds with the microseconds as
  * decimals, trailing zeros dropped but one: 6011.532, 0.1, 5.0 (as jansson
- * prints a real). At most 24 characters.
+ * prints a real). At most 24 characters; returns the end.
  */
-static size_t fmt_ms(char *out, uint64_t d)
+static char *fmt_ms(char *out, uint64_t d)
 {
 	uint64_t frac = d % 1000;
-	size_t n = fmt_u64(out, d / 1000);
+	char *o = fmt_u64(out, d / 1000);
+	unsigned tens = (unsigned)(frac % 100);
 
-	out[n++] = '.';
-	out[n++] = (char)('0' + frac / 100);
-	if (frac % 100 != 0) {
-		out[n++] = (char)('0' + frac / 10 % 10);
-		if (frac % 10 != 0)
-			out[n++] = (char)('0' + frac % 10);
+	*o++ = '.';
+	*o++ = (char)('0' + frac / 100);
+	if (tens != 0) {
+		*o++ = digits2[2 * tens];
+		if (tens % 10 != 0)
+			*o++ = digits2[2 * tens + 1];
 	}
-	return n;
+	return o;
 }
 
 void jw_put_ms(struct jw *w, const char *k, size_t kl, uint64_t from, uint64_t to)
 {
 	uint64_t d = to >= from ? to - from : from - to;
+	char *o = begin(w, k, kl, 25);
 
-	if (begin(w, k, kl, 25) != 0)
+	if (o == NULL)
 		return;
 	if (to < from && d != 0)
-		raw1(w, '-');
-	w->len += fmt_ms(w->buf + w->len, d);
+		*o++ = '-';
+	end(w, fmt_ms(o, d));
 }
 
 void jw_put_raw(struct jw *w, const char *k, size_t kl, const char *json, size_t n)
 {
-	if (begin(w, k, kl, n) == 0)
-		raw(w, json, n);
+	char *o = begin(w, k, kl, n);
+
+	if (o != NULL)
+		end(w, put(o, json, n));
 }
 
 /*
@@ -368,21 +440,22 @@ void jw_put_raw(struct jw *w, const char *k, size_t kl, const char *json, size_t
  */
 void jw_put_real(struct jw *w, const char *k, size_t kl, double x)
 {
-	char buf[40], *e;
+	char buf[40], *e, *o;
 	uint64_t us;
 	int n;
 
-	if (begin(w, k, kl, sizeof(buf)) != 0)
+	if ((o = begin(w, k, kl, sizeof(buf))) == NULL)
 		return;
 	if (x >= 0 && x < 1e7 && !signbit(x)) {
 		us = (uint64_t)(x * 1000.0 + 0.5);
 		if ((double)us / 1000.0 == x) {
-			w->len += fmt_ms(w->buf + w->len, us);
+			end(w, fmt_ms(o, us));
 			return;
 		}
 	}
 	n = snprintf(buf, sizeof(buf) - 2, "%.10g", x);
 	if (n < 0 || (size_t)n >= sizeof(buf) - 2) {
+		end(w, o); /* the key stays: the output is void anyway */
 		w->err = 1;
 		return;
 	}
@@ -401,5 +474,5 @@ void jw_put_real(struct jw *w, const char *k, size_t kl, double x)
 		memmove(to, from, strlen(from) + 1);
 		n = (int)strlen(buf);
 	}
-	raw(w, buf, (size_t)n);
+	end(w, put(o, buf, (size_t)n));
 }

@@ -7,6 +7,7 @@
  * come out byte for byte as json_dumpb writes them.
  */
 #include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -194,11 +195,89 @@ static void test_real_bytes(void)
 	}
 }
 
+/*
+ * Every length from 0 to 40 with one special byte (a quote, a control byte,
+ * DEL, an invalid UTF-8 byte) at every position, or none: the word loop,
+ * the overlapping last word and the byte loop must agree on where a plain
+ * run ends, and the short copies must copy every byte.
+ */
+static void test_lengths(void)
+{
+	static const uint8_t special[] = {'"', '\\', 0x01, 0x7f, 0x80, 'x'};
+	char s[48], want[64];
+	struct jw w;
+	int bad = 0;
+
+	jw_init(&w);
+	for (size_t n = 0; n <= 40; n++) {
+		for (size_t at = 0; at <= n; at++) {
+			for (size_t c = 0; c < sizeof(special); c++) {
+				size_t wl = 0;
+
+				for (size_t i = 0; i < n; i++)
+					s[i] = (char)('a' + i % 26);
+				if (at < n)
+					s[at] = (char)special[c];
+				want[wl++] = '"';
+				for (size_t i = 0; i < n; i++) {
+					uint8_t b = (uint8_t)s[i];
+					if (b == '"' || b == '\\') {
+						want[wl++] = '\\';
+						want[wl++] = (char)b;
+					} else if (b == 0x01 || b == 0x7f) {
+						memcpy(want + wl, b == 1 ? "\\u0001" : "\\u007f",
+						       6);
+						wl += 6;
+					} else if (b == 0x80) {
+						memcpy(want + wl, "\\ufffd", 6);
+						wl += 6;
+					} else {
+						want[wl++] = (char)b;
+					}
+				}
+				want[wl++] = '"';
+				jw_reset(&w);
+				jw_strn(&w, NULL, s, n);
+				if (w.err || w.len != wl || memcmp(w.buf, want, wl) != 0)
+					bad++;
+			}
+		}
+	}
+	CHECK_EQ_INT(bad, 0);
+	jw_free(&w);
+}
+
+/* Integers around every power of ten, as printf writes them. */
+static void test_int_digits(void)
+{
+	char want[32];
+	struct jw w;
+	int bad = 0;
+	uint64_t p = 1;
+
+	jw_init(&w);
+	for (int e = 0; e < 19; e++, p *= 10) { /* 10^19 is beyond int64_t */
+		const int64_t vs[] = {(int64_t)p - 1, (int64_t)p, (int64_t)p + 1, -(int64_t)p};
+
+		for (size_t i = 0; i < sizeof(vs) / sizeof(vs[0]); i++) {
+			snprintf(want, sizeof(want), "%lld", (long long)vs[i]);
+			jw_reset(&w);
+			jw_int(&w, NULL, vs[i]);
+			if (w.len != strlen(want) || memcmp(w.buf, want, w.len) != 0)
+				bad++;
+		}
+	}
+	CHECK_EQ_INT(bad, 0);
+	jw_free(&w);
+}
+
 int main(void)
 {
 	test_text();
 	test_wire();
 	test_positions();
+	test_lengths();
+	test_int_digits();
 	test_numbers_and_nesting();
 	test_real_bytes();
 	return tap_done();

@@ -653,7 +653,7 @@ static void check_negotiation(struct ctx *x)
 		const struct policy_verdict *pv;
 		if (alg[0] == '\0' || kex_neg_is_repeat(&s->neg, i))
 			continue; /* the same algorithm both ways: reported once */
-		if ((pv = policy_weak(kex_cat_group(i), alg)) == NULL)
+		if ((pv = policy_weak_cat(i, alg, strlen(alg))) == NULL)
 			continue;
 		d = add(x, DIAG_WEAK_ALGORITHM, 0, NULL, SUM_WEAK_ALGORITHM, alg, kex_cat_group(i),
 		        pv->reason);
@@ -669,7 +669,8 @@ static void check_negotiation(struct ctx *x)
 	for (int dir = 0; dir < 2; dir++) {
 		const char *cipher = s->neg.alg[KEX_CAT_ENC_C2S + dir];
 		const char *mac = s->neg.alg[KEX_CAT_MAC_C2S + dir];
-		int chacha = strcmp(cipher, "chacha20-poly1305@openssh.com") == 0;
+		int chacha =
+		    cipher[0] == 'c' && strcmp(cipher, "chacha20-poly1305@openssh.com") == 0;
 		int cbc_etm = policy_is_cbc(cipher) && policy_is_etm(mac);
 
 		if (s->neg.strict_kex || !(chacha || cbc_etm))

@@ -10,8 +10,10 @@
  * inventory only, so they change no record. docs/policy.md is this table.
  * Not responsible for deciding which diagnosis to raise (diagnose.c).
  */
+#include <pthread.h>
 #include <string.h>
 
+#include "kex.h"
 #include "policy.h"
 
 #define RFC9142 "RFC 9142 section 4 (key exchange method updates)"
@@ -61,12 +63,19 @@ static const struct policy_verdict weak_table[] = {
     {"hmac-sha1-etm@openssh.com", "mac", "SHA-1 (HMAC still sound)", AUDIT, L},
 };
 
-static const char *const pq_kex[] = {
-    "sntrup761x25519-sha512@openssh.com", /* OpenSSH 8.5, default in 9.0 */
-    "sntrup761x25519-sha512",             /* the same, IANA name (OpenSSH 9.9) */
-    "mlkem768x25519-sha256",              /* OpenSSH 9.9, default in 10.0 */
-    "mlkem768nistp256-sha256",
-    "mlkem1024nistp384-sha384",
+#define NAME(s)                                                                                    \
+	{                                                                                          \
+		s, sizeof(s) - 1                                                                   \
+	}
+static const struct {
+	const char *name;
+	size_t len;
+} pq_kex[] = {
+    NAME("sntrup761x25519-sha512@openssh.com"), /* OpenSSH 8.5, default in 9.0 */
+    NAME("sntrup761x25519-sha512"),             /* the same, IANA name (OpenSSH 9.9) */
+    NAME("mlkem768x25519-sha256"),              /* OpenSSH 9.9, default in 10.0 */
+    NAME("mlkem768nistp256-sha256"),
+    NAME("mlkem1024nistp384-sha384"),
 };
 
 /* name_matches: name equals pattern or, when pattern ends in '*', starts with what precedes it. */
@@ -105,6 +114,82 @@ const struct policy_verdict *policy_weak(const char *category, const char *algor
 	return v != NULL && v->level == POLICY_WEAK ? v : NULL;
 }
 
+/*
+ * The table by category, for policy_weak_cat: each category's entries in
+ * table order with their name's length (the part before '*' for a
+ * prefix), built once from weak_table so the two cannot disagree. A
+ * connection's negotiated algorithms are then compared with a handful of
+ * entries of the right category and length instead of the whole table.
+ */
+#define POLICY_GROUPS 5
+#define POLICY_TABLE_LEN (sizeof(weak_table) / sizeof(weak_table[0]))
+
+struct policy_entry {
+	const struct policy_verdict *v;
+	size_t len;     /* of the name, or of the prefix before '*' */
+	uint8_t prefix; /* the name ends in '*' */
+};
+
+static const char *const group_name[POLICY_GROUPS] = {"kex", "host_key", "cipher", "mac",
+                                                      "compression"};
+static struct policy_entry by_group[POLICY_GROUPS][POLICY_TABLE_LEN];
+static size_t group_n[POLICY_GROUPS];
+static pthread_once_t by_group_once = PTHREAD_ONCE_INIT;
+
+static void by_group_build(void)
+{
+	for (size_t i = 0; i < POLICY_TABLE_LEN; i++) {
+		const struct policy_verdict *v = &weak_table[i];
+		size_t len = strlen(v->algorithm);
+		int prefix = len > 0 && v->algorithm[len - 1] == '*';
+
+		for (int g = 0; g < POLICY_GROUPS; g++)
+			if (strcmp(v->category, group_name[g]) == 0)
+				by_group[g][group_n[g]++] = (struct policy_entry){
+				    v, prefix ? len - 1 : len, (uint8_t)prefix};
+	}
+}
+
+/* group_of: the index of kex_cat_group(cat) in group_name, or -1. */
+static int group_of(int cat)
+{
+	switch (cat) {
+	case KEX_CAT_KEX:
+		return 0;
+	case KEX_CAT_HOSTKEY:
+		return 1;
+	case KEX_CAT_ENC_C2S:
+	case KEX_CAT_ENC_S2C:
+		return 2;
+	case KEX_CAT_MAC_C2S:
+	case KEX_CAT_MAC_S2C:
+		return 3;
+	case KEX_CAT_COMP_C2S:
+	case KEX_CAT_COMP_S2C:
+		return 4;
+	default:
+		return -1;
+	}
+}
+
+const struct policy_verdict *policy_weak_cat(int cat, const char *algorithm, size_t len)
+{
+	int g = group_of(cat);
+
+	if (g < 0)
+		return NULL;
+	pthread_once(&by_group_once, by_group_build);
+	for (size_t i = 0; i < group_n[g]; i++) {
+		const struct policy_entry *e = &by_group[g][i];
+
+		if (e->prefix ? len < e->len : len != e->len)
+			continue;
+		if (memcmp(e->v->algorithm, algorithm, e->len) == 0)
+			return e->v->level == POLICY_WEAK ? e->v : NULL;
+	}
+	return NULL;
+}
+
 const struct policy_verdict *policy_table(size_t *n)
 {
 	*n = sizeof(weak_table) / sizeof(weak_table[0]);
@@ -127,18 +212,22 @@ int policy_level_by_name(const char *name)
 
 int policy_is_pq_kex(const char *kex)
 {
+	size_t n = strlen(kex);
+
+	/* The length first: most names are ruled out without reading them. */
 	for (size_t i = 0; i < sizeof(pq_kex) / sizeof(pq_kex[0]); i++)
-		if (strcmp(pq_kex[i], kex) == 0)
+		if (pq_kex[i].len == n && memcmp(pq_kex[i].name, kex, n) == 0)
 			return 1;
 	return 0;
 }
 
 int policy_is_cbc(const char *cipher)
 {
+	static const char rijndael[] = "rijndael-cbc@lysator.liu.se";
 	size_t n = strlen(cipher);
 
-	return (n > 4 && strcmp(cipher + n - 4, "-cbc") == 0) ||
-	       strcmp(cipher, "rijndael-cbc@lysator.liu.se") == 0;
+	return (n > 4 && memcmp(cipher + n - 4, "-cbc", 4) == 0) ||
+	       (n == sizeof(rijndael) - 1 && memcmp(cipher, rijndael, n) == 0);
 }
 
 int policy_is_etm(const char *mac)

@@ -27,6 +27,13 @@ struct policy_verdict {
 /* policy_weak returns the verdict for a weak algorithm, NULL when not rated weak. */
 const struct policy_verdict *policy_weak(const char *category, const char *algorithm);
 
+/*
+ * policy_weak_cat: policy_weak(kex_cat_group(cat), algorithm) for a
+ * negotiated category (KEX_CAT_*) and an algorithm of len bytes, looked up
+ * among that category's entries only; NULL for any other cat.
+ */
+const struct policy_verdict *policy_weak_cat(int cat, const char *algorithm, size_t len);
+
 /* policy_table: the built-in table (weak and legacy), *n entries, static. */
 const struct policy_verdict *policy_table(size_t *n);
 

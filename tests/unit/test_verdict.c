@@ -17,6 +17,7 @@
 
 #include "flow.h"
 #include "kex.h"
+#include "policy.h"
 #include "rules.h"
 #include "tap.h"
 #include "verdict.h"
@@ -2808,12 +2809,69 @@ static void test_order(void)
 	free(c);
 }
 
+/*
+ * policy_weak_cat (by category index and length) agrees with policy_weak
+ * (by category name, the whole table) for every table name in every
+ * category, for names that only share a prefix or a length with one, and
+ * for the prefix entry's edge cases; so do the pq and CBC predicates with
+ * the names they were written for.
+ */
+static void test_policy_by_category(void)
+{
+	static const char *const extra[] = {
+	    "",
+	    "none",
+	    "gss-group1-sha1-",
+	    "gss-group1-sha1-abc",
+	    "gss-group1-sha1",
+	    "hmac-sha2-256",
+	    "hmac-md5-97",
+	    "ssh-rsa2",
+	    "aes128-cbc",
+	    "3des-cbc2",
+	    "arcfour12",
+	    "diffie-hellman-group14-sha256",
+	};
+	const struct policy_verdict *t;
+	size_t n;
+	int bad = 0, weak = 0;
+
+	t = policy_table(&n);
+	for (int cat = 0; cat < KEX_NCATS; cat++) {
+		for (size_t i = 0; i < n + sizeof(extra) / sizeof(extra[0]); i++) {
+			const char *alg = i < n ? t[i].algorithm : extra[i - n];
+			const struct policy_verdict *a = policy_weak(kex_cat_group(cat), alg);
+
+			if (policy_weak_cat(cat, alg, strlen(alg)) != a)
+				bad++;
+			weak += a != NULL;
+		}
+	}
+	CHECK_EQ_INT(bad, 0);
+	CHECK(weak > 20, "the table's weak names are found (%d)", weak);
+	CHECK(policy_weak_cat(KEX_CAT_KEX, "gss-group1-sha1-x", 17) != NULL, "prefix entry");
+	CHECK(policy_weak_cat(KEX_CAT_KEX, "gss-group1-sha1", 15) == NULL, "shorter than prefix");
+	CHECK(policy_weak_cat(KEX_CAT_MAC_S2C, "none", 4) != NULL, "mac none");
+	CHECK(policy_weak_cat(KEX_CAT_COMP_C2S, "none", 4) == NULL, "compression none");
+	CHECK(policy_weak_cat(KEX_CAT_ENC_C2S, "aes128-cbc", 10) == NULL, "legacy is not weak");
+	CHECK(policy_weak_cat(KEX_NCATS, "none", 4) == NULL, "no such category");
+	CHECK(policy_weak_cat(-1, "none", 4) == NULL, "no such category");
+	CHECK(policy_is_pq_kex("sntrup761x25519-sha512@openssh.com"), "pq");
+	CHECK(policy_is_pq_kex("mlkem1024nistp384-sha384"), "pq");
+	CHECK(!policy_is_pq_kex("mlkem768x25519-sha25"), "pq, one short");
+	CHECK(!policy_is_pq_kex("curve25519-sha256"), "not pq");
+	CHECK(policy_is_cbc("aes256-cbc") && policy_is_cbc("rijndael-cbc@lysator.liu.se"), "cbc");
+	CHECK(!policy_is_cbc("-cbc") && !policy_is_cbc("aes256-ctr") && !policy_is_cbc(""),
+	      "not cbc");
+}
+
 int main(void)
 {
 	verdict_ctx_init(&ctx, NULL);
 	if ((v = calloc(1, sizeof(*v))) == NULL)
 		return 1;
 	test_rule_table();
+	test_policy_by_category();
 	test_tcp_no_answer();
 	test_tcp_refused();
 	test_icmp();

@@ -464,6 +464,47 @@ static void test_infer(void)
 	CHECK(auth_caveat_name(0) == NULL, "no name for no bit");
 }
 
+/*
+ * The units of each direction are sorted into one sequence by time: when a
+ * direction's units are not in capture order (a capture whose clock went
+ * back), the merge of the two directions cannot be used, and the result
+ * must be the same as from the units in order. Reversing each direction's
+ * units leaves them out of order; the inference must not change.
+ */
+static void test_units_order(void)
+{
+	struct auth_inference in_order, reversed;
+	struct conn *c = conn_new(1);
+
+	if (c == NULL)
+		return;
+	PLAY(c, three_failures);
+	closes(c, 1, TN + 10 * SEC);
+	auth_infer(&c->f, 0, &in_order);
+	for (int d = 0; d < 2; d++) {
+		struct ssh_enc *e = &c->f.ssh.dir[d].enc;
+
+		for (uint32_t i = 0, j = e->nunits - 1; i < j; i++, j--) {
+			uint32_t len = e->unit_len[i], dt = e->unit_dt[i];
+
+			e->unit_len[i] = e->unit_len[j];
+			e->unit_dt[i] = e->unit_dt[j];
+			e->unit_len[j] = len;
+			e->unit_dt[j] = dt;
+		}
+	}
+	auth_infer(&c->f, 0, &reversed);
+	CHECK_EQ_INT(in_order.result, AUTH_FAILURE);
+	CHECK_EQ_INT(in_order.failures, 3);
+	CHECK_EQ_INT(reversed.result, in_order.result);
+	CHECK_EQ_INT(reversed.failures, in_order.failures);
+	CHECK_EQ_INT(reversed.method, in_order.method);
+	CHECK_EQ_INT(reversed.confidence, in_order.confidence);
+	CHECK_EQ_INT(reversed.caveats, in_order.caveats);
+	CHECK(reversed.t_result == in_order.t_result, "same time of the result");
+	free(c);
+}
+
 /* ------------------------------------------------------------ guess table */
 
 static const uint8_t addr_a[16] = {198, 18, 0, 1};
@@ -696,6 +737,7 @@ int main(void)
 {
 	test_layout();
 	test_infer();
+	test_units_order();
 	test_guess();
 	test_auth_guessing();
 	return tap_done();

@@ -100,39 +100,39 @@ static void namelist_array(struct jw *w, const char *key, const char *list, size
 }
 
 /*
- * side_key puts in rw->key what a side's "hassh" and "kexinit" members are
- * made of: the HASSH, whether its string is there, the flag, and each list
- * behind its length. The HASSH string itself follows from the lists and
- * the side's role, which its hash already tells apart. 0, or -1 when out
- * of memory.
+ * The memo key of a side (side_parts): a header that fixes every length,
+ * then the banner and the ten name-lists where they lie, as memo parts (no
+ * copy). The HASSH string itself follows from the lists and the side's
+ * role, which its hash already tells apart.
  */
-static int side_key(struct record_writer *rw, const struct ssh_dir *d, unsigned what, size_t *len)
+struct side_header {
+	uint32_t list_len[KEX_NLISTS];
+	uint32_t banner_len;
+	char hassh[33];
+	uint8_t what, has_hassh_str, first_kex_follows, has_banner;
+};
+
+#define SIDE_PARTS (2 + KEX_NLISTS)
+
+static int side_parts(const struct ssh_dir *d, unsigned what, struct side_header *h,
+                      struct memo_part *pt)
 {
 	const struct kex_init *k = d->kexinit;
-	size_t n = 1 + sizeof(d->hassh) + 2, off = 0;
+	int np = 0;
 
+	memset(h, 0, sizeof(*h)); /* the padding is part of the key */
+	memcpy(h->list_len, k->list_len, sizeof(h->list_len));
+	h->banner_len = d->banner != NULL ? d->banner_len : 0;
+	memcpy(h->hassh, d->hassh, sizeof(h->hassh));
+	h->what = (uint8_t)what;
+	h->has_hassh_str = d->hassh_str != NULL;
+	h->first_kex_follows = k->first_kex_follows;
+	h->has_banner = d->banner != NULL;
+	pt[np++] = (struct memo_part){h, sizeof(*h)};
+	pt[np++] = (struct memo_part){d->banner, h->banner_len};
 	for (int i = 0; i < KEX_NLISTS; i++)
-		n += sizeof(uint32_t) + k->list_len[i];
-	if (n > rw->key_cap) {
-		char *key = realloc(rw->key, n);
-		if (key == NULL)
-			return -1;
-		rw->key = key;
-		rw->key_cap = n;
-	}
-	rw->key[off++] = (char)what;
-	memcpy(rw->key + off, d->hassh, sizeof(d->hassh));
-	off += sizeof(d->hassh);
-	rw->key[off++] = (char)(d->hassh_str != NULL);
-	rw->key[off++] = (char)k->first_kex_follows;
-	for (int i = 0; i < KEX_NLISTS; i++) {
-		memcpy(rw->key + off, &k->list_len[i], sizeof(uint32_t));
-		off += sizeof(uint32_t);
-		memcpy(rw->key + off, k->list[i], k->list_len[i]);
-		off += k->list_len[i];
-	}
-	*len = off;
-	return 0;
+		pt[np++] = (struct memo_part){k->list[i], k->list_len[i]};
+	return np;
 }
 
 /* What a side's KEXINIT members hold (side_kex's what). */
@@ -184,37 +184,52 @@ static void side_kex_members(struct jw *w, const struct ssh_dir *d, unsigned wha
 	}
 }
 
-/*
- * side_kex writes the "hassh" and "kexinit" members, from the memo of
- * recent sides (memo.h) when it can: they are most of a record, and the
- * same for every connection of one software version.
- */
-static void side_kex(struct record_writer *rw, const struct ssh_dir *d, unsigned what)
+/* side_members: what a side object holds but its pre-banner lines. */
+static void side_members(struct jw *w, const struct ssh_dir *d, unsigned what)
 {
+	if (d->banner != NULL)
+		banner_fields(w, d, what & SIDE_FULL);
+	if (d->kexinit != NULL)
+		side_kex_members(w, d, what);
+}
+
+/*
+ * side_recall writes a side's members from the memo of recent sides
+ * (memo.h) when it can: they are most of a record, and the same for every
+ * connection of one software version. Sides with pre-banner lines, which
+ * come between the banner and the rest, and sides without a KEXINIT are
+ * written afresh.
+ */
+static void side_recall(struct record_writer *rw, const struct ssh_dir *d, unsigned what)
+{
+	struct memo_part pt[SIDE_PARTS];
+	struct side_header h;
 	const char *kept;
 	struct jw frag;
-	size_t n, len;
+	size_t len;
+	int np;
 
 	if (rw->sides == NULL)
 		rw->sides = memo_new(RECORD_CACHE_SETS, RECORD_CACHE_WAYS, RECORD_CACHE_KEY_MAX);
-	if (rw->sides == NULL || side_key(rw, d, what, &n) != 0) {
-		side_kex_members(&rw->out, d, what);
+	if (rw->sides == NULL) {
+		side_members(&rw->out, d, what);
 		return;
 	}
-	if ((kept = memo_get(rw->sides, rw->key, n, &len)) != NULL) {
+	np = side_parts(d, what, &h, pt);
+	if ((kept = memo_getv(rw->sides, pt, np, &len)) != NULL) {
 		jw_raw(&rw->out, NULL, kept, len);
 		return;
 	}
 	/* Serialise the members alone ('{' ... '}') and keep the inside. */
 	jw_init(&frag);
 	jw_obj_open(&frag, NULL);
-	side_kex_members(&frag, d, what);
+	side_members(&frag, d, what);
 	jw_obj_close(&frag);
 	if (!frag.err && frag.len > 2) {
-		memo_put(rw->sides, rw->key, n, frag.buf + 1, frag.len - 2);
+		memo_putv(rw->sides, pt, np, frag.buf + 1, frag.len - 2);
 		jw_raw(&rw->out, NULL, frag.buf + 1, frag.len - 2);
 	} else {
-		side_kex_members(&rw->out, d, what);
+		side_members(&rw->out, d, what);
 	}
 	jw_free(&frag);
 }
@@ -230,23 +245,27 @@ static void side_object(struct record_writer *rw, const char *key, const struct 
 	struct jw *w = &rw->out;
 	struct jw_mark m = jw_obj_open_opt(w, key);
 
-	if (d->banner != NULL)
-		banner_fields(w, d, what & SIDE_FULL);
-	if (d->pre_lines > 0) {
-		const uint8_t *p = d->pre, *end = d->pre + d->pre_len;
+	if (d->pre_lines == 0 && d->kexinit != NULL) {
+		side_recall(rw, d, what);
+	} else {
+		if (d->banner != NULL)
+			banner_fields(w, d, what & SIDE_FULL);
+		if (d->pre_lines > 0) {
+			const uint8_t *p = d->pre, *end = d->pre + d->pre_len;
 
-		jw_arr_open(w, "pre_banner_lines");
-		while (p < end) {
-			const uint8_t *nl = memchr(p, '\n', (size_t)(end - p));
-			size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+			jw_arr_open(w, "pre_banner_lines");
+			while (p < end) {
+				const uint8_t *nl = memchr(p, '\n', (size_t)(end - p));
+				size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
 
-			jw_wire(w, NULL, p, n);
-			p += n + 1;
+				jw_wire(w, NULL, p, n);
+				p += n + 1;
+			}
+			jw_arr_close(w);
 		}
-		jw_arr_close(w);
+		if (d->kexinit != NULL)
+			side_kex_members(w, d, what);
 	}
-	if (d->kexinit != NULL)
-		side_kex(rw, d, what);
 	jw_obj_close_opt(w, m, 0);
 }
 
@@ -551,7 +570,7 @@ static void diagnosis_object(struct jw *w, const struct diagnosis *d, int full)
 	jw_obj_close(w);
 }
 
-/* Both sides' name-lists and HASSH strings, a cache line at a time. */
+/* Both sides' name-lists and banners (the side memo's key), a cache line at a time. */
 void record_prefetch(const struct flow *f)
 {
 	for (int i = 0; i < 2; i++) {
@@ -562,9 +581,8 @@ void record_prefetch(const struct flow *f)
 		for (int l = 0; l < KEX_NLISTS; l++)
 			for (uint32_t at = 0; at < d->kexinit->list_len[l]; at += 64)
 				__builtin_prefetch(d->kexinit->list[l] + at);
-		if (d->hassh_str != NULL)
-			for (size_t at = 0; at < 512; at += 64)
-				__builtin_prefetch(d->hassh_str + at);
+		if (d->banner != NULL)
+			__builtin_prefetch(d->banner);
 	}
 }
 
@@ -577,7 +595,6 @@ void record_writer_init(struct record_writer *rw)
 void record_writer_free(struct record_writer *rw)
 {
 	memo_free(rw->sides);
-	free(rw->key);
 	jw_free(&rw->out);
 }
 

@@ -11,11 +11,12 @@
 #include "output.h"
 
 /*
- * Serialised "hassh" and "kexinit" members of a side, reused across records
- * (memo.h): RECORD_CACHE_SETS sets of RECORD_CACHE_WAYS, so a few software
- * variants whose hashes meet in a set do not evict each other. Sides whose
- * key (lists and HASSH string) is over RECORD_CACHE_KEY_MAX are written
- * afresh. Memory: at most 64 x (16 KiB + their JSON).
+ * Serialised members of a side (banner fields, "hassh" and "kexinit"),
+ * reused across records (memo.h): RECORD_CACHE_SETS sets of
+ * RECORD_CACHE_WAYS, so a few software variants whose hashes meet in a set
+ * do not evict each other. Sides whose key (banner and lists) is over
+ * RECORD_CACHE_KEY_MAX are written afresh. Memory: at most 64 x (16 KiB +
+ * their JSON).
  */
 #define RECORD_CACHE_SETS 16
 #define RECORD_CACHE_WAYS 4
@@ -27,8 +28,6 @@ struct memo;
 struct record_writer {
 	struct jw out;
 	struct memo *sides; /* made on first use */
-	char *key;          /* side_key's buffer */
-	size_t key_cap;
 };
 
 /* record_prefetch starts loading what the side cache compares (a hint only). */

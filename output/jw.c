@@ -5,6 +5,7 @@
  * escaped at its longest), then writes without further checks: one test of
  * the buffer per member rather than one per byte or run.
  */
+#include <assert.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -303,6 +304,23 @@ void jw_put_str(struct jw *w, const char *k, size_t kl, const char *s, size_t n)
 			}
 		}
 	}
+	*o++ = '"';
+	end(w, o);
+}
+
+void jw_put_ascii(struct jw *w, const char *k, size_t kl, const char *s, size_t n)
+{
+	char *o;
+
+	assert(run_of((const unsigned char *)s, n, 1) == n); /* the caller's promise */
+	if (n > SIZE_MAX / 2) {
+		w->err = 1;
+		return;
+	}
+	if ((o = begin(w, k, kl, 2 + n)) == NULL)
+		return;
+	*o++ = '"';
+	o = put(o, s, n);
 	*o++ = '"';
 	end(w, o);
 }

@@ -49,6 +49,7 @@ struct jw_mark jw_put_open_opt(struct jw *w, const char *key, size_t klen, char 
 void jw_put_close_opt(struct jw *w, struct jw_mark m, char c, int keep_empty);
 void jw_put_str(struct jw *w, const char *key, size_t klen, const char *s, size_t n);
 void jw_put_wire(struct jw *w, const char *key, size_t klen, const uint8_t *p, size_t n);
+void jw_put_ascii(struct jw *w, const char *key, size_t klen, const char *s, size_t n);
 void jw_put_int(struct jw *w, const char *key, size_t klen, int64_t v);
 void jw_put_bool(struct jw *w, const char *key, size_t klen, int v);
 void jw_put_ms(struct jw *w, const char *key, size_t klen, uint64_t from, uint64_t to);
@@ -115,6 +116,17 @@ static inline void jw_str(struct jw *w, const char *key, const char *s)
 static inline void jw_strn(struct jw *w, const char *key, const char *s, size_t n)
 {
 	jw_put_str(w, key, jw_klen(key), s, n);
+}
+
+/*
+ * jw_ascii: text of our own making that needs no escaping, copied as it
+ * is: printable ASCII without '"' or '\\' (names from our tables, formatted
+ * times, addresses, base64, hex). Never wire bytes or user input: those
+ * go through jw_str or jw_wire. Debug builds check the promise.
+ */
+static inline void jw_ascii(struct jw *w, const char *key, const char *s)
+{
+	jw_put_ascii(w, key, jw_klen(key), s, strlen(s));
 }
 
 /* jw_wire: wire bytes, escaped as text_escape does, then as JSON. */

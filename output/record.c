@@ -297,7 +297,7 @@ static void negotiated_object(struct jw *w, const struct flow *f, const struct v
 		    (full || (!kex_neg_is_repeat(n, i) && !neg_is_key_type(&f->ssh, i))))
 			jw_str(w, kex_cat_name(i), n->alg[i]);
 	if (n->failed_cat >= 0)
-		jw_str(w, "no_match", kex_cat_name(n->failed_cat));
+		jw_ascii(w, "no_match", kex_cat_name(n->failed_cat));
 	jw_bool(w, "strict_kex", n->strict_kex);
 	/* Compact: only the sides that sent ext-info markers (absent reads false). */
 	m = jw_obj_open_opt(w, "ext_info");
@@ -348,15 +348,15 @@ static void auth_fields(struct jw *w, const struct flow *f, const struct verdict
 	if (!full && a->method == AUTH_METHOD_SEGMENTS)
 		caveats &= ~AUTH_CAV_SEGMENTS;
 	jw_obj_open(w, "auth");
-	jw_str(w, "result", auth_result_name(a->result));
+	jw_ascii(w, "result", auth_result_name(a->result));
 	jw_int(w, "failures", a->failures);
-	jw_str(w, "method", auth_method_name(a->method));
-	jw_str(w, "confidence", auth_confidence_name(a->confidence));
+	jw_ascii(w, "method", auth_method_name(a->method));
+	jw_ascii(w, "confidence", auth_confidence_name(a->confidence));
 	if (caveats != 0) {
 		jw_arr_open(w, "caveats");
 		for (uint32_t bit = 1; bit != 0; bit <<= 1)
 			if ((caveats & bit) && auth_caveat_name(bit) != NULL)
-				jw_str(w, NULL, auth_caveat_name(bit));
+				jw_ascii(w, NULL, auth_caveat_name(bit));
 		jw_arr_close(w);
 	}
 	jw_obj_close(w);
@@ -370,7 +370,7 @@ static void auth_fields(struct jw *w, const struct flow *f, const struct verdict
 		jw_int(w, "ssh_packets_c2s", ss.ssh_packets_c2s);
 		jw_int(w, "ssh_packets_s2c", ss.ssh_packets_s2c);
 	}
-	jw_str(w, "kind", ss.kind);
+	jw_ascii(w, "kind", ss.kind);
 	if (full || ss.open)
 		jw_bool(w, "open", ss.open);
 	jw_obj_close(w);
@@ -417,7 +417,7 @@ static void tcp_object(struct jw *w, const struct flow *f, int c, int full)
 		jw_arr_open(w, "icmp");
 		for (uint32_t i = 0; i < f->nicmp && i < FLOW_MAX_ICMP; i++) {
 			jw_obj_open(w, NULL);
-			jw_str(w, "family", f->icmp[i].v6 ? "icmpv6" : "icmp");
+			jw_ascii(w, "family", f->icmp[i].v6 ? "icmpv6" : "icmp");
 			jw_int(w, "type", f->icmp[i].type);
 			jw_int(w, "code", f->icmp[i].code);
 			if (f->icmp[i].mtu)
@@ -485,11 +485,12 @@ static void add_anomalies(struct jw *w, uint32_t bits, const struct anomaly_name
 {
 	char buf[96];
 
-	for (size_t i = 0; i < n; i++) {
+	/* Most connections have no anomaly of a kind: nothing to look up. */
+	for (size_t i = 0; bits != 0 && i < n; i++) {
 		if (!(bits & names[i].bit))
 			continue;
 		snprintf(buf, sizeof(buf), "%s%s", prefix, names[i].name);
-		jw_str(w, NULL, buf);
+		jw_ascii(w, NULL, buf);
 	}
 }
 
@@ -504,7 +505,7 @@ static void anomalies_array(struct jw *w, const struct flow *f, int c, int full)
 	add_anomalies(w, f->ssh.dir[c].anomalies, ssh_anomaly_names, nssh, "client.");
 	add_anomalies(w, f->ssh.dir[!c].anomalies, ssh_anomaly_names, nssh, "server.");
 	if (kex_c | kex_s)
-		jw_str(w, NULL, kex_c ? "client.kexinit_irregular" : "server.kexinit_irregular");
+		jw_ascii(w, NULL, kex_c ? "client.kexinit_irregular" : "server.kexinit_irregular");
 	add_anomalies(w, f->anomalies, flow_anomaly_names,
 	              sizeof(flow_anomaly_names) / sizeof(flow_anomaly_names[0]), "");
 	add_anomalies(w, f->decode_anomalies, decode_anomaly_names,
@@ -555,8 +556,8 @@ static void evidence_value(struct jw *w, const struct diag_evidence *e)
 static void diagnosis_object(struct jw *w, const struct diagnosis *d, int full)
 {
 	jw_obj_open(w, NULL);
-	jw_str(w, "code", diag_rule(d->code)->code);
-	jw_str(w, "severity", verdict_severity_name(d->severity));
+	jw_ascii(w, "code", diag_rule(d->code)->code);
+	jw_ascii(w, "severity", verdict_severity_name(d->severity));
 	if (full && d->summary != NULL)
 		jw_str(w, "summary", d->summary);
 	jw_obj_open(w, "evidence");
@@ -648,7 +649,7 @@ int record_build(struct record_writer *rw, const struct flow *f, const struct re
 	jw_reset(w);
 	jw_obj_open(w, NULL);
 	text_time(ts, sizeof(ts), f->t_first);
-	jw_str(w, "timestamp", ts);
+	jw_ascii(w, "timestamp", ts);
 	/* The merger computed it for its order (the same sensor): once is enough. */
 	jw_int(w, "flow_id",
 	       (int64_t)(f->stable_id != 0
@@ -656,16 +657,16 @@ int record_build(struct record_writer *rw, const struct flow *f, const struct re
 	                     : flow_id_stable(cfg->record.sensor, f->t_first, &f->key, 6)));
 	if (cfg->ifaces != NULL)
 		jw_str(w, "in_iface", cfg->ifaces[f->iface_index]);
-	jw_str(w, "event_type", "ssh");
+	jw_ascii(w, "event_type", "ssh");
 	text_addr(addr, sizeof(addr), f->key.family, src == 0 ? f->key.src : f->key.dst);
-	jw_str(w, "src_ip", addr);
+	jw_ascii(w, "src_ip", addr);
 	jw_int(w, "src_port", src == 0 ? f->key.sport : f->key.dport);
 	text_addr(addr, sizeof(addr), f->key.family, src == 0 ? f->key.dst : f->key.src);
-	jw_str(w, "dest_ip", addr);
+	jw_ascii(w, "dest_ip", addr);
 	jw_int(w, "dest_port", src == 0 ? f->key.dport : f->key.sport);
-	jw_str(w, "proto", "TCP");
+	jw_ascii(w, "proto", "TCP");
 	if (community_id_v1(&f->key, 6, cfg->record.community_seed, cid) == 0)
-		jw_str(w, "community_id", cid);
+		jw_ascii(w, "community_id", cid);
 	if (cfg->record.sensor != NULL && cfg->record.sensor[0] != '\0')
 		jw_str(w, "host", cfg->record.sensor);
 	if (f->nvlan > 0) {
@@ -711,9 +712,9 @@ int record_build(struct record_writer *rw, const struct flow *f, const struct re
 	if (s->hostkey.present) {
 		jw_obj_open(w, "host_key");
 		jw_str(w, "type", s->hostkey.key.type);
-		jw_str(w, "fingerprint", s->hostkey.key.fingerprint);
+		jw_ascii(w, "fingerprint", s->hostkey.key.fingerprint);
 		if (s->hostkey.key.cert_fingerprint[0] != '\0')
-			jw_str(w, "certificate_fingerprint", s->hostkey.key.cert_fingerprint);
+			jw_ascii(w, "certificate_fingerprint", s->hostkey.key.cert_fingerprint);
 		if (s->hostkey.key.bits &&
 		    (full || s->hostkey.key.bits != hostkey_fixed_bits(s->hostkey.key.type)))
 			jw_int(w, "bits", s->hostkey.key.bits);
@@ -732,20 +733,20 @@ int record_build(struct record_writer *rw, const struct flow *f, const struct re
 			jw_int(w, "p_bits", s->gex.p_bits);
 		jw_obj_close(w);
 	}
-	jw_str(w, "outcome", verdict_outcome_name(j->outcome));
-	jw_str(w, "phase", verdict_phase_name(j->phase));
+	jw_ascii(w, "outcome", verdict_outcome_name(j->outcome));
+	jw_ascii(w, "phase", verdict_phase_name(j->phase));
 	if (verdict_close_kind_name(f->close_kind) != NULL) {
 		const char *who = "none";
 		if (f->close_kind == FLOW_CLOSE_FIN || f->close_kind == FLOW_CLOSE_RST)
 			who = f->close_dir == c ? "client" : "server";
 		jw_obj_open(w, "close");
-		jw_str(w, "initiator", who);
-		jw_str(w, "kind", verdict_close_kind_name(f->close_kind));
+		jw_ascii(w, "initiator", who);
+		jw_ascii(w, "kind", verdict_close_kind_name(f->close_kind));
 		/* Compact: only a close phase behind ssh.phase (packets that came
 		 * after the FIN or RST took the handshake further); absent reads
 		 * ssh.phase. */
 		if (full || j->close_phase != j->phase)
-			jw_str(w, "phase", verdict_phase_name(j->close_phase));
+			jw_ascii(w, "phase", verdict_phase_name(j->close_phase));
 		jw_ms(w, "after_ms", t0, j->t_close);
 		jw_obj_close(w);
 	}
@@ -765,7 +766,7 @@ int record_build(struct record_writer *rw, const struct flow *f, const struct re
 	if (s->dir[0].disconnect_seen || s->dir[1].disconnect_seen) {
 		int d = s->dir[!c].disconnect_seen ? !c : c;
 		jw_obj_open(w, "disconnect");
-		jw_str(w, "from", d == c ? "client" : "server");
+		jw_ascii(w, "from", d == c ? "client" : "server");
 		jw_int(w, "reason", s->dir[d].disconnect_reason);
 		jw_wire(w, "description", s->dir[d].disconnect_desc, s->dir[d].disconnect_desc_len);
 		jw_obj_close(w);
@@ -778,7 +779,7 @@ int record_build(struct record_writer *rw, const struct flow *f, const struct re
 	/* The policy table's version qualifies its verdicts: compact names it
 	 * where one of them is in the record. */
 	if (full || has_policy_verdict(j))
-		jw_str(w, "policy_version", POLICY_VERSION);
+		jw_ascii(w, "policy_version", POLICY_VERSION);
 	anomalies_array(w, f, c, full);
 	jw_obj_close(w); /* ssh */
 	jw_obj_close(w);

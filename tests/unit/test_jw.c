@@ -271,6 +271,45 @@ static void test_int_digits(void)
 	jw_free(&w);
 }
 
+/* jw_ascii copies trusted text as it is: the same bytes jw_str writes for it. */
+static void test_ascii(void)
+{
+	static const char *const texts[] = {
+	    "",
+	    "a",
+	    "TCP",
+	    "established",
+	    "2026-01-01T00:00:00.132524+0000",
+	    "SHA256:y3SG1AySYCk76SKUT+olsK2owQg3oPBq/QMq0/MkphM",
+	    "2001:db8::1",
+	};
+	struct jw a, b;
+	int bad = 0;
+
+	jw_init(&a);
+	jw_init(&b);
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		jw_reset(&a);
+		jw_reset(&b);
+		jw_obj_open(&a, NULL);
+		jw_obj_open(&b, NULL);
+		jw_ascii(&a, "k", texts[i]);
+		jw_ascii(&a, "second", texts[i]);
+		jw_str(&b, "k", texts[i]);
+		jw_str(&b, "second", texts[i]);
+		jw_obj_close(&a);
+		jw_obj_close(&b);
+		if (a.err || a.len != b.len || memcmp(a.buf, b.buf, a.len) != 0)
+			bad++;
+	}
+	CHECK_EQ_INT(bad, 0);
+	jw_reset(&a);
+	jw_ascii(&a, NULL, "ssh");
+	CHECK(a.len == 5 && memcmp(a.buf, "\"ssh\"", 5) == 0, "a bare value");
+	jw_free(&a);
+	jw_free(&b);
+}
+
 int main(void)
 {
 	test_text();
@@ -278,6 +317,7 @@ int main(void)
 	test_positions();
 	test_lengths();
 	test_int_digits();
+	test_ascii();
 	test_numbers_and_nesting();
 	test_real_bytes();
 	return tap_done();

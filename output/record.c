@@ -110,9 +110,27 @@ struct side_header {
 	uint32_t banner_len;
 	char hassh[33];
 	uint8_t what, has_hassh_str, first_kex_follows, has_banner;
+	uint8_t span; /* the lists as one part (lists_span) */
 };
 
 #define SIDE_PARTS (2 + KEX_NLISTS)
+
+/*
+ * lists_span: whether k's lists lie as kex_init_parse_in leaves them, in
+ * one copy of the wire bytes with each list's NUL over the next one's
+ * length (RFC 4253 7.1: a uint32 length before each name-list), so that
+ * list[0] to the end of list[9] is one block whose bytes the lengths and
+ * the lists fix. A hand-built kex_init is keyed list by list instead.
+ */
+static int lists_span(const struct kex_init *k)
+{
+	if (!k->in_flowmem)
+		return 0;
+	for (int i = 1; i < KEX_NLISTS; i++)
+		if (k->list[i] != k->list[i - 1] + k->list_len[i - 1] + 4)
+			return 0;
+	return 1;
+}
 
 static int side_parts(const struct ssh_dir *d, unsigned what, struct side_header *h,
                       struct memo_part *pt)
@@ -128,8 +146,14 @@ static int side_parts(const struct ssh_dir *d, unsigned what, struct side_header
 	h->has_hassh_str = d->hassh_str != NULL;
 	h->first_kex_follows = k->first_kex_follows;
 	h->has_banner = d->banner != NULL;
+	h->span = (uint8_t)lists_span(k);
 	pt[np++] = (struct memo_part){h, sizeof(*h)};
 	pt[np++] = (struct memo_part){d->banner, h->banner_len};
+	if (h->span) {
+		const char *end = k->list[KEX_NLISTS - 1] + k->list_len[KEX_NLISTS - 1];
+		pt[np++] = (struct memo_part){k->list[0], (size_t)(end - k->list[0])};
+		return np;
+	}
 	for (int i = 0; i < KEX_NLISTS; i++)
 		pt[np++] = (struct memo_part){k->list[i], k->list_len[i]};
 	return np;

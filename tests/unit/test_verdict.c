@@ -2915,6 +2915,30 @@ static void test_record_side_memo(void)
 	c->f.ssh.dir[0].pre_lines = 2;
 	CHECK(record_same(&rw, c, "\"pre_banner_lines\":[\"hello\",\"world\"]"),
 	      "pre-banner lines, written afresh");
+	c->f.ssh.dir[0].pre_lines = 0;
+	{
+		/* The client's lists as kex_init_parse_in leaves them: one block,
+		 * each list's NUL over the next one's length, keyed as one part. */
+		static char block[512];
+		struct kex_init *k = &c->kex[0];
+		size_t at = 0;
+
+		for (int i = 0; i < KEX_NLISTS; i++) {
+			const char *l = i < 8 ? base_lists[i] : "";
+			size_t n = strlen(l);
+
+			memcpy(block + at, l, n + 1);
+			memcpy(block + at + n + 1, "\x00\x00\x0a", 3);
+			k->list[i] = block + at;
+			k->list_len[i] = (uint32_t)n;
+			at += n + 4;
+		}
+		k->in_flowmem = 1;
+		CHECK(record_same(&rw, c, "\"aes128-ctr\""), "lists in one block");
+		CHECK(record_same(&rw, c, "\"aes128-ctr\""), "lists in one block, from the memo");
+		memcpy(k->list[KEX_ENC_C2S], "aes192", 6);
+		CHECK(record_same(&rw, c, "\"aes192-ctr\""), "one byte of the block changed");
+	}
 	record_writer_free(&rw);
 	free(c);
 }

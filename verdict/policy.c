@@ -115,25 +115,31 @@ const struct policy_verdict *policy_weak(const char *category, const char *algor
 }
 
 /*
- * The table by category, for policy_weak_cat: each category's entries in
- * table order with their name's length (the part before '*' for a
- * prefix), built once from weak_table so the two cannot disagree. A
- * connection's negotiated algorithms are then compared with a handful of
- * entries of the right category and length instead of the whole table.
+ * The table by category, for policy_weak_cat: each category's names in
+ * buckets by length, prefixes ('*') apart, every entry in table order and
+ * with its length (of the part before '*' for a prefix), built once from
+ * weak_table so the two cannot disagree. A negotiated algorithm is then
+ * compared with the one or two entries of its category and length instead
+ * of the whole table.
  */
 #define POLICY_GROUPS 5
+#define POLICY_BUCKETS 16 /* by length mod 16 */
 #define POLICY_TABLE_LEN (sizeof(weak_table) / sizeof(weak_table[0]))
 
 struct policy_entry {
 	const struct policy_verdict *v;
-	size_t len;     /* of the name, or of the prefix before '*' */
-	uint8_t prefix; /* the name ends in '*' */
+	size_t len; /* of the name, or of the prefix before '*' */
+};
+
+struct policy_list {
+	struct policy_entry e[POLICY_TABLE_LEN];
+	size_t n;
 };
 
 static const char *const group_name[POLICY_GROUPS] = {"kex", "host_key", "cipher", "mac",
                                                       "compression"};
-static struct policy_entry by_group[POLICY_GROUPS][POLICY_TABLE_LEN];
-static size_t group_n[POLICY_GROUPS];
+static struct policy_list by_len[POLICY_GROUPS][POLICY_BUCKETS];
+static struct policy_list prefixes[POLICY_GROUPS];
 static pthread_once_t by_group_once = PTHREAD_ONCE_INIT;
 
 static void by_group_build(void)
@@ -143,10 +149,14 @@ static void by_group_build(void)
 		size_t len = strlen(v->algorithm);
 		int prefix = len > 0 && v->algorithm[len - 1] == '*';
 
-		for (int g = 0; g < POLICY_GROUPS; g++)
-			if (strcmp(v->category, group_name[g]) == 0)
-				by_group[g][group_n[g]++] = (struct policy_entry){
-				    v, prefix ? len - 1 : len, (uint8_t)prefix};
+		for (int g = 0; g < POLICY_GROUPS; g++) {
+			struct policy_list *l;
+
+			if (strcmp(v->category, group_name[g]) != 0)
+				continue;
+			l = prefix ? &prefixes[g] : &by_len[g][len % POLICY_BUCKETS];
+			l->e[l->n++] = (struct policy_entry){v, prefix ? len - 1 : len};
+		}
 	}
 }
 
@@ -174,20 +184,28 @@ static int group_of(int cat)
 
 const struct policy_verdict *policy_weak_cat(int cat, const char *algorithm, size_t len)
 {
+	const struct policy_verdict *found = NULL;
+	const struct policy_list *l;
 	int g = group_of(cat);
 
 	if (g < 0)
 		return NULL;
 	pthread_once(&by_group_once, by_group_build);
-	for (size_t i = 0; i < group_n[g]; i++) {
-		const struct policy_entry *e = &by_group[g][i];
-
-		if (e->prefix ? len < e->len : len != e->len)
-			continue;
-		if (memcmp(e->v->algorithm, algorithm, e->len) == 0)
-			return e->v->level == POLICY_WEAK ? e->v : NULL;
-	}
-	return NULL;
+	l = &by_len[g][len % POLICY_BUCKETS];
+	for (size_t i = 0; i < l->n; i++)
+		if (l->e[i].len == len && memcmp(l->e[i].v->algorithm, algorithm, len) == 0) {
+			found = l->e[i].v;
+			break;
+		}
+	/* A prefix entry before it in the table comes first, as in policy_lookup. */
+	l = &prefixes[g];
+	for (size_t i = 0; i < l->n && (found == NULL || l->e[i].v < found); i++)
+		if (len >= l->e[i].len &&
+		    memcmp(l->e[i].v->algorithm, algorithm, l->e[i].len) == 0) {
+			found = l->e[i].v;
+			break;
+		}
+	return found != NULL && found->level == POLICY_WEAK ? found : NULL;
 }
 
 const struct policy_verdict *policy_table(size_t *n)

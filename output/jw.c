@@ -368,30 +368,37 @@ static const char digits2[201] = "00010203040506070809"
                                  "80818283848586878889"
                                  "90919293949596979899";
 
-/* fmt_u64 writes v in decimal (at most 20 digits) at out; returns the end. */
+/*
+ * fmt_u64 writes v in decimal (at most 20 digits) at out, which has room
+ * for FMT_ROOM bytes (the bytes after the digits are scratch); returns the
+ * end of the digits. The digits are made two a step at the end of a
+ * buffer, then moved in three fixed-size copies: no count of them first.
+ */
+#define FMT_ROOM 24
 static inline char *fmt_u64(char *out, uint64_t v)
 {
-	size_t n = 1;
-	char *t;
+	char tmp[2 * FMT_ROOM], *t = tmp + FMT_ROOM;
+	size_t n;
 
-	for (uint64_t p = 10; n < 20 && v >= p; p *= 10)
-		n++;
-	t = out + n;
 	while (v >= 100) {
 		t -= 2;
 		memcpy(t, digits2 + 2 * (v % 100), 2);
 		v /= 100;
 	}
-	if (v >= 10)
-		memcpy(t - 2, digits2 + 2 * v, 2);
-	else
-		t[-1] = (char)('0' + v);
+	if (v >= 10) {
+		t -= 2;
+		memcpy(t, digits2 + 2 * v, 2);
+	} else {
+		*--t = (char)('0' + v);
+	}
+	n = (size_t)(tmp + FMT_ROOM - t);
+	memcpy(out, t, FMT_ROOM); /* t + FMT_ROOM is within tmp */
 	return out + n;
 }
 
 void jw_put_int(struct jw *w, const char *k, size_t kl, int64_t v)
 {
-	char *o = begin(w, k, kl, 20);
+	char *o = begin(w, k, kl, 1 + FMT_ROOM);
 
 	if (o == NULL)
 		return;
@@ -411,7 +418,8 @@ void jw_put_bool(struct jw *w, const char *k, size_t kl, int v)
 /*
  * fmt_ms writes d microseconds as milliseconds with the microseconds as
  * decimals, trailing zeros dropped but one: 6011.532, 0.1, 5.0 (as jansson
- * prints a real). At most 24 characters; returns the end.
+ * prints a real). At most 24 characters, in FMT_ROOM + 5 bytes of room;
+ * returns the end.
  */
 static char *fmt_ms(char *out, uint64_t d)
 {
@@ -432,7 +440,7 @@ static char *fmt_ms(char *out, uint64_t d)
 void jw_put_ms(struct jw *w, const char *k, size_t kl, uint64_t from, uint64_t to)
 {
 	uint64_t d = to >= from ? to - from : from - to;
-	char *o = begin(w, k, kl, 25);
+	char *o = begin(w, k, kl, 1 + FMT_ROOM + 5);
 
 	if (o == NULL)
 		return;

@@ -601,11 +601,22 @@ void record_prefetch(const struct flow *f)
 	for (int i = 0; i < 2; i++) {
 		const struct ssh_dir *d = &f->ssh.dir[i];
 
-		if (d->kexinit == NULL)
+		const struct kex_init *k = d->kexinit;
+
+		if (k == NULL)
 			continue;
-		for (int l = 0; l < KEX_NLISTS; l++)
-			for (uint32_t at = 0; at < d->kexinit->list_len[l]; at += 64)
-				__builtin_prefetch(d->kexinit->list[l] + at);
+		if (k->in_flowmem) {
+			/* Parsed lists lie in order in one copy (lists_span): one sweep. */
+			const char *p = k->list[0], *end = k->list[KEX_NLISTS - 1];
+
+			if (end >= p && end - p < RECORD_CACHE_KEY_MAX)
+				for (end += k->list_len[KEX_NLISTS - 1]; p < end; p += 64)
+					__builtin_prefetch(p);
+		} else {
+			for (int l = 0; l < KEX_NLISTS; l++)
+				for (uint32_t at = 0; at < k->list_len[l]; at += 64)
+					__builtin_prefetch(k->list[l] + at);
+		}
 		if (d->banner != NULL)
 			__builtin_prefetch(d->banner);
 	}

@@ -1009,10 +1009,18 @@ static void sort_by_severity(struct verdict *v)
 void diagnose_flow(const struct flow *f, struct verdict *v, struct arena *arena,
                    struct auth_guess *guess, struct scan_table *scan)
 {
-	struct ctx x = {
-	    .f = f, .v = v, .arena = arena, .guess = guess, .scan = scan, .c = v->client_dir};
+	/* Field by field: zeroing the whole context (its spare diagnosis, which
+	 * diagnosis_add clears when it is used) costs more than the checks. */
+	struct ctx x;
 	int c = v->client_dir;
 
+	x.f = f;
+	x.v = v;
+	x.arena = arena;
+	x.guess = guess;
+	x.scan = scan;
+	x.c = c;
+	x.server_buf[0] = '\0';
 	x.tc = &f->dir[c];
 	x.ts = &f->dir[!c];
 	x.sc = &f->ssh.dir[c];

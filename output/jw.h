@@ -129,6 +129,11 @@ static inline void jw_ascii(struct jw *w, const char *key, const char *s)
 	jw_put_ascii(w, key, jw_klen(key), s, strlen(s));
 }
 
+static inline void jw_asciin(struct jw *w, const char *key, const char *s, size_t n)
+{
+	jw_put_ascii(w, key, jw_klen(key), s, n);
+}
+
 /* jw_wire: wire bytes, escaped as text_escape does, then as JSON. */
 static inline void jw_wire(struct jw *w, const char *key, const uint8_t *p, size_t n)
 {

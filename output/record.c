@@ -668,6 +668,28 @@ static int has_policy_verdict(const struct verdict *v)
 	return 0;
 }
 
+/*
+ * record_time puts the text of capture time us (text_time's) in rw->ts.
+ * Records come in capture order, many in the same second as the one
+ * before: then only the microseconds change, and only they are written.
+ */
+static void record_time(struct record_writer *rw, uint64_t us)
+{
+	uint64_t sec = us / 1000000u;
+	uint32_t frac = (uint32_t)(us % 1000000u);
+
+	if (rw->ts_frac == 0 || sec != rw->ts_sec) {
+		text_time(rw->ts, sizeof(rw->ts), us);
+		rw->ts_len = strlen(rw->ts);
+		/* text_time ends in ".uuuuuu+0000", however it made the rest */
+		rw->ts_frac = rw->ts_len >= 12 ? rw->ts_len - 11 : 0;
+		rw->ts_sec = sec;
+		return;
+	}
+	for (int i = 5; i >= 0; i--, frac /= 10)
+		rw->ts[rw->ts_frac + (size_t)i] = (char)('0' + frac % 10);
+}
+
 int record_build(struct record_writer *rw, const struct flow *f, const struct report_config *cfg,
                  const struct verdict *j)
 {
@@ -677,14 +699,14 @@ int record_build(struct record_writer *rw, const struct flow *f, const struct re
 	/* Compact: the name-lists only as evidence of a failed negotiation. */
 	int lists = full || (s->negotiated_ok && s->neg.failed_cat >= 0);
 	struct jw *w = &rw->out;
-	char addr[64], ts[48], cid[COMMUNITY_ID_SIZE];
+	char addr[64], cid[COMMUNITY_ID_SIZE];
 	uint64_t t0 = j->t0;
 	struct jw_mark m;
 
 	jw_reset(w);
 	jw_obj_open(w, NULL);
-	text_time(ts, sizeof(ts), f->t_first);
-	jw_ascii(w, "timestamp", ts);
+	record_time(rw, f->t_first);
+	jw_asciin(w, "timestamp", rw->ts, rw->ts_len);
 	/* The merger computed it for its order (the same sensor): once is enough. */
 	jw_int(w, "flow_id",
 	       (int64_t)(f->stable_id != 0

@@ -28,6 +28,11 @@ struct memo;
 struct record_writer {
 	struct jw out;
 	struct memo *sides; /* made on first use */
+	/* The last timestamp written (record_time): its second, its text and
+	 * where its six digits of microseconds are. */
+	uint64_t ts_sec;
+	char ts[48];
+	size_t ts_len, ts_frac;
 };
 
 /* record_prefetch starts loading what the side cache compares (a hint only). */

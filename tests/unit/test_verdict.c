@@ -2910,6 +2910,18 @@ static void test_record_side_memo(void)
 	c->f.ssh.dir[0].banner = (uint8_t *)"SSH-2.0-OpenSSH_9.7";
 	CHECK(record_same(&rw, c, "\"OpenSSH_9.7\""), "another banner of the same length");
 	c->f.ssh.dir[0].banner = (uint8_t *)CLIENT_BANNER;
+	/* The timestamp: within the second of the one before, then past it. */
+	c->f.t_first = 1767225600000000ull + 999999;
+	CHECK(record_same(&rw, c, "\"2026-01-01T00:00:00.999999+0000\""), "a new second");
+	c->f.t_first = 1767225600000000ull + 7;
+	CHECK(record_same(&rw, c, "\"2026-01-01T00:00:00.000007+0000\""), "the same second");
+	c->f.t_first = 1767225600000000ull + 1000000;
+	CHECK(record_same(&rw, c, "\"2026-01-01T00:00:01.000000+0000\""), "the next second");
+	c->f.t_first = 253402300800000000ull + 123456; /* year 10000: text_time's other way */
+	CHECK(record_same(&rw, c, "\"10000-01-01T00:00:00.123456+0000\""), "year 10000");
+	c->f.t_first = 253402300800000000ull + 654321;
+	CHECK(record_same(&rw, c, "\"10000-01-01T00:00:00.654321+0000\""), "year 10000, again");
+	c->f.t_first = T0;
 	c->f.ssh.dir[0].pre = (uint8_t *)"hello\nworld\n";
 	c->f.ssh.dir[0].pre_len = 12;
 	c->f.ssh.dir[0].pre_lines = 2;

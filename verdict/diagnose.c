@@ -84,18 +84,74 @@ static const char *server(struct ctx *x)
 static struct diagnosis *add(struct ctx *x, enum diag_code code, int hint, const char *symptom,
                              const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
+/*
+ * summary_format: vsnprintf into out (size bytes) for the templates of
+ * rules.h, whose specifiers are nearly all %s and %u: those (and %%) are
+ * copied and written here, the same bytes vsnprintf writes, cut at size - 1
+ * as it cuts; a template with any other specifier goes to vsnprintf.
+ * Returns the length written.
+ */
+static size_t summary_format(char *out, size_t size, const char *fmt, va_list ap)
+{
+	size_t n = 0;
+	va_list aq;
+
+	for (const char *q = strchr(fmt, '%'); q != NULL; q = strchr(q + 2, '%'))
+		if (q[1] != 's' && q[1] != 'u' && q[1] != '%') {
+			int r = vsnprintf(out, size, fmt, ap);
+			return r < 0 ? 0 : (size_t)r < size ? (size_t)r : size - 1;
+		}
+	va_copy(aq, ap);
+	for (const char *p = fmt; *p != '\0' && n < size - 1;) {
+		char num[16];
+		const char *s = p, *q;
+		size_t len;
+
+		if (p[0] != '%') { /* the literal text up to the next specifier */
+			q = strchr(p, '%');
+			len = q != NULL ? (size_t)(q - p) : strlen(p);
+			p += len;
+		} else if (p[1] == 's') {
+			s = va_arg(aq, const char *);
+			len = strlen(s);
+			p += 2;
+		} else if (p[1] == 'u') {
+			unsigned v = va_arg(aq, unsigned);
+			char *e = num + sizeof(num);
+
+			do
+				*--e = (char)('0' + v % 10);
+			while ((v /= 10) != 0);
+			s = e;
+			len = (size_t)(num + sizeof(num) - e);
+			p += 2;
+		} else { /* "%%" */
+			len = 1;
+			p += 2;
+		}
+		if (len > size - 1 - n)
+			len = size - 1 - n;
+		memcpy(out + n, s, len);
+		n += len;
+	}
+	va_end(aq);
+	out[n] = '\0';
+	return n;
+}
+
 static struct diagnosis *add(struct ctx *x, enum diag_code code, int hint, const char *symptom,
                              const char *fmt, ...)
 {
 	struct diagnosis *d = diagnosis_add(x->v, &x->spare, code, diag_rule(code)->severity);
 	char summary[DIAG_SUMMARY_MAX];
+	size_t n;
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(summary, sizeof(summary), fmt, ap);
+	n = summary_format(summary, sizeof(summary), fmt, ap);
 	va_end(ap);
 	d->hint = (uint8_t)hint;
-	d->summary = arena_strndup(x->arena, summary, strlen(summary));
+	d->summary = arena_strndup(x->arena, summary, n);
 	d->symptom = symptom;
 	return d;
 }

@@ -2138,6 +2138,26 @@ static void test_disconnect_message(void)
 		free(c);
 	}
 
+	/* A description longer than a summary: cut where vsnprintf cuts it. */
+	{
+		struct conn *c = conn_kex(NULL, NULL);
+		static char desc[700], sum[2048];
+		const struct diagnosis *d;
+
+		memset(desc, 'x', sizeof(desc) - 1);
+		c->f.ssh.dir[1].disconnect_seen = 1;
+		c->f.ssh.dir[1].disconnect_reason = 2;
+		c->f.ssh.dir[1].disconnect_desc = (uint8_t *)desc;
+		c->f.ssh.dir[1].disconnect_desc_len = sizeof(desc) - 1;
+		judge(c);
+		d = find(DIAG_DISCONNECT_MESSAGE);
+		snprintf(sum, sizeof(sum),
+		         "The server sent SSH_MSG_DISCONNECT PROTOCOL_ERROR: \"%s\".", desc);
+		sum[511] = '\0'; /* DIAG_SUMMARY_MAX - 1 */
+		SUMMARY(d, sum);
+		free(c);
+	}
+
 	/* Both sides sent one: the server's is the one quoted. */
 	{
 		struct conn *c = conn_kex(NULL, NULL);

@@ -621,12 +621,6 @@ const char *kex_cat_group(int cat)
 	return cat >= 0 && cat < KEX_NCATS ? group[cat] : "unknown";
 }
 
-int kex_neg_is_repeat(const struct kex_negotiated *n, int cat)
-{
-	return (cat == KEX_CAT_ENC_S2C || cat == KEX_CAT_MAC_S2C || cat == KEX_CAT_COMP_S2C) &&
-	       strcmp(n->alg[cat], n->alg[cat - 1]) == 0;
-}
-
 const char *kex_cat_name(int cat)
 {
 	static const char *const names[KEX_NCATS] = {

@@ -14,6 +14,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "flowmem.h"
 
@@ -145,8 +146,16 @@ int kex_cat_list(int cat);
 /* kex_cat_group: "kex", "host_key", "cipher", "mac" or "compression" (both directions alike). */
 const char *kex_cat_group(int cat);
 
-/* kex_neg_is_repeat: a server-to-client category that agreed on its client-to-server algorithm. */
-int kex_neg_is_repeat(const struct kex_negotiated *n, int cat);
+/*
+ * kex_neg_is_repeat: a server-to-client category that agreed on its
+ * client-to-server algorithm. Inline: the record and the diagnoses ask it
+ * of every category of every connection, and most are ruled out by cat.
+ */
+static inline int kex_neg_is_repeat(const struct kex_negotiated *n, int cat)
+{
+	return (cat == KEX_CAT_ENC_S2C || cat == KEX_CAT_MAC_S2C || cat == KEX_CAT_COMP_S2C) &&
+	       strcmp(n->alg[cat], n->alg[cat - 1]) == 0;
+}
 
 /* kex_cat_name gives "kex", "host_key", "cipher_c2s", ... for a category. */
 const char *kex_cat_name(int cat);

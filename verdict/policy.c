@@ -115,97 +115,69 @@ const struct policy_verdict *policy_weak(const char *category, const char *algor
 }
 
 /*
- * The table by category, for policy_weak_cat: each category's names in
- * buckets by length, prefixes ('*') apart, every entry in table order and
- * with its length (of the part before '*' for a prefix), built once from
- * weak_table so the two cannot disagree. A negotiated algorithm is then
- * compared with the one or two entries of its category and length instead
- * of the whole table.
+ * The table by negotiated category, for policy_weak_cat: for each KEX_CAT_*
+ * the entries of its kex_cat_group, exact names in buckets by length and
+ * prefixes ('*') apart, in table order, as indices into weak_table with
+ * each name's length (of the part before '*' for a prefix). Built once
+ * from weak_table and kex_cat_group, so none of them can disagree. A
+ * negotiated algorithm is then compared with the one or two entries of its
+ * category and length instead of the whole table.
  */
-#define POLICY_GROUPS 5
 #define POLICY_BUCKETS 16 /* by length mod 16 */
 #define POLICY_TABLE_LEN (sizeof(weak_table) / sizeof(weak_table[0]))
+_Static_assert(POLICY_TABLE_LEN < 256, "entries are kept as uint8_t indices");
 
-struct policy_entry {
-	const struct policy_verdict *v;
-	size_t len; /* of the name, or of the prefix before '*' */
-};
+static uint8_t by_len[KEX_NCATS][POLICY_BUCKETS][POLICY_TABLE_LEN];
+static uint8_t by_len_n[KEX_NCATS][POLICY_BUCKETS];
+static uint8_t prefixes[KEX_NCATS][POLICY_TABLE_LEN];
+static uint8_t prefixes_n[KEX_NCATS];
+static size_t name_len[POLICY_TABLE_LEN];
+static pthread_once_t by_cat_once = PTHREAD_ONCE_INIT;
 
-struct policy_list {
-	struct policy_entry e[POLICY_TABLE_LEN];
-	size_t n;
-};
-
-static const char *const group_name[POLICY_GROUPS] = {"kex", "host_key", "cipher", "mac",
-                                                      "compression"};
-static struct policy_list by_len[POLICY_GROUPS][POLICY_BUCKETS];
-static struct policy_list prefixes[POLICY_GROUPS];
-static pthread_once_t by_group_once = PTHREAD_ONCE_INIT;
-
-static void by_group_build(void)
+static void by_cat_build(void)
 {
-	for (size_t i = 0; i < POLICY_TABLE_LEN; i++) {
-		const struct policy_verdict *v = &weak_table[i];
-		size_t len = strlen(v->algorithm);
-		int prefix = len > 0 && v->algorithm[len - 1] == '*';
+	for (uint8_t i = 0; i < POLICY_TABLE_LEN; i++) {
+		const char *alg = weak_table[i].algorithm;
+		size_t len = strlen(alg);
+		int prefix = len > 0 && alg[len - 1] == '*';
 
-		for (int g = 0; g < POLICY_GROUPS; g++) {
-			struct policy_list *l;
-
-			if (strcmp(v->category, group_name[g]) != 0)
+		name_len[i] = prefix ? len - 1 : len;
+		for (int cat = 0; cat < KEX_NCATS; cat++) {
+			if (strcmp(weak_table[i].category, kex_cat_group(cat)) != 0)
 				continue;
-			l = prefix ? &prefixes[g] : &by_len[g][len % POLICY_BUCKETS];
-			l->e[l->n++] = (struct policy_entry){v, prefix ? len - 1 : len};
+			if (prefix)
+				prefixes[cat][prefixes_n[cat]++] = i;
+			else
+				by_len[cat][len % POLICY_BUCKETS]
+				      [by_len_n[cat][len % POLICY_BUCKETS]++] = i;
 		}
-	}
-}
-
-/* group_of: the index of kex_cat_group(cat) in group_name, or -1. */
-static int group_of(int cat)
-{
-	switch (cat) {
-	case KEX_CAT_KEX:
-		return 0;
-	case KEX_CAT_HOSTKEY:
-		return 1;
-	case KEX_CAT_ENC_C2S:
-	case KEX_CAT_ENC_S2C:
-		return 2;
-	case KEX_CAT_MAC_C2S:
-	case KEX_CAT_MAC_S2C:
-		return 3;
-	case KEX_CAT_COMP_C2S:
-	case KEX_CAT_COMP_S2C:
-		return 4;
-	default:
-		return -1;
 	}
 }
 
 const struct policy_verdict *policy_weak_cat(int cat, const char *algorithm, size_t len)
 {
-	const struct policy_verdict *found = NULL;
-	const struct policy_list *l;
-	int g = group_of(cat);
+	const uint8_t *l;
+	int found = -1;
 
-	if (g < 0)
+	if (cat < 0 || cat >= KEX_NCATS)
 		return NULL;
-	pthread_once(&by_group_once, by_group_build);
-	l = &by_len[g][len % POLICY_BUCKETS];
-	for (size_t i = 0; i < l->n; i++)
-		if (l->e[i].len == len && memcmp(l->e[i].v->algorithm, algorithm, len) == 0) {
-			found = l->e[i].v;
+	pthread_once(&by_cat_once, by_cat_build);
+	l = by_len[cat][len % POLICY_BUCKETS];
+	for (uint8_t i = 0; i < by_len_n[cat][len % POLICY_BUCKETS]; i++)
+		if (name_len[l[i]] == len &&
+		    memcmp(weak_table[l[i]].algorithm, algorithm, len) == 0) {
+			found = l[i];
 			break;
 		}
 	/* A prefix entry before it in the table comes first, as in policy_lookup. */
-	l = &prefixes[g];
-	for (size_t i = 0; i < l->n && (found == NULL || l->e[i].v < found); i++)
-		if (len >= l->e[i].len &&
-		    memcmp(l->e[i].v->algorithm, algorithm, l->e[i].len) == 0) {
-			found = l->e[i].v;
+	l = prefixes[cat];
+	for (uint8_t i = 0; i < prefixes_n[cat] && (found < 0 || l[i] < found); i++)
+		if (len >= name_len[l[i]] &&
+		    memcmp(weak_table[l[i]].algorithm, algorithm, name_len[l[i]]) == 0) {
+			found = l[i];
 			break;
 		}
-	return found != NULL && found->level == POLICY_WEAK ? found : NULL;
+	return found >= 0 && weak_table[found].level == POLICY_WEAK ? &weak_table[found] : NULL;
 }
 
 const struct policy_verdict *policy_table(size_t *n)

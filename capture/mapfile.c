@@ -85,7 +85,7 @@ static int look_size(struct mapfile *m)
 static int window_map(struct mapfile *m, size_t n)
 {
 	uint64_t off = m->pos & ~m->pagemask;
-	uint64_t len = MAPFILE_WINDOW;
+	uint64_t len = m->hold || m->seq == 0 ? MAPFILE_WINDOW : MAPFILE_WINDOW_SOLE;
 	void *w;
 
 	retire(m);
@@ -99,8 +99,7 @@ static int window_map(struct mapfile *m, size_t n)
 	/* Read-ahead for a cold file; both are hints, their failure harmless. */
 	(void)madvise(w, (size_t)len, MADV_SEQUENTIAL);
 	if (off + len < m->size)
-		(void)posix_fadvise(m->fd, (off_t)(off + len), (off_t)MAPFILE_WINDOW,
-		                    POSIX_FADV_WILLNEED);
+		(void)posix_fadvise(m->fd, (off_t)(off + len), (off_t)len, POSIX_FADV_WILLNEED);
 	m->win = w;
 	m->win_off = off;
 	m->win_len = (size_t)len;

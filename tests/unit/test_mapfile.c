@@ -72,7 +72,8 @@ static uint64_t take_all(struct mapfile *m, uint64_t at, int *ok, int *err)
 int main(void)
 {
 	char path[] = "/tmp/kw-test-mapfile.XXXXXX";
-	const uint64_t size = 2 * (uint64_t)MAPFILE_WINDOW + 12345;
+	/* The first window is MAPFILE_WINDOW, the next ones (not held) MAPFILE_WINDOW_SOLE. */
+	const uint64_t size = (uint64_t)MAPFILE_WINDOW + MAPFILE_WINDOW_SOLE + 12345;
 	const uint8_t *p;
 	struct mapfile *m;
 	int fd, ok, err, pipefd[2];
@@ -97,6 +98,8 @@ int main(void)
 	CHECK(ok, "every byte taken is the file's, in order");
 	CHECK_EQ_INT(got, size);
 	CHECK_EQ_INT(err, 0);
+	/* Not held: one small window, then large ones (the last is the rest). */
+	CHECK_EQ_INT(mapfile_window(m), 3);
 	CHECK_EQ_INT(mapfile_take(m, 16, &p, &err), 0);
 	CHECK_EQ_INT(err, 0);
 

@@ -443,6 +443,14 @@ static void worker_offline(struct worker *wk)
 			ring_wait(&wk->in, WAIT_MS);
 			continue;
 		}
+		/* A payload read in place was mapped and prefetched on the
+		 * reader's core: ask for its first lines now, so that they
+		 * arrive while the flow is looked up. */
+		if (m->pkt_len != 0 && m->pkt.payload != NULL) {
+			__builtin_prefetch(m->pkt.payload);
+			if (m->pkt.payload_len > 64)
+				__builtin_prefetch(m->pkt.payload + 64);
+		}
 		/* Constant sizes: the copies are inlined. */
 		if (m->pkt_len == PKT_PLAIN_LEN) {
 			memcpy(&p, &m->pkt, PKT_PLAIN_LEN);

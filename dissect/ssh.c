@@ -308,8 +308,8 @@ static int ssh_line_prefix_is_ok(const struct ssh_dir *d, int dir, const struct 
  * their first bytes. Decided on the bytes present up to the line end, so any
  * split decides alike.
  */
-static int ssh_line_responder_gives_up(const struct ssh_conn *conn, const struct ssh_dir *d,
-                                       int dir, const struct cursor *c)
+static int ssh_line_responder_gives_up(const struct ssh_conn *conn, struct ssh_dir *d, int dir,
+                                       const struct cursor *c)
 {
 	static const char http[] = "HTTP/";
 	size_t i, n = cursor_left(c);
@@ -332,10 +332,14 @@ static int ssh_line_responder_gives_up(const struct ssh_conn *conn, const struct
 		if (i == sizeof(http) - 1)
 			return 1;
 	}
-	for (i = 0; i < n && cursor_peek_u8(c, i, &b) == 0 && b != '\n'; i++) {
+	/* c starts at the unfinished line: what an earlier segment brought of
+	 * it was text. */
+	for (i = d->line_checked < n ? d->line_checked : 0;
+	     i < n && cursor_peek_u8(c, i, &b) == 0 && b != '\n'; i++) {
 		if ((b < 0x20 && b != '\r' && b != '\t') || b >= 0x7f)
 			return 1;
 	}
+	d->line_checked = (uint32_t)i;
 	return 0;
 }
 
@@ -380,6 +384,7 @@ static int ssh_line_next(struct ssh_conn *conn, int dir, struct cursor *c, uint6
 	}
 	if (cursor_get_bytes(c, lf + 1, &p) != 0)
 		return KW_ERR_BUG;
+	d->line_checked = 0; /* the next line starts unchecked */
 	n = lf;
 	/* RFC 4253 4.2: lines end in CR LF; LF alone is accepted (OpenSSH). */
 	cursor_init(&line, p, n);

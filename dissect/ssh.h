@@ -161,7 +161,11 @@ struct ssh_dir {
 	enum ssh_state state;
 	uint8_t *buf; /* unconsumed bytes of an unfinished line or packet */
 	uint32_t buf_len, buf_cap;
-	uint32_t lines;     /* lines read before the identification line */
+	uint32_t lines; /* lines read before the identification line */
+	/* Leading bytes of the unfinished line already found to be text by
+	 * ssh_line_responder_gives_up: each segment is looked at once, not the
+	 * whole line again (8 KiB lines sent a byte a segment). */
+	uint32_t line_checked;
 	uint32_t resync_at; /* SSH_ST_RESYNC: offsets of buf below this are ruled out */
 
 	/* Facts. Times are capture time in microseconds, 0 = never. */

@@ -1060,6 +1060,25 @@ static void test_banner_after_other(void)
 	CHECK(!ssh_conn_is_ssh(&c), "no banner after a control byte");
 	ssh_conn_free(&c);
 
+	/* A long line a byte a segment: each byte is looked at once (the
+	 * checked prefix grows with the line), and the verdict is the same as
+	 * for the line whole: text goes on, a control byte at its end stops. */
+	ssh_conn_init(&c, &default_limits);
+	push_str(&c, 0, "USER x\r\n");
+	for (int i = 0; i < 4000; i++)
+		push(&c, 1, "a", 1);
+	CHECK_EQ_INT(c.dir[1].state, SSH_ST_LINES);
+	CHECK_EQ_INT(c.dir[1].line_checked, 4000);
+	push(&c, 1, "b\r\n", 3);
+	CHECK_EQ_INT(c.dir[1].line_checked, 0);
+	CHECK_EQ_INT(c.dir[1].pre_lines, 1);
+	for (int i = 0; i < 100; i++)
+		push(&c, 1, "c", 1);
+	CHECK_EQ_INT(c.dir[1].line_checked, 100);
+	push(&c, 1, "\x02", 1);
+	CHECK_EQ_INT(c.dir[1].state, SSH_ST_STOPPED);
+	ssh_conn_free(&c);
+
 	/* The nearest negative the other way: the server's binary-looking line
 	 * before the client spoke is a pre-banner line as before (RFC 4253 4.2). */
 	ssh_conn_init(&c, &default_limits);

@@ -28,6 +28,7 @@
 #include "hoststore.h"
 #include "inventory.h"
 #include "policy.h"
+#include "ssh.h"
 
 #define INV_SET_MAX 64            /* values kept per set; beyond, counted as others */
 #define INV_WEAK_MAX 64           /* weak or legacy findings per server or client */
@@ -504,7 +505,7 @@ static int state_row(void *ctx, const struct hoststore_row *row)
 	struct inventory *inv = ctx;
 	struct inv_entity *e;
 	char key[128], buf[256];
-	const char *sw, *sp;
+	struct ssh_banner_fields bf;
 
 	endpoint(key, sizeof(key), row->server, row->port);
 	if ((e = inv_get(inv, 1, key)) == NULL)
@@ -515,11 +516,10 @@ static int state_row(void *ctx, const struct hoststore_row *row)
 	set_add(&e->host_keys, buf, row->times_seen);
 	if (row->hassh[0] != '\0')
 		set_add(&e->peers, row->hassh, row->times_seen);
-	/* software_version: after "SSH-x.y-", up to the first space. */
-	if (strncmp(row->banner, "SSH-", 4) == 0 && (sw = strchr(row->banner + 4, '-')) != NULL) {
-		sw++;
-		sp = strchr(sw, ' ');
-		snprintf(buf, sizeof(buf), "%.*s", (int)(sp ? (size_t)(sp - sw) : strlen(sw)), sw);
+	/* software_version, as the record has it. */
+	if (ssh_banner_split((const uint8_t *)row->banner, strlen(row->banner), &bf) == 0 &&
+	    bf.software != NULL) {
+		snprintf(buf, sizeof(buf), "%.*s", (int)bf.software_len, (const char *)bf.software);
 		set_add(&e->software, buf, row->times_seen);
 	}
 	return 0;

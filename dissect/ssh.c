@@ -169,16 +169,49 @@ static uint64_t ssh_line_cap(const struct kw_limits *l)
 	return cap > 0 ? cap : 1;
 }
 
-/* ssh_banner_proto borrows the protoversion of an identification line. */
-static int ssh_banner_proto(const uint8_t *b, size_t n, struct cursor *ver)
+/*
+ * ssh_field borrows the bytes of c up to delim (all of them when there is
+ * none) into *f and *len and moves c past them and the delimiter; returns
+ * whether there was one.
+ */
+static int ssh_field(struct cursor *c, uint8_t delim, const uint8_t **f, size_t *len)
+{
+	size_t at;
+	int found = ssh_find(c, cursor_left(c), delim, &at);
+
+	*f = cursor_ptr(c);
+	*len = found ? at : cursor_left(c);
+	(void)cursor_skip(c, found ? at + 1 : *len);
+	return found;
+}
+
+int ssh_banner_split(const uint8_t *b, size_t n, struct ssh_banner_fields *out)
 {
 	struct cursor c;
-	size_t dash;
 
+	memset(out, 0, sizeof(*out));
 	cursor_init(&c, b, n);
-	if (cursor_skip(&c, 4) != 0 || !ssh_find(&c, cursor_left(&c), '-', &dash))
+	if (!ssh_has_prefix(&c, "SSH-"))
+		return -1;
+	(void)cursor_skip(&c, 4);
+	if (!ssh_field(&c, '-', &out->proto, &out->proto_len))
 		return 0;
-	cursor_init(ver, cursor_ptr(&c), dash);
+	if (!ssh_field(&c, ' ', &out->software, &out->software_len) || cursor_left(&c) == 0)
+		return 0;
+	out->comments = cursor_ptr(&c);
+	out->comments_len = cursor_left(&c);
+	return 0;
+}
+
+/* ssh_banner_proto borrows the protoversion of an identification line that
+ * has one (a '-' after it). */
+static int ssh_banner_proto(const uint8_t *b, size_t n, struct cursor *ver)
+{
+	struct ssh_banner_fields f;
+
+	if (ssh_banner_split(b, n, &f) != 0 || f.software == NULL)
+		return 0;
+	cursor_init(ver, f.proto, f.proto_len);
 	return 1;
 }
 

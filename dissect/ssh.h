@@ -299,4 +299,24 @@ uint32_t ssh_enc_packet_len(const struct ssh_enc *e, uint32_t n);
 /* ssh_conn_is_ssh: some direction sent an identification line. */
 int ssh_conn_is_ssh(const struct ssh_conn *conn);
 
+/*
+ * The fields of an identification line, RFC 4253 section 4.2:
+ * "SSH-protoversion-softwareversion SP comments". Pointers into the line;
+ * software is NULL when no '-' follows the protoversion (then proto is the
+ * rest of the line), comments NULL when no space follows the software or
+ * nothing follows the space.
+ */
+struct ssh_banner_fields {
+	const uint8_t *proto, *software, *comments;
+	size_t proto_len, software_len, comments_len;
+};
+
+/*
+ * ssh_banner_split borrows the fields of the line b[0..n) (a banner as kept,
+ * without CR LF) into *out: 0, or -1 when it does not begin "SSH-" (*out
+ * then all NULL). The one place that cuts a banner into its fields (the
+ * record, the summary, the inventory and the parser use it).
+ */
+int ssh_banner_split(const uint8_t *b, size_t n, struct ssh_banner_fields *out);
+
 #endif

@@ -86,6 +86,7 @@ static void summary_add(struct report *r, const struct flow *f, const struct ver
 {
 	const struct ssh_dir *c = &f->ssh.dir[j->client_dir], *s = &f->ssh.dir[!j->client_dir];
 	const struct ssh_dir *sides[2] = {c, s};
+	struct ssh_banner_fields bf;
 
 	tally_add(r->sum[SUM_SERVER], server, 1);
 	if (j->outcome == OUTCOME_FAILED)
@@ -94,17 +95,13 @@ static void summary_add(struct report *r, const struct flow *f, const struct ver
 		tally_add(r->sum[SUM_DIAGNOSIS], diag_rule(j->diag[i].code)->code, 1);
 	for (int k = 0; k < 2; k++) {
 		const struct ssh_dir *sd = sides[k];
-		if (sd->banner != NULL) {
-			/* software_version: after "SSH-x.y-", up to the first space */
-			char *e = text_escape(sd->banner, sd->banner_len), *v, *sp;
-			if (e != NULL &&
-			    (v = strchr(e + (strncmp(e, "SSH-", 4) == 0 ? 4 : 0), '-'))) {
-				if ((sp = strchr(++v, ' ')) != NULL)
-					*sp = '\0';
+		if (sd->banner != NULL && ssh_banner_split(sd->banner, sd->banner_len, &bf) == 0 &&
+		    bf.software != NULL) {
+			char *v = text_escape(bf.software, bf.software_len);
+			if (v != NULL)
 				tally_add(r->sum[k ? SUM_SERVER_SOFTWARE : SUM_CLIENT_SOFTWARE], v,
 				          1);
-			}
-			free(e);
+			free(v);
 		}
 		if (sd->hassh[0] != '\0')
 			tally_add(r->sum[k ? SUM_HASSH_SERVER : SUM_HASSH], sd->hassh, 1);
@@ -262,19 +259,18 @@ static void unsuffix(char *buf, size_t size, const char *name)
 	snprintf(buf, size, "%.*s", (int)(at != NULL ? (size_t)(at - name) : strlen(name)), name);
 }
 
-/* software: the banner's software version ("OpenSSH_9.2p1"), escaped, into buf. */
+/* software: the banner's software version ("OpenSSH_9.2p1"), escaped, into
+ * buf; "-" when the banner has none (as the record has no software_version). */
 static void software(char *buf, size_t size, const struct ssh_dir *d)
 {
-	char *e, *v, *sp;
+	struct ssh_banner_fields f;
+	char *e;
 
 	snprintf(buf, size, "-");
-	if (d->banner == NULL || (e = text_escape(d->banner, d->banner_len)) == NULL)
+	if (d->banner == NULL || ssh_banner_split(d->banner, d->banner_len, &f) != 0 ||
+	    f.software == NULL || (e = text_escape(f.software, f.software_len)) == NULL)
 		return;
-	v = strncmp(e, "SSH-", 4) == 0 ? strchr(e + 4, '-') : NULL;
-	v = v != NULL ? v + 1 : e;
-	if ((sp = strchr(v, ' ')) != NULL)
-		*sp = '\0';
-	snprintf(buf, size, "%s", v);
+	snprintf(buf, size, "%s", e);
 	free(e);
 }
 

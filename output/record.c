@@ -41,24 +41,18 @@ static const char *const kexinit_names[KEX_NLISTS] = {
 /* Identification line, RFC 4253 4.2: SSH-protoversion-softwareversion SP comments */
 static void banner_fields(struct jw *w, const struct ssh_dir *d, int full)
 {
-	const uint8_t *b = d->banner, *end = d->banner + d->banner_len, *dash, *sp;
+	struct ssh_banner_fields f;
 
 	jw_wire(w, "banner", d->banner, d->banner_len);
-	if (d->banner_len < 4 || memcmp(b, "SSH-", 4) != 0)
+	if (ssh_banner_split(d->banner, d->banner_len, &f) != 0)
 		return;
-	b += 4;
-	dash = memchr(b, '-', (size_t)(end - b));
-	if (dash == NULL) {
-		jw_wire(w, "proto_version", b, (size_t)(end - b));
+	jw_wire(w, "proto_version", f.proto, f.proto_len);
+	if (f.software == NULL)
 		return;
-	}
-	jw_wire(w, "proto_version", b, (size_t)(dash - b));
-	b = dash + 1;
-	sp = memchr(b, ' ', (size_t)(end - b));
-	jw_wire(w, "software_version", b, (size_t)((sp ? sp : end) - b));
+	jw_wire(w, "software_version", f.software, f.software_len);
 	/* Compact: the comments stand in the banner already. */
-	if (full && sp != NULL && sp + 1 < end)
-		jw_wire(w, "comments", sp + 1, (size_t)(end - sp - 1));
+	if (full && f.comments != NULL)
+		jw_wire(w, "comments", f.comments, f.comments_len);
 }
 
 /*

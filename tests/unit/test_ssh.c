@@ -2028,6 +2028,57 @@ static void test_resync_encrypted(void)
 	}
 }
 
+/* field_is: a banner field is present and equals s. */
+static int field_is(const uint8_t *f, size_t n, const char *s)
+{
+	return f != NULL && n == strlen(s) && memcmp(f, s, n) == 0;
+}
+
+/*
+ * ssh_banner_split, the one cut of a banner into its fields (RFC 4253
+ * 4.2), as the record, the summary and the inventory show them.
+ */
+static void test_banner_split(void)
+{
+	static const char *const full = "SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3";
+	struct ssh_banner_fields f;
+
+	CHECK_EQ_INT(ssh_banner_split((const uint8_t *)full, strlen(full), &f), 0);
+	CHECK(field_is(f.proto, f.proto_len, "2.0"), "proto");
+	CHECK(field_is(f.software, f.software_len, "OpenSSH_9.2p1"), "software");
+	CHECK(field_is(f.comments, f.comments_len, "Debian-2+deb12u3"), "comments");
+	CHECK_EQ_INT(ssh_banner_split((const uint8_t *)"SSH-1.99-x a b", 14, &f), 0);
+	CHECK(field_is(f.proto, f.proto_len, "1.99") && field_is(f.software, f.software_len, "x") &&
+	          field_is(f.comments, f.comments_len, "a b"),
+	      "comments keep their spaces");
+	CHECK_EQ_INT(ssh_banner_split((const uint8_t *)"SSH-2.0-x ", 10, &f), 0);
+	CHECK(field_is(f.software, f.software_len, "x") && f.comments == NULL,
+	      "a space with nothing after it: no comments");
+	CHECK_EQ_INT(ssh_banner_split((const uint8_t *)"SSH-2.0-", 8, &f), 0);
+	CHECK(f.software != NULL && f.software_len == 0, "an empty software version is there");
+	CHECK_EQ_INT(ssh_banner_split((const uint8_t *)"SSH-2.0", 7, &f), 0);
+	CHECK(field_is(f.proto, f.proto_len, "2.0") && f.software == NULL,
+	      "no '-' after the version: no software");
+	CHECK_EQ_INT(ssh_banner_split((const uint8_t *)"SSH-", 4, &f), 0);
+	CHECK(f.proto != NULL && f.proto_len == 0 && f.software == NULL, "SSH- alone");
+	CHECK_EQ_INT(ssh_banner_split((const uint8_t *)"SSH-2.0-a\0b c", 13, &f), 0);
+	CHECK(f.software_len == 3 && field_is(f.comments, f.comments_len, "c"),
+	      "a NUL is a byte like another");
+	CHECK_EQ_INT(ssh_banner_split((const uint8_t *)"XSH-2.0-x", 9, &f), -1);
+	CHECK(f.proto == NULL && f.software == NULL && f.comments == NULL, "not a banner: nothing");
+	/* Every cut of the line: within it, never past. */
+	for (size_t n = 0; n <= strlen(full); n++) {
+		const uint8_t *b = (const uint8_t *)full, *end = b + n;
+		int r = ssh_banner_split(b, n, &f);
+
+		CHECK(r == (n < 4 ? -1 : 0), "cut at %zu: %d", n, r);
+		CHECK((f.proto == NULL || f.proto + f.proto_len <= end) &&
+		          (f.software == NULL || f.software + f.software_len <= end) &&
+		          (f.comments == NULL || f.comments + f.comments_len <= end),
+		      "cut at %zu: fields inside", n);
+	}
+}
+
 int main(void)
 {
 	test_banners();
@@ -2040,6 +2091,7 @@ int main(void)
 	test_encrypted();
 	test_resync();
 	test_resync_encrypted();
+	test_banner_split();
 	test_transcripts();
 	return tap_done();
 }

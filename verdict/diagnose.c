@@ -344,22 +344,6 @@ static const char *openssh_category_words(int cat)
 	}
 }
 
-/* The value in force of the limit verdict_limit_name named. */
-static unsigned long long limit_value(const struct kw_limits *l, const char *name)
-{
-	if (l == NULL || name == NULL)
-		return 0;
-	if (strcmp(name, "memory") == 0)
-		return (unsigned long long)l->memory << 20;
-	if (strcmp(name, "max_packet") == 0)
-		return l->max_packet;
-	if (strcmp(name, "stream_buf") == 0)
-		return l->stream_buf;
-	if (strcmp(name, "namelist_max") == 0)
-		return l->namelist_max;
-	return 0;
-}
-
 /*
  * analysis_limited: a limit of ours, not the peer, stopped a side's
  * parsing (or dropped its KEXINIT) before NEWKEYS. Said once, for the
@@ -382,7 +366,7 @@ static void check_limited(struct ctx *x)
 	if (i < 0 || (name = verdict_limit_name(f->ssh.dir[i].anomalies)) == NULL)
 		return;
 	side = role(x, i);
-	value = limit_value(f->ssh.limits, name);
+	value = verdict_limit_value(f->ssh.dir[i].anomalies, f->ssh.limits);
 	d = add(x, DIAG_ANALYSIS_LIMITED, 0, NULL, SUM_ANALYSIS_LIMITED, name, value, side,
 	        verdict_phase_name(x->v->phase));
 	diag_ev_text(d, "limit", name);

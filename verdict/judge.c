@@ -39,21 +39,51 @@ int verdict_limited_dir(const struct flow *f)
 	return -1;
 }
 
+/* The bit of SSH_ANOM_LIMITS that stopped the parser first in a packet's
+ * life: memory is asked before a buffer grows, the length before the body. */
+static uint32_t limit_bit(uint32_t a)
+{
+	static const uint32_t order[] = {SSH_ANOM_MEMCAP, SSH_ANOM_NOMEM, SSH_ANOM_PACKET_LIMIT,
+	                                 SSH_ANOM_BUFFER, SSH_ANOM_KEXINIT_LIMIT};
+
+	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++)
+		if (a & order[i])
+			return order[i];
+	return 0;
+}
+
 const char *verdict_limit_name(uint32_t a)
 {
-	/* The one that stopped the parser first in a packet's life: memory
-	 * is asked before a buffer grows, the length before the body. */
-	if (a & SSH_ANOM_MEMCAP)
+	switch (limit_bit(a)) {
+	case SSH_ANOM_MEMCAP:
 		return "memory";
-	if (a & SSH_ANOM_NOMEM)
+	case SSH_ANOM_NOMEM:
 		return "out_of_memory";
-	if (a & SSH_ANOM_PACKET_LIMIT)
+	case SSH_ANOM_PACKET_LIMIT:
 		return "max_packet";
-	if (a & SSH_ANOM_BUFFER)
+	case SSH_ANOM_BUFFER:
 		return "stream_buf";
-	if (a & SSH_ANOM_KEXINIT_LIMIT)
+	case SSH_ANOM_KEXINIT_LIMIT:
 		return "namelist_max";
+	}
 	return NULL;
+}
+
+unsigned long long verdict_limit_value(uint32_t a, const struct kw_limits *l)
+{
+	if (l == NULL)
+		return 0;
+	switch (limit_bit(a)) {
+	case SSH_ANOM_MEMCAP:
+		return (unsigned long long)l->memory << 20;
+	case SSH_ANOM_PACKET_LIMIT:
+		return l->max_packet;
+	case SSH_ANOM_BUFFER:
+		return l->stream_buf;
+	case SSH_ANOM_KEXINIT_LIMIT:
+		return l->namelist_max;
+	}
+	return 0; /* out_of_memory is the machine's, no setting */
 }
 
 /* The SSH client's TCP direction: the protocol's word, unless it was only assumed. */

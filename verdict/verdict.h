@@ -223,10 +223,13 @@ int verdict_capture_partial(const struct flow *f);
  * What that side did afterwards is unknown: the outcome is incomplete
  * and no diagnosis is drawn from its silence (analysis_limited says so).
  * verdict_limit_name: the limit behind a direction's SSH_ANOM_LIMITS bits
- * ("stream_buf", "max_packet", "namelist_max", "memory"), NULL for none.
+ * ("stream_buf", "max_packet", "namelist_max", "memory", "out_of_memory"),
+ * NULL for none; verdict_limit_value: its value in force in l (bytes; 0 for
+ * out_of_memory, none or l NULL).
  */
 int verdict_limited_dir(const struct flow *f);
 const char *verdict_limit_name(uint32_t ssh_anomalies);
+unsigned long long verdict_limit_value(uint32_t ssh_anomalies, const struct kw_limits *l);
 int verdict_both_newkeys(const struct flow *f);
 int verdict_client_dir(const struct flow *f);
 enum verdict_outcome verdict_outcome_of(const struct flow *f);

@@ -1411,6 +1411,23 @@ static void test_analysis_limited(void)
 	free(c);
 	CHECK_EQ_STR(verdict_limit_name(SSH_ANOM_KEXINIT_LIMIT), "namelist_max");
 	CHECK(verdict_limit_name(SSH_ANOM_PACKET_LENGTH) == NULL, "packet_length is no limit");
+	{
+		/* Each limit's name and its value in force, from the same bit; memory
+		 * first when several stopped the parser. */
+		struct kw_limits l = KW_LIMITS_DEFAULT;
+
+		CHECK_EQ_STR(verdict_limit_name(SSH_ANOM_MEMCAP | SSH_ANOM_BUFFER), "memory");
+		CHECK(verdict_limit_value(SSH_ANOM_MEMCAP | SSH_ANOM_BUFFER, &l) ==
+		          (unsigned long long)l.memory << 20,
+		      "memory in bytes");
+		CHECK(verdict_limit_value(SSH_ANOM_PACKET_LIMIT, &l) == l.max_packet, "max_packet");
+		CHECK(verdict_limit_value(SSH_ANOM_BUFFER, &l) == l.stream_buf, "stream_buf");
+		CHECK(verdict_limit_value(SSH_ANOM_KEXINIT_LIMIT, &l) == l.namelist_max,
+		      "namelist_max");
+		CHECK_EQ_STR(verdict_limit_name(SSH_ANOM_NOMEM), "out_of_memory");
+		CHECK(verdict_limit_value(SSH_ANOM_NOMEM, &l) == 0, "out_of_memory has no setting");
+		CHECK(verdict_limit_value(SSH_ANOM_BUFFER, NULL) == 0, "no limits, no value");
+	}
 	test_limits = (struct kw_limits)KW_LIMITS_DEFAULT;
 }
 

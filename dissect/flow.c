@@ -608,6 +608,10 @@ void flow_table_advance(struct flow_table *t, uint64_t now_us)
 	if (now_us <= t->now_us)
 		return; /* the capture clock never goes backwards */
 	t->now_us = now_us;
+	/* Once a second: copies given back while no new flow came take their
+	 * memory back to the budget within a second, not at the next flow. */
+	if (t->tw_sec < now_sec)
+		flow_take_returned(t);
 	while (t->tw_sec < now_sec) {
 		struct list_head due;
 

@@ -201,7 +201,8 @@ struct flow_config {
 	 * thread (one packet loop, no threads): a released copy then goes
 	 * straight back to the table. Unset, flow_release may be called on any
 	 * thread and the copy waits for the table's thread to take it back
-	 * (its next new flow or copy, or flow_table_free). Either way the
+	 * (its next new flow or copy, the clock's next second, or
+	 * flow_table_free). Either way the
 	 * copy's memory returns to the table's local budget, its chunks to the
 	 * table's pool and the copy to its spare flows: no lock, no free on
 	 * another thread's heap. Every copy must be released before

@@ -548,6 +548,62 @@ static void test_handoff(void)
 	}
 }
 
+/* Copies handed over by test_returned_in_time, released later, elsewhere. */
+struct pile {
+	struct flow *copy[64];
+	int n;
+};
+
+static void on_pile(void *ctx, struct flow *f, enum flow_report_why why)
+{
+	struct pile *pl = ctx;
+
+	(void)why;
+	if (pl->n < 64)
+		pl->copy[pl->n++] = f;
+	else
+		flow_release(f);
+}
+
+/*
+ * Copies released on another thread wait for their table to take them
+ * back; with no new connection coming, the clock's next second does, so
+ * their memory is the budget's again within a second.
+ */
+static void test_returned_in_time(void)
+{
+	struct kw_budget root;
+	struct pile pl = {.n = 0};
+	struct flow_config cfg = {.limits = &limits,
+	                          .ssh_ports = ssh_port,
+	                          .nssh_ports = 1,
+	                          .handoff = on_pile,
+	                          .report_ctx = &pl,
+	                          .budget = &root,
+	                          .seed = 1};
+	struct flow_table *t;
+	uint64_t held, last = 100000000u * 41u + 60000000u;
+
+	budget_init(&root, 1u << 30);
+	limits.max_flows = 100;
+	t = flow_table_new(&cfg);
+	for (int n = 1; n <= 40; n++)
+		handoff_conn(t, n);
+	CHECK_EQ_INT(pl.n, 40);
+	held = root.used;
+	CHECK(held >= 40 * sizeof(struct flow), "the held copies are charged (%llu)",
+	      (unsigned long long)held);
+	for (int i = 0; i < pl.n; i++)
+		flow_release(pl.copy[i]);
+	CHECK(root.used == held, "released elsewhere: still charged until taken back");
+	flow_table_advance(t, last + 500000u);
+	flow_table_advance(t, last + 2000000u);
+	CHECK(root.used <= BUDGET_LOCAL_CHUNK, "taken back within a second (%llu)",
+	      (unsigned long long)root.used);
+	flow_table_free(t);
+	CHECK(root.used == 0, "nothing charged at the end (%llu)", (unsigned long long)root.used);
+}
+
 int main(void)
 {
 	test_orders();
@@ -556,6 +612,7 @@ int main(void)
 	test_timeouts();
 	test_reuse();
 	test_handoff();
+	test_returned_in_time();
 	test_midstream();
 	test_src_evidence();
 	test_bypass_after_report();

@@ -91,7 +91,8 @@ static struct diagnosis *add(struct ctx *x, enum diag_code code, int hint, const
  * as it cuts; a template with any other specifier goes to vsnprintf.
  * Returns the length written.
  */
-static size_t summary_format(char *out, size_t size, const char *fmt, va_list ap)
+static __attribute__((format(printf, 3, 0))) size_t summary_format(char *out, size_t size,
+                                                                   const char *fmt, va_list ap)
 {
 	size_t n = 0;
 	va_list aq;

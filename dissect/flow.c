@@ -389,18 +389,6 @@ static void spare_put(struct flow_table *t, struct flow *f)
 	free(f);
 }
 
-/* spare_take: one of t's spare flows (not zeroed), or NULL. */
-static struct flow *spare_take(struct flow_table *t)
-{
-	struct flow *f = t->spare;
-
-	if (f != NULL) {
-		t->spare = f->hnext;
-		t->nspare--;
-	}
-	return f;
-}
-
 /* flow_destroy takes a flow out of the table and frees it (flow_release: a copy). */
 static void flow_destroy(struct flow_table *t, struct flow *f)
 {
@@ -439,13 +427,24 @@ static void flow_take_returned(struct flow_table *t)
 	}
 }
 
-/* flow_alloc gives a zeroed flow, a spare one when there is one. */
-static struct flow *flow_alloc(struct flow_table *t)
+/* spare_take: one of t's spare flows (not zeroed), the copies given back
+ * taken in first (flow_take_returned), or NULL. */
+static struct flow *spare_take(struct flow_table *t)
 {
 	struct flow *f;
 
 	flow_take_returned(t);
-	f = spare_take(t);
+	if ((f = t->spare) != NULL) {
+		t->spare = f->hnext;
+		t->nspare--;
+	}
+	return f;
+}
+
+/* flow_alloc gives a zeroed flow, a spare one when there is one. */
+static struct flow *flow_alloc(struct flow_table *t)
+{
+	struct flow *f = spare_take(t);
 
 	if (f == NULL)
 		return calloc(1, sizeof(*f));
@@ -463,7 +462,6 @@ static void flow_handoff(struct flow_table *t, struct flow *f, enum flow_report_
 	/* Copies come back to this table (flow_release): reuse one. */
 	struct flow *c;
 
-	flow_take_returned(t);
 	if ((c = spare_take(t)) == NULL)
 		c = malloc(sizeof(*c));
 	if (c == NULL) {

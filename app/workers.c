@@ -831,14 +831,20 @@ static void send_msg(struct worker *wk, uint32_t type, const struct pkt *p, uint
 	ring_commit(&wk->in, len);
 }
 
+/* read_past: worker i has read past the packets sent to it before mark k. */
+static int read_past(struct workers *w, uint32_t i, uint32_t k)
+{
+	uint32_t head = atomic_load_explicit(&w->wk[i].in.head, memory_order_acquire);
+
+	return (int32_t)(head - w->marks[k].tail[i]) >= 0;
+}
+
 /* mark_done: every worker has read past the packets sent before mark k. */
 static int mark_done(struct workers *w, uint32_t k)
 {
-	for (uint32_t i = 0; i < w->n; i++) {
-		uint32_t head = atomic_load_explicit(&w->wk[i].in.head, memory_order_acquire);
-		if ((int32_t)(head - w->marks[k].tail[i]) < 0)
+	for (uint32_t i = 0; i < w->n; i++)
+		if (!read_past(w, i, k))
 			return 0;
-	}
 	return 1;
 }
 
@@ -879,8 +885,7 @@ static void window_moved(struct workers *w, uint64_t now)
 	while (w->nmarks > 0 && capture_held(w->held) > HOLD_WAIT) {
 		uint32_t i = 0;
 
-		while (i + 1 < w->n &&
-		       (int32_t)(atomic_load(&w->wk[i].in.head) - w->marks[0].tail[i]) >= 0)
+		while (i + 1 < w->n && read_past(w, i, 0))
 			i++;
 		ring_kick(&w->wk[i].in);
 		ring_bell_wait(&w->wk[i].in.space, first_mark_done, w, WAIT_MS);
@@ -907,7 +912,7 @@ void workers_input_end(struct workers *w)
 		for (uint32_t i = 0; i < w->n; i++)
 			ring_kick(&w->wk[i].in);
 		for (uint32_t i = 0; i < w->n; i++)
-			if ((int32_t)(atomic_load(&w->wk[i].in.head) - w->marks[0].tail[i]) < 0) {
+			if (!read_past(w, i, 0)) {
 				ring_bell_wait(&w->wk[i].in.space, first_mark_done, w, WAIT_MS);
 				break;
 			}

@@ -344,7 +344,6 @@ static int ssh_line_prefix_is_ok(const struct ssh_dir *d, int dir, const struct 
 static int ssh_line_responder_gives_up(const struct ssh_conn *conn, struct ssh_dir *d, int dir,
                                        const struct cursor *c)
 {
-	static const char http[] = "HTTP/";
 	size_t i, n = cursor_left(c);
 	uint64_t cap = ssh_line_cap(conn->limits);
 	uint8_t b;
@@ -353,18 +352,8 @@ static int ssh_line_responder_gives_up(const struct ssh_conn *conn, struct ssh_d
 		return 0;
 	if (n > cap)
 		n = (size_t)cap;
-	if (d->lines == 0) {
-		if (cursor_peek_u8(c, 0, &b) == 0 && b == '<')
-			return 1;
-		for (i = 0; i < sizeof(http) - 1; i++) {
-			if (cursor_peek_u8(c, i, &b) != 0)
-				break;
-			if (b != (uint8_t)http[i])
-				break;
-		}
-		if (i == sizeof(http) - 1)
-			return 1;
-	}
+	if (d->lines == 0 && (ssh_has_prefix(c, "<") || ssh_has_prefix(c, "HTTP/")))
+		return 1;
 	/* c starts at the unfinished line: what an earlier segment brought of
 	 * it was text. */
 	for (i = d->line_checked < n ? d->line_checked : 0;

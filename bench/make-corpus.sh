@@ -80,8 +80,7 @@ NSC="kwb-c-$$"
 NSS="kwb-s-$$"
 NETNS=("$NSC" "$NSS")   # emptied and deleted by the EXIT trap
 C4=198.18.0.1 S4=198.18.0.2
-WORK=$(mktemp -d -t kexwatch-bench.XXXXXX)
-netns_trap
+netns_begin bench
 
 wait_port() { # PORT: bounded wait for a listener in the server namespace
     local i

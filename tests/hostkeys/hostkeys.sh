@@ -46,13 +46,12 @@ NSC="kwhk-c-$$"
 NSS="kwhk-s-$$"
 NETNS=("$NSC" "$NSS")   # emptied and deleted by the EXIT trap
 C4=198.18.0.1 S4=198.18.0.2
-WORK=$(mktemp -d -t kexwatch-hostkeys.XXXXXX)
 FAILS=0
 NETNS_OFFLOADS=""       # no ethtool here: offloads stay as the kernel sets them
 SCRIPT_NAME=hostkeys.sh # for die
 # shellcheck source=../lib/netns.sh
 . "$HERE/../lib/netns.sh"   # log, die, start_bg, stop_pid, cleanup trap, veth setup
-netns_trap
+netns_begin hostkeys
 
 ok() { log "ok: $*"; }
 fail() { log "FAIL: $*"; FAILS=$((FAILS + 1)); }

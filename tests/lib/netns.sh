@@ -15,6 +15,7 @@
 #                       STOP_RC: its exit status (137 when it had to be killed).
 #   netns_trap          install the EXIT/INT/TERM traps (exit 130 on Ctrl-C,
 #                       143 on SIGTERM) that run netns_cleanup.
+#   netns_begin NAME    netns_trap, then WORK=$(mktemp -d -t kexwatch-NAME.XXXXXX).
 #   netns_cleanup       (the EXIT trap) SIGTERM every PID in PIDS, SIGKILL
 #                       every process left in the namespaces of NETNS (all
 #                       started by the script, e.g. sshd session children),
@@ -29,6 +30,9 @@
 #                       wire-sized segments), link up.
 #   netns_wait_up NS IF...       bounded wait (NETNS_UP_WAIT tenths of a
 #                       second) for LOWER_UP on the links; 1 on timeout.
+#   netns_capture_needs need the tools every capture script uses.
+#   netns_check_sizes DIR NAME...  print each DIR/NAME.pcap's size, die when
+#                       one is 1 MiB or more.
 #   netns_capture_start NAME NS IF [FILTER...]  tcpdump in NS on IF (whole
 #                       frames, written as they come) into $WORK/caps/NAME.pcap,
 #                       its log $WORK/logs/NAME.tcpdump.log; returns once it
@@ -49,8 +53,8 @@
 #   NETNS        array of every namespace the script may create, emptied
 #                of processes and deleted by netns_cleanup (names carry $$ so
 #                parallel runs never collide);
-# and calls netns_trap once WORK is set, before creating any namespace or
-# starting any process. Optional knobs: LOG_WIDTH (log's seconds field, 3),
+# and calls netns_begin (or netns_trap once WORK is set) before creating any
+# namespace or starting any process. Optional knobs: LOG_WIDTH (log's seconds field, 3),
 # NETNS_OFFLOADS (ethtool features for netns_up, "tso off gso off gro off";
 # empty: ethtool is not run), NETNS_UP_WAIT (50), NETNS_STOP_WAIT (50),
 # NETNS_TERM_WAIT (tenths of a second each PID gets after SIGTERM in
@@ -141,7 +145,7 @@ netns_cleanup() {
     _netns_reap 10
     for ns in "${NETNS[@]}"; do ip netns del "$ns" 2>/dev/null; done
     if declare -F netns_cleanup_hook >/dev/null; then netns_cleanup_hook "$rc"; fi
-    if [ -n "$WORK" ]; then
+    if [ -n "${WORK:-}" ]; then
         if [ "${KEEP_WORK:-0}" = 1 ]; then echo "work folder kept: $WORK" >&2; else rm -rf "$WORK"; fi
     fi
     exit "$rc"
@@ -151,6 +155,14 @@ netns_trap() {
     trap netns_cleanup EXIT
     trap 'exit 130' INT
     trap 'exit 143' TERM
+}
+
+# netns_begin NAME: the traps (netns_trap), then the work folder WORK
+# (kexwatch-NAME.XXXXXX in TMPDIR). In that order an interruption between the
+# two leaves no folder behind.
+netns_begin() {
+    netns_trap
+    WORK=$(mktemp -d -t "kexwatch-$1.XXXXXX") || die "cannot make a work folder"
 }
 
 # ---------------------------------------------------------------- network
@@ -210,6 +222,30 @@ netns_client_server() {
 }
 
 # ------------------------------------------------------------- captures
+
+# netns_capture_needs: the tools of every capture script (tcpdump; ip and ss;
+# ethtool for netns_up's offloads; timeout for bounded clients), recorded as
+# need does; the caller adds its own and runs install_missing.
+netns_capture_needs() {
+    need tcpdump tcpdump
+    need ip iproute2
+    need ss iproute2
+    need ethtool ethtool
+    need timeout coreutils
+}
+
+# netns_check_sizes DIR NAME...: each DIR/NAME.pcap's size; dies when one is
+# 1 MiB or more (golden captures stay small).
+netns_check_sizes() {
+    local dir=$1 n size fail=0
+    shift
+    for n in "$@"; do
+        size=$(stat -c %s "$dir/$n.pcap")
+        printf '%-36s %8d bytes\n' "$n.pcap" "$size"
+        [ "$size" -lt 1048576 ] || { echo "  too large" >&2; fail=1; }
+    done
+    [ "$fail" = 0 ] || die "some captures are 1 MB or more"
+}
 
 declare -gA NETNS_CAP_PIDS=()
 

@@ -91,12 +91,11 @@ live_setup() {
 	need ip iproute2
 	need "$PY" python3
 	need timeout coreutils
-	WORK=$(mktemp -d -t kexwatch-live.XXXXXX)
+	netns_begin live
 	chmod 755 "$WORK"
 	# Where kexwatch, running as nobody after -Z, writes and reopens its files.
 	mkdir -p "$WORK/out"
 	chown nobody:nogroup "$WORK/out"
-	netns_trap
 	netns_pair "$NSC" "$VC" "$NSS" "$VS"
 	netns_up "$NSC" "$VC" "$C4/24" "$C6/64"
 	netns_up "$NSS" "$VS" "$S4/24" "$S6/64"

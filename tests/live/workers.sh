@@ -36,10 +36,9 @@ need ip iproute2
 need iptables iptables
 need "$PY" python3
 need timeout coreutils
-WORK=$(mktemp -d -t kexwatch-live.XXXXXX)
+netns_begin live
 chmod 755 "$WORK"
 mkdir -p "$WORK/out"
-netns_trap
 
 netns_add "$PC" "$PB" "$R1" "$R2" "$PS" || fail "namespaces"
 for ns in "${NETNS[@]}"; do

@@ -56,12 +56,9 @@ SCRIPT_NAME=make-auth.sh  # for die
 need /usr/sbin/sshd openssh-server
 need ssh openssh-client
 need ssh-keygen openssh-client
-need tcpdump tcpdump
-need ip iproute2
-need ss iproute2
+netns_capture_needs
 need unshare util-linux
 need openssl openssl
-need timeout coreutils
 [ -x "$PY" ] && "$PY" -c 'import paramiko' 2>/dev/null || MISSING+=(python3-paramiko)
 install_missing
 
@@ -69,9 +66,8 @@ NSC="kwauth-c-$$"
 NSS="kwauth-s-$$"
 NETNS=("$NSC" "$NSS")   # emptied and deleted by the EXIT trap
 C4=198.18.0.1 S4=198.18.0.2
-WORK=$(mktemp -d -t kexwatch-auth.XXXXXX)
+netns_begin auth
 chmod 755 "$WORK"
-netns_trap
 
 wanted() {
     [ "${#ONLY[@]}" -eq 0 ] && return 0

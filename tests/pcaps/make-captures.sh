@@ -53,15 +53,11 @@ need dropbear dropbear-bin
 need dbclient dropbear-bin
 need dropbearkey dropbear-bin
 need dropbearconvert dropbear-bin
-need tcpdump tcpdump
+netns_capture_needs
 need tshark tshark
 need mergecap wireshark-common
-need ip iproute2
-need ss iproute2
 need unshare util-linux
 need mount mount
-need ethtool ethtool
-need timeout coreutils
 [ -x "$PY" ] && "$PY" -c 'import paramiko' 2>/dev/null || MISSING+=(python3-paramiko)
 install_missing
 
@@ -71,8 +67,7 @@ NSS="kexwatch-s-$$"        # server namespace
 NETNS=("$NSC" "$NSS")      # emptied and deleted by the EXIT trap
 C4=198.18.0.1  S4=198.18.0.2
 C6=2001:db8::1 S6=2001:db8::2
-WORK=$(mktemp -d -t kexwatch-captures.XXXXXX)
-netns_trap
+netns_begin captures
 
 # Run a command in the namespace $1 with a temporary home $2 bound over
 # /root (private mount namespace), bounded by CLIENT_TIMEOUT.

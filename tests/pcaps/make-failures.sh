@@ -48,13 +48,9 @@ SCRIPT_NAME=make-failures.sh  # for die
 need /usr/sbin/sshd openssh-server
 need ssh openssh-client
 need ssh-keygen openssh-client
-need tcpdump tcpdump
-need ip iproute2
-need ss iproute2
+netns_capture_needs
 need unshare util-linux
 need mount mount
-need ethtool ethtool
-need timeout coreutils
 need iptables iptables
 need "$PY" python3
 [ -x "$PY" ] && "$PY" -c 'import paramiko' 2>/dev/null || MISSING+=(python3-paramiko)
@@ -67,8 +63,7 @@ PC="kwf-pc-$$" R1="kwf-r1-$$" R2="kwf-r2-$$" PS="kwf-ps-$$"   # MTU path
 NETNS=("$NSC" "$NSS" "$PC" "$R1" "$R2" "$PS")   # emptied and deleted by the EXIT trap
 C4=198.18.0.1  S4=198.18.0.2
 PC4=198.18.1.1 PS4=198.18.3.2
-WORK=$(mktemp -d -t kexwatch-failures.XXXXXX)
-netns_trap
+netns_begin failures
 
 # in_ns_home NS SECONDS command...: private mount namespace, temp home over /root.
 in_ns_home() {
@@ -647,11 +642,5 @@ path_case fail-mtu-pmtud pmtud
 path_case fail-ip-fragments fragments
 
 # ---------------------------------------------------------------- check
-fail=0
-for n in "${CAPTURES[@]}"; do
-    size=$(stat -c %s "$OUT/$n.pcap")
-    printf '%-36s %8d bytes\n' "$n.pcap" "$size"
-    [ "$size" -lt 1048576 ] || { echo "  too large" >&2; fail=1; }
-done
-[ "$fail" = 0 ] || die "some captures are 1 MB or more"
+netns_check_sizes "$OUT" "${CAPTURES[@]}"
 log "done: ${#CAPTURES[@]} captures in $OUT (check them: tests/diagnoses/check.py)"

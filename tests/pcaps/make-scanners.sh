@@ -46,19 +46,14 @@ need /usr/sbin/sshd openssh-server
 need ssh-keygen openssh-client
 need ssh-audit ssh-audit
 need nmap nmap
-need tcpdump tcpdump
-need ip iproute2
-need ss iproute2
-need ethtool ethtool
-need timeout coreutils
+netns_capture_needs
 need "$PY" python3
 install_missing
 
 NSC="kws-c-$$" NSS="kws-s-$$"
 NETNS=("$NSC" "$NSS")
 C4=198.18.0.1 S4=198.18.0.2
-WORK=$(mktemp -d -t kexwatch-scanners.XXXXXX)
-netns_trap
+netns_begin scanners
 
 netns_client_server "$NSC" "$NSS" "$C4/24" -- "$S4/24"
 
@@ -161,11 +156,5 @@ scan_case scan-nmap nmap -n -Pn -sT -p 22 --script ssh2-enum-algos,ssh-hostkey "
     echo "openssh-server $(dpkg-query -W -f '${Version}' openssh-server)"
 } >"$OUT/logs/scanners-versions.txt"
 
-fail=0
-for n in "${CAPTURES[@]}"; do
-    size=$(stat -c %s "$OUT/$n.pcap")
-    printf '%-28s %8d bytes\n' "$n.pcap" "$size"
-    [ "$size" -lt 1048576 ] || { echo "  too large" >&2; fail=1; }
-done
-[ "$fail" = 0 ] || die "some captures are 1 MB or more"
+netns_check_sizes "$OUT" "${CAPTURES[@]}"
 log "done: ${#CAPTURES[@]} captures in $OUT"

@@ -55,19 +55,14 @@ need /usr/sbin/proftpd proftpd-core
 [ -e /usr/lib/proftpd/mod_sftp.so ] || MISSING+=(proftpd-mod-crypto)
 need ssh-keygen openssh-client
 need sftp openssh-client
-need tcpdump tcpdump
-need ip iproute2
-need ss iproute2
-need ethtool ethtool
-need timeout coreutils
+netns_capture_needs
 need "$PY" python3
 install_missing
 
 NSC="kwf-c-$$" NSS="kwf-s-$$"
 NETNS=("$NSC" "$NSS")
 C4=198.18.0.1 S4=198.18.0.2
-WORK=$(mktemp -d -t kexwatch-sftp.XXXXXX)
-netns_trap
+netns_begin sftp
 
 netns_client_server "$NSC" "$NSS" "$C4/24" -- "$S4/24"
 
@@ -296,11 +291,5 @@ ssh_case sftp-openssh
     echo "openssh-client $(dpkg-query -W -f '${Version}' openssh-client)"
 } >"$OUT/logs/sftp-versions.txt"
 
-fail=0
-for n in "${CAPTURES[@]}"; do
-    size=$(stat -c %s "$OUT/$n.pcap")
-    printf '%-28s %8d bytes\n' "$n.pcap" "$size"
-    [ "$size" -lt 1048576 ] || { echo "  too large" >&2; fail=1; }
-done
-[ "$fail" = 0 ] || die "some captures are 1 MB or more"
+netns_check_sizes "$OUT" "${CAPTURES[@]}"
 log "done: ${#CAPTURES[@]} captures in $OUT"

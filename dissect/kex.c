@@ -635,26 +635,19 @@ const char *kex_cat_name(int cat)
 
 int kex_cipher_is_aead(const char *cipher)
 {
-	/* By length first: most ciphers asked about are none of these. */
-	static const struct {
-		const char *name;
-		size_t len;
-	} aead[] = {
-	    {"chacha20-poly1305@openssh.com", sizeof("chacha20-poly1305@openssh.com") - 1},
-	    {"aes128-gcm@openssh.com", sizeof("aes128-gcm@openssh.com") - 1},
-	    {"aes256-gcm@openssh.com", sizeof("aes256-gcm@openssh.com") - 1},
-	    {"AEAD_AES_128_GCM", sizeof("AEAD_AES_128_GCM") - 1},
-	    {"AEAD_AES_256_GCM", sizeof("AEAD_AES_256_GCM") - 1},
+	static const char *const aead[] = {
+	    "chacha20-poly1305@openssh.com",
+	    "aes128-gcm@openssh.com",
+	    "aes256-gcm@openssh.com",
+	    "AEAD_AES_128_GCM",
+	    "AEAD_AES_256_GCM",
 	};
-	size_t i, len;
 
 	if (cipher == NULL)
 		return 0;
-	len = strlen(cipher);
-	for (i = 0; i < sizeof(aead) / sizeof(aead[0]); i++) {
-		if (aead[i].len == len && memcmp(cipher, aead[i].name, len) == 0)
+	for (size_t i = 0; i < sizeof(aead) / sizeof(aead[0]); i++)
+		if (strcmp(cipher, aead[i]) == 0) /* differs at its first bytes, mostly */
 			return 1;
-	}
 	return 0;
 }
 

@@ -49,8 +49,14 @@ void ring_bell_ring(struct ring_bell *b);
 void ring_bell_wait(struct ring_bell *b, int (*ready)(void *arg), void *arg, uint32_t timeout_ms);
 
 struct ring {
+	/* Set before use and only read after (both ends): a line of their
+	 * own, so that no end's writes make the other miss on them. */
 	uint8_t *buf;
-	uint32_t cap; /* a power of two */
+	uint32_t cap;           /* a power of two */
+	uint32_t batch;         /* bytes between publications of an index (0: every message) */
+	uint32_t kick_bytes;    /* ring_commit rings data once this much is waiting */
+	struct ring_bell *data; /* the reader sleeps here when it is empty (maybe shared) */
+	atomic_int closed;      /* the reader is gone: writes are dropped (written once) */
 	/* Bytes ever written and ever read: they only grow (mod 2^32 they
 	 * still subtract right), the writer owns tail, the reader head. Each
 	 * end publishes its index every `batch` bytes (ring_set_batch), so
@@ -58,17 +64,16 @@ struct ring {
 	_Alignas(64) atomic_uint tail;
 	_Alignas(64) atomic_uint head;
 	/* The writer's: its view of head, refreshed only when the ring looks
-	 * full, and its own tail, ahead of the published one by < batch. */
+	 * full, its own tail, ahead of the published one by < batch, and the
+	 * bytes committed since it last rang data. */
 	_Alignas(64) uint32_t head_cache;
 	uint32_t tail_local;
-	/* The reader's own head, ahead of the published one by < batch. */
+	uint32_t pending;
+	/* The reader's own head, ahead of the published one by < batch: it
+	 * changes with every message read, so it shares its line with no
+	 * field the writer reads. */
 	_Alignas(64) uint32_t head_local;
-	uint32_t batch;         /* bytes between publications of an index (0: every message) */
-	struct ring_bell space; /* the writer sleeps here when the ring is full */
-	struct ring_bell *data; /* the reader sleeps here when it is empty (maybe shared) */
-	uint32_t kick_bytes;    /* ring_commit rings data once this much is waiting */
-	uint32_t pending;       /* bytes committed since the last ring of data (writer) */
-	atomic_int closed;      /* the reader is gone: writes are dropped */
+	_Alignas(64) struct ring_bell space; /* the writer sleeps here when the ring is full */
 };
 
 /* The largest message a ring of cap bytes takes (a quarter of it). */

@@ -14,7 +14,8 @@
  * pcapng, pipes, reassembled fragments) are copied after the pkt. With
  * two workers on two processors or fewer (the default there) the reader
  * runs worker 0 itself (inline0), with a smaller share of the
- * connections, so that no more threads are busy than there are cores.
+ * connections, and worker 1's thread runs the merger between its packets,
+ * so that no more threads are busy than there are cores.
  * Each worker's ring to the merger carries the flows it hands over. A worker publishes
  * its table's horizon (flow_table_horizon) after handing over what came
  * before it; the merger keeps the flows it received in a heap and writes,
@@ -61,6 +62,8 @@
 #define BACKLOG_EVERY 64u /* the reader looks at the backlog once per this many packets */
 #define TICK_US 100000u   /* offline: idle workers run their timers this often */
 #define WAIT_MS 50u       /* a sleeper looks again at least this often */
+/* A worker that runs the merger too merges once per this many messages. */
+#define MERGE_EVERY 64u
 
 enum wmsg_type {
 	WMSG_PACKET = 1,
@@ -99,6 +102,12 @@ static uint32_t frame_off(uint32_t pkt_len, uint32_t plen)
 	return msg_head(pkt_len) + ((plen + 7u) & ~7u);
 }
 
+enum merge_step {
+	MERGE_WORKED, /* took or wrote something: look again */
+	MERGE_IDLE,   /* nothing to do until a worker moves on */
+	MERGE_DONE,   /* every worker done, every record written */
+};
+
 /* Worker to merger: one flow handed over, the merger's to free. */
 struct omsg {
 	struct flow *f;
@@ -125,6 +134,8 @@ struct worker {
 	struct flow_stats snap;   /* counters as last published */
 	uint64_t open_at_end;     /* flows open when the end message came */
 	uint64_t cpu_us;          /* the thread's CPU time, when it ended */
+	int merges;               /* its thread runs the merger too (inline0's worker 1) */
+	uint32_t since_merge;     /* messages since it last ran the merger */
 };
 
 struct workers {
@@ -167,10 +178,12 @@ struct workers {
 	int finished;
 	/* Offline, two workers on two processors or fewer: the reader's
 	 * thread runs worker 0 itself, between reading packets, and hands only
-	 * worker 1's packets over. The busy threads are then as many as the
-	 * cores (the merger shares them), and a third of the hand-offs are
-	 * gone. Other counts keep every worker on a thread of its own, so
-	 * golden.workers-equivalence (N = 1, 2, 3) runs both ways. */
+	 * worker 1's packets over; worker 1's thread runs the merger too
+	 * (worker.merges), judging most flows on the core that followed them.
+	 * The busy threads are then as many as the cores, and a third of the
+	 * hand-offs are gone. Other counts keep every worker and the merger on
+	 * a thread of its own, so golden.workers-equivalence (N = 1, 2, 3)
+	 * runs both ways. */
 	int inline0;
 	/* Offline with one worker: no threads, no rings. The reader's thread
 	 * runs the worker's table and the merger's ordering in turn, so a
@@ -343,8 +356,9 @@ static void on_handoff(void *ctx, struct flow *f, enum flow_report_why why)
 	};
 	struct omsg *slot;
 
-	if (w->single) {
-		/* One loop: straight into the merger's order. */
+	if (w->single || wk->merges) {
+		/* The merger runs on this thread: straight into its order
+		 * (through the ring, a full ring would wait for this thread). */
 		if (heap_push(w, &m) != 0) {
 			atomic_fetch_add_explicit(&w->unsorted, 1, memory_order_relaxed);
 			write_one(w, &m);
@@ -427,6 +441,19 @@ static int worker_handle(struct worker *wk, uint32_t type, const struct pkt *p, 
 	return 0;
 }
 
+static enum merge_step merger_step(struct workers *w);
+static void merger_sleep(struct workers *w, int (*ready)(void *arg), void *arg);
+static void merger_run(struct workers *w);
+static int merger_ready(void *arg);
+
+/* host_ready: a message to read or merging to do (a worker that runs the merger). */
+static int host_ready(void *arg)
+{
+	struct worker *wk = arg;
+
+	return !ring_is_empty(&wk->in) || merger_ready(wk->w);
+}
+
 /* worker_offline: the loop of an offline worker, until the reader's end message. */
 static void worker_offline(struct worker *wk)
 {
@@ -439,6 +466,12 @@ static void worker_offline(struct worker *wk)
 
 		if ((m = ring_peek(&wk->in, &len)) == NULL) {
 			publish_horizon(wk, flow_table_horizon(wk->table));
+			if (wk->merges) {
+				/* Nothing to read: merge, then sleep until there is. */
+				if (merger_step(wk->w) == MERGE_IDLE)
+					merger_sleep(wk->w, host_ready, wk);
+				continue;
+			}
 			ring_kick(&wk->out); /* going to sleep: let the merger have it all */
 			ring_wait(&wk->in, WAIT_MS);
 			continue;
@@ -472,6 +505,10 @@ static void worker_offline(struct worker *wk)
 		ring_release(&wk->in);
 		if (end)
 			return;
+		if (wk->merges && ++wk->since_merge == MERGE_EVERY) {
+			wk->since_merge = 0;
+			(void)merger_step(wk->w);
+		}
 	}
 }
 
@@ -487,8 +524,10 @@ static void *worker_main(void *arg)
 	else
 		worker_offline(wk);
 	workers_publish(w, wk->index);
-	wk->cpu_us = thread_cpu_us();
 	worker_done(wk);
+	if (wk->merges)
+		merger_run(w);
+	wk->cpu_us = thread_cpu_us();
 	return NULL;
 }
 
@@ -533,70 +572,94 @@ static int merger_ready(void *arg)
 	return atomic_load(&w->live_stop_merger) != 0;
 }
 
+/*
+ * merger_step: one round of the merger. It takes what the workers handed
+ * over into its heap and writes, in order, what is final before every
+ * worker's horizon.
+ */
+static enum merge_step merger_step(struct workers *w)
+{
+	uint64_t least = UINT64_MAX;
+	uint32_t ndone = 0;
+	int progress = 0;
+
+	for (uint32_t i = 0; i < w->n; i++) {
+		struct worker *wk = &w->wk[i];
+		const struct omsg *m;
+		uint32_t len;
+
+		/* The horizon first: what was handed over before it is in the ring. */
+		ndone += atomic_load_explicit(&wk->done, memory_order_acquire) != 0;
+		wk->merger_seen = atomic_load_explicit(&wk->horizon, memory_order_acquire);
+		if (wk->merger_seen < least)
+			least = wk->merger_seen;
+		while ((m = ring_peek(&wk->out, &len)) != NULL) {
+			struct omsg copy = *m;
+			ring_release(&wk->out);
+			progress = 1;
+			if (w->cfg.live || heap_push(w, &copy) != 0) {
+				if (!w->cfg.live)
+					atomic_fetch_add_explicit(&w->unsorted, 1,
+					                          memory_order_relaxed);
+				write_one(w, &copy);
+			}
+		}
+	}
+	/* Every worker done (and its ring emptied after): write the rest. */
+	while (w->nheap > 0 && (ndone == w->n || w->heap[0].final_us < least)) {
+		struct omsg m = heap_pop(w);
+		write_one(w, &m);
+		progress = 1;
+	}
+	{
+		uint64_t at = atomic_load(&w->flush_at);
+		/* Everything due by the quiet input's clock is written: out now. */
+		if (at != 0 && (least >= at || ndone == w->n) &&
+		    (w->nheap == 0 || w->heap[0].final_us >= least)) {
+			pipeline_flush(w->cfg.p);
+			atomic_compare_exchange_strong(&w->flush_at, &at, 0);
+		}
+	}
+	if (w->cfg.merger_hook != NULL)
+		w->cfg.merger_hook(w->cfg.live_ctx);
+	if (ndone == w->n && w->nheap == 0) {
+		for (uint32_t i = 0; i < w->n; i++)
+			if (!ring_is_empty(&w->wk[i].out))
+				return MERGE_WORKED;
+		return MERGE_DONE;
+	}
+	publish_backlog(w, 0);
+	return progress ? MERGE_WORKED : MERGE_IDLE;
+}
+
+/*
+ * merger_sleep: the merger has nothing it can write: it says so (the reader
+ * may stop waiting for it) and sleeps on its bell until ready(arg).
+ */
+static void merger_sleep(struct workers *w, int (*ready)(void *arg), void *arg)
+{
+	publish_backlog(w, 1);
+	ring_bell_wait(&w->merger_bell, ready, arg, WAIT_MS);
+	atomic_store_explicit(&w->merger_idle, 0, memory_order_relaxed);
+}
+
+/* merger_run: the merger until the end, on its thread or (host) a worker's. */
+static void merger_run(struct workers *w)
+{
+	enum merge_step s;
+
+	while ((s = merger_step(w)) != MERGE_DONE) {
+		if (s == MERGE_IDLE)
+			merger_sleep(w, merger_ready, w);
+	}
+}
+
 static void *merger_main(void *arg)
 {
 	struct workers *w = arg;
 
-	for (;;) {
-		uint64_t least = UINT64_MAX;
-		uint32_t ndone = 0;
-		int progress = 0;
-
-		for (uint32_t i = 0; i < w->n; i++) {
-			struct worker *wk = &w->wk[i];
-			const struct omsg *m;
-			uint32_t len;
-
-			/* The horizon first: what was handed over before it is in the ring. */
-			ndone += atomic_load_explicit(&wk->done, memory_order_acquire) != 0;
-			wk->merger_seen = atomic_load_explicit(&wk->horizon, memory_order_acquire);
-			if (wk->merger_seen < least)
-				least = wk->merger_seen;
-			while ((m = ring_peek(&wk->out, &len)) != NULL) {
-				struct omsg copy = *m;
-				ring_release(&wk->out);
-				progress = 1;
-				if (w->cfg.live || heap_push(w, &copy) != 0) {
-					if (!w->cfg.live)
-						atomic_fetch_add_explicit(&w->unsorted, 1,
-						                          memory_order_relaxed);
-					write_one(w, &copy);
-				}
-			}
-		}
-		/* Every worker done (and its ring emptied after): write the rest. */
-		while (w->nheap > 0 && (ndone == w->n || w->heap[0].final_us < least)) {
-			struct omsg m = heap_pop(w);
-			write_one(w, &m);
-			progress = 1;
-		}
-		{
-			uint64_t at = atomic_load(&w->flush_at);
-			/* Everything due by the quiet input's clock is written: out now. */
-			if (at != 0 && (least >= at || ndone == w->n) &&
-			    (w->nheap == 0 || w->heap[0].final_us >= least)) {
-				pipeline_flush(w->cfg.p);
-				atomic_compare_exchange_strong(&w->flush_at, &at, 0);
-			}
-		}
-		if (w->cfg.merger_hook != NULL)
-			w->cfg.merger_hook(w->cfg.live_ctx);
-		if (ndone == w->n && w->nheap == 0) {
-			int empty = 1;
-			for (uint32_t i = 0; i < w->n; i++)
-				empty &= ring_is_empty(&w->wk[i].out);
-			if (empty) {
-				w->merger_cpu_us = thread_cpu_us();
-				break;
-			}
-			continue;
-		}
-		publish_backlog(w, !progress);
-		if (!progress) {
-			ring_bell_wait(&w->merger_bell, merger_ready, w, WAIT_MS);
-			atomic_store_explicit(&w->merger_idle, 0, memory_order_relaxed);
-		}
-	}
+	merger_run(w);
+	w->merger_cpu_us = thread_cpu_us();
 	return NULL;
 }
 
@@ -737,7 +800,12 @@ int workers_open(struct workers **out, const struct workers_config *cfg)
 		if (ring_bell_init(&wk->in_bell) != 0)
 			goto nomem;
 		wk->in_bell_on = 1;
-		if (ring_init(&wk->in, IN_RING_BYTES, &wk->in_bell, IN_RING_KICK) != 0)
+		/* With the reader running worker 0, worker 1's thread runs the
+		 * merger too (three busy threads would share two cores): it
+		 * sleeps on the merger's bell, which its ring also rings. */
+		wk->merges = w->inline0 && i == 1;
+		if (ring_init(&wk->in, IN_RING_BYTES, wk->merges ? &w->merger_bell : &wk->in_bell,
+		              IN_RING_KICK) != 0)
 			goto nomem;
 		ring_set_batch(&wk->in, IN_RING_BATCH);
 	}
@@ -745,9 +813,11 @@ int workers_open(struct workers **out, const struct workers_config *cfg)
 	*out = w;
 	if (w->single)
 		return 0;
-	if (kw_thread_start(&w->merger, merger_main, w, "kw-merger") != 0)
-		goto thread;
-	w->merger_started = 1;
+	if (!w->inline0) {
+		if (kw_thread_start(&w->merger, merger_main, w, "kw-merger") != 0)
+			goto thread;
+		w->merger_started = 1;
+	}
 	for (uint32_t i = w->inline0 ? 1 : 0; i < n; i++) {
 		char name[16];
 

@@ -138,7 +138,9 @@ void workers_stats(struct workers *w, struct flow_stats *sum, struct flow_stats 
 /*
  * workers_cpu: CPU time in microseconds each worker thread (per[], n
  * entries) and the merger thread used, measured as each ended (after
- * workers_finish), for the per-stage costs of docs/performance.md.
+ * workers_finish), for the per-stage costs of docs/performance.md. A
+ * merger run by a worker's thread (two workers on two processors) has no
+ * time of its own: 0, and that worker's holds it.
  */
 void workers_cpu(const struct workers *w, uint64_t *per, uint64_t *merger);
 

@@ -459,6 +459,7 @@ static void worker_offline(struct worker *wk)
 {
 	for (;;) {
 		const struct wmsg *m;
+		const uint8_t *in_place;
 		struct capture_frame fr;
 		struct pkt p;
 		uint32_t len;
@@ -479,10 +480,11 @@ static void worker_offline(struct worker *wk)
 		/* A payload read in place was mapped and prefetched on the
 		 * reader's core: ask for its first lines now, so that they
 		 * arrive while the flow is looked up. */
-		if (m->pkt_len != 0 && m->pkt.payload != NULL) {
-			__builtin_prefetch(m->pkt.payload);
+		in_place = m->pkt_len != 0 ? m->pkt.payload : NULL;
+		if (in_place != NULL) {
+			__builtin_prefetch(in_place);
 			if (m->pkt.payload_len > 64)
-				__builtin_prefetch(m->pkt.payload + 64);
+				__builtin_prefetch(in_place + 64);
 		}
 		/* Constant sizes: the copies are inlined. */
 		if (m->pkt_len == PKT_PLAIN_LEN) {
@@ -493,7 +495,9 @@ static void worker_offline(struct worker *wk)
 		} else {
 			memset(&p, 0, sizeof(p));
 		}
-		if (p.payload == NULL)
+		/* in_place, not p.payload: a load from the copy just made would
+		 * wait for its stores. */
+		if (in_place == NULL)
 			p.payload = (const uint8_t *)m + msg_head(m->pkt_len);
 		fr.ts_us = m->frame_ts_us;
 		fr.caplen = m->frame_caplen;

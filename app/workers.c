@@ -277,6 +277,12 @@ static uint32_t shard_of(const struct workers *w, const struct pkt *p)
 	return (part + 1) / 2;
 }
 
+/* first_ring: the first worker the reader hands packets to (offline). */
+static uint32_t first_ring(const struct workers *w)
+{
+	return w->inline0 ? 1u : 0u;
+}
+
 /* --- the merger's heap, ordered by (t_final, t_first, flow_id) ---------- */
 
 static int omsg_before(const struct omsg *a, const struct omsg *b)
@@ -799,8 +805,9 @@ int workers_open(struct workers **out, const struct workers_config *cfg)
 			continue; /* the caller's thread runs it: no rings */
 		if (ring_init(&wk->out, OUT_RING_BYTES, &w->merger_bell, OUT_RING_KICK) != 0)
 			goto nomem;
-		if (cfg->live)
-			continue;
+		if (cfg->live || i < first_ring(w))
+			continue; /* live: each reads its own socket; inline0: no ring to worker 0
+			           */
 		if (ring_bell_init(&wk->in_bell) != 0)
 			goto nomem;
 		wk->in_bell_on = 1;
@@ -822,7 +829,7 @@ int workers_open(struct workers **out, const struct workers_config *cfg)
 			goto thread;
 		w->merger_started = 1;
 	}
-	for (uint32_t i = w->inline0 ? 1 : 0; i < n; i++) {
+	for (uint32_t i = first_ring(w); i < n; i++) {
 		char name[16];
 
 		snprintf(name, sizeof(name), "kw-worker%u",
@@ -983,7 +990,7 @@ void workers_input_end(struct workers *w)
 	/* Everything sent is read before the file is unmapped. */
 	window_moved(w, w->window);
 	while (w->nmarks > 0) {
-		for (uint32_t i = 0; i < w->n; i++)
+		for (uint32_t i = first_ring(w); i < w->n; i++)
 			ring_kick(&w->wk[i].in);
 		for (uint32_t i = 0; i < w->n; i++)
 			if (!read_past(w, i, 0)) {
@@ -1038,7 +1045,7 @@ static void reader_wait_merger(struct workers *w)
 {
 	if (atomic_load_explicit(&w->backlog, memory_order_relaxed) <= MERGE_BACKLOG)
 		return;
-	for (uint32_t i = 0; i < w->n; i++)
+	for (uint32_t i = first_ring(w); i < w->n; i++)
 		ring_kick(&w->wk[i].in);
 	/* merger_idle is true only while it sleeps with nothing it can write. */
 	while (!merger_caught_up(w))

@@ -15,7 +15,6 @@
 # one-sided, incomplete record, and the other worker a second record).
 # Usage: workers.sh KEXWATCH
 KW=$1
-in_c_pc() { timeout --kill-after=5 30 ip netns exec "$PC" "$@"; }
 TEST_NAME=live.workers
 . "$(dirname "$0")/lib.sh"
 
@@ -23,6 +22,7 @@ PC="kww-pc-$$" PB="kww-pb-$$" R1="kww-r1-$$" R2="kww-r2-$$" PS="kww-ps-$$"
 PC4=198.18.1.1 PB4=198.18.4.1 PS4=198.18.3.2
 NETNS=("$PC" "$PB" "$R1" "$R2" "$PS")
 NSS=$PS # start_kexwatch and sshd_start run in the server namespace
+NSC=$PC # in_c: the client that is not black-holed
 VS=p-s
 # sshd_setup listens on $S4 and $S6: here the server's one address.
 S4=$PS4
@@ -95,8 +95,7 @@ CLIENTS=()
 for k in $(seq 1 8); do
 	(
 		for _ in 1 2 3 4 5; do
-			timeout --kill-after=5 30 ip netns exec "$PC" ssh "${SSH_OPTS[@]}" \
-				root@"$PS4" true || exit 1
+			in_c ssh "${SSH_OPTS[@]}" root@"$PS4" true || exit 1
 		done
 	) >"$WORK/client$k.log" 2>&1 &
 	PIDS+=("$!")
@@ -107,12 +106,12 @@ for pid in "${CLIENTS[@]}"; do
 done
 
 log "mismatch, refusal"
-if in_c_pc ssh "${SSH_OPTS[@]}" -o KexAlgorithms=diffie-hellman-group1-sha1 root@"$PS4" true \
+if in_c ssh "${SSH_OPTS[@]}" -o KexAlgorithms=diffie-hellman-group1-sha1 root@"$PS4" true \
 	2>"$WORK/mismatch.log"; then
 	fail "the mismatched login succeeded"
 fi
 grep -q "no matching key exchange method" "$WORK/mismatch.log" || fail "no mismatch from ssh"
-if in_c_pc ssh "${SSH_OPTS[@]}" -p 2222 root@"$PS4" true 2>"$WORK/reset.log"; then
+if in_c ssh "${SSH_OPTS[@]}" -p 2222 root@"$PS4" true 2>"$WORK/reset.log"; then
 	fail "the refused login succeeded"
 fi
 grep -q "Connection refused" "$WORK/reset.log" || fail "no refusal from ssh"

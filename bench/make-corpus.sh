@@ -83,12 +83,7 @@ C4=198.18.0.1 S4=198.18.0.2
 netns_begin bench
 
 wait_port() { # PORT: bounded wait for a listener in the server namespace
-    local i
-    for i in $(seq 1 100); do
-        ip netns exec "$NSS" ss -ltnH "sport = :$1" | grep -q . && return 0
-        sleep 0.1
-    done
-    die "nothing listens on port $1"
+    netns_wait_listen "$NSS" "$1" || die "nothing listens on port $1"
 }
 
 # tcpdump in the client namespace; -U so a stop loses nothing, big buffer.

@@ -16,6 +16,8 @@
 #   netns_trap          install the EXIT/INT/TERM traps (exit 130 on Ctrl-C,
 #                       143 on SIGTERM) that run netns_cleanup.
 #   netns_begin NAME    netns_trap, then WORK=$(mktemp -d -t kexwatch-NAME.XXXXXX).
+#   netns_script_out DIR  what a capture script checks first: dies unless
+#                       root, then OUT = DIR made absolute (made if missing).
 #   netns_cleanup       (the EXIT trap) SIGTERM every PID in PIDS, SIGKILL
 #                       every process left in the namespaces of NETNS (all
 #                       started by the script, e.g. sshd session children),
@@ -47,7 +49,9 @@
 # Contract: the caller sets, before sourcing or at the latest before using
 # what needs them:
 #   SCRIPT_NAME  name in die's messages (default: basename of $0);
-#   START        $(date +%s) at the start, for log's elapsed seconds;
+#   START        $(date +%s) at the start, for log's elapsed seconds
+#                (default: when this file is sourced);
+#   PY           the Python the script runs (default /usr/bin/python3);
 #   WORK         the work folder (mktemp -d), removed by netns_cleanup;
 #                empty: nothing to remove;
 #   NETNS        array of every namespace the script may create, emptied
@@ -70,6 +74,7 @@
 SCRIPT_NAME=${SCRIPT_NAME:-$(basename "$0")}
 : "${START:=$(date +%s)}"
 : "${WORK:=}"
+: "${PY:=/usr/bin/python3}"
 : "${LOG_WIDTH:=3}"
 : "${NETNS_OFFLOADS=tso off gso off gro off}"
 : "${NETNS_UP_WAIT:=50}" "${NETNS_STOP_WAIT:=50}" "${NETNS_TERM_WAIT:=0}"
@@ -201,6 +206,22 @@ netns_wait_up() {
         ok=1
         for i in "$@"; do ip -n "$ns" link show "$i" | grep -q LOWER_UP || ok=0; done
         [ "$ok" = 1 ] && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+netns_script_out() {
+    [ "$(id -u)" -eq 0 ] || die "must run as root"
+    OUT=$(mkdir -p "$1" && cd "$1" && pwd)
+}
+
+# netns_wait_listen NS PORT [PID]: a TCP listener on PORT in NS within 10 s
+# (1 at once if PID, the server, has ended meanwhile).
+netns_wait_listen() {
+    for _ in $(seq 1 100); do
+        [ -z "${3:-}" ] || kill -0 "$3" 2>/dev/null || return 1
+        [ -n "$(ip netns exec "$1" ss -Hltn "sport = :$2")" ] && return 0
         sleep 0.1
     done
     return 1

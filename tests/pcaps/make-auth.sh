@@ -37,21 +37,17 @@
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-OUT=$(mkdir -p "${1:-$HERE}" && cd "${1:-$HERE}" && pwd)
+OUT_DIR=${1:-$HERE}
 shift || true
 ONLY=("$@")
-PY=/usr/bin/python3
 CLIENT_TIMEOUT=40
-START=$(date +%s)
 USERNAME=kwauth
 RIGHT=kw-right-horse
-
-SCRIPT_NAME=make-auth.sh  # for die
 
 # shellcheck source=../lib/netns.sh
 . "$HERE/../lib/netns.sh"   # need, log, die, start_bg, stop_pid, cleanup trap, veth setup
 
-[ "$(id -u)" -eq 0 ] || die "must run as root"
+netns_script_out "$OUT_DIR"
 
 need /usr/sbin/sshd openssh-server
 need ssh openssh-client
@@ -126,14 +122,6 @@ cp "$HERE/truth.py" "$HERE/../auth/truth-auth.py" "$HERE/../auth/paramiko-auth.p
 
 # ---------------------------------------------------------------- sshd
 SRV_PID=""
-wait_listen() {
-    for _ in $(seq 1 100); do
-        kill -0 "$2" 2>/dev/null || return 1
-        [ -n "$(ip netns exec "$NSS" ss -Hltn "sport = :$1")" ] && return 0
-        sleep 0.1
-    done
-    return 1
-}
 
 # start_sshd CASE USEPAM KBDINT MAXTRIES
 start_sshd() {
@@ -162,7 +150,7 @@ EOF
         bash -c 'for f in passwd group shadow pam.d/sshd; do mount --bind "$0/$f" "/etc/$f"; done; exec "$@"' \
         "$WORK/etc" /usr/sbin/sshd -D -e -f "$conf"
     SRV_PID=$BGPID
-    wait_listen 22 "$SRV_PID" || { cat "$WORK/logs/$c.server.log" >&2; die "$c: sshd did not listen"; }
+    netns_wait_listen "$NSS" 22 "$SRV_PID" || { cat "$WORK/logs/$c.server.log" >&2; die "$c: sshd did not listen"; }
 }
 stop_server() { [ -n "$SRV_PID" ] && stop_pid "$SRV_PID" TERM; SRV_PID=""; }
 

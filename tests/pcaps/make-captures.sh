@@ -34,16 +34,12 @@
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-OUT=$(mkdir -p "${1:-$HERE}" && cd "${1:-$HERE}" && pwd)
-PY=/usr/bin/python3
 CLIENT_TIMEOUT=30          # seconds, for every client command
-START=$(date +%s)
-SCRIPT_NAME=make-captures.sh  # for die
 
 # shellcheck source=../lib/netns.sh
 . "$HERE/../lib/netns.sh"   # need, log, die, start_bg, stop_pid, cleanup trap, veth setup
 
-[ "$(id -u)" -eq 0 ] || die "must run as root"
+netns_script_out "${1:-$HERE}"
 
 # ---------------------------------------------------------------- packages
 need /usr/sbin/sshd openssh-server
@@ -127,15 +123,6 @@ SSHD_PUBS=("$K/ssh_host_ed25519_key.pub" "$K/ssh_host_ecdsa_key.pub" "$K/ssh_hos
 SRV_PID=""
 SRV_PUBS=()
 
-wait_listen() {   # port pid
-    for _ in $(seq 1 100); do
-        kill -0 "$2" 2>/dev/null || return 1
-        [ -n "$(ip netns exec "$NSS" ss -Hltn "sport = :$1")" ] && return 0
-        sleep 0.1
-    done
-    return 1
-}
-
 start_sshd() {    # case port
     local c=$1 port=$2 conf="$WORK/run/sshd-$1.conf"
     { cat <<EOF
@@ -151,7 +138,7 @@ EOF
     start_bg "$WORK/logs/$c.server.log" ip netns exec "$NSS" /usr/sbin/sshd -D -e -f "$conf"
     SRV_PID=$BGPID
     SRV_PUBS=("${SSHD_PUBS[@]}")
-    wait_listen "$port" "$SRV_PID" || { cat "$WORK/logs/$c.server.log" >&2; die "$c: sshd did not listen on $port"; }
+    netns_wait_listen "$NSS" "$port" "$SRV_PID" || { cat "$WORK/logs/$c.server.log" >&2; die "$c: sshd did not listen on $port"; }
 }
 
 start_dropbear() { # case port
@@ -162,7 +149,7 @@ start_dropbear() { # case port
         dropbear -F -E -s -m -r "$K/dropbear_ed25519_host_key" -p "$port" -P "$WORK/run/dropbear-$c.pid"
     SRV_PID=$BGPID
     SRV_PUBS=("$K/dropbear_ed25519_host_key.pub")
-    wait_listen "$port" "$SRV_PID" || { cat "$WORK/logs/$c.server.log" >&2; die "$c: dropbear did not listen on $port"; }
+    netns_wait_listen "$NSS" "$port" "$SRV_PID" || { cat "$WORK/logs/$c.server.log" >&2; die "$c: dropbear did not listen on $port"; }
 }
 
 stop_server() {

@@ -32,17 +32,12 @@
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-OUT=$(mkdir -p "${1:-$HERE}" && cd "${1:-$HERE}" && pwd)
-PY=/usr/bin/python3
 CLIENT_TIMEOUT=30          # seconds, default bound for every client command
-START=$(date +%s)
-
-SCRIPT_NAME=make-failures.sh  # for die
 
 # shellcheck source=../lib/netns.sh
 . "$HERE/../lib/netns.sh"   # need, log, die, start_bg, stop_pid, cleanup trap, veth setup
 
-[ "$(id -u)" -eq 0 ] || die "must run as root"
+netns_script_out "${1:-$HERE}"
 
 # ---------------------------------------------------------------- packages
 need /usr/sbin/sshd openssh-server
@@ -146,15 +141,6 @@ cp "$HERE/paramiko-login.py" "$HERE/truth.py" "$HERE/fail-helpers.py" "$WORK/"
 SSHD_PUBS=("$K/ssh_host_ed25519_key.pub" "$K/ssh_host_ecdsa_key.pub" "$K/ssh_host_rsa_key.pub")
 
 # ---------------------------------------------------------------- servers
-wait_listen() {   # ns port pid
-    for _ in $(seq 1 100); do
-        kill -0 "$3" 2>/dev/null || return 1
-        [ -n "$(ip netns exec "$1" ss -Hltn "sport = :$2")" ] && return 0
-        sleep 0.1
-    done
-    return 1
-}
-
 SRV_PID=""
 SRV_PUBS=()
 # start_sshd CASE NS PORT [sshd_config lines...]; BIGKEY=1: the RSA 4096 key + cert only
@@ -180,7 +166,7 @@ start_sshd() {
     SRV_PID=$BGPID
     if [ "${BIGKEY:-0}" = 1 ]; then SRV_PUBS=("$K/big_host_key-cert.pub")
     else SRV_PUBS=("${SSHD_PUBS[@]}"); fi
-    wait_listen "$ns" "$port" "$SRV_PID" \
+    netns_wait_listen "$ns" "$port" "$SRV_PID" \
         || { cat "$WORK/logs/$c.server.log" >&2; die "$c: sshd did not listen on $port"; }
 }
 
@@ -192,7 +178,7 @@ start_helper_server() {
         "$PY" "$WORK/fail-helpers.py" server "$addr" "$port" "$mode" 40 "$@"
     SRV_PID=$BGPID
     SRV_PUBS=()
-    wait_listen "$ns" "$port" "$SRV_PID" \
+    netns_wait_listen "$ns" "$port" "$SRV_PID" \
         || { cat "$WORK/logs/$c.server.log" >&2; die "$c: helper server did not listen"; }
 }
 
@@ -455,7 +441,7 @@ if netns_wanted $c; then
     start_bg "$WORK/logs/$c.server.log" ip netns exec "$NSS" \
         bash -c 'cd "$0" && exec "$1" -m http.server 22 --bind "$2"' "$WORK/www" "$PY" "$S4"
     SRV_PID=$BGPID SRV_PUBS=()
-    wait_listen "$NSS" 22 "$SRV_PID" || die "$c: http.server did not listen"
+    netns_wait_listen "$NSS" 22 "$SRV_PID" || die "$c: http.server did not listen"
     netns_capture_start $c "$NSS" veth-s
     ssh_client $c "$NSC" "$S4" 22
     sleep 0.5
@@ -475,7 +461,7 @@ if netns_wanted $c; then
     start_bg "$WORK/logs/$c.server.log" ip netns exec "$NSS" \
         openssl s_server -accept "$S4:22" -cert "$K/tls.crt" -key "$K/tls.key" -naccept 1 -quiet
     SRV_PID=$BGPID SRV_PUBS=()
-    wait_listen "$NSS" 22 "$SRV_PID" || die "$c: openssl s_server did not listen"
+    netns_wait_listen "$NSS" 22 "$SRV_PID" || die "$c: openssl s_server did not listen"
     netns_capture_start $c "$NSS" veth-s
     ssh_client $c "$NSC" "$S4" 22
     sleep 0.5
@@ -495,7 +481,7 @@ if netns_wanted $c; then
     start_bg "$WORK/logs/$c.relay.log" ip netns exec "$NSS" "$PY" "$WORK/fail-helpers.py" \
         server "$S4" 22 relay 40 "$S4" 2222
     relay_pid=$BGPID
-    wait_listen "$NSS" 22 "$relay_pid" || die "$c: relay did not listen"
+    netns_wait_listen "$NSS" 22 "$relay_pid" || die "$c: relay did not listen"
     netns_capture_start $c "$NSS" veth-s
     ssh_client $c "$NSC" "$S4" 22
     sleep 0.5

@@ -30,17 +30,12 @@
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-OUT=$(mkdir -p "${1:-$HERE}" && cd "${1:-$HERE}" && pwd)
-PY=/usr/bin/python3
 SCAN_TIMEOUT=120   # seconds, bound for every scanner run
-START=$(date +%s)
-
-SCRIPT_NAME=make-scanners.sh  # for die
 
 # shellcheck source=../lib/netns.sh
 . "$HERE/../lib/netns.sh"   # need, log, die, start_bg, stop_pid, cleanup trap, veth setup
 
-[ "$(id -u)" -eq 0 ] || die "must run as root"
+netns_script_out "${1:-$HERE}"
 
 need /usr/sbin/sshd openssh-server
 need ssh-keygen openssh-client
@@ -82,11 +77,7 @@ start_sshd() { # case
     } >"$conf"
     start_bg "$WORK/logs/$c.server.log" ip netns exec "$NSS" /usr/sbin/sshd -D -e -f "$conf"
     SRV_PID=$BGPID
-    for _ in $(seq 1 100); do
-        kill -0 "$SRV_PID" 2>/dev/null || break
-        [ -n "$(ip netns exec "$NSS" ss -Hltn "sport = :22")" ] && return 0
-        sleep 0.1
-    done
+    netns_wait_listen "$NSS" 22 "$SRV_PID" && return 0
     cat "$WORK/logs/$c.server.log" >&2
     die "$c: sshd did not listen"
 }

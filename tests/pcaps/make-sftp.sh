@@ -38,18 +38,13 @@
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-OUT=$(mkdir -p "${1:-$HERE}" && cd "${1:-$HERE}" && pwd)
-PY=/usr/bin/python3
 PORT=2121
 CLIENT_TIMEOUT=30   # seconds, bound for every client run
-START=$(date +%s)
-
-SCRIPT_NAME=make-sftp.sh  # for die
 
 # shellcheck source=../lib/netns.sh
 . "$HERE/../lib/netns.sh"   # need, log, die, start_bg, stop_pid, cleanup trap, veth setup
 
-[ "$(id -u)" -eq 0 ] || die "must run as root"
+netns_script_out "${1:-$HERE}"
 
 need /usr/sbin/proftpd proftpd-core
 [ -e /usr/lib/proftpd/mod_sftp.so ] || MISSING+=(proftpd-mod-crypto)
@@ -106,11 +101,7 @@ EOF
     : >"$WORK/logs/$c.server.log"
     start_bg "$WORK/logs/$c.proftpd.log" ip netns exec "$NSS" /usr/sbin/proftpd -n -q -c "$conf"
     SRV_PID=$BGPID
-    for _ in $(seq 1 100); do
-        kill -0 "$SRV_PID" 2>/dev/null || break
-        [ -n "$(ip netns exec "$NSS" ss -Hltn "sport = :$PORT")" ] && return 0
-        sleep 0.1
-    done
+    netns_wait_listen "$NSS" "$PORT" "$SRV_PID" && return 0
     cat "$WORK/logs/$c.proftpd.log" >&2
     die "$c: proftpd did not listen"
 }

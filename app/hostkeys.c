@@ -20,6 +20,7 @@
 #include "hostkeys.h"
 #include "hoststore.h"
 #include "limits.h"
+#include "ux.h"
 
 static void hostkeys_usage(FILE *out)
 {
@@ -39,13 +40,6 @@ static void hostkeys_usage(FILE *out)
 	        "                        [2001:db8::1]:22, 192.0.2.1:2222); without a port,\n"
 	        "                        on every port\n"
 	        "  -h, --help            print this help and exit\n");
-}
-
-static int hostkeys_usage_error(const char *what, const char *arg)
-{
-	fprintf(stderr, "kexwatch hostkeys: %s%s%s\n", what, arg ? " " : "", arg ? arg : "");
-	fprintf(stderr, "Try 'kexwatch hostkeys --help' for more information.\n");
-	return 2;
 }
 
 /*
@@ -123,8 +117,8 @@ int hostkeys_main(int argc, char **argv)
 			else if (strcmp(optarg, "text") == 0)
 				json = 0;
 			else
-				return hostkeys_usage_error("unknown format (json or text):",
-				                            optarg);
+				return usage_error("hostkeys", "unknown format (json or text): %s",
+				                   optarg);
 			break;
 		case 'f':
 			forget = optarg;
@@ -133,17 +127,16 @@ int hostkeys_main(int argc, char **argv)
 			hostkeys_usage(stdout);
 			return 0;
 		default:
-			fprintf(stderr, "Try 'kexwatch hostkeys --help' for more information.\n");
-			return 2;
+			return usage_hint("hostkeys");
 		}
 	}
 	if (optind < argc)
-		return hostkeys_usage_error("unexpected argument", argv[optind]);
+		return usage_error("hostkeys", "unexpected argument %s", argv[optind]);
 	if (path == NULL)
-		return hostkeys_usage_error("--state PATH is required", NULL);
+		return usage_error("hostkeys", "--state PATH is required");
 	if (forget != NULL && parse_server(forget, canon, &port) != 0)
-		return hostkeys_usage_error("bad server (ADDRESS, ADDRESS:PORT or [IPv6]:PORT):",
-		                            forget);
+		return usage_error("hostkeys",
+		                   "bad server (ADDRESS, ADDRESS:PORT or [IPv6]:PORT): %s", forget);
 	if (json < 0)
 		json = !isatty(STDOUT_FILENO);
 

@@ -29,6 +29,7 @@
 #include "inventory.h"
 #include "policy.h"
 #include "ssh.h"
+#include "ux.h"
 
 #define INV_SET_MAX 64            /* values kept per set; beyond, counted as others */
 #define INV_WEAK_MAX 64           /* weak or legacy findings per server or client */
@@ -952,13 +953,6 @@ static void inventory_usage(FILE *out)
 	        "  -h, --help            print this help and exit\n");
 }
 
-static int inventory_usage_error(const char *what, const char *arg)
-{
-	fprintf(stderr, "kexwatch inventory: %s%s%s\n", what, arg ? " " : "", arg ? arg : "");
-	fprintf(stderr, "Try 'kexwatch inventory --help' for more information.\n");
-	return 2;
-}
-
 int inventory_main(int argc, char **argv)
 {
 	enum {
@@ -1005,7 +999,7 @@ int inventory_main(int argc, char **argv)
 			else if (strcmp(optarg, "text") == 0)
 				view.json = 0;
 			else
-				return inventory_usage_error("unknown format", optarg);
+				return usage_error("inventory", "unknown format %s", optarg);
 			break;
 		case O_SERVERS:
 			view.servers = 1;
@@ -1032,8 +1026,7 @@ int inventory_main(int argc, char **argv)
 			inventory_usage(stdout);
 			return 0;
 		default:
-			fprintf(stderr, "Try 'kexwatch inventory --help' for more information.\n");
-			return 2;
+			return usage_hint("inventory");
 		}
 	}
 	if (!view.servers && !view.clients)
@@ -1049,13 +1042,13 @@ int inventory_main(int argc, char **argv)
 	}
 	if (print) {
 		if (optind < argc || state != NULL || compare != NULL)
-			return inventory_usage_error("--print-policy takes no input", NULL);
+			return usage_error("inventory", "--print-policy takes no input");
 		policy_print(stdout, table, ntable);
 		free(pf.text);
 		return 0;
 	}
 	if (state != NULL && compare != NULL)
-		return inventory_usage_error("--compare reads records, not --state", NULL);
+		return usage_error("inventory", "--compare reads records, not --state");
 	if (inv_init(&inv, table, ntable) != KW_OK || inv_init(&old, table, ntable) != KW_OK) {
 		fprintf(stderr, "kexwatch inventory: out of memory\n");
 		return 1;
@@ -1068,8 +1061,8 @@ int inventory_main(int argc, char **argv)
 		if (isatty(STDIN_FILENO)) {
 			inv_free(&inv);
 			inv_free(&old);
-			return inventory_usage_error("no records: give files, - or --state PATH",
-			                             NULL);
+			return usage_error("inventory",
+			                   "no records: give files, - or --state PATH");
 		}
 		status |= inv_read_file(&inv, "-");
 	}

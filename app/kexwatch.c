@@ -12,7 +12,6 @@
 #include <getopt.h>
 #include <openssl/crypto.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -144,20 +143,6 @@ static void usage(FILE *out)
 	    "  -h, --help            print this help and exit\n");
 }
 
-/* usage_error prints one line and the usage hint; returns the exit status 2. */
-static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int usage_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "kexwatch: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\nTry 'kexwatch --help' for more information.\n");
-	return 2;
-}
-
 /* parse_uint parses a decimal integer in [min, max]; 1 if it is one. */
 static int parse_uint(const char *s, unsigned long min, unsigned long max, unsigned long *out)
 {
@@ -267,11 +252,8 @@ static int read_input(const char *path, uint32_t index, struct run *run)
 	link = capture_link(cap);
 	if (run->filter != NULL && capture_set_filter(cap, run->filter, err, sizeof(err)) != 0) {
 		/* A filter that does not compile is wrong usage (exit 2). */
-		fprintf(stderr,
-		        "kexwatch: -f '%s': %s\nTry 'kexwatch --help' for more information.\n",
-		        run->filter, err);
 		capture_close(cap);
-		return 2;
+		return usage_error(NULL, "-f '%s': %s", run->filter, err);
 	}
 	if (!link_supported(link)) {
 		fprintf(stderr, "kexwatch: %s: link type %d is not supported\n", path, link);
@@ -320,9 +302,9 @@ static int option_set(struct options *o, int opt, const char *arg)
 	switch (opt) {
 	case 'r':
 		if (o->ninputs == KW_MAX_INPUTS)
-			return usage_error("too many -r inputs (at most %d)", KW_MAX_INPUTS);
+			return usage_error(NULL, "too many -r inputs (at most %d)", KW_MAX_INPUTS);
 		if (strcmp(arg, "-") == 0 && o->stdin_used++)
-			return usage_error("standard input given twice");
+			return usage_error(NULL, "standard input given twice");
 		o->inputs[o->ninputs++] = arg;
 		break;
 	case 'w':
@@ -330,10 +312,11 @@ static int option_set(struct options *o, int opt, const char *arg)
 		break;
 	case 'i':
 		if (o->nifaces == KW_MAX_IFACES)
-			return usage_error("too many -i interfaces (at most %d)", KW_MAX_IFACES);
+			return usage_error(NULL, "too many -i interfaces (at most %d)",
+			                   KW_MAX_IFACES);
 		for (uint32_t i = 0; i < o->nifaces; i++)
 			if (strcmp(o->ifaces[i], arg) == 0)
-				return usage_error("interface %s given twice", arg);
+				return usage_error(NULL, "interface %s given twice", arg);
 		o->ifaces[o->nifaces++] = arg;
 		break;
 	case 'f':
@@ -341,13 +324,13 @@ static int option_set(struct options *o, int opt, const char *arg)
 		break;
 	case 's':
 		if (!parse_uint(arg, 64, 262144, &v))
-			return usage_error("bad snap length '%s' (64 to 262144)", arg);
+			return usage_error(NULL, "bad snap length '%s' (64 to 262144)", arg);
 		o->snaplen = (int)v;
 		o->live_only = "-s";
 		break;
 	case 'B':
 		if (!parse_uint(arg, 64, 4u << 20, &v))
-			return usage_error("bad buffer size '%s' (KiB, 64 to 4194304)", arg);
+			return usage_error(NULL, "bad buffer size '%s' (KiB, 64 to 4194304)", arg);
 		o->buffer_kib = (int)v;
 		o->live_only = "-B";
 		break;
@@ -361,25 +344,26 @@ static int option_set(struct options *o, int opt, const char *arg)
 		break;
 	case 'S':
 		if (!parse_uint(arg, 0, 86400 * 7, &v))
-			return usage_error("bad statistics interval '%s' (seconds)", arg);
+			return usage_error(NULL, "bad statistics interval '%s' (seconds)", arg);
 		o->stats_interval_s = (uint32_t)v;
 		o->live_only = "--stats-interval";
 		break;
 	case 'Y':
 		if (o->nsyslog == KW_MAX_SYSLOG)
-			return usage_error("too many --syslog targets (at most %d)", KW_MAX_SYSLOG);
+			return usage_error(NULL, "too many --syslog targets (at most %d)",
+			                   KW_MAX_SYSLOG);
 		o->syslog[o->nsyslog++] = arg;
 		break;
 	case 'y':
 		if ((o->facility = sink_facility(arg)) < 0)
-			return usage_error("unknown syslog facility '%s'", arg);
+			return usage_error(NULL, "unknown syslog facility '%s'", arg);
 		break;
 	case 'E':
 		o->evidence_path = arg;
 		break;
 	case 'M':
 		if (!parse_uint(arg, 1, 1u << 20, &v))
-			return usage_error("bad evidence size '%s' (MiB)", arg);
+			return usage_error(NULL, "bad evidence size '%s' (MiB)", arg);
 		o->evidence_max_bytes = (uint64_t)v << 20;
 		break;
 	case 'F':
@@ -388,7 +372,7 @@ static int option_set(struct options *o, int opt, const char *arg)
 		else if (strcmp(arg, "text") == 0)
 			o->format = REPORT_TEXT;
 		else
-			return usage_error("unknown format '%s' (json or text)", arg);
+			return usage_error(NULL, "unknown format '%s' (json or text)", arg);
 		break;
 	case OPT_STATE:
 		o->state_path = arg;
@@ -399,21 +383,23 @@ static int option_set(struct options *o, int opt, const char *arg)
 		else if (strcmp(arg, "full") == 0)
 			o->record.profile = RECORD_FULL;
 		else
-			return usage_error("unknown record profile '%s' (compact or full)", arg);
+			return usage_error(NULL, "unknown record profile '%s' (compact or full)",
+			                   arg);
 		break;
 	case OPT_SENSOR_NAME:
 		if (arg[0] == '\0' || strlen(arg) > 255)
-			return usage_error("bad sensor name '%s' (1 to 255 characters)", arg);
+			return usage_error(NULL, "bad sensor name '%s' (1 to 255 characters)", arg);
 		o->record.sensor = arg;
 		break;
 	case OPT_COMMUNITY_SEED:
 		if (!parse_uint(arg, 0, 65535, &v))
-			return usage_error("bad Community ID seed '%s' (0 to 65535)", arg);
+			return usage_error(NULL, "bad Community ID seed '%s' (0 to 65535)", arg);
 		o->record.community_seed = (uint16_t)v;
 		break;
 	case OPT_SHARE_THRESHOLD:
 		if (!parse_uint(arg, 1, 1000000, &v))
-			return usage_error("bad host-key share threshold '%s' (1 to 1000000)", arg);
+			return usage_error(NULL, "bad host-key share threshold '%s' (1 to 1000000)",
+			                   arg);
 		o->share_threshold = (uint32_t)v;
 		break;
 	case OPT_FOLLOW:
@@ -429,22 +415,22 @@ static int option_set(struct options *o, int opt, const char *arg)
 		char err[160];
 		if (report_filter_set(&o->select, names[opt - OPT_ONLY], arg, err, sizeof(err)) !=
 		    0)
-			return usage_error("--%s: %s", names[opt - OPT_ONLY], err);
+			return usage_error(NULL, "--%s: %s", names[opt - OPT_ONLY], err);
 		break;
 	}
 	case OPT_WORKERS:
 		if (!parse_uint(arg, 1, WORKERS_MAX, &v))
-			return usage_error("bad number of workers '%s' (1 to %d)", arg,
+			return usage_error(NULL, "bad number of workers '%s' (1 to %d)", arg,
 			                   WORKERS_MAX);
 		o->workers = (uint32_t)v;
 		break;
 	case 'P':
 		if (!parse_ports(arg, o->ports, &o->nports))
-			return usage_error("bad port list '%s'", arg);
+			return usage_error(NULL, "bad port list '%s'", arg);
 		break;
 	case 'L':
 		if (kw_limits_set(&o->limits, arg) != 0)
-			return usage_error("bad limit '%s' (see --list-limits)", arg);
+			return usage_error(NULL, "bad limit '%s' (see --list-limits)", arg);
 		break;
 	case 'l':
 		kw_limits_list(buf, sizeof(buf), &o->limits);
@@ -463,8 +449,7 @@ static int option_set(struct options *o, int opt, const char *arg)
 		usage(stdout);
 		return 0;
 	default:
-		fprintf(stderr, "Try 'kexwatch --help' for more information.\n");
-		return 2;
+		return usage_hint(NULL);
 	}
 	return OPTIONS_GO_ON;
 }
@@ -526,20 +511,21 @@ static int options_parse(struct options *o, int argc, char **argv)
 		if ((r = option_set(o, opt, optarg)) != OPTIONS_GO_ON)
 			return r;
 	if (optind < argc)
-		return usage_error("unexpected argument '%s'", argv[optind]);
+		return usage_error(NULL, "unexpected argument '%s'", argv[optind]);
 	if (o->ninputs > 0 && o->nifaces > 0)
-		return usage_error("-r (read files) and -i (live capture) cannot be mixed");
+		return usage_error(NULL, "-r (read files) and -i (live capture) cannot be mixed");
 	if (o->follow != NULL && (o->ninputs > 0 || o->nifaces > 0))
-		return usage_error("--follow DIR reads alone: no -r or -i with it");
+		return usage_error(NULL, "--follow DIR reads alone: no -r or -i with it");
 	if (o->follow != NULL && o->evidence_path != NULL)
-		return usage_error("--evidence-pcap does not work with --follow yet; use -r DIR");
+		return usage_error(NULL,
+		                   "--evidence-pcap does not work with --follow yet; use -r DIR");
 	if (o->ninputs == 0 && o->nifaces == 0 && o->follow == NULL)
 		return usage_error(
-		    "nothing to read: give -r FILE, -r DIR, --follow DIR or -i IFACE");
+		    NULL, "nothing to read: give -r FILE, -r DIR, --follow DIR or -i IFACE");
 	if (o->share_threshold != 0 && o->state_path == NULL)
-		return usage_error("--hostkey-share-threshold needs --state PATH");
+		return usage_error(NULL, "--hostkey-share-threshold needs --state PATH");
 	if (o->nifaces == 0 && o->live_only != NULL)
-		return usage_error("%s applies to live capture (-i) only", o->live_only);
+		return usage_error(NULL, "%s applies to live capture (-i) only", o->live_only);
 	for (uint32_t i = 0; o->nifaces > 1 && i < o->nifaces; i++)
 		if (strcmp(o->ifaces[i], "any") == 0) {
 			/* "any" sees every interface: a packet on another -i is seen twice. */

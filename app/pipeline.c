@@ -60,7 +60,7 @@ static int open_sinks(struct sink **sinks, uint32_t *n, int use_stdout, const ch
 			if (r != KW_ERR_MALFORMED)
 				r = KW_ERR_IO;
 			else
-				fprintf(stderr, "Try 'kexwatch --help' for more information.\n");
+				(void)usage_hint(NULL);
 			goto fail;
 		}
 		(*n)++;

@@ -7,6 +7,7 @@
  * unit.rules checks that the two name the same codes.
  */
 #include <ctype.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -26,6 +27,25 @@ static uint64_t now_us(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+int usage_hint(const char *sub)
+{
+	fprintf(stderr, "Try 'kexwatch%s%s --help' for more information.\n", sub ? " " : "",
+	        sub ? sub : "");
+	return 2;
+}
+
+int usage_error(const char *sub, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "kexwatch%s%s: ", sub ? " " : "", sub ? sub : "");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return usage_hint(sub);
 }
 
 int color_ok(int fd)

@@ -1,6 +1,7 @@
 /*
  * ux.h: what the person at the terminal sees besides records: the progress
- * line while reading large files, and --explain.
+ * line while reading large files, --explain, and the line that answers
+ * wrong use.
  */
 #ifndef KW_UX_H
 #define KW_UX_H
@@ -25,6 +26,18 @@ void progress_start(struct progress *p, int on, const char *path);
 void progress_tick(struct progress *p, uint64_t bytes_read, uint64_t connections);
 /* progress_end clears the line. */
 void progress_end(struct progress *p);
+
+/*
+ * usage_hint prints the hint that follows a usage error: "Try 'kexwatch
+ * [SUB] --help' for more information." (sub: a subcommand, or NULL).
+ * Returns 2, the exit status of wrong use.
+ */
+int usage_hint(const char *sub);
+/*
+ * usage_error prints "kexwatch[ SUB]: MESSAGE" (printf's fmt) and the hint,
+ * on one line each, to standard error. Returns 2.
+ */
+int usage_error(const char *sub, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /*
  * color_ok: ANSI colour on fd: a terminal that is not "dumb", and NO_COLOR

@@ -12,7 +12,7 @@
  * tail), so the bytes of a bulk transfer are never copied, and a worker
  * that bypasses the connection never touches them. Other payloads (gzip,
  * pcapng, pipes, reassembled fragments) are copied after the pkt. With
- * two workers on two processors or fewer (the default there) the reader
+ * two workers on two processors or fewer (usable_cpus) the reader
  * runs worker 0 itself (inline0), with a smaller share of the
  * connections, and worker 1's thread runs the merger between its packets,
  * so that no more threads are busy than there are cores.
@@ -25,6 +25,8 @@
  * is the same for any number of workers. Not responsible for reading
  * frames (kexwatch.c, live.c), flows (dissect/) or records (output/).
  */
+#define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
+#include <sched.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -176,7 +178,7 @@ struct workers {
 	_Atomic uint64_t unsorted;
 	uint64_t merger_cpu_us;
 	int finished;
-	/* Offline, two workers on two processors or fewer: the reader's
+	/* Offline, two workers on two usable processors or fewer: the reader's
 	 * thread runs worker 0 itself, between reading packets, and hands only
 	 * worker 1's packets over; worker 1's thread runs the merger too
 	 * (worker.merges), judging most flows on the core that followed them.
@@ -202,6 +204,19 @@ uint32_t workers_default(void)
 	if (n < 1)
 		return 1;
 	return n > WORKERS_DEFAULT_MAX ? WORKERS_DEFAULT_MAX : (uint32_t)n;
+}
+
+/*
+ * usable_cpus: the processors this process may run on (its affinity: a
+ * cpuset or taskset may allow fewer than are online), else the online ones.
+ */
+static long usable_cpus(void)
+{
+	cpu_set_t set;
+
+	if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0)
+		return CPU_COUNT(&set);
+	return sysconf(_SC_NPROCESSORS_ONLN);
 }
 
 uint64_t thread_cpu_us(void)
@@ -769,7 +784,7 @@ int workers_open(struct workers **out, const struct workers_config *cfg)
 	w->cfg = *cfg;
 	w->n = n;
 	w->single = n == 1 && !cfg->live;
-	w->inline0 = n == 2 && !cfg->live && sysconf(_SC_NPROCESSORS_ONLN) <= 2;
+	w->inline0 = n == 2 && !cfg->live && usable_cpus() <= 2;
 	w->limits = *cfg->limits;
 	/* Divided, so the run's bound on flows (and on memory) holds for any N. */
 	w->limits.max_flows = (cfg->limits->max_flows + n - 1) / n;

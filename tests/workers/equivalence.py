@@ -2,7 +2,9 @@
 """workers.equivalence: the same records in the same order for any --workers N.
 
 Reads each capture with --workers 1, 2 and 3 (compact records, sensor "golden") and
-compares the outputs byte for byte. The captures: every golden capture (tests/pcaps),
+compares the outputs byte for byte. Two workers on at most two CPUs run another way
+(the reader runs worker 0 and worker 1 the merger): with more CPUs than two, the
+captures are also read with --workers 2 pinned to two of them (taskset). The captures: every golden capture (tests/pcaps),
 every crafted one (tests/crafted), every capture of the conformance corpus when
 SHARED/conformance is present, and a 20 MB prefix of the benchmark's handshake
 corpus when /tmp/kexwatch-bench/handshakes.pcap exists (made at test time, skipped
@@ -23,6 +25,7 @@ import argparse
 import glob
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -30,9 +33,14 @@ import tempfile
 PREFIX_BYTES = 20 * 1000 * 1000
 
 
-def run(kexwatch, capture, workers, timeout):
-    cmd = [kexwatch, "-q", "--workers", str(workers), "--sensor-name", "golden",
-           "--record", "compact", "--format", "json", "-r", capture]
+def pinned(pin):
+    """The command prefix that runs on CPUs pin (a list), or nothing."""
+    return ["taskset", "-c", ",".join(str(c) for c in pin)] if pin else []
+
+
+def run(kexwatch, capture, workers, pin, timeout):
+    cmd = pinned(pin) + [kexwatch, "-q", "--workers", str(workers), "--sensor-name",
+                         "golden", "--record", "compact", "--format", "json", "-r", capture]
     p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout)
     return p.returncode, p.stdout, p.stderr
 
@@ -85,7 +93,17 @@ def main():
     ap.add_argument("--bench", default="/tmp/kexwatch-bench/handshakes.pcap")
     ap.add_argument("--timeout", type=int, default=600)
     args = ap.parse_args()
-    counts = [int(x) for x in args.workers.split(",")]
+    # (workers, CPUs to pin to or None, label). Two workers on at most two
+    # CPUs take their own path (the reader runs worker 0, worker 1 the
+    # merger): on a machine with more, it is run pinned to two of them.
+    variants = [(int(x), None, x) for x in args.workers.split(",")]
+    cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) > 2 and any(n == 2 for n, _, _ in variants):
+        if shutil.which("taskset"):
+            variants.append((2, cpus[:2], "2 on 2 CPUs"))
+        else:
+            print("# taskset absent: two workers on two CPUs not compared")
+    labels = ",".join(label for _, _, label in variants)
     caps = captures(args.tests, args.shared)
     tmp = tempfile.TemporaryDirectory()
     if os.path.exists(args.bench):
@@ -98,14 +116,14 @@ def main():
     bad = records = 0
     for cap in caps:
         outs = []
-        for n in counts:
-            rc, out, err = run(args.kexwatch, cap, n, args.timeout)
-            outs.append((n, rc, out, err))
+        for n, pin, label in variants:
+            rc, out, err = run(args.kexwatch, cap, n, pin, args.timeout)
+            outs.append((label, rc, out, err))
         for n, rc, out, err in outs:
             # A sanitizer build (KW_SANITIZE, KW_TSAN) reports on stderr.
             if b"Sanitizer" in err or b"runtime error" in err:
                 bad += 1
-                print("not ok - %s: --workers %d: sanitizer report\n%s"
+                print("not ok - %s: --workers %s: sanitizer report\n%s"
                       % (cap, n, err.decode("utf-8", "replace")[:4000]))
         base_n, base_rc, base, _ = outs[0]
         for n, rc, out, err in outs[1:]:
@@ -114,12 +132,12 @@ def main():
                 a, b = base.splitlines(), out.splitlines()
                 i = next((k for k in range(min(len(a), len(b))) if a[k] != b[k]),
                          min(len(a), len(b)))
-                print("not ok - %s: --workers %d and %d differ (exit %d/%d, %d/%d records)"
+                print("not ok - %s: --workers %s and %s differ (exit %d/%d, %d/%d records)"
                       " at record %d" % (cap, base_n, n, base_rc, rc, len(a), len(b), i + 1))
                 if i < len(a):
-                    print("#  %d: %s" % (base_n, a[i][:300].decode("utf-8", "replace")))
+                    print("#  %s: %s" % (base_n, a[i][:300].decode("utf-8", "replace")))
                 if i < len(b):
-                    print("#  %d: %s" % (n, b[i][:300].decode("utf-8", "replace")))
+                    print("#  %s: %s" % (n, b[i][:300].decode("utf-8", "replace")))
                 break
         else:
             lines = base.splitlines()
@@ -127,28 +145,28 @@ def main():
             for line in lines:
                 json.loads(line)  # every line is one JSON record
             print("ok - %s: %d records, identical for --workers %s"
-                  % (os.path.relpath(cap), len(lines), args.workers))
+                  % (os.path.relpath(cap), len(lines), labels))
     evidence = 0
     for cap in caps:
         if not (cap.startswith(os.path.join(args.tests, "pcaps")) or
                 cap.endswith("bench-prefix.pcap")):
             continue
         files = []
-        for n in counts:
-            path = os.path.join(tmp.name, "evidence-%d.pcapng" % n)
+        for k, (n, pin, label) in enumerate(variants):
+            path = os.path.join(tmp.name, "evidence-%d.pcapng" % k)
             if os.path.exists(path):
                 os.unlink(path)
-            cmd = [args.kexwatch, "-q", "--workers", str(n), "--evidence-pcap", path,
-                   "-r", cap]
+            cmd = pinned(pin) + [args.kexwatch, "-q", "--workers", str(n), "--evidence-pcap",
+                                 path, "-r", cap]
             p = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                timeout=args.timeout)
             data = open(path, "rb").read() if os.path.exists(path) else b""
-            files.append((n, p.returncode, data))
+            files.append((label, p.returncode, data))
         base_n, base_rc, base = files[0]
         for n, rc, data in files[1:]:
             if rc != base_rc or data != base:
                 bad += 1
-                print("not ok - %s: evidence of --workers %d and %d differ (%d/%d bytes)"
+                print("not ok - %s: evidence of --workers %s and %s differ (%d/%d bytes)"
                       % (os.path.relpath(cap), base_n, n, len(base), len(data)))
                 break
         else:

@@ -820,9 +820,10 @@ int workers_open(struct workers **out, const struct workers_config *cfg)
 			continue; /* the caller's thread runs it: no rings */
 		if (ring_init(&wk->out, OUT_RING_BYTES, &w->merger_bell, OUT_RING_KICK) != 0)
 			goto nomem;
+		/* No ring from the reader: live (each worker reads its own
+		 * sockets), and to worker 0 when the reader runs it. */
 		if (cfg->live || i < first_ring(w))
-			continue; /* live: each reads its own socket; inline0: no ring to worker 0
-			           */
+			continue;
 		if (ring_bell_init(&wk->in_bell) != 0)
 			goto nomem;
 		wk->in_bell_on = 1;

@@ -81,10 +81,11 @@ struct decoder {
 
 /*
  * addr_put_v4 stores an IPv4 address as its 16-byte form (the 4 bytes,
- * then zeros) with one 16-byte store. Built from a memset and a 4-byte
- * copy it took two stores, and every 8-byte load of the first word
- * (pair_hash, the worker shard) waited for both to reach the cache: a
- * store cannot forward to a load that spans it and another.
+ * then zeros), built in a local and copied whole: the compiler writes it
+ * with two 8-byte stores, and each 8-byte load of it later (pair_hash,
+ * the worker shard) reads one of them. Built in place from a memset and a
+ * 4-byte copy, the first word's load spanned two stores, which cannot
+ * forward to it, and waited for both to reach the cache.
  */
 static inline void addr_put_v4(uint8_t out[16], const uint8_t *v4)
 {

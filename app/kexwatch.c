@@ -119,7 +119,7 @@ static void usage(FILE *out)
 	    "                        (default: this machine's host name)\n"
 	    "  --community-id-seed N the Community ID's seed, 0 to 65535 (default 0)\n"
 	    "  --workers N           packet loops, each with its own connections (1 to 64;\n"
-	    "                        default: the online processors, at most 16)\n"
+	    "                        default: the processors it may use, at most 16)\n"
 	    "  --ssh-ports LIST      ports whose connections are reported even without SSH\n"
 	    "                        (unanswered SYNs, refusals), comma separated; default 22\n"
 	    "  --state PATH          remember each server's host keys in PATH (SQLite; created\n"

@@ -194,18 +194,6 @@ struct workers {
 	int single;
 };
 
-uint32_t workers_default(void)
-{
-	long n = sysconf(_SC_NPROCESSORS_ONLN);
-
-	/* One per processor: the workers sleep when the reader cannot keep
-	 * them busy, and from two processors on two workers finish sooner
-	 * than one loop, for more CPU time in all (docs/performance.md). */
-	if (n < 1)
-		return 1;
-	return n > WORKERS_DEFAULT_MAX ? WORKERS_DEFAULT_MAX : (uint32_t)n;
-}
-
 /*
  * usable_cpus: the processors this process may run on (its affinity: a
  * cpuset or taskset may allow fewer than are online), else the online ones.
@@ -217,6 +205,18 @@ static long usable_cpus(void)
 	if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0)
 		return CPU_COUNT(&set);
 	return sysconf(_SC_NPROCESSORS_ONLN);
+}
+
+uint32_t workers_default(void)
+{
+	long n = usable_cpus();
+
+	/* One per processor: the workers sleep when the reader cannot keep
+	 * them busy, and from two processors on two workers finish sooner
+	 * than one loop, for more CPU time in all (docs/performance.md). */
+	if (n < 1)
+		return 1;
+	return n > WORKERS_DEFAULT_MAX ? WORKERS_DEFAULT_MAX : (uint32_t)n;
 }
 
 uint64_t thread_cpu_us(void)

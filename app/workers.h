@@ -36,7 +36,7 @@ struct workers;
 
 /* The most workers a run may have (--workers). */
 #define WORKERS_MAX 64
-/* The default: the online processors, at most this (1 on one processor). */
+/* The default: the processors the process may run on (nproc), at most this. */
 #define WORKERS_DEFAULT_MAX 16
 
 struct workers_config {
@@ -55,7 +55,7 @@ struct workers_config {
 	void *live_ctx;
 };
 
-/* workers_default: the online processors, at most WORKERS_DEFAULT_MAX. */
+/* workers_default: the processors the process may run on, at most WORKERS_DEFAULT_MAX. */
 uint32_t workers_default(void);
 
 /*

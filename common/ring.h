@@ -122,7 +122,11 @@ void ring_kick(struct ring *r);
  */
 const void *ring_peek(struct ring *r, uint32_t *len);
 
-/* ring_release frees the message ring_peek returned and wakes a waiting writer. */
+/*
+ * ring_release frees the message ring_peek returned; the writer sees the
+ * room (and is woken if it waits) once a batch is released, or when the
+ * reader finds the ring empty.
+ */
 void ring_release(struct ring *r);
 
 /* ring_is_empty: nothing to peek (reader only: it counts the reader's own head). */

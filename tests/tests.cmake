@@ -254,8 +254,8 @@ add_test(NAME robustness.memcap
          COMMAND ${KW_TESTS_DIR}/robustness/memcap.sh $<TARGET_FILE:kexwatch> ${CMAKE_BINARY_DIR}
                  ${CMAKE_SOURCE_DIR})
 set_tests_properties(robustness.memcap PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 600 RUN_SERIAL ON)
-# Wrong use is exit 2 with a usage hint: --syslog ports and forms, -f filters
-# (tests/robustness/options.py).
+# Wrong use is exit 2 with a usage hint: --syslog ports and forms, -f filters;
+# and the default worker count follows the CPUs it may use (tests/robustness/options.py).
 add_test(NAME robustness.options
          COMMAND ${Python3_EXECUTABLE} ${KW_TESTS_DIR}/robustness/options.py
                  --kexwatch $<TARGET_FILE:kexwatch> --pcap ${KW_PCAPS_DIR}/demo.pcap)

@@ -45,6 +45,14 @@ def run(kexwatch, capture, workers, pin, timeout):
     return p.returncode, p.stdout, p.stderr
 
 
+def sanitizer_report(cap, what, err):
+    """1 (and says so) when a sanitizer build (KW_SANITIZE, KW_TSAN) reported on err."""
+    if b"Sanitizer" not in err and b"runtime error" not in err:
+        return 0
+    print("not ok - %s: %s: sanitizer report\n%s" % (cap, what, err.decode("utf-8", "replace")[:4000]))
+    return 1
+
+
 def pcap_prefix(src, dst, limit):
     """Copy whole classic-pcap records of src into dst up to limit bytes."""
     with open(src, "rb") as f, open(dst, "wb") as out:
@@ -120,11 +128,7 @@ def main():
             rc, out, err = run(args.kexwatch, cap, n, pin, args.timeout)
             outs.append((label, rc, out, err))
         for n, rc, out, err in outs:
-            # A sanitizer build (KW_SANITIZE, KW_TSAN) reports on stderr.
-            if b"Sanitizer" in err or b"runtime error" in err:
-                bad += 1
-                print("not ok - %s: --workers %s: sanitizer report\n%s"
-                      % (cap, n, err.decode("utf-8", "replace")[:4000]))
+            bad += sanitizer_report(cap, "--workers %s" % n, err)
         base_n, base_rc, base, _ = outs[0]
         for n, rc, out, err in outs[1:]:
             if rc != base_rc or out != base:
@@ -160,6 +164,7 @@ def main():
                                  path, "-r", cap]
             p = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                timeout=args.timeout)
+            bad += sanitizer_report(cap, "--workers %s --evidence-pcap" % label, p.stderr)
             data = open(path, "rb").read() if os.path.exists(path) else b""
             files.append((label, p.returncode, data))
         base_n, base_rc, base = files[0]

@@ -190,6 +190,19 @@ void kex_init_free(struct kex_init *k)
 	memset(k, 0, sizeof(*k));
 }
 
+size_t kex_init_block(const struct kex_init *k, int n, const char **p)
+{
+	const char *end = k->list[0];
+
+	for (int i = 0; i < n; i++) {
+		if (k->list[i] == NULL || k->list[i] < end)
+			return 0;
+		end = k->list[i] + k->list_len[i] + 1;
+	}
+	*p = k->list[0];
+	return (size_t)(end - k->list[0]);
+}
+
 int kex_init_is_equal(const struct kex_init *a, const struct kex_init *b)
 {
 	if (memcmp(a->cookie, b->cookie, 16) != 0 || a->first_kex_follows != b->first_kex_follows ||
@@ -552,33 +565,30 @@ struct kex_offer_key {
 _Static_assert(sizeof(struct kex_offer_key) == 8 * KEX_NEG_LISTS + 4, "no padding in a key");
 
 /*
- * kex_offer_key fills *h and *block (from list[0] to the NUL of the last
- * negotiated list) for k, or returns 0 when its lists do not lie in order,
- * apart, within KEX_NEG_MEMO_BLOCK_MAX bytes: kex_init_parse's always do,
- * hand-built ones need not, and then there is no key. Since the block runs
+ * kex_offer_key fills *h and *block (the block of the negotiated lists,
+ * kex_init_block) for k, or returns 0 when there is no such block within
+ * KEX_NEG_MEMO_BLOCK_MAX bytes: then there is no key. Since the block runs
  * to each list's NUL, it holds every byte kex_negotiate reads of the lists.
  */
 static int kex_offer_key(const struct kex_init *k, int client, struct kex_offer_key *h,
                          struct memo_part *block)
 {
-	uintptr_t base = (uintptr_t)k->list[0], end = base, at;
+	const char *p;
+	size_t n = kex_init_block(k, KEX_NEG_LISTS, &p);
 
+	if (n == 0 || n > KEX_NEG_MEMO_BLOCK_MAX)
+		return 0;
 	memset(h, 0, sizeof(*h));
 	for (int i = 0; i < KEX_NEG_LISTS; i++) {
-		if (k->list[i] == NULL || (at = (uintptr_t)k->list[i]) < end ||
-		    at - base >= KEX_NEG_MEMO_BLOCK_MAX ||
-		    k->list_len[i] >= KEX_NEG_MEMO_BLOCK_MAX - (at - base))
-			return 0;
 		h->len[i] = k->list_len[i];
-		h->off[i] = (uint32_t)(at - base);
-		end = at + k->list_len[i] + 1;
+		h->off[i] = (uint32_t)(k->list[i] - p);
 	}
 	h->markers = k->markers;
 	h->bad_name = (k->anomalies & KEX_ANOM_BAD_NAME) != 0;
 	/* RFC 4253 7: only the client's guess counts (kex_negotiate_fresh). */
 	h->follows = client && k->first_kex_follows;
-	block->p = k->list[0];
-	block->n = (size_t)(end - base);
+	block->p = p;
+	block->n = n;
 	return 1;
 }
 

@@ -90,6 +90,15 @@ void kex_init_free(struct kex_init *k);
 int kex_init_is_equal(const struct kex_init *a, const struct kex_init *b);
 
 /*
+ * kex_init_block: the bytes from list[0] to the NUL of list[n - 1] (n of
+ * KEX_NLISTS), as one block: its length, and *p its start. The lists lie in
+ * one allocation, in order (struct kex_init), so the block may be read
+ * whole; 0 when they do not lie in order (a hand-built kex_init that
+ * breaks that rule), and then each list may only be read alone.
+ */
+size_t kex_init_block(const struct kex_init *k, int n, const char **p);
+
+/*
  * kex_list_has reports whether a comma-separated list names exactly alg
  * (whole elements only: "aes128-ctr" is not in "aes128-ctr2"). NULL list or
  * alg: 0.

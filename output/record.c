@@ -594,18 +594,16 @@ void record_prefetch(const struct flow *f)
 {
 	for (int i = 0; i < 2; i++) {
 		const struct ssh_dir *d = &f->ssh.dir[i];
-
 		const struct kex_init *k = d->kexinit;
+		const char *p;
+		size_t n;
 
 		if (k == NULL)
 			continue;
-		if (k->in_flowmem) {
-			/* Parsed lists lie in order in one copy (lists_span): one sweep. */
-			const char *p = k->list[0], *end = k->list[KEX_NLISTS - 1];
-
-			if (end >= p && end - p < RECORD_CACHE_KEY_MAX)
-				for (end += k->list_len[KEX_NLISTS - 1]; p < end; p += 64)
-					__builtin_prefetch(p);
+		if ((n = kex_init_block(k, KEX_NLISTS, &p)) > 0 && n < RECORD_CACHE_KEY_MAX) {
+			/* The lists in one block: one sweep. */
+			for (const char *end = p + n; p < end; p += 64)
+				__builtin_prefetch(p);
 		} else {
 			for (int l = 0; l < KEX_NLISTS; l++)
 				for (uint32_t at = 0; at < k->list_len[l]; at += 64)

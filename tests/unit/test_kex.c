@@ -453,6 +453,30 @@ static void test_kexinit_crafted(void)
 
 /* ---- list matching ---- */
 
+/* kex_init_block: a parsed KEXINIT's lists as one block; none out of order. */
+static void test_init_block(void)
+{
+	uint8_t buf[4096];
+	struct kex_init k;
+	const char *p = NULL;
+	char *swap;
+	size_t n = kexinit_build(buf, sizeof(buf), 20, kexinit_good, 0, 0);
+
+	CHECK_EQ_INT(kex_init_parse(buf, n, 65536, &k), KW_OK);
+	n = kex_init_block(&k, KEX_NLISTS, &p);
+	CHECK(p == k.list[0] && n == (size_t)(k.list[KEX_NLISTS - 1] - k.list[0]) + 1,
+	      "the ten lists are one block, to the last NUL (%zu bytes)", n);
+	CHECK_EQ_INT(kex_init_block(&k, 1, &p), k.list_len[0] + 1);
+	swap = k.list[1]; /* out of order: no block */
+	k.list[1] = k.list[2];
+	k.list[2] = swap;
+	CHECK_EQ_INT(kex_init_block(&k, 3, &p), 0);
+	CHECK_EQ_INT(kex_init_block(&k, 1, &p), k.list_len[0] + 1);
+	k.list[2] = k.list[1];
+	k.list[1] = swap;
+	kex_init_free(&k);
+}
+
 static void test_list_has(void)
 {
 	CHECK(kex_list_has("aes128-ctr,aes192-ctr", "aes128-ctr"), "first element");
@@ -1749,6 +1773,7 @@ static void test_hostkey_crafted(void)
 
 int main(void)
 {
+	test_init_block();
 	test_list_has();
 	test_markers();
 	test_names();

@@ -776,11 +776,15 @@ int workers_open(struct workers **out, const struct workers_config *cfg)
 		fprintf(stderr, "kexwatch: bad number of workers %u\n", n);
 		return KW_ERR_BUG;
 	}
-	if ((w = calloc(1, sizeof(*w))) == NULL || (w->wk = calloc(n, sizeof(*w->wk))) == NULL) {
+	/* The workers' rings keep each end's fields on lines of their own
+	 * (_Alignas(64)): aligned_alloc, since malloc aligns to 16 bytes. */
+	if ((w = calloc(1, sizeof(*w))) == NULL ||
+	    (w->wk = aligned_alloc(_Alignof(struct worker), n * sizeof(*w->wk))) == NULL) {
 		free(w);
 		fprintf(stderr, "kexwatch: out of memory\n");
 		return KW_ERR_NOMEM;
 	}
+	memset(w->wk, 0, n * sizeof(*w->wk));
 	w->cfg = *cfg;
 	w->n = n;
 	w->single = n == 1 && !cfg->live;

@@ -122,8 +122,3 @@ void budget_local_end(struct kw_budget *b)
 		__atomic_sub_fetch(&b->root->used, b->credit, __ATOMIC_RELAXED);
 	b->credit = 0;
 }
-
-struct kw_budget *budget_root(struct kw_budget *b)
-{
-	return b != NULL && b->root != NULL ? b->root : b;
-}

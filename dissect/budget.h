@@ -68,7 +68,4 @@ void budget_force(struct kw_budget *b, size_t n);
 /* budget_release gives back n bytes charged before to b (or to its root). NULL b: nothing. */
 void budget_release(struct kw_budget *b, size_t n);
 
-/* budget_root: the root b draws from, b itself for a root (NULL for NULL). */
-struct kw_budget *budget_root(struct kw_budget *b);
-
 #endif

@@ -267,8 +267,9 @@ static int read_input(const char *path, uint32_t index, struct run *run)
 			progress_tick(&prog, capture_bytes(cap), decoder_stats(dec)->tcp);
 		run->last_ts = fr.ts_us;
 		r = decode_frame(dec, link, fr.data, fr.caplen, fr.wirelen, fr.ts_us, &pkt);
-		/* With an evidence capture the frame goes along: the worker that
-		 * follows the connection knows whether the packet began one. */
+		/* The frame goes along: it says whether the payload can be read
+		 * in place (workers_packet), and with an evidence capture the
+		 * worker that follows the connection keeps it. */
 		if (r == KW_OK)
 			workers_packet(run->w, &pkt, fr.ts_us, index, &fr);
 		else

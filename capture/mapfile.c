@@ -1,12 +1,13 @@
 /*
  * mapfile.c: an uncompressed capture file read through mmap (see mapfile.h).
  *
- * One window of the file is mapped at a time, from the page that holds the
- * read position, so a record never straddles two windows and is never
- * copied. Each window asks the kernel for read-ahead (MADV_SEQUENTIAL, and
- * POSIX_FADV_WILLNEED for the next window), so a file not yet in the page
- * cache is read from disk ahead of the packet loop. (MAP_POPULATE measured
- * no better: the kernel maps cached pages 16 at a time on each fault.)
+ * One window of the file is mapped at a time (several while held, see
+ * mapfile_hold), from the page that holds the read position, so a record
+ * never straddles two windows and is never copied. Each window asks the
+ * kernel for read-ahead (MADV_SEQUENTIAL, and POSIX_FADV_WILLNEED for the
+ * next window), so a file not yet in the page cache is read from disk
+ * ahead of the packet loop. (MAP_POPULATE measured no better: the kernel
+ * maps cached pages 16 at a time on each fault.)
  * Not responsible for what the bytes mean (capture.c).
  */
 #define _GNU_SOURCE

@@ -6,9 +6,11 @@
  * least-recently-active order used to evict beyond max_flows, and for the
  * timeouts, which run on capture time through a timer wheel of one-second
  * slots, so a replayed capture gives the same records every time. Each flow
- * is reported at most once and freed in one place, flow_destroy (which
- * keeps up to FLOW_SPARE_MAX of them for the next flows to reuse, as it
- * does the copies handed over and released on the table's thread). An
+ * is reported at most once and freed on the table's own thread: by
+ * flow_destroy, or (a copy handed over for its record) by flow_release on
+ * that thread or, released on another, when the table takes it back from
+ * its returned list; up to FLOW_SPARE_MAX are kept for the next flows to
+ * reuse (spare_put). An
  * evicted connection is remembered in a small set of recently evicted
  * address pairs, so that its later packets are counted and dropped instead
  * of opening a new flow (and a new record) each time the table is full. The

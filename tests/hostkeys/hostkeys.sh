@@ -96,21 +96,13 @@ EOF
       sshd_test_lines "$K/authorized_keys"; } >"$conf"
     start_bg "$WORK/sshd-$1.log" ip netns exec "$NSS" /usr/sbin/sshd -D -e -f "$conf"
     SSHD_PID=$BGPID
-    for _ in $(seq 1 100); do
-        kill -0 "$SSHD_PID" 2>/dev/null || break
-        [ -n "$(ip netns exec "$NSS" ss -Hltn 'sport = :22')" ] && return 0
-        sleep 0.1
-    done
+    netns_wait_listen "$NSS" 22 "$SSHD_PID" && return 0
     cat "$WORK/sshd-$1.log" >&2
     die "sshd did not listen"
 }
 stop_sshd() { [ -z "$SSHD_PID" ] || stop_pid "$SSHD_PID" TERM; SSHD_PID=""; }
 
 start_capture() { netns_capture_start "$1" "$NSS" veth-s tcp; } # name
-stop_capture() { # name
-    sleep 0.5 # let FIN/ACKs go by
-    netns_capture_stop "$1"
-}
 
 login() { # address [ssh options...]
     local addr=$1; shift
@@ -131,13 +123,13 @@ log "capturing: same keys (two captures), one key on four addresses"
 start_sshd before
 start_capture same1
 login "$S4"; login "$S4"; login "$S4" "${ECDSA[@]}"; login "$S4" "${ED25519[@]}"; login "$S4"
-stop_capture same1
+netns_capture_stop same1
 start_capture same2
 login "$S4" "${ECDSA[@]}"; login "$S4"; login "$S4" "${ED25519[@]}"; login "$S4" "${ECDSA[@]}"
-stop_capture same2
+netns_capture_stop same2
 start_capture shared
 login 198.18.0.3; login 198.18.0.4; login 198.18.0.5
-stop_capture shared
+netns_capture_stop shared
 stop_sshd
 
 log "regenerating the ed25519 host key, restarting sshd"
@@ -148,7 +140,7 @@ FP_ED_NEW=$(fp "$K/host_ed25519.pub")
 start_sshd after
 start_capture rekeyed
 login "$S4"; login "$S4" "${ECDSA[@]}"; login "$S4" "${ED25519[@]}"
-stop_capture rekeyed
+netns_capture_stop rekeyed
 stop_sshd
 
 C=$WORK/caps O=$WORK/out

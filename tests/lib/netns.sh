@@ -39,8 +39,12 @@
 #                       frames, written as they come) into $WORK/caps/NAME.pcap,
 #                       its log $WORK/logs/NAME.tcpdump.log; returns once it
 #                       listens (bounded: 10 s), else shows the log and dies.
-#   netns_capture_stop NAME  stop it (SIGINT), and die (showing its log)
-#                       unless it wrote every packet the kernel handed it.
+#   netns_capture_stop NAME  after NETNS_CAP_SETTLE seconds (0.5: the last
+#                       FIN/ACKs go by), stop it (SIGINT), and die (showing
+#                       its log) unless it wrote every packet the kernel
+#                       handed it.
+#   netns_wait_listen NS PORT [PID]  bounded wait (10 s) for a TCP listener
+#                       on PORT in NS; 1 on timeout, or at once when PID ends.
 #   sshd_test_lines AUTHORIZED_KEYS  the sshd_config lines every test sshd
 #                       shares (root by key only, no PAM, no DNS lookups, no
 #                       greeting); callers add ports, host keys, PidFile,
@@ -211,6 +215,7 @@ netns_wait_up() {
     return 1
 }
 
+# shellcheck disable=SC2034 # OUT: the caller's
 netns_script_out() {
     [ "$(id -u)" -eq 0 ] || die "must run as root"
     OUT=$(mkdir -p "$1" && cd "$1" && pwd)
@@ -287,6 +292,7 @@ netns_capture_start() { # name ns iface [filter...]
 
 netns_capture_stop() { # name
     local name=$1 logf="$WORK/logs/$1.tcpdump.log" got seen
+    sleep "${NETNS_CAP_SETTLE:-0.5}"
     stop_pid "${NETNS_CAP_PIDS[$name]}" INT
     unset "NETNS_CAP_PIDS[$name]"
     got=$(sed -n 's/^\([0-9]*\) packets\{0,1\} captured$/\1/p' "$logf")

@@ -33,7 +33,7 @@
 # Wait loops are bounded, clients run under `timeout`, a trap kills what was
 # started (by PID) and deletes the namespaces, even on failure. Rerunnable.
 # Needs root, Debian 12: openssh-server, openssh-client, python3-paramiko,
-# tcpdump, iproute2, util-linux, openssl (apt-get installs what is missing).
+# tcpdump, ethtool, iproute2, util-linux, openssl (apt-get installs what is missing).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -155,10 +155,6 @@ EOF
 stop_server() { [ -n "$SRV_PID" ] && stop_pid "$SRV_PID" TERM; SRV_PID=""; }
 
 start_capture() { netns_capture_start "$1" "$NSS" veth-s tcp port 22; } # case
-stop_capture() { # case
-    sleep 0.5 # let FIN/ACKs go by
-    netns_capture_stop "$1"
-}
 
 # ---------------------------------------------------------------- clients
 SSH_BASE=(ssh -vv -F /dev/null -n -T -o StrictHostKeyChecking=no
@@ -226,7 +222,7 @@ openssh_case() {
     start_sshd "$c" "$pam" "$kbd" "$tries"
     start_capture "$c"
     rc=$(ssh_client "$c" "$WORK/logs/$c.client.log" "$answers" "${opts[@]}")
-    stop_capture "$c"
+    netns_capture_stop "$c"
     stop_server
     log "$c: client exit status $rc"
     truth_openssh "$c" "$WORK/logs/$c.client.log" "$rc" "$WORK/$c.truth.json"
@@ -248,7 +244,7 @@ burst_case() {
             timeout --kill-after=5 "$CLIENT_TIMEOUT" ip netns exec "$NSC" "$PY" "$WORK/paramiko-auth.py" \
                 "$S4" 22 "$USERNAME" "$WORK/logs/$c.paramiko.json" 5 kw-guess-1,kw-guess-2,kw-guess-3 "$o" \
                 >"$WORK/logs/$c.client.log" 2>&1 || rc=$?
-            stop_capture "$c"
+            netns_capture_stop "$c"
             stop_server
             "$PY" "$WORK/truth-auth.py" paramiko "$WORK/$c.truth.json" "$WORK/logs/$c.paramiko.json" \
                 "$c" "$C4" "$S4" 22
@@ -267,7 +263,7 @@ burst_case() {
                 truths+=("$WORK/$c-$i.truth.json")
                 cat "$WORK/logs/$c-$i.client.log" >>"$WORK/logs/$c.client.log"
             done
-            stop_capture "$c"
+            netns_capture_stop "$c"
             stop_server
             "$PY" "$WORK/truth.py" --merge "$WORK/$c.truth.json" "$c" "${truths[@]}"
             ;;

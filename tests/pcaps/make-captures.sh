@@ -159,10 +159,6 @@ stop_server() {
 
 # ---------------------------------------------------------------- capture
 start_capture() { netns_capture_start "$1" "$NSS" veth-s; } # case
-stop_capture() { # case
-    sleep 0.5 # let FIN/ACKs go by
-    netns_capture_stop "$1"
-}
 
 # ---------------------------------------------------------------- clients
 SSH_BASE=(ssh -vv -F /dev/null -n -T
@@ -203,7 +199,7 @@ run_case() {
                 </dev/null >"$clog" 2>&1 || rc=$?
             ;;
     esac
-    stop_capture "$c"
+    netns_capture_stop "$c"
     stop_server
     log "$c: client exit status $rc"
 

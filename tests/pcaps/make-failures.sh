@@ -281,7 +281,6 @@ sshd_case() {
     start_sshd "$c" "$NSS" 22 "${lines[@]}"
     netns_capture_start "$c" "$NSS" veth-s
     ssh_client "$c" "$NSC" "$S4" 22 "$@"
-    sleep 0.5
     netns_capture_stop "$c"
     stop_server
     truth "$c" openssh openssh "$S4" 22 "$C4" ssh sshd keys
@@ -314,7 +313,6 @@ paramiko_case() {
     in_ns_home "$NSC" "$CLIENT_TIMEOUT" "$PY" "$WORK/paramiko-login.py" "$S4" 22 root \
         "$K/client_ed25519" true "$WORK/logs/$c.paramiko.json" "$opts" \
         </dev/null >"$WORK/logs/$c.client.log" 2>&1 || RC=$?
-    sleep 0.5
     netns_capture_stop "$c"
     stop_server
     truth "$c" paramiko openssh "$S4" 22 "$C4" paramiko sshd keys
@@ -371,7 +369,6 @@ print(base64.b64decode(open(sys.argv[1]).read().split()[1])[-16:].hex())' \
     netns_capture_start $c "$NSS" veth-s
     CT=15 ssh_client $c "$NSC" "$S4" 22 -o KexAlgorithms=diffie-hellman-group16-sha512 \
         -o ConnectTimeout=5
-    sleep 0.5
     netns_capture_stop $c
     ip netns exec "$NSC" iptables -D INPUT "${rule[@]}"
     stop_server
@@ -399,7 +396,6 @@ if netns_wanted $c; then
     ssh_client $c "$NSC" "$S4" 22
     for _ in $(seq 1 80); do kill -0 "$holder" 2>/dev/null || break; sleep 0.1; done
     stop_pid "$holder" TERM
-    sleep 0.5
     netns_capture_stop $c
     stop_server
     truth $c openssh - "$S4" 22 "$C4" ssh   # sshd sent no identification line
@@ -417,7 +413,6 @@ fw_case() {
     ip netns exec "$NSS" iptables -A INPUT $rule
     netns_capture_start "$c" "$NSS" veth-s
     ssh_client "$c" "$NSC" "$S4" 22 "$@"
-    sleep 0.5
     netns_capture_stop "$c"
     # shellcheck disable=SC2086
     ip netns exec "$NSS" iptables -D INPUT $rule
@@ -444,7 +439,6 @@ if netns_wanted $c; then
     netns_wait_listen "$NSS" 22 "$SRV_PID" || die "$c: http.server did not listen"
     netns_capture_start $c "$NSS" veth-s
     ssh_client $c "$NSC" "$S4" 22
-    sleep 0.5
     netns_capture_stop $c
     stop_server
     truth $c openssh - "$S4" 22 "$C4" ssh
@@ -464,7 +458,6 @@ if netns_wanted $c; then
     netns_wait_listen "$NSS" 22 "$SRV_PID" || die "$c: openssl s_server did not listen"
     netns_capture_start $c "$NSS" veth-s
     ssh_client $c "$NSC" "$S4" 22
-    sleep 0.5
     netns_capture_stop $c
     stop_server
     truth $c openssh - "$S4" 22 "$C4" ssh
@@ -484,7 +477,6 @@ if netns_wanted $c; then
     netns_wait_listen "$NSS" 22 "$relay_pid" || die "$c: relay did not listen"
     netns_capture_start $c "$NSS" veth-s
     ssh_client $c "$NSC" "$S4" 22
-    sleep 0.5
     netns_capture_stop $c
     stop_pid "$relay_pid" TERM
     stop_server
@@ -499,7 +491,6 @@ if netns_wanted $c; then
     start_helper_server $c "$NSS" 22 text-close
     netns_capture_start $c "$NSS" veth-s
     ssh_client $c "$NSC" "$S4" 22
-    sleep 0.5
     netns_capture_stop $c
     stop_server
     truth $c openssh - "$S4" 22 "$C4" ssh
@@ -513,7 +504,6 @@ if netns_wanted $c; then
     start_helper_server $c "$NSS" 22 ssh1
     netns_capture_start $c "$NSS" veth-s
     ssh_client $c "$NSC" "$S4" 22
-    sleep 0.5
     netns_capture_stop $c
     stop_server
     truth $c openssh - "$S4" 22 "$C4" ssh
@@ -528,7 +518,6 @@ if netns_wanted $c; then
     start_sshd $c "$NSS" 22
     netns_capture_start $c "$NSS" veth-s
     helper_client $c "$NSC" "$S4" 22 "SSH-1.5-failhelper_1.0" 10
-    sleep 0.5
     netns_capture_stop $c
     stop_server
     truth $c failhelper openssh "$S4" 22 "$C4" helper sshd
@@ -543,7 +532,6 @@ if netns_wanted $c; then
     start_helper_server $c "$NSS" 22 disconnect
     netns_capture_start $c "$NSS" veth-s
     ssh_client $c "$NSC" "$S4" 22
-    sleep 0.5
     netns_capture_stop $c
     stop_server
     truth $c openssh failhelper "$S4" 22 "$C4" ssh
@@ -560,7 +548,6 @@ grace_case() { # case grace banner|-
     start_sshd "$c" "$NSS" 22 "LoginGraceTime $grace"
     netns_capture_start "$c" "$NSS" veth-s
     helper_client "$c" "$NSC" "$S4" 22 "$banner" $((grace * 2 + 1))
-    sleep 0.5
     netns_capture_stop "$c"
     stop_server
     truth "$c" "$csw" openssh "$S4" 22 "$C4" helper sshd
@@ -599,7 +586,6 @@ path_case() {
     local ct=$CLIENT_TIMEOUT
     [ "$mode" = blackhole ] && ct=20   # the client hangs: stopped after 20 s
     CT=$ct ssh_client "$c" "$PC" "$PS4" 22 "$@"
-    sleep 0.5
     netns_capture_stop "$c-client"
     netns_capture_stop "$c-server"
     stop_server

@@ -83,7 +83,6 @@ start_sshd() { # case
 }
 
 start_capture() { netns_capture_start "$1" "$NSS" veth-s tcp port 22; } # case
-stop_capture() { netns_capture_stop "$1"; } # case
 
 # truth CASE: one connection object per "Connection from" in sshd's log, with
 # the client's identification as sshd read it ("Remote protocol version V,
@@ -132,7 +131,7 @@ scan_case() {
     # ssh-audit exits 1-3 for warnings and failures it found: only a timeout is ours
     [ "$rc" -lt 124 ] || { cat "$WORK/logs/$c.client.log" >&2; die "$c: scanner exit $rc"; }
     sleep 1   # the last close, and sshd's answer to it
-    stop_capture "$c"
+    netns_capture_stop "$c"
     stop_pid "$SRV_PID" TERM
     truth "$c"
     publish "$c"

@@ -107,7 +107,6 @@ EOF
 }
 
 start_capture() { netns_capture_start "$1" "$NSS" veth-s tcp port "$PORT"; } # case
-stop_capture() { netns_capture_stop "$1"; } # case
 
 # ftp-client.py HOST PORT MODE: an FTP client's first move. MODE "first"
 # sends at once; "after" waits (at most 5 s) for the server's first bytes.
@@ -242,7 +241,7 @@ ftp_case() { # case mode expected-order
         </dev/null >"$WORK/logs/$c.client.log" 2>&1 || rc=$?
     [ "$rc" = 0 ] || { cat "$WORK/logs/$c.client.log" >&2; die "$c: client exit $rc"; }
     sleep 1   # the server's close, and the client's answer to it
-    stop_capture "$c"
+    netns_capture_stop "$c"
     stop_pid "$SRV_PID" TERM
     truth "$c" 'USER x' >"$WORK/logs/$c.order"
     cat "$WORK/logs/$c.order"
@@ -266,7 +265,7 @@ ssh_case() { # case
     grep -q "SSH2_MSG_NEWKEYS received" "$WORK/logs/$c.client.log" \
         || { cat "$WORK/logs/$c.client.log" >&2; die "$c: no key exchange"; }
     sleep 1
-    stop_capture "$c"
+    netns_capture_stop "$c"
     stop_pid "$SRV_PID" TERM
     truth "$c" ''
     publish "$c"

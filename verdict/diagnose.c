@@ -871,17 +871,15 @@ static void check_auth_guessing(struct ctx *x)
 static const char *known_scanner(const struct ssh_dir *sc)
 {
 	static const char *const names[] = {"Nmap", "ZGrab"};
-	const uint8_t *b = sc->banner, *sw;
-	size_t n = sc->banner_len;
+	struct ssh_banner_fields bf;
 
 	/* RFC 4253 4.2: SSH-protoversion-softwareversion */
-	if (b == NULL || n < 4 || memcmp(b, "SSH-", 4) != 0 ||
-	    (sw = memchr(b + 4, '-', n - 4)) == NULL)
+	if (sc->banner == NULL || ssh_banner_split(sc->banner, sc->banner_len, &bf) != 0 ||
+	    bf.software == NULL)
 		return NULL;
-	sw++;
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		size_t k = strlen(names[i]);
-		if ((size_t)(b + n - sw) >= k && memcmp(sw, names[i], k) == 0)
+		if (bf.software_len >= k && memcmp(bf.software, names[i], k) == 0)
 			return names[i];
 	}
 	return NULL;

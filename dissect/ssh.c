@@ -724,71 +724,63 @@ static void ssh_msg_disconnect(struct ssh_conn *conn, struct ssh_dir *d, struct 
  * OpenSSH cipher.c and mac.c). */
 struct ssh_alg_size {
 	const char *name;
-	uint8_t len; /* strlen(name): most entries are passed over on it */
 	uint8_t size;
 };
 
-#define SSH_ALG(name, size)                                                                        \
-	{                                                                                          \
-		name, sizeof(name) - 1, size                                                       \
-	}
-
 static const struct ssh_alg_size ssh_cipher_blocks[] = {
-    SSH_ALG("aes128-ctr", 16),
-    SSH_ALG("aes192-ctr", 16),
-    SSH_ALG("aes256-ctr", 16),
-    SSH_ALG("aes128-cbc", 16),
-    SSH_ALG("aes192-cbc", 16),
-    SSH_ALG("aes256-cbc", 16),
-    SSH_ALG("rijndael-cbc@lysator.liu.se", 16),
-    SSH_ALG("aes128-gcm@openssh.com", 16),
-    SSH_ALG("aes256-gcm@openssh.com", 16),
-    SSH_ALG("chacha20-poly1305@openssh.com", 8),
-    SSH_ALG("3des-cbc", 8),
-    SSH_ALG("3des-ctr", 8),
-    SSH_ALG("blowfish-cbc", 8),
-    SSH_ALG("blowfish-ctr", 8),
-    SSH_ALG("cast128-cbc", 8),
-    SSH_ALG("arcfour", 8),
-    SSH_ALG("arcfour128", 8),
-    SSH_ALG("arcfour256", 8),
-    SSH_ALG("twofish-cbc", 16),
-    SSH_ALG("twofish128-cbc", 16),
-    SSH_ALG("twofish256-cbc", 16),
-    SSH_ALG("serpent128-cbc", 16),
-    SSH_ALG("serpent256-cbc", 16),
-    SSH_ALG("none", 8),
+    {"aes128-ctr", 16},
+    {"aes192-ctr", 16},
+    {"aes256-ctr", 16},
+    {"aes128-cbc", 16},
+    {"aes192-cbc", 16},
+    {"aes256-cbc", 16},
+    {"rijndael-cbc@lysator.liu.se", 16},
+    {"aes128-gcm@openssh.com", 16},
+    {"aes256-gcm@openssh.com", 16},
+    {"chacha20-poly1305@openssh.com", 8},
+    {"3des-cbc", 8},
+    {"3des-ctr", 8},
+    {"blowfish-cbc", 8},
+    {"blowfish-ctr", 8},
+    {"cast128-cbc", 8},
+    {"arcfour", 8},
+    {"arcfour128", 8},
+    {"arcfour256", 8},
+    {"twofish-cbc", 16},
+    {"twofish128-cbc", 16},
+    {"twofish256-cbc", 16},
+    {"serpent128-cbc", 16},
+    {"serpent256-cbc", 16},
+    {"none", 8},
 };
 
 static const struct ssh_alg_size ssh_mac_lengths[] = {
-    SSH_ALG("hmac-sha1", 20),
-    SSH_ALG("hmac-sha1-96", 12),
-    SSH_ALG("hmac-sha2-256", 32),
-    SSH_ALG("hmac-sha2-512", 64),
-    SSH_ALG("hmac-md5", 16),
-    SSH_ALG("hmac-md5-96", 12),
-    SSH_ALG("hmac-ripemd160", 20),
-    SSH_ALG("hmac-ripemd160@openssh.com", 20),
-    SSH_ALG("umac-64@openssh.com", 8),
-    SSH_ALG("umac-128@openssh.com", 16),
-    SSH_ALG("hmac-sha1-etm@openssh.com", 20),
-    SSH_ALG("hmac-sha1-96-etm@openssh.com", 12),
-    SSH_ALG("hmac-sha2-256-etm@openssh.com", 32),
-    SSH_ALG("hmac-sha2-512-etm@openssh.com", 64),
-    SSH_ALG("hmac-md5-etm@openssh.com", 16),
-    SSH_ALG("hmac-md5-96-etm@openssh.com", 12),
-    SSH_ALG("hmac-ripemd160-etm@openssh.com", 20),
-    SSH_ALG("umac-64-etm@openssh.com", 8),
-    SSH_ALG("umac-128-etm@openssh.com", 16),
-    SSH_ALG("none", 0),
+    {"hmac-sha1", 20},
+    {"hmac-sha1-96", 12},
+    {"hmac-sha2-256", 32},
+    {"hmac-sha2-512", 64},
+    {"hmac-md5", 16},
+    {"hmac-md5-96", 12},
+    {"hmac-ripemd160", 20},
+    {"hmac-ripemd160@openssh.com", 20},
+    {"umac-64@openssh.com", 8},
+    {"umac-128@openssh.com", 16},
+    {"hmac-sha1-etm@openssh.com", 20},
+    {"hmac-sha1-96-etm@openssh.com", 12},
+    {"hmac-sha2-256-etm@openssh.com", 32},
+    {"hmac-sha2-512-etm@openssh.com", 64},
+    {"hmac-md5-etm@openssh.com", 16},
+    {"hmac-md5-96-etm@openssh.com", 12},
+    {"hmac-ripemd160-etm@openssh.com", 20},
+    {"umac-64-etm@openssh.com", 8},
+    {"umac-128-etm@openssh.com", 16},
+    {"none", 0},
 };
 
 static int ssh_alg_size(const struct ssh_alg_size *t, size_t n, const char *name, uint8_t *size)
 {
-	size_t len = strlen(name);
-
 	for (size_t i = 0; i < n; i++) {
-		if (t[i].len == len && memcmp(t[i].name, name, len) == 0) {
+		if (strcmp(t[i].name, name) == 0) {
 			*size = t[i].size;
 			return 1;
 		}

@@ -136,7 +136,7 @@ static struct memo_entry *set_of(struct memo *m, uint64_t h)
 
 /*
  * memo_lookup: memo_getv, inlined into memo_get too, where the compiler
- * reduces it to the one-part case (most lookups: the HASSH and record memos).
+ * reduces it to the one-part case (the HASSH, name-list and host-key memos).
  */
 static inline const void *memo_lookup(struct memo *m, const struct memo_part *parts, int nparts,
                                       size_t *vlen)

@@ -3,8 +3,9 @@
  *
  * A sensor sees the same few client and server versions over and over, so
  * what is derived from their KEXINITs repeats: the check of a KEXINIT's
- * name-lists, its HASSH and the negotiation of two offers (kex.c), and the
- * serialised "hassh" and "kexinit" members of a record (output/record.c).
+ * name-lists, its HASSH, the negotiation of two offers and the decoded
+ * server host key (kex.c), and the serialised sides of a record
+ * (output/record.c).
  * A memo keeps the latest of them: `sets` sets of `ways`
  * entries, the set picked by the keyed hash (hash.h) of the key's length
  * and a few sampled words, the least recently used entry of a set

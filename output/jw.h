@@ -141,7 +141,7 @@ static inline void jw_end(struct jw *w, const char *o)
  * jw_fmt_u64 writes v in decimal (at most 20 digits) at out, which has room
  * for JW_FMT_ROOM bytes (the bytes after the digits are scratch); returns the
  * end of the digits. The digits are made two a step at the end of a
- * buffer, then moved in three fixed-size copies: no count of them first.
+ * buffer, then moved in one 24-byte copy: no count of them first.
  */
 #define JW_FMT_ROOM 24
 static inline char *jw_fmt_u64(char *out, uint64_t v)

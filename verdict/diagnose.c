@@ -77,11 +77,11 @@ static const char *server(struct ctx *x)
 
 /*
  * add appends one diagnosis of code with the rule's usual severity, hint
- * variant hint, the client's likely message symptom (kept as given: a rule's
- * text or one in the arena, see symptom; NULL: none)
- * and a summary formatted from one of rules.h's templates.
+ * variant hint, sym as the client's likely message (kept as given: a
+ * rule's text or one in the arena, see symptom(); NULL: none) and a
+ * summary formatted from one of rules.h's templates.
  */
-static struct diagnosis *add(struct ctx *x, enum diag_code code, int hint, const char *symptom,
+static struct diagnosis *add(struct ctx *x, enum diag_code code, int hint, const char *sym,
                              const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
 /*
@@ -114,6 +114,8 @@ static __attribute__((format(printf, 3, 0))) size_t summary_format(char *out, si
 			p += len;
 		} else if (p[1] == 's') {
 			s = va_arg(aq, const char *);
+			if (s == NULL)
+				s = "(null)"; /* as glibc's vsnprintf writes it */
 			len = strlen(s);
 			p += 2;
 		} else if (p[1] == 'u') {
@@ -140,7 +142,7 @@ static __attribute__((format(printf, 3, 0))) size_t summary_format(char *out, si
 	return n;
 }
 
-static struct diagnosis *add(struct ctx *x, enum diag_code code, int hint, const char *symptom,
+static struct diagnosis *add(struct ctx *x, enum diag_code code, int hint, const char *sym,
                              const char *fmt, ...)
 {
 	struct diagnosis *d = diagnosis_add(x->v, &x->spare, code, diag_rule(code)->severity);
@@ -153,7 +155,7 @@ static struct diagnosis *add(struct ctx *x, enum diag_code code, int hint, const
 	va_end(ap);
 	d->hint = (uint8_t)hint;
 	d->summary = arena_strndup(x->arena, summary, n);
-	d->symptom = symptom;
+	d->symptom = sym;
 	return d;
 }
 

@@ -99,3 +99,19 @@ void text_time(char *buf, size_t size, uint64_t us)
 	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
 	snprintf(buf, size, "%s.%06u+0000", base, (unsigned)(us % 1000000u));
 }
+
+size_t text_time_again(struct text_time_last *last, uint64_t us)
+{
+	uint64_t sec = us / 1000000u;
+
+	if (last->frac == 0 || sec != last->sec) {
+		text_time(last->buf, sizeof(last->buf), us);
+		last->len = strlen(last->buf);
+		/* Both of text_time's ways end in ".uuuuuu+0000". */
+		last->frac = last->len >= 12 ? last->len - 11 : 0;
+		last->sec = sec;
+	} else {
+		(void)put_dec(last->buf + last->frac, (unsigned)(us % 1000000u), 6);
+	}
+	return last->len;
+}

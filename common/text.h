@@ -22,4 +22,18 @@ void text_addr(char *buf, size_t size, int family, const uint8_t *addr);
  * ISO 8601 UTC with microseconds: 2026-12-02T02:12:00.000000+0000. */
 void text_time(char *buf, size_t size, uint64_t us);
 
+/* The last text_time_again wrote, kept by its caller (zeroed to start). */
+struct text_time_last {
+	uint64_t sec;
+	size_t len, frac; /* frac: where the microseconds are; 0: nothing kept */
+	char buf[48];
+};
+
+/*
+ * text_time_again: text_time's text of us in last->buf; returns its length
+ * (last->len). Times in the same second as the last call's, as records in
+ * capture order mostly are, change only the microseconds.
+ */
+size_t text_time_again(struct text_time_last *last, uint64_t us);
+
 #endif

@@ -660,28 +660,6 @@ static int has_policy_verdict(const struct verdict *v)
 	return 0;
 }
 
-/*
- * record_time puts the text of capture time us (text_time's) in rw->ts.
- * Records come in capture order, many in the same second as the one
- * before: then only the microseconds change, and only they are written.
- */
-static void record_time(struct record_writer *rw, uint64_t us)
-{
-	uint64_t sec = us / 1000000u;
-	uint32_t frac = (uint32_t)(us % 1000000u);
-
-	if (rw->ts_frac == 0 || sec != rw->ts_sec) {
-		text_time(rw->ts, sizeof(rw->ts), us);
-		rw->ts_len = strlen(rw->ts);
-		/* text_time ends in ".uuuuuu+0000", however it made the rest */
-		rw->ts_frac = rw->ts_len >= 12 ? rw->ts_len - 11 : 0;
-		rw->ts_sec = sec;
-		return;
-	}
-	for (int i = 5; i >= 0; i--, frac /= 10)
-		rw->ts[rw->ts_frac + (size_t)i] = (char)('0' + frac % 10);
-}
-
 int record_build(struct record_writer *rw, const struct flow *f, const struct report_config *cfg,
                  const struct verdict *j)
 {
@@ -697,8 +675,7 @@ int record_build(struct record_writer *rw, const struct flow *f, const struct re
 
 	jw_reset(w);
 	jw_obj_open(w, NULL);
-	record_time(rw, f->t_first);
-	jw_asciin(w, "timestamp", rw->ts, rw->ts_len);
+	jw_asciin(w, "timestamp", rw->ts.buf, text_time_again(&rw->ts, f->t_first));
 	/* The merger computed it for its order (the same sensor): once is enough. */
 	jw_int(w, "flow_id",
 	       (int64_t)(f->stable_id != 0

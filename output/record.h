@@ -9,6 +9,7 @@
 #include "verdict.h"
 #include "jw.h"
 #include "output.h"
+#include "text.h"
 
 /*
  * Serialised members of a side (banner fields, "hassh" and "kexinit"),
@@ -27,12 +28,8 @@ struct memo;
 /* The writer of records: its output buffer and the memo of sides. */
 struct record_writer {
 	struct jw out;
-	struct memo *sides; /* made on first use */
-	/* The last timestamp written (record_time): its second, its text and
-	 * where its six digits of microseconds are. */
-	uint64_t ts_sec;
-	char ts[48];
-	size_t ts_len, ts_frac;
+	struct memo *sides;       /* made on first use */
+	struct text_time_last ts; /* the last timestamp written (text_time_again) */
 };
 
 /* record_prefetch starts loading what the side cache compares (a hint only). */

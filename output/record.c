@@ -234,6 +234,13 @@ static void side_recall(struct record_writer *rw, const struct ssh_dir *d, unsig
 		return;
 	}
 	np = side_parts(d, what, &h, pt);
+	len = 0;
+	for (int i = 0; i < np; i++)
+		len += pt[i].n;
+	if (len > RECORD_CACHE_KEY_MAX) { /* the memo would not keep it: no copy to offer */
+		side_members(&rw->out, d, what);
+		return;
+	}
 	if ((kept = memo_getv(rw->sides, pt, np, &len)) != NULL) {
 		jw_raw(&rw->out, NULL, kept, len);
 		return;

@@ -2988,6 +2988,23 @@ static void test_record_side_memo(void)
 		memcpy(k->list[KEX_ENC_C2S], "aes192", 6);
 		CHECK(record_same(&rw, c, "\"aes192-ctr\""), "one byte of the block changed");
 	}
+	{
+		/* A side too big for the memo's key is written afresh, each time. */
+		static char big[RECORD_CACHE_KEY_MAX + 64];
+		struct kex_init *k = &c->kex[0];
+		char *saved = k->list[KEX_LANG_C2S];
+		uint32_t saved_len = k->list_len[KEX_LANG_C2S];
+
+		memset(big, 'x', sizeof(big) - 1);
+		memcpy(big + sizeof(big) - 9, ",kw-last", 9);
+		k->in_flowmem = 0;
+		k->list[KEX_LANG_C2S] = big;
+		k->list_len[KEX_LANG_C2S] = (uint32_t)strlen(big);
+		CHECK(record_same(&rw, c, "\"aes192-ctr\""), "a side over the key limit");
+		CHECK(record_same(&rw, c, "\"aes192-ctr\""), "a side over the key limit, again");
+		k->list[KEX_LANG_C2S] = saved;
+		k->list_len[KEX_LANG_C2S] = saved_len;
+	}
 	record_writer_free(&rw);
 	free(c);
 }

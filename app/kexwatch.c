@@ -8,7 +8,6 @@
  * rotated capture files. Live capture (-i) is run by live.c.
  */
 #include <errno.h>
-#include <malloc.h>
 #include <getopt.h>
 #include <openssl/crypto.h>
 #include <signal.h>
@@ -936,16 +935,6 @@ int main(int argc, char **argv)
 		return inventory_main(argc - 1, argv + 1);
 	if ((status = options_parse(&o, argc, argv)) != OPTIONS_GO_ON)
 		return status;
-	/*
-	 * Flows are handed from a packet loop's thread to the merger's, which
-	 * frees them: the loops' malloc arenas then shrank after each burst of
-	 * frees and grew again at the next flows (mprotect, with a TLB
-	 * shootdown of the other cores each time: 5% of a worker's time).
-	 * Up to 32 MiB freed at an arena's top now stays for reuse; RSS never
-	 * goes past the peak the limits bound (docs/limits.md).
-	 */
-	mallopt(M_TRIM_THRESHOLD, 32 << 20);
-	mallopt(M_TOP_PAD, 4 << 20);
 	if (o.nifaces > 0)
 		return live_run(&o);
 	if (o.follow != NULL)
